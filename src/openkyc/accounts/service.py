@@ -1,0 +1,160 @@
+"""Accounts, users, apps and credentials: the service layer (owns transactions' content)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openkyc.accounts import ids
+from openkyc.accounts.passwords import hash_password
+from openkyc.errors import CredentialDisabled, InvalidParameterValue, ResourceNotFound, SecretIdNotFound
+from openkyc.privacy.crypto import Keyring
+from openkyc.store.models.accounts import Account, App, Credential, User
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    DEVELOPER = "developer"
+    AUDITOR = "auditor"
+    BILLING = "billing"
+
+
+@dataclass(frozen=True, repr=False)
+class IssuedCredential:
+    """A new credential; the secret key is shown to the caller this once and never again."""
+
+    app_id: int
+    secret_id: str
+    secret_key: str
+
+    def __repr__(self) -> str:
+        return f"IssuedCredential(app_id={self.app_id}, secret_id={self.secret_id!r}, secret_key='***')"
+
+
+@dataclass(frozen=True, repr=False)
+class Caller:
+    """The authenticated caller of an API request."""
+
+    account_id: int
+    app_id: int
+    app_name: str
+    secret_id: str
+
+    def __repr__(self) -> str:
+        return f"Caller(account_id={self.account_id}, app_id={self.app_id})"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aad(secret_id: str) -> bytes:
+    return f"credential:{secret_id}".encode()
+
+
+def create_account(session: Session, name: str) -> Account:
+    account = Account(id=ids.numeric_id(), name=name, created_at=_now())
+    session.add(account)
+    session.flush()
+    return account
+
+
+def create_user(session: Session, account_id: int, user_name: str, password: str, role: Role) -> User:
+    if not user_name or len(user_name) > 64:
+        raise InvalidParameterValue("The user name must have 1 to 64 characters.")
+    if len(password) < 12:
+        raise InvalidParameterValue("The password must have at least 12 characters.")
+    exists = session.scalar(select(User).where(User.account_id == account_id, User.user_name == user_name))
+    if exists is not None:
+        raise InvalidParameterValue("A user with that name already exists in the account.")
+    user = User(
+        account_id=account_id,
+        user_name=user_name,
+        password_hash=hash_password(password),
+        role=role.value,
+        disabled=False,
+        created_at=_now(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_app(session: Session, account_id: int, name: str) -> App:
+    if session.get(Account, account_id) is None:
+        raise ResourceNotFound("The account does not exist.", code="ResourceNotFound.Account")
+    app = App(id=ids.numeric_id(), account_id=account_id, name=name, created_at=_now())
+    session.add(app)
+    session.flush()
+    return app
+
+
+def create_credential(session: Session, keyring: Keyring, app_id: int) -> IssuedCredential:
+    if session.get(App, app_id) is None:
+        raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
+    secret_id, secret_key = ids.secret_id(), ids.secret_key()
+    session.add(
+        Credential(
+            secret_id=secret_id,
+            app_id=app_id,
+            secret_key_enc=keyring.encrypt_text(secret_key, _aad(secret_id)),
+            status="active",
+            created_at=_now(),
+        )
+    )
+    session.flush()
+    return IssuedCredential(app_id=app_id, secret_id=secret_id, secret_key=secret_key)
+
+
+def _credential(session: Session, secret_id: str) -> Credential:
+    credential = session.scalar(select(Credential).where(Credential.secret_id == secret_id))
+    if credential is None:
+        raise ResourceNotFound("The credential does not exist.", code="ResourceNotFound.Credential")
+    return credential
+
+
+def disable_credential(session: Session, secret_id: str) -> None:
+    credential = _credential(session, secret_id)
+    credential.status = "disabled"
+    credential.disabled_at = _now()
+
+
+def rotate_credential(
+    session: Session, keyring: Keyring, secret_id: str, *, keep_old: bool = False
+) -> IssuedCredential:
+    """A new credential for the same app; the old one is disabled unless ``keep_old``."""
+    old = _credential(session, secret_id)
+    issued = create_credential(session, keyring, old.app_id)
+    if not keep_old:
+        disable_credential(session, secret_id)
+    return issued
+
+
+def list_credentials(session: Session, app_id: int) -> list[Credential]:
+    return list(session.scalars(select(Credential).where(Credential.app_id == app_id).order_by(Credential.id)))
+
+
+def resolve_secret(session: Session, keyring: Keyring, secret_id: str) -> tuple[Caller, str]:
+    """The caller behind ``secret_id`` and its secret key, for signature verification."""
+    row = session.execute(
+        select(Credential, App).join(App, App.id == Credential.app_id).where(Credential.secret_id == secret_id)
+    ).first()
+    if row is None:
+        raise SecretIdNotFound()
+    credential, app = row
+    if credential.status != "active":
+        raise CredentialDisabled()
+    secret_key = keyring.decrypt_text(credential.secret_key_enc, _aad(secret_id))
+    caller = Caller(account_id=app.account_id, app_id=app.id, app_name=app.name, secret_id=secret_id)
+    return caller, secret_key
+
+
+def touch_credential(session: Session, secret_id: str) -> None:
+    credential = session.scalar(select(Credential).where(Credential.secret_id == secret_id))
+    if credential is not None:
+        credential.last_used_at = _now()

@@ -1,0 +1,39 @@
+"""The app factory: ``create_app(settings)``; everything heavy is built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from openkyc.api import errors
+from openkyc.api.gateway import Gateway
+from openkyc.api.routes import core, rules
+from openkyc.logs import configure_logging
+from openkyc.runtime import Runtime
+from openkyc.settings import Settings
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """A new app. ``runtime`` may be given (tests); otherwise it is opened in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_format)
+        opened = runtime is None
+        app.state.runtime = runtime or Runtime.open(settings)
+        try:
+            yield
+        finally:
+            if opened:
+                app.state.runtime.close()
+
+    app = FastAPI(title="OpenKYC", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    if runtime is not None:
+        app.state.runtime = runtime
+    errors.install(app)
+    for module in (core, rules):
+        app.include_router(module.router)
+    app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)  # type: ignore[arg-type]
+    return app

@@ -1,0 +1,88 @@
+"""The single JSON error envelope: ``{"Error": {"Code", "Message"}, "RequestId"}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openkyc.errors import (
+    InternalError,
+    InvalidParameterValue,
+    MalformedJSON,
+    MissingParameter,
+    OpenKYCError,
+    ResourceNotFound,
+    UnsupportedOperation,
+)
+
+log = logging.getLogger("openkyc.api")
+
+
+def envelope(error: OpenKYCError, request_id: str | None) -> JSONResponse:
+    body: dict[str, Any] = {
+        "Error": {"Code": error.error_code, "Message": error.message},
+        "RequestId": request_id,
+    }
+    return JSONResponse(body, status_code=error.status_code)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def _mark(request: Request, error: OpenKYCError) -> None:
+    request.state.error_code = error.error_code
+
+
+def validation_error(exc: RequestValidationError) -> OpenKYCError:
+    """Pydantic's errors without their input values (which may hold personal data)."""
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return MalformedJSON()
+    parts = []
+    for err in errors[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+    message = "; ".join(parts)
+    if errors and all(err.get("type") == "missing" for err in errors):
+        return MissingParameter(f"Missing: {message}")
+    return InvalidParameterValue(message or None)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(OpenKYCError)
+    async def _openkyc(request: Request, exc: OpenKYCError) -> JSONResponse:
+        _mark(request, exc)
+        if exc.status_code >= 500:
+            log.error("request failed", extra={"code": exc.error_code})
+        return envelope(exc, _request_id(request))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = validation_error(exc)
+        _mark(request, error)
+        return envelope(error, _request_id(request))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error: OpenKYCError
+        if exc.status_code == 404:
+            error = ResourceNotFound("No such path.", code="ResourceNotFound.Path")
+        elif exc.status_code == 405:
+            error = UnsupportedOperation()
+        else:
+            error = InternalError()
+        _mark(request, error)
+        return envelope(error, _request_id(request))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"exc_class": type(exc).__name__})
+        error = InternalError()
+        _mark(request, error)
+        return envelope(error, _request_id(request))

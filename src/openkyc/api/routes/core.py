@@ -1,0 +1,37 @@
+"""Health, account and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep
+
+router = APIRouter()
+
+
+@router.get("/v1/health", name="Health")
+def health(runtime: RuntimeDep, request_id: RequestIdDep) -> dict[str, Any]:
+    with runtime.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok", "RequestId": request_id}
+
+
+@router.get("/v1/account", name="DescribeAccount")
+def account(caller: CallerDep, request_id: RequestIdDep) -> dict[str, Any]:
+    return {
+        "account_id": caller.account_id,
+        "app_id": caller.app_id,
+        "app_name": caller.app_name,
+        "RequestId": request_id,
+    }
+
+
+@router.get("/metrics", name="Metrics", include_in_schema=False)
+def metrics(runtime: RuntimeDep) -> Response:
+    registry = runtime.components.get("metrics_registry")
+    payload = generate_latest(registry) if registry is not None else generate_latest()
+    return Response(payload, media_type=CONTENT_TYPE_LATEST)

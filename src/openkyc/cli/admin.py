@@ -1,0 +1,232 @@
+"""Set-up and administration: init, serve, db upgrade, apps, users, credentials, keys."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy import select
+
+from openkyc.accounts import service as accounts
+from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings
+from openkyc.privacy.crypto import new_key, write_master_key_file
+from openkyc.runtime import Runtime
+from openkyc.store import db
+from openkyc.store.keys import create_data_key, replace_master_key_file, rewrap_data_keys
+from openkyc.store.models.accounts import Account, App
+
+apps_cli = typer.Typer(help="Apps (each app has its own credentials, rules and data).", no_args_is_help=True)
+users_cli = typer.Typer(help="Console users of the account.", no_args_is_help=True)
+credentials_cli = typer.Typer(help="API credentials (SecretId / SecretKey).", no_args_is_help=True)
+keys_cli = typer.Typer(help="Encryption keys: master key and data keys.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def _runtime(data_dir: Path | None) -> Runtime:
+    settings = load_settings(data_dir)
+    if settings.master_key is None and not settings.resolved_master_key_file.exists():
+        raise fail("no master key found: run `openkyc init` first", "FailedOperation.NotInitialised")
+    return Runtime.open(settings)
+
+
+def _default_account(runtime: Runtime) -> int:
+    with runtime.transaction() as session:
+        account_id = session.scalar(select(Account.id).order_by(Account.created_at).limit(1))
+    if account_id is None:
+        raise fail("no account exists: run `openkyc init` first", "FailedOperation.NotInitialised")
+    return int(account_id)
+
+
+def init(
+    data_dir: Path | None = DataDirOption,
+    account_name: str = typer.Option("default", help="Name of the account."),
+    app_name: str = typer.Option("default", help="Name of the first app."),
+    admin_user: str = typer.Option("admin", help="User name of the owner."),
+    admin_password: str | None = typer.Option(None, help="Owner password (default: generated and printed once)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create the database, an account, an owner user, an app and one credential."""
+    settings = load_settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key_file = settings.resolved_master_key_file
+    if settings.master_key is None and not key_file.exists():
+        write_master_key_file(key_file)
+    runtime = Runtime.open(settings)
+    password = admin_password or secrets.token_urlsafe(18)
+    with cli_errors(), runtime.transaction() as session:
+        if session.scalar(select(Account.id).limit(1)) is not None:
+            raise fail("this data directory is already initialised", "FailedOperation.AlreadyInitialised")
+        account = accounts.create_account(session, account_name)
+        accounts.create_user(session, account.id, admin_user, password, accounts.Role.OWNER)
+        app = accounts.create_app(session, account.id, app_name)
+        issued = accounts.create_credential(session, runtime.keyring, app.id)
+    runtime.close()
+    result: dict[str, Any] = {
+        "account_id": account.id,
+        "app_id": app.id,
+        "secret_id": issued.secret_id,
+        "secret_key": issued.secret_key,
+        "admin_user": admin_user,
+        "data_dir": str(settings.data_dir.resolve()),
+    }
+    if admin_password is None:
+        result["admin_password"] = password
+
+    def human(payload: dict[str, Any]) -> None:
+        for key, value in payload.items():
+            typer.echo(f"{key}: {value}")
+        typer.echo("The secret key and password are shown only this once; keep them safe.")
+
+    emit(result, as_json, human)
+
+
+def serve(
+    data_dir: Path | None = DataDirOption,
+    host: str | None = typer.Option(None, help="Listen address (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default 8080)."),
+) -> None:
+    """Run the HTTP API and web pages (migrations are applied first)."""
+    import uvicorn
+
+    from openkyc.api.app import create_app
+
+    settings = load_settings(data_dir, host=host, port=port)
+    if settings.master_key is None and not settings.resolved_master_key_file.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        write_master_key_file(settings.resolved_master_key_file)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(data_dir: Path | None = DataDirOption) -> None:
+    """Apply database migrations up to the newest."""
+    settings = load_settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    engine.dispose()
+    typer.echo("database is up to date")
+
+
+@apps_cli.command("create")
+def apps_create(
+    name: str = typer.Option(..., help="App name."),
+    data_dir: Path | None = DataDirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Create an app with its first credential."""
+    runtime = _runtime(data_dir)
+    account_id = _default_account(runtime)
+    with cli_errors(), runtime.transaction() as session:
+        app = accounts.create_app(session, account_id, name)
+        issued = accounts.create_credential(session, runtime.keyring, app.id)
+    emit({"app_id": app.id, "name": name, "secret_id": issued.secret_id, "secret_key": issued.secret_key}, as_json)
+
+
+@apps_cli.command("list")
+def apps_list(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """List apps."""
+    runtime = _runtime(data_dir)
+    with runtime.transaction() as session:
+        rows = [{"app_id": a.id, "name": a.name, "account_id": a.account_id} for a in session.scalars(select(App))]
+    emit({"apps": rows}, as_json)
+
+
+@users_cli.command("create")
+def users_create(
+    user_name: str = typer.Option(..., help="User name."),
+    role: accounts.Role = typer.Option(accounts.Role.DEVELOPER, help="Role."),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    data_dir: Path | None = DataDirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a console user (password hashed with argon2id)."""
+    runtime = _runtime(data_dir)
+    account_id = _default_account(runtime)
+    with cli_errors(), runtime.transaction() as session:
+        user = accounts.create_user(session, account_id, user_name, password, role)
+    emit({"user_id": user.id, "user_name": user_name, "role": role.value}, as_json)
+
+
+@credentials_cli.command("create")
+def credentials_create(
+    app_id: int = typer.Option(..., help="APPID."), data_dir: Path | None = DataDirOption, as_json: bool = JsonOption
+) -> None:
+    """Issue a new credential for an app (the key is shown only once)."""
+    runtime = _runtime(data_dir)
+    with cli_errors(), runtime.transaction() as session:
+        issued = accounts.create_credential(session, runtime.keyring, app_id)
+    emit({"app_id": app_id, "secret_id": issued.secret_id, "secret_key": issued.secret_key}, as_json)
+
+
+@credentials_cli.command("rotate")
+def credentials_rotate(
+    secret_id: str,
+    keep_old: bool = typer.Option(False, help="Leave the old credential active (disable it later)."),
+    data_dir: Path | None = DataDirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Issue a replacement credential; the old one is disabled unless --keep-old."""
+    runtime = _runtime(data_dir)
+    with cli_errors(), runtime.transaction() as session:
+        issued = accounts.rotate_credential(session, runtime.keyring, secret_id, keep_old=keep_old)
+    emit({"app_id": issued.app_id, "secret_id": issued.secret_id, "secret_key": issued.secret_key, "old_secret_id": secret_id, "old_disabled": not keep_old}, as_json)
+
+
+@credentials_cli.command("disable")
+def credentials_disable(secret_id: str, data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """Disable a credential: requests signed with it are refused."""
+    runtime = _runtime(data_dir)
+    with cli_errors(), runtime.transaction() as session:
+        accounts.disable_credential(session, secret_id)
+    emit({"secret_id": secret_id, "status": "disabled"}, as_json)
+
+
+@credentials_cli.command("list")
+def credentials_list(
+    app_id: int = typer.Option(..., help="APPID."), data_dir: Path | None = DataDirOption, as_json: bool = JsonOption
+) -> None:
+    """List an app's credentials (never their keys)."""
+    runtime = _runtime(data_dir)
+    with runtime.transaction() as session:
+        rows = [
+            {"secret_id": c.secret_id, "status": c.status, "created_at": c.created_at, "last_used_at": c.last_used_at}
+            for c in accounts.list_credentials(session, app_id)
+        ]
+    emit({"credentials": rows}, as_json)
+
+
+@keys_cli.command("rotate-master")
+def keys_rotate_master(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """Re-wrap every data key under a new master key; the old key file is kept as master.old."""
+    from openkyc.privacy.crypto import MasterKey
+
+    runtime = _runtime(data_dir)
+    if runtime.settings.master_key is not None:
+        raise fail("the master key comes from OPENKYC_MASTER_KEY: rotate it where it is set", "UnsupportedOperation")
+    new = MasterKey(new_key())
+    with runtime.transaction() as session:
+        count = rewrap_data_keys(session, runtime.master_key, new)
+        backup = replace_master_key_file(runtime.settings.resolved_master_key_file, new)
+    emit({"rewrapped_data_keys": count, "master_key_id": new.key_id, "old_key_file": str(backup)}, as_json)
+
+
+@keys_cli.command("rotate-data")
+def keys_rotate_data(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """Start a new data key for new writes; existing data stays readable under its old key."""
+    runtime = _runtime(data_dir)
+    with runtime.transaction() as session:
+        key_id = create_data_key(session, runtime.master_key)
+    emit({"active_data_key": key_id}, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.add_typer(db_cli, name="db")
+    app.add_typer(apps_cli, name="apps")
+    app.add_typer(users_cli, name="users")
+    app.add_typer(credentials_cli, name="credentials")
+    app.add_typer(keys_cli, name="keys")

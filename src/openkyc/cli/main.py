@@ -1,0 +1,34 @@
+"""The ``openkyc`` command: each context registers its commands here."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from openkyc.cli import admin
+
+COMMAND_MODULES = ("faces", "liveness", "documents", "privacy")
+
+
+def build() -> typer.Typer:
+    app = typer.Typer(
+        name="openkyc",
+        help="OpenKYC: self-hosted eKYC (face verification, liveness, document OCR).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    admin.register(app)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"openkyc.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"openkyc.cli.{name}":
+                raise
+            continue
+        module.register(app)
+    return app
+
+
+def main() -> None:
+    build()()

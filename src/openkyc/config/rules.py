@@ -1,0 +1,91 @@
+"""Rules (verification templates): the validated configuration a verification follows."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+Action = Literal["blink", "mouth", "nod", "shake"]
+LivenessMode = Literal["silent", "action", "reflection"]
+DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HKID", "MYKAD", "SG_NRIC", "ID_NIK", "GENERIC"]
+
+# Upper bounds from the data-processing policy; a rule may shorten retention, never lengthen it.
+POLICY_MAX_MEDIA_HOURS = 2.0
+POLICY_MAX_RESULT_HOURS = 72.0
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LivenessSettings(_Strict):
+    mode: LivenessMode = "silent"
+    actions: list[Action] = Field(default_factory=list, max_length=2)
+    randomize_order: bool = False
+
+    @model_validator(mode="after")
+    def _actions_match_mode(self) -> LivenessSettings:
+        if self.mode == "action" and not self.actions:
+            raise ValueError("action mode needs one or two actions")
+        if self.mode != "action" and self.actions:
+            raise ValueError("actions are only used in action mode")
+        if len(set(self.actions)) != len(self.actions):
+            raise ValueError("actions must not repeat")
+        return self
+
+
+class VideoLimits(_Strict):
+    max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024, le=12 * 1024 * 1024)
+    max_seconds: float = Field(default=20.0, gt=0, le=60.0)
+    min_seconds_silent: float = Field(default=2.0, ge=0.5, le=10.0)
+
+
+class Retention(_Strict):
+    media_hours: float = Field(default=POLICY_MAX_MEDIA_HOURS, gt=0)
+    result_hours: float = Field(default=POLICY_MAX_RESULT_HOURS, gt=0)
+
+    @field_validator("media_hours")
+    @classmethod
+    def _media_within_policy(cls, value: float) -> float:
+        if value > POLICY_MAX_MEDIA_HOURS:
+            raise ValueError(f"media retention may not exceed the policy's {POLICY_MAX_MEDIA_HOURS} hours")
+        return value
+
+    @field_validator("result_hours")
+    @classmethod
+    def _results_within_policy(cls, value: float) -> float:
+        if value > POLICY_MAX_RESULT_HOURS:
+            raise ValueError(f"result retention may not exceed the policy's {POLICY_MAX_RESULT_HOURS} hours")
+        return value
+
+
+class Security(_Strict):
+    ip_allow_list: list[IPv4Network | IPv6Network] = Field(default_factory=list, max_length=256)
+    session_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    max_retries: int = Field(default=3, ge=0, le=10)
+
+
+class RuleConfig(_Strict):
+    """One verification template. Every field has a default, so ``{}`` is a valid rule."""
+
+    liveness: LivenessSettings = Field(default_factory=LivenessSettings)
+    compare_threshold: float = Field(default=70.0, ge=0, le=100)
+    embedder: Literal["sface", "dlib", "fusion"] = "sface"
+    document_types: list[DocumentType] = Field(
+        default_factory=lambda: ["TD1", "TD2", "TD3", "MRVA", "MRVB", "HKID", "MYKAD", "SG_NRIC", "ID_NIK"]
+    )
+    failing_document_warnings: list[str] = Field(default_factory=lambda: ["WarnScreen", "WarnCopy"])
+    video: VideoLimits = Field(default_factory=VideoLimits)
+    retention: Retention = Field(default_factory=Retention)
+    security: Security = Field(default_factory=Security)
+    webhook_url: HttpUrl | None = None
+    language: Literal["en", "zh", "ms", "id", "th", "vi", "fil", "ja", "ko", "es", "fr", "de"] = "en"
+
+
+class RuleIn(_Strict):
+    """Body of ``POST /v1/rules`` and ``PUT /v1/rules/{rule_id}``."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[\w .\-]+$")
+    config: RuleConfig = Field(default_factory=RuleConfig)

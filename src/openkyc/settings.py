@@ -1,0 +1,63 @@
+"""The one ``Settings`` object. Only this module reads the environment (prefix ``OPENKYC_``).
+
+Every field is documented in docs/settings.md; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "test", "placeholder", ""})
+
+
+class Settings(BaseSettings):
+    """Service settings; built by the CLI or passed to ``create_app``."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENKYC_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("openkyc-data"), description="Folder for the database, key file and blobs.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    master_key_file: Path | None = Field(default=None, description="Master key file; default data_dir/master.key.")
+    master_key: SecretStr | None = Field(default=None, description="Master key as base64 (instead of a file).")
+    host: str = Field(default="127.0.0.1", description="Address `openkyc serve` listens on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port `openkyc serve` listens on.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    log_format: Literal["json", "console"] = Field(default="json")
+    environment: Literal["production", "development", "test"] = Field(default="production")
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    signature_window_seconds: int = Field(default=300, ge=1, description="Allowed clock skew of signed requests.")
+    allow_noncommercial_models: bool = Field(default=False, description="Allow models not cleared for commercial use.")
+    public_base_url: str | None = Field(default=None, description="Base URL used in hosted verification links.")
+    policy_file: Path | None = Field(default=None, description="Replacement data-processing policy file.")
+    controller_name: str = Field(default="The customer (data controller)")
+    controller_contact: str = Field(default="privacy@example.invalid")
+    processor_name: str = Field(default="OpenKYC self-hosted deployment")
+    dpo_contact: str | None = Field(default=None)
+    redis_url: str | None = Field(default=None, description="Redis URL for the background task queue.")
+    retention_sweep_seconds: int = Field(default=300, ge=10, description="Interval of the in-process retention sweep.")
+    model_threads: int = Field(default=1, ge=1, le=64, description="Threads per model inference.")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment != "test" and self.master_key is not None:
+            if self.master_key.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError("OPENKYC_MASTER_KEY is a placeholder; set a real key")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openkyc.db').resolve()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or (self.data_dir / "master.key")
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"

@@ -1,0 +1,103 @@
+"""The single error envelope, pinned; bad input of every kind is a 4xx with a stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from openkyc import errors
+
+
+def test_envelope_is_pinned(tenant: Any) -> None:
+    response = tenant.get("/v1/rules/rule-doesnotexist")
+    assert response.status_code == 404
+    body = response.json()
+    assert list(body) == ["Error", "RequestId"]
+    assert list(body["Error"]) == ["Code", "Message"]
+    assert body["Error"]["Code"] == "ResourceNotFound.Rule"
+    assert isinstance(body["Error"]["Message"], str) and body["Error"]["Message"]
+    assert response.headers["x-request-id"] == body["RequestId"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw", "status", "code"),
+    [
+        ("POST", "/v1/rules", b"{not json", 400, "InvalidParameter.MalformedJSON"),
+        ("POST", "/v1/rules", b"[]", 400, "InvalidParameterValue"),
+        ("POST", "/v1/rules", b"{}", 400, "MissingParameter"),
+        ("POST", "/v1/rules", b'{"name": 5}', 400, "InvalidParameterValue"),
+        ("POST", "/v1/rules", b'{"name": "x", "unknown": 1}', 400, "InvalidParameterValue"),
+        ("GET", "/v1/nowhere", b"", 404, "ResourceNotFound.Path"),
+        ("DELETE", "/v1/account", b"", 405, "UnsupportedOperation.MethodNotAllowed"),
+    ],
+)
+def test_bad_requests(tenant: Any, method: str, path: str, raw: bytes, status: int, code: str) -> None:
+    headers = tenant.sign(method, path, raw)
+    response = tenant.client.request(method, path, content=raw, headers=headers)
+    assert response.status_code == status
+    assert response.json()["Error"]["Code"] == code
+
+
+def test_oversized_body_is_refused_before_parsing(tenant: Any, settings: Any) -> None:
+    raw = b'{"name": "' + b"a" * (settings.max_body_bytes + 10) + b'"}'
+    headers = tenant.sign("POST", "/v1/rules", raw)
+    response = tenant.client.post("/v1/rules", content=raw, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["Error"]["Code"] == "RequestSizeLimitExceeded"
+
+
+def test_unknown_path_outside_api(client: Any) -> None:
+    response = client.get("/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["Error"]["Code"] == "ResourceNotFound.Path"
+
+
+def test_validation_messages_do_not_echo_input(tenant: Any) -> None:
+    planted = "PLANTED-NAME-Jane-Doe-1984"
+    response = tenant.post("/v1/rules", {"name": "ok", "config": {"language": planted}})
+    assert response.status_code == 400
+    assert planted not in response.text
+
+
+def _all_error_classes() -> list[type[errors.OpenKYCError]]:
+    found: list[type[errors.OpenKYCError]] = []
+    stack: list[type[errors.OpenKYCError]] = [errors.OpenKYCError]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+@pytest.mark.parametrize("cls", _all_error_classes(), ids=lambda c: c.__name__)
+def test_every_error_has_status_and_code(cls: type[errors.OpenKYCError]) -> None:
+    assert 400 <= cls.status_code <= 599
+    assert cls.code and " " not in cls.code
+    parent_code = cls.__mro__[1].code if cls is not errors.OpenKYCError else None
+    if parent_code and cls.status_code < 500 and cls.code != parent_code:
+        assert cls.code.split(".")[0] in {
+            "InvalidParameter", "InvalidParameterValue", "MissingParameter", "AuthFailure",
+            "UnauthorizedOperation", "ResourceNotFound", "UnsupportedOperation", "RequestSizeLimitExceeded",
+            "FailedOperation", "RequestLimitExceeded", "LimitExceeded", "ResourceUnavailable",
+        }
+
+
+def test_call_record_written_without_payload(tenant: Any, runtime: Any) -> None:
+    from sqlalchemy import select
+
+    from openkyc.store.models.diagnostics import CallRecord
+
+    response = tenant.post("/v1/rules", {"name": "PLANTEDRULE"})
+    request_id = response.json()["RequestId"]
+    with runtime.transaction() as session:
+        record = session.get(CallRecord, request_id)
+        assert record is not None
+        assert record.action == "CreateRule"
+        assert record.app_id == tenant.app_id
+        assert record.status_code == 200
+        assert "PLANTEDRULE" not in repr([getattr(record, c) for c in CallRecord.__table__.columns.keys()])
+        failed = tenant.get("/v1/rules/rule-missing")
+        session.expire_all()
+        failed_record = session.scalar(select(CallRecord).where(CallRecord.request_id == failed.json()["RequestId"]))
+        assert failed_record is not None and failed_record.error_code == "ResourceNotFound.Rule"
