@@ -59,7 +59,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
 def extra_filters() -> list[logging.Filter]:
     """Filters every handler gets (the personal-data redaction filter)."""
     try:
-        from openkyc.privacy.redaction import RedactionFilter
+        from openkyc.privacy.redaction import RedactingFilter
     except ImportError:  # pragma: no cover - the privacy package always ships it
         return []
-    return [RedactionFilter()]
+    return [RedactingFilter()]

@@ -77,9 +77,18 @@ def test_every_error_has_status_and_code(cls: type[errors.OpenKYCError]) -> None
     parent_code = cls.__mro__[1].code if cls is not errors.OpenKYCError else None
     if parent_code and cls.status_code < 500 and cls.code != parent_code:
         assert cls.code.split(".")[0] in {
-            "InvalidParameter", "InvalidParameterValue", "MissingParameter", "AuthFailure",
-            "UnauthorizedOperation", "ResourceNotFound", "UnsupportedOperation", "RequestSizeLimitExceeded",
-            "FailedOperation", "RequestLimitExceeded", "LimitExceeded", "ResourceUnavailable",
+            "InvalidParameter",
+            "InvalidParameterValue",
+            "MissingParameter",
+            "AuthFailure",
+            "UnauthorizedOperation",
+            "ResourceNotFound",
+            "UnsupportedOperation",
+            "RequestSizeLimitExceeded",
+            "FailedOperation",
+            "RequestLimitExceeded",
+            "LimitExceeded",
+            "ResourceUnavailable",
         }
 
 

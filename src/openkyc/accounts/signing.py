@@ -3,8 +3,10 @@
 Any client that has a Tencent Cloud v3 signer works once it uses service name ``openkyc``, the
 request path as the canonical URI, and signs ``content-type;host``::
 
-    CanonicalRequest = METHOD \\n URI \\n QUERY \\n "content-type:...\\nhost:...\\n" \\n SignedHeaders \\n hex(sha256(body))
-    StringToSign     = "TC3-HMAC-SHA256" \\n timestamp \\n "YYYY-MM-DD/openkyc/tc3_request" \\n hex(sha256(CanonicalRequest))
+    CanonicalRequest = METHOD \\n URI \\n QUERY \\n "content-type:..\\nhost:..\\n" \\n SignedHeaders
+                       \\n hex(sha256(body))
+    StringToSign     = "TC3-HMAC-SHA256" \\n timestamp \\n "YYYY-MM-DD/openkyc/tc3_request"
+                       \\n hex(sha256(CanonicalRequest))
     key              = HMAC(HMAC(HMAC("TC3" + SecretKey, date), "openkyc"), "tc3_request")
     Authorization    = TC3-HMAC-SHA256 Credential=SecretId/date/openkyc/tc3_request,
                        SignedHeaders=content-type;host, Signature=hex(HMAC(key, StringToSign))
@@ -52,10 +54,14 @@ def canonical_request(
     headers: Mapping[str, str],
     signed_headers: tuple[str, ...],
     body: bytes,
+    *,
+    lower_values: bool = True,
 ) -> str:
-    lowered = {name.lower(): value for name, value in headers.items()}
+    """The canonical request. Header values are lower-cased, as Tencent's documentation says;
+    ``lower_values=False`` gives the raw trimmed values that Tencent's own SDKs sign."""
+    values = {name.lower(): value.strip() for name, value in headers.items()}
     canonical_headers = "".join(
-        f"{name}:{lowered.get(name, '').strip().lower()}\n" for name in signed_headers
+        f"{name}:{values.get(name, '').lower() if lower_values else values.get(name, '')}\n" for name in signed_headers
     )
     return "\n".join(
         [
@@ -163,7 +169,12 @@ def verify(
     """Raises ``SignatureFailure`` unless the signature matches (constant-time comparison)."""
     if parsed.date != date_of(timestamp):
         raise SignatureFailure("The credential scope date does not match X-TC-Timestamp.")
-    canonical = canonical_request(method, path, query, headers, parsed.signed_headers, body)
-    expected = signature(secret_key, timestamp, canonical, parsed.service)
-    if not hmac.compare_digest(expected, parsed.signature):
+    matched = False
+    for lower_values in (True, False):
+        canonical = canonical_request(
+            method, path, query, headers, parsed.signed_headers, body, lower_values=lower_values
+        )
+        expected = signature(secret_key, timestamp, canonical, parsed.service)
+        matched |= hmac.compare_digest(expected, parsed.signature)
+    if not matched:
         raise SignatureFailure()

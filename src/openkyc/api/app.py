@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from openkyc.api import errors
 from openkyc.api.gateway import Gateway
 from openkyc.api.routes import core, rules
+from openkyc.diagnostics.metrics import Metrics
 from openkyc.logs import configure_logging
 from openkyc.runtime import Runtime
 from openkyc.settings import Settings
@@ -23,6 +24,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         configure_logging(settings.log_level, settings.log_format)
         opened = runtime is None
         app.state.runtime = runtime or Runtime.open(settings)
+        app.state.runtime.components.setdefault("metrics", Metrics())
         try:
             yield
         finally:
@@ -32,8 +34,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app = FastAPI(title="OpenKYC", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     if runtime is not None:
         app.state.runtime = runtime
+        runtime.components.setdefault("metrics", Metrics())
     errors.install(app)
     for module in (core, rules):
         app.include_router(module.router)
-    app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)  # type: ignore[arg-type]
+    app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app

@@ -180,6 +180,9 @@ class Gateway:
                 )
         except Exception:  # a failed call record must never fail the call
             log.exception("call record not written")
+        metrics = runtime.components.get("metrics")
+        if metrics is not None:
+            metrics.observe(action, status_code, duration_ms / 1000, state.get("error_code"))
         log.info(
             "request",
             extra={"action": action, "status": status_code, "duration_ms": round(duration_ms, 1)},

@@ -11,6 +11,18 @@ Action = Literal["blink", "mouth", "nod", "shake"]
 LivenessMode = Literal["silent", "action", "reflection"]
 DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HKID", "MYKAD", "SG_NRIC", "ID_NIK", "GENERIC"]
 
+DEFAULT_DOCUMENT_TYPES: tuple[DocumentType, ...] = (
+    "TD1",
+    "TD2",
+    "TD3",
+    "MRVA",
+    "MRVB",
+    "HKID",
+    "MYKAD",
+    "SG_NRIC",
+    "ID_NIK",
+)
+
 # Upper bounds from the data-processing policy; a rule may shorten retention, never lengthen it.
 POLICY_MAX_MEDIA_HOURS = 2.0
 POLICY_MAX_RESULT_HOURS = 72.0
@@ -73,9 +85,7 @@ class RuleConfig(_Strict):
     liveness: LivenessSettings = Field(default_factory=LivenessSettings)
     compare_threshold: float = Field(default=70.0, ge=0, le=100)
     embedder: Literal["sface", "dlib", "fusion"] = "sface"
-    document_types: list[DocumentType] = Field(
-        default_factory=lambda: ["TD1", "TD2", "TD3", "MRVA", "MRVB", "HKID", "MYKAD", "SG_NRIC", "ID_NIK"]
-    )
+    document_types: list[DocumentType] = Field(default_factory=lambda: list(DEFAULT_DOCUMENT_TYPES))
     failing_document_warnings: list[str] = Field(default_factory=lambda: ["WarnScreen", "WarnCopy"])
     video: VideoLimits = Field(default_factory=VideoLimits)
     retention: Retention = Field(default_factory=Retention)

@@ -42,11 +42,15 @@ def create_rule(session: Session, app_id: int, body: RuleIn, actor: str) -> tupl
             session.add(Resource(id=rule_id, app_id=app_id, kind="rule", name=body.name, created_at=now))
             session.flush()
     except IntegrityError as exc:
-        raise InvalidParameterValue("A rule with that name already exists.", code="InvalidParameterValue.RuleNameExists") from exc
+        raise InvalidParameterValue(
+            "A rule with that name already exists.", code="InvalidParameterValue.RuleNameExists"
+        ) from exc
     rule = Rule(id=rule_id, app_id=app_id, version=1, config=config, created_at=now, updated_at=now)
     session.add(rule)
     session.flush()
-    session.add(RuleChange(rule_id=rule_id, version=1, changed_by=actor, changed_at=now, old_config=None, new_config=config))
+    session.add(
+        RuleChange(rule_id=rule_id, version=1, changed_by=actor, changed_at=now, old_config=None, new_config=config)
+    )
     session.flush()
     return rule, body.name
 
@@ -82,11 +86,17 @@ def update_rule(session: Session, app_id: int, rule_id: str, body: RuleIn, actor
     rule.config = new
     rule.updated_at = now
     resource.name = body.name
-    session.add(RuleChange(rule_id=rule_id, version=rule.version, changed_by=actor, changed_at=now, old_config=old, new_config=new))
+    session.add(
+        RuleChange(
+            rule_id=rule_id, version=rule.version, changed_by=actor, changed_at=now, old_config=old, new_config=new
+        )
+    )
     try:
         session.flush()
     except IntegrityError as exc:
-        raise InvalidParameterValue("A rule with that name already exists.", code="InvalidParameterValue.RuleNameExists") from exc
+        raise InvalidParameterValue(
+            "A rule with that name already exists.", code="InvalidParameterValue.RuleNameExists"
+        ) from exc
     return rule, body.name
 
 

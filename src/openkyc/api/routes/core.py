@@ -8,7 +8,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep
+from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep
+from openkyc.diagnostics import requests
 
 router = APIRouter()
 
@@ -30,8 +31,13 @@ def account(caller: CallerDep, request_id: RequestIdDep) -> dict[str, Any]:
     }
 
 
+@router.get("/v1/requests/{request_id}", name="DescribeRequest")
+def describe_request(request_id: str, caller: CallerDep, session: SessionDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**requests.describe_request(session, caller.app_id, request_id), "RequestId": rid}
+
+
 @router.get("/metrics", name="Metrics", include_in_schema=False)
 def metrics(runtime: RuntimeDep) -> Response:
-    registry = runtime.components.get("metrics_registry")
-    payload = generate_latest(registry) if registry is not None else generate_latest()
+    metrics = runtime.components.get("metrics")
+    payload = generate_latest(metrics.registry) if metrics is not None else generate_latest()
     return Response(payload, media_type=CONTENT_TYPE_LATEST)

@@ -35,4 +35,8 @@ def update_rule(
 
 @router.get("/v1/rules/{rule_id}/history", name="DescribeRuleHistory")
 def history(rule_id: str, caller: CallerDep, session: SessionDep, request_id: RequestIdDep) -> dict[str, Any]:
-    return {"rule_id": rule_id, "changes": service.rule_history(session, caller.app_id, rule_id), "RequestId": request_id}
+    return {
+        "rule_id": rule_id,
+        "changes": service.rule_history(session, caller.app_id, rule_id),
+        "RequestId": request_id,
+    }
