@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,9 +11,16 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from openkyc.biometrics.engine import FaceEngine
+from openkyc.biometrics.search import IndexManager
+from openkyc.privacy.audit import AuditLogSink
+from openkyc.privacy.consent import SqlConsentLookup
 from openkyc.privacy.crypto import Keyring, MasterKey
+from openkyc.privacy.gate import PurposeGate
+from openkyc.privacy.policy import load_policy
 from openkyc.settings import Settings
 from openkyc.store import db
+from openkyc.store.blobs import BlobStore
 from openkyc.store.keys import load_keyring, load_master_key
 
 
@@ -29,6 +37,7 @@ class Runtime:
     keyring: Keyring
     clock: Callable[[], datetime] = utc_now
     components: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -47,9 +56,40 @@ class Runtime:
 
     def component(self, name: str, factory: Callable[[], Any]) -> Any:
         """A heavy component (a model engine, an index) built once, on first use."""
-        if name not in self.components:
-            self.components[name] = factory()
-        return self.components[name]
+        with self._lock:
+            if name not in self.components:
+                self.components[name] = factory()
+            return self.components[name]
+
+    @property
+    def gate(self) -> PurposeGate:
+        """The purpose gate: the policy, recorded consents, refusals written to the audit log."""
+
+        def build() -> PurposeGate:
+            policy = load_policy(self.settings.policy_file)
+            return PurposeGate(policy, SqlConsentLookup(self.sessions), AuditLogSink(self.sessions, clock=self.clock))
+
+        gate: PurposeGate = self.component("gate", build)
+        return gate
+
+    @property
+    def blobs(self) -> BlobStore:
+        store: BlobStore = self.component("blobs", lambda: BlobStore(self.settings.blob_dir, self.keyring))
+        return store
+
+    @property
+    def faces(self) -> FaceEngine:
+        """YuNet + SFace, loaded on first use (sha256-checked against the model registry)."""
+        engine: FaceEngine = self.component(
+            "faces",
+            lambda: FaceEngine.default(num_threads=self.settings.model_threads),
+        )
+        return engine
+
+    @property
+    def face_index(self) -> IndexManager:
+        manager: IndexManager = self.component("face_index", IndexManager)
+        return manager
 
     def close(self) -> None:
         self.engine.dispose()

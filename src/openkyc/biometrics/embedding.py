@@ -1,0 +1,98 @@
+"""Face embedders behind the ``FaceEmbedder`` protocol: SFace (default) and dlib ResNet.
+
+Both return unit-length float32 vectors, so cosine similarity is a dot product. Embeddings stay
+in memory only: they are turned into protected templates (:mod:`.templates`) and dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from openkyc.biometrics.registry import verify_models
+from openkyc.biometrics.types import Embedding, Face, Image
+from openkyc.errors import InternalError
+
+
+def _unit(vector: Any) -> Embedding:
+    v = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
+
+
+class SFaceEmbedder:
+    """SFace through ``cv2.FaceRecognizerSF``, aligned with ``alignCrop`` on the YuNet row."""
+
+    name = "sface"
+    dim = 128
+
+    def __init__(self, model_path: Path | str, *, num_threads: int | None = 1) -> None:
+        if num_threads is not None:
+            cv2.setNumThreads(num_threads)
+        try:
+            self._net = cv2.FaceRecognizerSF.create(str(model_path), "")
+        except cv2.error as exc:
+            raise InternalError("The face recognition model could not be loaded.") from exc
+
+    def align(self, image: Image, face: Face) -> Image:
+        """The 112x112 aligned crop SFace embeds."""
+        return np.asarray(self._net.alignCrop(image, face.to_yunet_row()), dtype=np.uint8)
+
+    def embed_aligned(self, aligned: Image) -> Embedding:
+        return _unit(self._net.feature(aligned))
+
+    def embed(self, image: Image, face: Face) -> Embedding:
+        return self.embed_aligned(self.align(image, face))
+
+
+class DlibEmbedder:
+    """dlib's ResNet descriptor, aligned by dlib's 5-point predictor inside the YuNet box."""
+
+    name = "dlib"
+    dim = 128
+
+    def __init__(self, predictor_path: Path | str, recognition_path: Path | str, *, num_jitters: int = 0) -> None:
+        import dlib  # optional extra: imported only when this embedder is built
+
+        self._dlib = dlib
+        self._predictor = dlib.shape_predictor(str(predictor_path))
+        self._net = dlib.face_recognition_model_v1(str(recognition_path))
+        self._jitters = num_jitters
+
+    def embed(self, image: Image, face: Face) -> Embedding:
+        rgb = np.ascontiguousarray(image[:, :, ::-1])
+        b = face.box
+        rect = self._dlib.rectangle(round(b.x), round(b.y), round(b.x + b.w), round(b.y + b.h))
+        shape = self._predictor(rgb, rect)
+        descriptor = self._net.compute_face_descriptor(rgb, shape, self._jitters)
+        return _unit(np.array(descriptor))
+
+
+class FusedEmbedder:
+    """Concatenation of weighted unit embeddings: its cosine is the weighted mean of the parts'.
+
+    A fused vector goes through the same protected-template pipeline as a single one.
+    """
+
+    def __init__(self, parts: list[tuple[Any, float]]) -> None:
+        self._parts = parts
+        total = sum(w for _, w in parts)
+        self._scales = [float(np.sqrt(w / total)) for _, w in parts]
+        self.name = "+".join(p.name for p, _ in parts)
+        self.dim = sum(int(p.dim) for p, _ in parts)
+
+    def embed(self, image: Image, face: Face) -> Embedding:
+        pieces = [p.embed(image, face) * s for (p, _), s in zip(self._parts, self._scales, strict=True)]
+        return _unit(np.concatenate(pieces))
+
+
+def default_sface(*, num_threads: int | None = 1) -> SFaceEmbedder:
+    return SFaceEmbedder(verify_models(["sface"])["sface"], num_threads=num_threads)
+
+
+def default_dlib() -> DlibEmbedder:
+    paths = verify_models(["dlib_5pt", "dlib_resnet"])
+    return DlibEmbedder(paths["dlib_5pt"], paths["dlib_resnet"])

@@ -1,0 +1,179 @@
+"""Repository of enrolled subjects: protected templates, sealed identification fields.
+
+Every method states its purpose; the purpose gate checks it against the policy before any row is
+read or written (see openkyc.privacy.guards).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from openkyc.errors import InvalidParameterValue, ResourceNotFound
+from openkyc.privacy.crypto import Keyring
+from openkyc.privacy.gate import PurposeGate
+from openkyc.privacy.guards import personal_data_repository, requires_purpose
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
+from openkyc.store.models.faces import IndexEvent, Subject
+
+IDENTIFICATION_FIELDS = ("name", "id_number", "date_of_birth", "address", "country")
+
+
+def _aad(app_id: int, collection_id: str, subject_id: str) -> bytes:
+    return f"subject:{app_id}:{collection_id}:{subject_id}".encode()
+
+
+@personal_data_repository
+class SubjectRepository:
+    def __init__(self, session: Session, gate: PurposeGate, keyring: Keyring) -> None:
+        self.session = session
+        self.gate = gate
+        self.keyring = keyring
+
+    def __repr__(self) -> str:
+        return "SubjectRepository()"
+
+    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
+    def add(
+        self,
+        app_id: int,
+        collection_id: str,
+        subject_id: str,
+        *,
+        template: bytes,
+        template_version: int,
+        key_id: str,
+        identification: dict[str, Any] | None,
+        image_blob_id: str | None,
+        now: datetime,
+        purpose: Purpose,
+    ) -> Subject:
+        exists = self.session.scalar(
+            select(Subject.id).where(Subject.collection_id == collection_id, Subject.subject_id == subject_id)
+        )
+        if exists is not None:
+            raise InvalidParameterValue(
+                "The subject is already enrolled in this collection.", code="InvalidParameterValue.SubjectExists"
+            )
+        sealed = None
+        if identification:
+            plain = json.dumps(identification, sort_keys=True).encode()
+            sealed = self.keyring.encrypt(plain, _aad(app_id, collection_id, subject_id))
+        row = Subject(
+            collection_id=collection_id,
+            app_id=app_id,
+            subject_id=subject_id,
+            template=template,
+            template_version=template_version,
+            key_id=key_id,
+            identification_enc=sealed,
+            image_blob_id=image_blob_id,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        self.session.add(IndexEvent(collection_id=collection_id, subject_row=row.id, op="add", created_at=now))
+        self.session.flush()
+        return row
+
+    @requires_purpose(DataElement.TEMPLATE)
+    def templates(self, app_id: int, collection_id: str, *, purpose: Purpose) -> list[tuple[int, str, bytes]]:
+        rows = self.session.execute(
+            select(Subject.id, Subject.subject_id, Subject.template).where(
+                Subject.app_id == app_id, Subject.collection_id == collection_id
+            )
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    @requires_purpose(DataElement.TEMPLATE)
+    def rows_by_id(self, app_id: int, row_ids: list[int], *, purpose: Purpose) -> list[tuple[int, str, str, bytes]]:
+        if not row_ids:
+            return []
+        rows = self.session.execute(
+            select(Subject.id, Subject.collection_id, Subject.subject_id, Subject.template).where(
+                Subject.id.in_(row_ids)
+            )
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
+    def remove(self, app_id: int, collection_id: str, subject_id: str, *, now: datetime, purpose: Purpose) -> Subject:
+        row = self.session.scalar(
+            select(Subject).where(
+                Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.subject_id == subject_id
+            )
+        )
+        if row is None:
+            raise ResourceNotFound("The subject is not in this collection.", code="ResourceNotFound.Subject")
+        self.session.add(IndexEvent(collection_id=collection_id, subject_row=row.id, op="remove", created_at=now))
+        self.session.delete(row)
+        self.session.flush()
+        return row
+
+    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
+    def of_subject(self, app_id: int, subject_id: str, *, purpose: Purpose) -> list[dict[str, Any]]:
+        """Everything held about a subject across the app's collections, decrypted (access/export)."""
+        rows = self.session.scalars(select(Subject).where(Subject.app_id == app_id, Subject.subject_id == subject_id))
+        out = []
+        for row in rows:
+            identification = None
+            if row.identification_enc is not None:
+                plain = self.keyring.decrypt(row.identification_enc, _aad(app_id, row.collection_id, subject_id))
+                identification = json.loads(plain)
+            out.append(
+                {
+                    "collection_id": row.collection_id,
+                    "enrolled_at": row.created_at.isoformat(),
+                    "template": {"version": row.template_version, "key_id": row.key_id, "bytes": len(row.template)},
+                    "identification": identification,
+                    "image_blob_id": row.image_blob_id,
+                }
+            )
+        return out
+
+    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
+    def erase_subject(self, app_id: int, subject_id: str, *, now: datetime, purpose: Purpose) -> int:
+        rows = self.session.scalars(
+            select(Subject).where(Subject.app_id == app_id, Subject.subject_id == subject_id)
+        ).all()
+        for row in rows:
+            self.session.add(
+                IndexEvent(collection_id=row.collection_id, subject_row=row.id, op="remove", created_at=now)
+            )
+            self.session.delete(row)
+        self.session.flush()
+        return len(rows)
+
+    @requires_purpose(DataElement.TEMPLATE)
+    def replace_template(
+        self, app_id: int, row_id: int, *, template: bytes, key_id: str, now: datetime, purpose: Purpose
+    ) -> None:
+        row = self.session.get(Subject, row_id)
+        if row is None or row.app_id != app_id:
+            return
+        row.template = template
+        row.key_id = key_id
+        self.session.add(IndexEvent(collection_id=row.collection_id, subject_row=row.id, op="add", created_at=now))
+        self.session.flush()
+
+    @requires_purpose(DataElement.TEMPLATE)
+    def count(self, app_id: int, collection_id: str, *, purpose: Purpose) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(Subject)
+                .where(Subject.app_id == app_id, Subject.collection_id == collection_id)
+            )
+            or 0
+        )
+
+    @requires_purpose(DataElement.TEMPLATE)
+    def delete_collection(self, app_id: int, collection_id: str, *, purpose: Purpose) -> int:
+        result = self.session.execute(
+            delete(Subject).where(Subject.app_id == app_id, Subject.collection_id == collection_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,153 @@
+"""CLI commands of the face engine: detect, compare, evaluate, models.
+
+``compare`` and ``evaluate`` make templates under the fixed, public CLI key ``CLI_KEY`` (key id
+``cli``): fine for local checks, never for stored templates (the service uses each app's secret).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from openkyc.errors import OpenKYCError
+
+CLI_KEY_ID = "cli"
+CLI_KEY_SECRET = b"openkyc-cli-public-demo-key-v1"  # public by design: CLI comparisons only
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _engine() -> Any:
+    from openkyc.biometrics.engine import FaceEngine
+
+    return FaceEngine.default()
+
+
+def _cli_key() -> Any:
+    from openkyc.biometrics.templates import TemplateKey
+
+    return TemplateKey(CLI_KEY_ID, CLI_KEY_SECRET)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        typer.echo(f"error: cannot read {path}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _fail(exc: OpenKYCError) -> typer.Exit:
+    typer.echo(f"{exc.error_code}: {exc.message}", err=True)
+    return typer.Exit(1)
+
+
+def _emit(document: dict[str, Any], as_json: bool, lines: list[str]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(document) + "\n")
+    else:
+        for line in lines:
+            typer.echo(line)
+
+
+def detect(image: Path, as_json: JsonOpt = False) -> None:
+    """Faces in IMAGE: box [x, y, w, h], 5 keypoints, detection score, quality."""
+    data = _read(image)
+    try:
+        result = _engine().detect(data).as_dict()
+    except OpenKYCError as exc:
+        raise _fail(exc) from exc
+    lines = [f"{result['face_count']} face(s) in {result['width']}x{result['height']}"]
+    for face in result["faces"]:
+        issues = ", ".join(face["quality"]["issues"]) or "ok"
+        lines.append(f"  box={face['box']} score={face['score']} quality={issues}")
+    _emit(result, as_json, lines)
+
+
+def compare(image_a: Path, image_b: Path, as_json: JsonOpt = False) -> None:
+    """sim (0-100), match and threshold for the largest face of each image (CLI key)."""
+    a, b = _read(image_a), _read(image_b)
+    try:
+        result = _engine().compare(a, b, _cli_key()).as_dict()
+    except OpenKYCError as exc:
+        raise _fail(exc) from exc
+    result["key_id"] = CLI_KEY_ID
+    verdict = "match" if result["match"] else "no match"
+    _emit(result, as_json, [f"sim={result['sim']} threshold={result['threshold']} {verdict}"])
+
+
+def evaluate(
+    pairs_csv: Path,
+    as_json: JsonOpt = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write ROC/DET curves as PNG.")] = None,
+) -> None:
+    """AUC, EER, best accuracy, TAR at FMR 1e-2/1e-3/1e-4, failures to enrol (cosine and template)."""
+    from openkyc.biometrics import evaluation
+
+    try:
+        pairs = evaluation.read_pairs(pairs_csv)
+    except (OSError, KeyError, ValueError) as exc:
+        typer.echo(f"error: cannot read pairs file {pairs_csv}: need image_a,image_b,same_person", err=True)
+        raise typer.Exit(2) from exc
+    engine = _engine()
+    images = len({p.image_a for p in pairs} | {p.image_b for p in pairs})
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("embedding", total=images)
+            report = evaluation.evaluate(engine, pairs, _cli_key(), lambda: bar.advance(task))
+    else:
+        report = evaluation.evaluate(engine, pairs, _cli_key())
+    if plot is not None:
+        evaluation.plot(report, plot)
+    result = report.as_dict()
+    lines = [f"pairs={result['pairs']} scored={result['scored_pairs']} fte={result['failures_to_enrol']}"]
+    for kind in ("cosine", "template"):
+        m = result[kind]
+        lines.append(
+            f"{kind}: auc={m.get('auc')} eer={m.get('eer')} best_acc={m.get('best_accuracy')} "
+            f"tar@fmr={m.get('tar_at_fmr')}"
+        )
+    lines.append(f"accuracy at sim>={result['threshold']}: {result['accuracy_at_threshold']}")
+    _emit(result, as_json, lines)
+
+
+def models(as_json: JsonOpt = False) -> None:
+    """The model registry: file, sha256, licence, commercial use, and whether the file checks out."""
+    from openkyc.biometrics.registry import MODELS, sha256_file
+
+    rows = []
+    for info in MODELS:
+        path = info.path()
+        present = path.is_file()
+        rows.append(
+            {
+                "name": info.name,
+                "role": info.role,
+                "package": info.package,
+                "file": str(path),
+                "sha256": info.sha256,
+                "licence": info.licence,
+                "commercial_use": info.commercial_use,
+                "verified": present and sha256_file(path) == info.sha256,
+                "note": info.note,
+            }
+        )
+    lines = [
+        f"{r['name']!s:12} {str(r['licence'])[:40]:40} commercial={r['commercial_use']} verified={r['verified']}"
+        for r in rows
+    ]
+    _emit({"models": rows}, as_json, lines)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the face commands to the ``openkyc`` CLI."""
+    app.command("detect")(detect)
+    app.command("compare")(compare)
+    app.command("evaluate")(evaluate)
+    app.command("models")(models)

@@ -1,0 +1,228 @@
+"""Explicit consent of end users, recorded and withdrawn with history kept.
+
+The customer collects consent (for model improvement on sensitive data) and records it through
+``POST /v1/privacy/consents``; the service stores one row per grant, with the consent-text
+version, and sets ``withdrawn_at`` on withdrawal. Withdrawing model-improvement consent also
+removes the subject's items from the consented dataset (``model_improvement_items``); the caller
+deletes the blobs named in the returned :class:`Withdrawal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from openkyc.errors import ConsentRequired, InvalidParameterValue
+from openkyc.privacy.vocabulary import Purpose
+from openkyc.store.models.privacy import Consent, ModelImprovementItem
+
+__all__ = ["ConsentRecord", "ConsentRepository", "SqlConsentLookup", "Withdrawal", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    id: int
+    app_id: int
+    subject_id: str = field(repr=False)
+    purpose: Purpose
+    text_version: str
+    granted_at: datetime
+    withdrawn_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None
+
+    @classmethod
+    def from_row(cls, row: Consent) -> ConsentRecord:
+        return cls(
+            id=row.id,
+            app_id=row.app_id,
+            subject_id=row.subject_id,
+            purpose=Purpose(row.purpose),
+            text_version=row.text_version,
+            granted_at=row.granted_at,
+            withdrawn_at=row.withdrawn_at,
+        )
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    consents_withdrawn: int
+    items_removed: int
+    blob_refs: tuple[str, ...] = field(repr=False, default=())
+
+
+def _check_text(value: str, what: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise InvalidParameterValue(
+            f"{what} must be a non-empty string of at most {limit} characters.",
+            code=f"InvalidParameterValue.{what}",
+        )
+    return value
+
+
+class ConsentRepository:
+    """Consents of one database session; the caller's service owns the transaction."""
+
+    def __init__(self, session: Session, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return "ConsentRepository()"
+
+    def record(self, app_id: int, subject_id: str, purpose: Purpose, text_version: str) -> ConsentRecord:
+        """Record a grant; an identical active grant (same text version) is returned as is."""
+        _check_text(subject_id, "SubjectId", 128)
+        _check_text(text_version, "ConsentTextVersion", 64)
+        purpose = Purpose(purpose)
+        existing = self.session.scalars(
+            select(Consent).where(
+                Consent.app_id == app_id,
+                Consent.subject_id == subject_id,
+                Consent.purpose == purpose.value,
+                Consent.text_version == text_version,
+                Consent.withdrawn_at.is_(None),
+            )
+        ).first()
+        if existing is not None:
+            return ConsentRecord.from_row(existing)
+        row = Consent(
+            app_id=app_id,
+            subject_id=subject_id,
+            purpose=purpose.value,
+            text_version=text_version,
+            granted_at=self.clock(),
+            withdrawn_at=None,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return ConsentRecord.from_row(row)
+
+    def withdraw(self, app_id: int, subject_id: str, purpose: Purpose) -> Withdrawal:
+        """Withdraw every active grant for the purpose; model improvement also drops the items."""
+        purpose = Purpose(purpose)
+        result = self.session.execute(
+            update(Consent)
+            .where(
+                Consent.app_id == app_id,
+                Consent.subject_id == subject_id,
+                Consent.purpose == purpose.value,
+                Consent.withdrawn_at.is_(None),
+            )
+            .values(withdrawn_at=self.clock())
+            .execution_options(synchronize_session=False)
+        )
+        withdrawn = int(getattr(result, "rowcount", 0) or 0)
+        refs: tuple[str, ...] = ()
+        if purpose is Purpose.MODEL_IMPROVEMENT:
+            refs = self._delete_items(app_id, subject_id)
+        self.session.expire_all()
+        return Withdrawal(withdrawn, len(refs), refs)
+
+    def has_consent(self, app_id: int, subject_id: str, purpose: Purpose) -> bool:
+        found = self.session.scalar(
+            select(Consent.id)
+            .where(
+                Consent.app_id == app_id,
+                Consent.subject_id == subject_id,
+                Consent.purpose == Purpose(purpose).value,
+                Consent.withdrawn_at.is_(None),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    def history(self, app_id: int, subject_id: str) -> list[ConsentRecord]:
+        rows = self.session.scalars(
+            select(Consent)
+            .where(Consent.app_id == app_id, Consent.subject_id == subject_id)
+            .order_by(Consent.granted_at, Consent.id)
+        )
+        return [ConsentRecord.from_row(row) for row in rows]
+
+    def add_item(self, app_id: int, subject_id: str, kind: str, blob_ref: str) -> int:
+        """Add an item to the consented dataset; refused without active model-improvement consent."""
+        consent_id = self.session.scalar(
+            select(Consent.id)
+            .where(
+                Consent.app_id == app_id,
+                Consent.subject_id == subject_id,
+                Consent.purpose == Purpose.MODEL_IMPROVEMENT.value,
+                Consent.withdrawn_at.is_(None),
+            )
+            .order_by(Consent.granted_at.desc())
+            .limit(1)
+        )
+        if consent_id is None:
+            raise ConsentRequired()
+        item = ModelImprovementItem(
+            app_id=app_id,
+            subject_id=subject_id,
+            consent_id=consent_id,
+            kind=_check_text(kind, "Kind", 48),
+            blob_ref=_check_text(blob_ref, "BlobRef", 255),
+            created_at=self.clock(),
+        )
+        self.session.add(item)
+        self.session.flush()
+        return item.id
+
+    def item_refs(self, app_id: int, subject_id: str) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(ModelImprovementItem.blob_ref).where(
+                    ModelImprovementItem.app_id == app_id,
+                    ModelImprovementItem.subject_id == subject_id,
+                )
+            )
+        )
+
+    def erase_subject(self, app_id: int, subject_id: str) -> dict[str, int]:
+        """Erasure: remove the subject's consents and items; returns counts per kind."""
+        refs = self._delete_items(app_id, subject_id)
+        result = self.session.execute(
+            delete(Consent)
+            .where(Consent.app_id == app_id, Consent.subject_id == subject_id)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.expire_all()
+        return {
+            "consents": int(getattr(result, "rowcount", 0) or 0),
+            "model_improvement_items": len(refs),
+        }
+
+    def _delete_items(self, app_id: int, subject_id: str) -> tuple[str, ...]:
+        refs = tuple(self.item_refs(app_id, subject_id))
+        self.session.execute(
+            delete(ModelImprovementItem)
+            .where(
+                ModelImprovementItem.app_id == app_id,
+                ModelImprovementItem.subject_id == subject_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return refs
+
+
+class SqlConsentLookup:
+    """The gate's :class:`~openkyc.privacy.gate.ConsentLookup`, reading committed consents."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def __repr__(self) -> str:
+        return "SqlConsentLookup()"
+
+    def has_consent(self, app_id: int, subject_id: str, purpose: Purpose) -> bool:
+        with self.factory() as session:
+            return ConsentRepository(session).has_consent(app_id, subject_id, purpose)

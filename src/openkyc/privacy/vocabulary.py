@@ -1,0 +1,98 @@
+"""The fixed words of the data-processing policy: purposes, data categories and data elements.
+
+The policy file (``policy.yaml``) says what each word allows; code refers to the words only
+through these enums, so a typo is a type error rather than a silently refused (or allowed) use.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Purpose(StrEnum):
+    """Why personal data is processed (DESIGN.md section 1)."""
+
+    PROVIDE_FEATURES = "provide_features"
+    MAINTAIN_CONFIGURATION = "maintain_configuration"
+    TROUBLESHOOTING = "troubleshooting"
+    BILLING = "billing"
+    MODEL_IMPROVEMENT = "model_improvement"
+
+
+class DataCategory(StrEnum):
+    """The five categories of data the service holds."""
+
+    ACCOUNT = "account"
+    CONFIGURATION = "configuration"
+    DIAGNOSTIC_USAGE = "diagnostic_usage"
+    FACE_FEATURES = "face_features"
+    IDENTIFICATION = "identification"
+
+
+class DataElement(StrEnum):
+    """One kind of data inside a category; the value is ``<category>.<element>``."""
+
+    ACCOUNT_ID = "account.account_id"
+    APP_ID = "account.app_id"
+    USER_NAME = "account.user_name"
+    USER_ID = "account.user_id"
+    PASSWORD_HASH = "account.password_hash"
+    RESOURCE_NAME = "account.resource_name"
+
+    RESOURCE_ATTRIBUTES = "configuration.resource_attributes"
+    RULE = "configuration.rule"
+    SERVICE_SETTINGS = "configuration.service_settings"
+    SECURITY_SETTINGS = "configuration.security_settings"
+
+    PERFORMANCE = "diagnostic_usage.performance"
+    OPERATION_STATUS = "diagnostic_usage.operation_status"
+    ERROR = "diagnostic_usage.error"
+    CONNECTIVITY = "diagnostic_usage.connectivity"
+    CALL_RECORD = "diagnostic_usage.call_record"
+
+    KEYPOINTS = "face_features.keypoints"
+    TEMPLATE = "face_features.template"
+
+    NAME = "identification.name"
+    ADDRESS = "identification.address"
+    ID_NUMBER = "identification.id_number"
+    COUNTRY = "identification.country"
+    DATE_OF_BIRTH = "identification.date_of_birth"
+    FACE_IMAGE = "identification.face_image"
+    FACE_VIDEO = "identification.face_video"
+    DOCUMENT_IMAGE = "identification.document_image"
+
+    @property
+    def category(self) -> DataCategory:
+        return DataCategory(self.value.split(".", 1)[0])
+
+    @property
+    def short_name(self) -> str:
+        return self.value.split(".", 1)[1]
+
+
+def elements_of(category: DataCategory) -> tuple[DataElement, ...]:
+    return tuple(element for element in DataElement if element.category is category)
+
+
+class RetentionKind(StrEnum):
+    """A kind of stored record with its own maximum retention (the retention sweep's unit)."""
+
+    FACE_IMAGE = "face_image"
+    FACE_VIDEO = "face_video"
+    DOCUMENT_IMAGE = "document_image"
+    VERIFICATION_RESULT = "verification_result"
+    VERIFICATION_SESSION = "verification_session"
+    FACE_TEMPLATE = "face_template"
+    CALL_RECORD = "call_record"
+    REQUEST_LOG = "request_log"
+    MODEL_IMPROVEMENT_ITEM = "model_improvement_item"
+    WEBHOOK_DELIVERY = "webhook_delivery"
+
+
+class LegalBasis(StrEnum):
+    """GDPR Article 6 and 9 grounds used by the policy."""
+
+    CONTRACT = "contract"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    EXPLICIT_CONSENT = "explicit_consent"

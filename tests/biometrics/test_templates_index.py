@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from openkyc import errors
+from openkyc.biometrics.calibration import Calibration, template_fmr_curve
+from openkyc.biometrics.index import TemplateIndex
+from openkyc.biometrics.registry import MODELS, verify_models
+from openkyc.biometrics.templates import FaceTemplate, TemplateKey, TemplateProtector
+
+KEY_A = TemplateKey("app-a", b"A" * 32)
+KEY_B = TemplateKey("app-b", b"B" * 32)
+
+
+def _unit(rng: np.random.Generator) -> np.ndarray:
+    v = rng.standard_normal(128).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_roundtrip_and_repr_hides_bits() -> None:
+    t = TemplateProtector(KEY_A).protect(_unit(np.random.default_rng(1)))
+    assert FaceTemplate.from_bytes(t.to_bytes()) == t
+    assert t.data.hex() not in repr(t) and "A" * 32 not in repr(KEY_A)
+
+
+@pytest.mark.parametrize(
+    "blob", [b"", b"XXXX\x01\x04\x00\x01a", TemplateProtector(KEY_A).protect(np.ones(128, np.float32)).to_bytes()[:-1]]
+)
+def test_malformed_templates(blob: bytes) -> None:
+    with pytest.raises(errors.TemplateMalformed):
+        FaceTemplate.from_bytes(blob)
+
+
+def test_templates_of_different_keys_do_not_compare() -> None:
+    v = _unit(np.random.default_rng(2))
+    a, b = TemplateProtector(KEY_A).protect(v), TemplateProtector(KEY_B).protect(v)
+    with pytest.raises(errors.TemplateMismatch):
+        TemplateProtector(KEY_A).similarity(a, b)
+
+
+def test_hamming_tracks_angle() -> None:
+    rng = np.random.default_rng(3)
+    p = TemplateProtector(KEY_A, bits=2048)
+    x, noise = _unit(rng), _unit(rng)
+    y = x * 0.6 + noise * 0.8  # cosine about 0.6
+    cos = float(x @ (y / np.linalg.norm(y)))
+    expected = 1 - np.arccos(cos) / np.pi
+    assert abs(p.similarity(p.protect(x), p.protect(y)) - expected) < 0.03
+
+
+def test_index_matches_brute_force_and_remove() -> None:
+    rng = np.random.default_rng(4)
+    p = TemplateProtector(KEY_A)
+    vecs = [_unit(rng) for _ in range(300)]
+    index = TemplateIndex.build("app-a", 1024, ((str(i), p.protect(v).to_bytes()) for i, v in enumerate(vecs)))
+    query = p.protect(vecs[7] + 0.1 * _unit(rng))
+    brute = sorted(range(300), key=lambda i: -p.similarity(query, p.protect(vecs[i])))[:5]
+    assert [m.id for m in index.search(query, 5)] == [str(i) for i in brute]
+    assert index.remove("7") and not index.remove("7") and "7" not in index
+    assert index.search(query, 1)[0].id != "7" and len(index) == 299
+    assert [m.id for m in index.duplicates(p.protect(vecs[8]), 0.99)] == ["8"]
+    with pytest.raises(errors.TemplateMismatch):
+        index.search(TemplateProtector(KEY_B).protect(vecs[0]))
+
+
+def test_calibration_is_monotone_and_hits_fmr_targets() -> None:
+    cal = Calibration.packaged()
+    scores = np.linspace(0, 1, 501)
+    sims = [cal.sim(s) for s in scores]
+    assert all(b >= a for a, b in itertools.pairwise(sims))
+    fit = cal.table["impostor_fit"]
+    hs, fmr = template_fmr_curve(fit["mean"], fit["std"], cal.bits)
+    for sim, target in ((70, 1e-3), (80, 1e-4)):
+        at = float(np.interp(cal.score_for_sim(sim), hs, fmr))
+        assert target / 3 < at <= target * 1.01
+
+
+def test_registry_refuses_noncommercial_and_bad_sha(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(errors.ModelNotAllowed):
+        verify_models(["dlib_68pt"])
+    assert all(m.commercial_use for m in MODELS if m.name in ("yunet", "sface", "dlib_resnet", "dlib_5pt"))
+    import openkyc.biometrics.registry as registry
+
+    monkeypatch.setattr(registry, "sha256_file", lambda path: "0" * 64)
+    with pytest.raises(errors.ModelIntegrityError):
+        verify_models(["yunet"])

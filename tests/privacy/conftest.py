@@ -1,0 +1,36 @@
+"""Fixtures for the privacy tests: a temporary SQLite database per test, the shipped policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from openkyc.privacy.policy import Policy, load_policy
+from openkyc.store.base import Base
+from openkyc.store.db import make_engine, session_factory
+from openkyc.store.models import privacy as _privacy_tables  # noqa: F401  (registers the tables)
+
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return load_policy()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'privacy.db'}")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import NOW
+from openkyc.errors import RetentionExceedsPolicy
+from openkyc.privacy.policy import Policy, default_policy_text
+from openkyc.privacy.ropa import AppRetention, Party, build_record, human_hours, render
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose, RetentionKind
+
+
+def record(policy: Policy, apps: list[AppRetention] | None = None):  # type: ignore[no-untyped-def]
+    return build_record(
+        policy,
+        controller=Party(name="Acme <Bank> | Ltd", contact="dpo@acme.example", dpo_contact="dpo"),
+        processor=Party(name="OpenKYC self-hosted deployment", contact="ops@acme.example"),
+        generated_at=NOW,
+        apps=apps or [AppRetention(app_id=4, app_name="signup", rule_id="r1",
+                                   overrides={RetentionKind.FACE_IMAGE: 0.5})],
+        policy_text=default_policy_text(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_record_names_every_purpose_category_and_element(policy: Policy, fmt: str) -> None:
+    text = render(record(policy), fmt)  # type: ignore[arg-type]
+    for item in [*Purpose, *DataCategory, *DataElement, *RetentionKind]:
+        assert item.value in text
+    for spec in policy.purposes.values():
+        assert spec.title in text
+    for measure in policy.security_measures:
+        assert measure[:40] in text
+    assert "2 hours" in text or "2.0" in text
+    assert "30 minutes" in text or "0.5" in text
+
+
+def test_json_is_structured(policy: Policy) -> None:
+    data = json.loads(render(record(policy), "json"))
+    assert data["controller"]["name"] == "Acme <Bank> | Ltd"
+    mi = next(p for p in data["purposes"] if p["key"] == "model_improvement")
+    assert mi["legal_basis"] == ["legitimate_interest"]
+    assert mi["sensitive_legal_basis"] == ["explicit_consent"]
+    assert "identification" in mi["categories"]
+    assert len(data["policy_sha256"]) == 64
+
+
+def test_html_escapes_and_markdown_keeps_tables(policy: Policy) -> None:
+    rec = record(policy)
+    assert "Acme &lt;Bank&gt;" in render(rec, "html")
+    assert "Acme <Bank> \\| Ltd" in render(rec, "md")
+    with pytest.raises(ValueError):
+        render(rec, "pdf")  # type: ignore[arg-type]
+
+
+def test_overrides_longer_than_policy_refused(policy: Policy) -> None:
+    with pytest.raises(RetentionExceedsPolicy):
+        record(policy, [AppRetention(app_id=1, app_name="a", overrides={RetentionKind.FACE_IMAGE: 5})])
+
+
+@pytest.mark.parametrize(
+    ("hours", "text"), [(2, "2 hours"), (1, "1 hour"), (72, "3 days"), (17520, "2 years"), (0.5, "0.5 hours")]
+)
+def test_human_hours(hours: float, text: str) -> None:
+    assert human_hours(hours) == text
