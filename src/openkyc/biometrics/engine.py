@@ -7,6 +7,7 @@ through :meth:`FaceEngine.embed` (used by evaluation); they are not stored or lo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,6 +104,7 @@ class FaceEngine:
         self.threshold = threshold
         self.bits = calibration.bits
         self._limits = {"max_pixels": max_pixels, "max_bytes": max_bytes}
+        self._protectors: dict[tuple[str, bytes], TemplateProtector] = {}
 
     @classmethod
     def default(cls, *, num_threads: int | None = 1, **options: object) -> FaceEngine:
@@ -147,7 +149,14 @@ class FaceEngine:
         return self.embedder.embed(image, face), quality
 
     def protector(self, key: TemplateKey) -> TemplateProtector:
-        return TemplateProtector(key, dim=self.embedder.dim, bits=self.bits)
+        """The protector for ``key``; derived matrices are kept for the few keys in use."""
+        cache_key = (key.key_id, hashlib.sha256(key.secret).digest())
+        protector = self._protectors.get(cache_key)
+        if protector is None:
+            if len(self._protectors) >= 64:
+                self._protectors.clear()
+            protector = self._protectors[cache_key] = TemplateProtector(key, dim=self.embedder.dim, bits=self.bits)
+        return protector
 
     def enrol(self, data: bytes | Image, key: TemplateKey, **select: bool) -> Enrolment:
         """Template of the subject's face under ``key``; the embedding is dropped here."""

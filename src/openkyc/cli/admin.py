@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 
 from openkyc.accounts import service as accounts
-from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings
+from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, err_console, fail, load_settings
 from openkyc.privacy.crypto import new_key, write_master_key_file
 from openkyc.runtime import Runtime
 from openkyc.store import db
@@ -172,7 +172,16 @@ def credentials_rotate(
     runtime = _runtime(data_dir)
     with cli_errors(), runtime.transaction() as session:
         issued = accounts.rotate_credential(session, runtime.keyring, secret_id, keep_old=keep_old)
-    emit({"app_id": issued.app_id, "secret_id": issued.secret_id, "secret_key": issued.secret_key, "old_secret_id": secret_id, "old_disabled": not keep_old}, as_json)
+    emit(
+        {
+            "app_id": issued.app_id,
+            "secret_id": issued.secret_id,
+            "secret_key": issued.secret_key,
+            "old_secret_id": secret_id,
+            "old_disabled": not keep_old,
+        },
+        as_json,
+    )
 
 
 @credentials_cli.command("disable")
@@ -220,6 +229,30 @@ def keys_rotate_data(data_dir: Path | None = DataDirOption, as_json: bool = Json
     with runtime.transaction() as session:
         key_id = create_data_key(session, runtime.master_key)
     emit({"active_data_key": key_id}, as_json)
+
+
+@keys_cli.command("rotate-template")
+def keys_rotate_template(
+    app_id: int = typer.Option(..., help="APPID whose face-template key is rotated."),
+    data_dir: Path | None = DataDirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """New secret projection for an app's face templates; re-issues those whose photo is retained."""
+    from rich.progress import Progress
+
+    from openkyc.biometrics.rotation import rotate_template_key
+
+    runtime = _runtime(data_dir)
+    with cli_errors():
+        if as_json or not err_console.is_terminal:
+            report = rotate_template_key(runtime, app_id)
+        else:
+            with Progress(console=err_console, transient=True) as bar:
+                task = bar.add_task("re-issuing templates", total=None)
+                report = rotate_template_key(
+                    runtime, app_id, lambda done, total: bar.update(task, completed=done, total=total)
+                )
+    emit(report.as_dict(), as_json)
 
 
 def register(app: typer.Typer) -> None:

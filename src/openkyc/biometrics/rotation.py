@@ -1,0 +1,78 @@
+"""Template-key rotation: a new secret projection for an app, templates re-issued.
+
+A template whose enrolment photo is still retained (``retain_image``, at most 2 hours) is re-issued
+at once under the new key. The others keep their old key id until the subject's next enrolment or
+verification; searches protect the query under every key still in use, so nothing goes missing
+meanwhile. Inactive keys no template uses any more are deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from openkyc.biometrics import keystore
+from openkyc.biometrics.repository import SubjectRepository
+from openkyc.errors import OpenKYCError
+from openkyc.privacy.vocabulary import Purpose
+from openkyc.runtime import Runtime
+from openkyc.store.models.faces import Subject
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    app_id: int
+    new_key_id: str
+    reissued: int
+    pending: int
+    retired_keys: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "app_id": self.app_id,
+            "new_key_id": self.new_key_id,
+            "reissued": self.reissued,
+            "pending_reenrolment": self.pending,
+            "retired_keys": self.retired_keys,
+        }
+
+
+def rotate_template_key(
+    runtime: Runtime, app_id: int, progress: Callable[[int, int], None] | None = None
+) -> RotationReport:
+    engine = runtime.faces
+    now = runtime.clock()
+    with runtime.transaction() as session:
+        key = keystore.create_key(session, runtime.keyring, app_id, engine.bits, now)
+        rows = session.execute(select(Subject.id, Subject.image_blob_id).where(Subject.app_id == app_id)).all()
+    protector = engine.protector(key)
+    reissued = pending = 0
+    for done, (row_id, blob_id) in enumerate(rows, start=1):
+        with runtime.transaction() as session:
+            repo = SubjectRepository(session, runtime.gate, runtime.keyring)
+            try:
+                if blob_id is None:
+                    raise LookupError
+                image = runtime.blobs.get(session, app_id, blob_id, now=now)
+                embedding, _ = engine.embed(image)
+            except (LookupError, OpenKYCError):
+                pending += 1
+            else:
+                template = protector.protect(embedding)
+                repo.replace_template(
+                    app_id,
+                    row_id,
+                    template=template.to_bytes(),
+                    key_id=key.key_id,
+                    now=now,
+                    purpose=Purpose.PROVIDE_FEATURES,
+                )
+                reissued += 1
+        if progress is not None:
+            progress(done, len(rows))
+    with runtime.transaction() as session:
+        in_use = set(session.scalars(select(Subject.key_id).where(Subject.app_id == app_id)))
+        retired = keystore.retire_unused(session, app_id, in_use | {key.key_id})
+    return RotationReport(app_id, key.key_id, reissued, pending, retired)

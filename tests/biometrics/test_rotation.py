@@ -1,0 +1,43 @@
+"""Template-key rotation: renewable templates, and search keeps working across keys."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from openkyc.biometrics.rotation import rotate_template_key
+from openkyc.store.models.faces import Subject, TemplateKeyRow
+
+pytestmark = pytest.mark.slow
+
+
+def test_rotation_reissues_retained_and_search_still_finds_everyone(
+    tenant: Any, runtime: Any, shared_data: Path
+) -> None:
+    ids = shared_data / "facerec-examples" / "identities"
+    col = tenant.post("/v1/collections", {"name": "c"}).json()["collection_id"]
+    enrol = [("obama", ids / "obama" / "obama.jpg", True), ("biden", ids / "biden" / "biden.jpg", False)]
+    for subject, path, retain in enrol:
+        body = {"subject_id": subject, "image": base64.b64encode(path.read_bytes()).decode(), "retain_image": retain}
+        assert tenant.post(f"/v1/collections/{col}/subjects", body).status_code == 200
+    with runtime.transaction() as session:
+        old_keys = {row.subject_id: row.key_id for row in session.scalars(select(Subject))}
+
+    report = rotate_template_key(runtime, tenant.app_id)
+    assert (report.reissued, report.pending, report.retired_keys) == (1, 1, 0)
+
+    with runtime.transaction() as session:
+        new_keys = {row.subject_id: row.key_id for row in session.scalars(select(Subject))}
+        active = session.scalars(select(TemplateKeyRow).where(TemplateKeyRow.active.is_(True))).all()
+    assert new_keys["obama"] == report.new_key_id != old_keys["obama"]
+    assert new_keys["biden"] == old_keys["biden"]
+    assert [k.key_id for k in active] == [report.new_key_id]
+
+    for subject, path in (("obama", ids / "obama" / "obama2.jpg"), ("biden", ids / "biden" / "biden2.jpg")):
+        query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 1}
+        match = tenant.post(f"/v1/collections/{col}/search", query).json()["matches"][0]
+        assert match["subject_id"] == subject and match["sim"] >= 70
