@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openkyc.biometrics.calibration import build_table
+from openkyc.biometrics.calibration import EMBEDDERS, build_table
 from openkyc.biometrics.detection import default_detector, largest_face
 from openkyc.biometrics.embedding import default_dlib, default_sface
 from openkyc.biometrics.evaluation import roc_metrics
@@ -69,6 +69,7 @@ def pair_scores(faces: list[tuple[str, str, np.ndarray, np.ndarray]]) -> dict[st
         "same": np.asarray(same),
         "sface": np.asarray(s_cos),
         "dlib": np.asarray(d_cos),
+        "fusion": (np.asarray(s_cos) + np.asarray(d_cos)) / 2,
         "idx": np.asarray(idx),
     }
 
@@ -93,6 +94,7 @@ def main() -> None:
         z[name] = (s[name] - imp.mean()) / imp.std()
         report[name] = roc_metrics(s[name], same)
     report["fused_znorm_mean"] = roc_metrics((z["sface"] + z["dlib"]) / 2, same)
+    report["fusion"] = roc_metrics(s["fusion"], same)
     sface_emb = np.stack([f[2] for f in faces])
     sizes = {}
     for bits in (256, 512, 1024, 2048):
@@ -101,26 +103,33 @@ def main() -> None:
         ham = np.asarray([hamming_similarity(temps[i], temps[j]) for i, j in s["idx"]])
         sizes[str(bits)] = roc_metrics(ham, same)
     report["template_bits"] = sizes
-    table = build_table(s["sface"][~same], bits=args.bits, embedder="sface")
-    table["data"] = {
+    data = {
         "faces": len(faces),
         "genuine_pairs": int(same.sum()),
         "impostor_pairs": int((~same).sum()),
         "command": "benchmarks/calibrate_faces.py --write",
     }
-    imp = s["sface"][~same]
-    gen = s["sface"][same]
-    report["empirical_at_knots"] = {
-        f"sim{int(sim)}": {
-            "cosine": cos_thr,
-            "impostors_at_or_above": int((imp >= cos_thr).sum()),
-            "genuine_tar": round(float((gen >= cos_thr).mean()), 4),
+    tables: dict[str, dict[str, object]] = {}
+    knots: dict[str, object] = {}
+    for name in EMBEDDERS:
+        table = build_table(s[name][~same], bits=args.bits, embedder=name)
+        table["data"] = data
+        tables[name] = table
+        imp, gen = s[name][~same], s[name][same]
+        knots[name] = {
+            f"sim{int(sim)}": {
+                "cosine": cos_thr,
+                "template": tmpl_thr,
+                "impostors_at_or_above": int((imp >= cos_thr).sum()),
+                "genuine_tar": round(float((gen >= cos_thr).mean()), 4),
+            }
+            for (cos_thr, sim), (tmpl_thr, _) in zip(table["cosine"][1:-1], table["template"][1:-1], strict=True)
         }
-        for cos_thr, sim in table["cosine"][1:-1]
-    }
-    report["table"] = table
+    document = {"version": 2, "default_embedder": "sface", "embedders": tables}
+    report["empirical_at_knots"] = knots
+    report["table"] = document
     if args.write:
-        TABLE.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
+        TABLE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     json.dump(report, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

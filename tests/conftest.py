@@ -122,6 +122,7 @@ def settings(tmp_path: Path, database_url: str) -> Any:
         master_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         environment="test",
         log_format="json",
+        preload_models=False,
     )
 
 

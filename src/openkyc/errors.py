@@ -38,6 +38,7 @@ Hierarchy::
     │   └── PurposeNotAllowed                   UnauthorizedOperation.PurposeNotAllowed / .ConsentRequired
     ├── ResourceNotFound (404)                  ResourceNotFound[.*]
     ├── UnsupportedOperation (405)              UnsupportedOperation.MethodNotAllowed
+    │   └── EmbedderUnavailable (501)           UnsupportedOperation.EmbedderUnavailable
     ├── RequestSizeLimitExceeded (413)          RequestSizeLimitExceeded
     ├── FailedOperation (422)                   FailedOperation.*  (the input was understood, the check failed)
     ├── RequestLimitExceeded (429)              RequestLimitExceeded
@@ -265,6 +266,14 @@ class UnsupportedOperation(OpenKYCError):
     default_message = "The method is not allowed on this path."
 
 
+class EmbedderUnavailable(UnsupportedOperation):
+    """A rule or collection asks for a face embedder this deployment lacks (``openkyc[dlib]``)."""
+
+    status_code = 501
+    code = "UnsupportedOperation.EmbedderUnavailable"
+    default_message = "The requested face embedder is not installed on this server."
+
+
 class RequestSizeLimitExceeded(OpenKYCError):
     status_code = 413
     code = "RequestSizeLimitExceeded"
@@ -322,6 +331,21 @@ class FacePoseTooLarge(FaceQualityTooLow):
 class FaceIncomplete(FaceQualityTooLow):
     code = "FailedOperation.LifePhotoIncomplete"
     default_message = "The face is cut by the image border."
+
+
+class DocumentNotFound(FailedOperation):
+    code = "FailedOperation.DocumentNotFound"
+    default_message = "No document text was found in the image."
+
+
+class DocumentUnrecognized(FailedOperation):
+    code = "FailedOperation.DocumentUnrecognized"
+    default_message = "The document has no readable MRZ and matches no ID-card template."
+
+
+class MrzCheckFailed(FailedOperation):
+    code = "FailedOperation.MrzCheckFailed"
+    default_message = "A check digit of the machine-readable zone does not hold."
 
 
 class RequestLimitExceeded(OpenKYCError):

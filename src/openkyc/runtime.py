@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.search import IndexManager
+from openkyc.liveness.checker import LivenessChecker
 from openkyc.privacy.audit import AuditLogSink
 from openkyc.privacy.consent import SqlConsentLookup
 from openkyc.privacy.crypto import Keyring, MasterKey
@@ -80,11 +81,34 @@ class Runtime:
     @property
     def faces(self) -> FaceEngine:
         """YuNet + SFace, loaded on first use (sha256-checked against the model registry)."""
+        return self.face_engine("sface")
+
+    def face_engine(self, name: str) -> FaceEngine:
+        """The face engine of embedder ``name`` (``sface``, ``dlib``, ``fusion``), built once.
+
+        Each has its own calibration table; ``dlib``/``fusion`` without the ``openkyc[dlib]`` extra
+        raise ``EmbedderUnavailable`` (and nothing is cached, so installing it needs a restart only).
+        """
         engine: FaceEngine = self.component(
-            "faces",
-            lambda: FaceEngine.default(num_threads=self.settings.model_threads),
+            "faces" if name == "sface" else f"faces:{name}",
+            lambda: FaceEngine.for_embedder(
+                name,
+                num_threads=self.settings.model_threads,
+                allow_noncommercial=self.settings.allow_noncommercial_models,
+            ),
         )
         return engine
+
+    @property
+    def liveness(self) -> LivenessChecker:
+        """Liveness over the face engine's detector; the embedder catches a face that changes."""
+
+        def build() -> LivenessChecker:
+            faces = self.faces
+            return LivenessChecker(faces.detector, embedder=faces.embedder)
+
+        checker: LivenessChecker = self.component("liveness", build)
+        return checker
 
     @property
     def face_index(self) -> IndexManager:

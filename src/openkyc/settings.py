@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Redis URL for the background task queue.")
     retention_sweep_seconds: int = Field(default=300, ge=10, description="Interval of the in-process retention sweep.")
     model_threads: int = Field(default=1, ge=1, le=64, description="Threads per model inference.")
+    preload_models: bool = Field(default=True, description="Load and sha256-verify the default models at start-up.")
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -30,8 +30,12 @@ def _reference_signature(secret_key: str, timestamp: int, canonical: str) -> str
 
 def test_canonical_request_layout() -> None:
     canonical = signing.canonical_request(
-        "post", "/v1/faces/compare", "", {"Content-Type": "application/json", "Host": "Example.COM"},
-        ("content-type", "host"), b"{}",
+        "post",
+        "/v1/faces/compare",
+        "",
+        {"Content-Type": "application/json", "Host": "Example.COM"},
+        ("content-type", "host"),
+        b"{}",
     )
     assert canonical == (
         "POST\n/v1/faces/compare\n\ncontent-type:application/json\nhost:example.com\n\n"
@@ -40,17 +44,29 @@ def test_canonical_request_layout() -> None:
 
 
 def test_signature_matches_reference_derivation() -> None:
-    canonical = signing.canonical_request("POST", "/v1/x", "", {"content-type": "a", "host": "h"}, ("content-type", "host"), b"1")
+    canonical = signing.canonical_request(
+        "POST", "/v1/x", "", {"content-type": "a", "host": "h"}, ("content-type", "host"), b"1"
+    )
     assert signing.signature(SECRET_KEY, TS, canonical) == _reference_signature(SECRET_KEY, TS, canonical)
 
 
 def test_sign_then_verify_round_trip() -> None:
-    headers = signing.sign_request(SECRET_ID, SECRET_KEY, method="POST", path="/v1/rules", host="h:1", body=b'{"a":1}', timestamp=TS)
+    headers = signing.sign_request(
+        SECRET_ID, SECRET_KEY, method="POST", path="/v1/rules", host="h:1", body=b'{"a":1}', timestamp=TS
+    )
     parsed = signing.parse_authorization(headers["Authorization"])
     assert parsed.secret_id == SECRET_ID
     assert parsed.signed_headers == ("content-type", "host")
-    signing.verify(parsed, SECRET_KEY, timestamp=TS, method="POST", path="/v1/rules", query="",
-                   headers={"content-type": "application/json", "host": "h:1"}, body=b'{"a":1}')
+    signing.verify(
+        parsed,
+        SECRET_KEY,
+        timestamp=TS,
+        method="POST",
+        path="/v1/rules",
+        query="",
+        headers={"content-type": "application/json", "host": "h:1"},
+        body=b'{"a":1}',
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,7 +81,9 @@ def test_sign_then_verify_round_trip() -> None:
     ],
 )
 def test_any_change_breaks_the_signature(field: str, value: object) -> None:
-    headers = signing.sign_request(SECRET_ID, SECRET_KEY, method="POST", path="/v1/rules", host="h:1", body=b'{"a":1}', timestamp=TS)
+    headers = signing.sign_request(
+        SECRET_ID, SECRET_KEY, method="POST", path="/v1/rules", host="h:1", body=b'{"a":1}', timestamp=TS
+    )
     parsed = signing.parse_authorization(headers["Authorization"])
     args: dict[str, object] = {"method": "POST", "path": "/v1/rules", "query": "", "body": b'{"a":1}'}
     request_headers = {"content-type": "application/json", "host": "h:1"}
@@ -84,8 +102,16 @@ def test_scope_date_must_match_timestamp() -> None:
     headers = signing.sign_request(SECRET_ID, SECRET_KEY, method="GET", path="/v1/account", host="h", timestamp=TS)
     parsed = signing.parse_authorization(headers["Authorization"])
     with pytest.raises(SignatureFailure):
-        signing.verify(parsed, SECRET_KEY, timestamp=TS + 86_400, method="GET", path="/v1/account", query="",
-                       headers={"content-type": "application/json", "host": "h"}, body=b"")
+        signing.verify(
+            parsed,
+            SECRET_KEY,
+            timestamp=TS + 86_400,
+            method="GET",
+            path="/v1/account",
+            query="",
+            headers={"content-type": "application/json", "host": "h"},
+            body=b"",
+        )
 
 
 @pytest.mark.parametrize(
@@ -94,7 +120,8 @@ def test_scope_date_must_match_timestamp() -> None:
         "",
         "Bearer abc",
         "TC3-HMAC-SHA256 Credential=AKID/2023-11-14/openkyc/tc3_request, SignedHeaders=host, Signature=" + "0" * 64,
-        "TC3-HMAC-SHA256 Credential=AKID/2023-11-14/cvm/tc3_request, SignedHeaders=content-type;host, Signature=" + "0" * 64,
+        "TC3-HMAC-SHA256 Credential=AKID/2023-11-14/cvm/tc3_request, SignedHeaders=content-type;host, Signature="
+        + "0" * 64,
         "TC3-HMAC-SHA256 Credential=AKID/2023-11-14/openkyc/tc3_request, SignedHeaders=content-type;host, Signature=zz",
     ],
 )
@@ -103,7 +130,9 @@ def test_malformed_authorization(authorization: str) -> None:
         signing.parse_authorization(authorization)
 
 
-@pytest.mark.parametrize(("offset", "ok"), [(0, True), (299, True), (-299, True), (301, False), (-301, False), (600, False)])
+@pytest.mark.parametrize(
+    ("offset", "ok"), [(0, True), (299, True), (-299, True), (301, False), (-301, False), (600, False)]
+)
 def test_clock_window(offset: int, ok: bool) -> None:
     if ok:
         assert signing.parse_timestamp(str(TS + offset), now=TS, window_seconds=300) == TS + offset

@@ -14,7 +14,13 @@ def test_create_read_update_with_history(tenant: Any) -> None:
     assert rule["version"] == 1 and rule["config"]["compare_threshold"] == 75
     rule_id = rule["rule_id"]
 
-    updated = tenant.put(f"/v1/rules/{rule_id}", {"name": "onboarding", "config": {"compare_threshold": 80, "liveness": {"mode": "action", "actions": ["blink", "nod"]}}})
+    updated = tenant.put(
+        f"/v1/rules/{rule_id}",
+        {
+            "name": "onboarding",
+            "config": {"compare_threshold": 80, "liveness": {"mode": "action", "actions": ["blink", "nod"]}},
+        },
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["version"] == 2
 

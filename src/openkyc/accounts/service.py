@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from openkyc.accounts import ids
 from openkyc.accounts.passwords import hash_password
 from openkyc.errors import CredentialDisabled, InvalidParameterValue, ResourceNotFound, SecretIdNotFound
+from openkyc.privacy import audit
 from openkyc.privacy.crypto import Keyring
 from openkyc.store.models.accounts import Account, App, Credential, User
 
@@ -94,7 +95,14 @@ def create_app(session: Session, account_id: int, name: str) -> App:
     return app
 
 
-def create_credential(session: Session, keyring: Keyring, app_id: int) -> IssuedCredential:
+def _audit_credential(session: Session, action: str, app_id: int, actor: str, **ids_: str) -> None:
+    """A ``credential_event`` audit record (secret ids only, never keys)."""
+    audit.append(
+        session, audit.AuditEvent.CREDENTIAL_EVENT, actor=actor, app_id=app_id, details={"action": action, **ids_}
+    )
+
+
+def create_credential(session: Session, keyring: Keyring, app_id: int, *, actor: str = "admin") -> IssuedCredential:
     if session.get(App, app_id) is None:
         raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
     secret_id, secret_key = ids.secret_id(), ids.secret_key()
@@ -108,6 +116,7 @@ def create_credential(session: Session, keyring: Keyring, app_id: int) -> Issued
         )
     )
     session.flush()
+    _audit_credential(session, "create", app_id, actor, secret_id=secret_id)
     return IssuedCredential(app_id=app_id, secret_id=secret_id, secret_key=secret_key)
 
 
@@ -118,20 +127,22 @@ def _credential(session: Session, secret_id: str) -> Credential:
     return credential
 
 
-def disable_credential(session: Session, secret_id: str) -> None:
+def disable_credential(session: Session, secret_id: str, *, actor: str = "admin") -> None:
     credential = _credential(session, secret_id)
     credential.status = "disabled"
     credential.disabled_at = _now()
+    _audit_credential(session, "disable", credential.app_id, actor, secret_id=secret_id)
 
 
 def rotate_credential(
-    session: Session, keyring: Keyring, secret_id: str, *, keep_old: bool = False
+    session: Session, keyring: Keyring, secret_id: str, *, keep_old: bool = False, actor: str = "admin"
 ) -> IssuedCredential:
     """A new credential for the same app; the old one is disabled unless ``keep_old``."""
     old = _credential(session, secret_id)
-    issued = create_credential(session, keyring, old.app_id)
+    issued = create_credential(session, keyring, old.app_id, actor=actor)
     if not keep_old:
-        disable_credential(session, secret_id)
+        disable_credential(session, secret_id, actor=actor)
+    _audit_credential(session, "rotate", old.app_id, actor, secret_id=issued.secret_id, old_secret_id=secret_id)
     return issued
 
 

@@ -9,9 +9,10 @@ from fastapi import FastAPI
 
 from openkyc.api import errors
 from openkyc.api.gateway import Gateway
-from openkyc.api.routes import core, faces, rules
+from openkyc.api.routes import core, faces, privacy, rules, verification
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.logs import configure_logging
+from openkyc.privacy.sweep import RetentionScheduler
 from openkyc.runtime import Runtime
 from openkyc.settings import Settings
 
@@ -25,9 +26,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         opened = runtime is None
         app.state.runtime = runtime or Runtime.open(settings)
         app.state.runtime.components.setdefault("metrics", Metrics())
+        if settings.preload_models:
+            app.state.runtime.faces  # noqa: B018  loads YuNet + SFace, checks their sha256 (fails fast)
+        scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)
+        app.state.runtime.components["retention_scheduler"] = scheduler
+        scheduler.start()
         try:
             yield
         finally:
+            scheduler.stop()
             if opened:
                 app.state.runtime.close()
 
@@ -36,7 +43,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime
         runtime.components.setdefault("metrics", Metrics())
     errors.install(app)
-    for module in (core, rules, faces):
+    for module in (core, rules, faces, verification, privacy):
         app.include_router(module.router)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app

@@ -11,7 +11,10 @@ tail is extrapolated from a model (see docs/biometrics.md):
   Binomial(bits, 1 - arccos(c)/pi); the template impostor distribution is that binomial mixed
   over the fitted cosine distribution, evaluated exactly.
 
-The table is written by ``benchmarks/calibrate_faces.py`` to ``calibration.json`` in this package.
+Each embedder name (``sface``, ``dlib``, ``fusion``) has its own table, fitted the same way to its
+own impostor cosines: a score is only meaningful against the table of the embedder that made it.
+The tables are written by ``benchmarks/calibrate_faces.py`` to ``calibration.json`` in this package
+(``{"version": 2, "embedders": {name: table}}``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ FMR_KNOTS: tuple[tuple[float, float], ...] = (
 )
 DEFAULT_THRESHOLD = 70.0
 TABLE_FILE = "calibration.json"
+EMBEDDERS: tuple[str, ...] = ("sface", "dlib", "fusion")
 
 
 def _norm_sf(z: FloatArray) -> FloatArray:
@@ -130,9 +134,17 @@ class Calibration:
     table: dict[str, Any]
 
     @classmethod
-    def packaged(cls) -> Calibration:
+    def packaged(cls, embedder: str = "sface") -> Calibration:
+        """The shipped table of ``embedder`` (``sface``, ``dlib`` or ``fusion``)."""
         text = resources.files("openkyc.biometrics").joinpath(TABLE_FILE).read_text("utf-8")
-        return cls(json.loads(text))
+        tables: dict[str, Any] = json.loads(text)["embedders"]
+        if embedder not in tables:
+            raise ValueError(f"no calibration table for embedder {embedder!r}")
+        return cls(tables[embedder])
+
+    @property
+    def embedder(self) -> str:
+        return str(self.table["embedder"])
 
     @property
     def bits(self) -> int:

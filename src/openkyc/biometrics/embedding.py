@@ -2,10 +2,16 @@
 
 Both return unit-length float32 vectors, so cosine similarity is a dot product. Embeddings stay
 in memory only: they are turned into protected templates (:mod:`.templates`) and dropped.
+
+:func:`build_embedder` makes one by its public name: ``sface``, ``dlib`` (the optional extra
+``openkyc[dlib]``) or ``fusion`` (both, equal weights). A missing extra raises
+:class:`~openkyc.errors.EmbedderUnavailable`, never an ``ImportError``.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +20,9 @@ import numpy as np
 
 from openkyc.biometrics.registry import verify_models
 from openkyc.biometrics.types import Embedding, Face, Image
-from openkyc.errors import InternalError
+from openkyc.errors import EmbedderUnavailable, InternalError
+
+EMBEDDER_NAMES: tuple[str, ...] = ("sface", "dlib", "fusion")
 
 
 def _unit(vector: Any) -> Embedding:
@@ -55,8 +63,7 @@ class DlibEmbedder:
     dim = 128
 
     def __init__(self, predictor_path: Path | str, recognition_path: Path | str, *, num_jitters: int = 0) -> None:
-        import dlib  # optional extra: imported only when this embedder is built
-
+        dlib = import_dlib()  # optional extra: imported only when this embedder is built
         self._dlib = dlib
         self._predictor = dlib.shape_predictor(str(predictor_path))
         self._net = dlib.face_recognition_model_v1(str(recognition_path))
@@ -89,10 +96,37 @@ class FusedEmbedder:
         return _unit(np.concatenate(pieces))
 
 
-def default_sface(*, num_threads: int | None = 1) -> SFaceEmbedder:
-    return SFaceEmbedder(verify_models(["sface"])["sface"], num_threads=num_threads)
+def import_dlib() -> Any:
+    """The ``dlib`` module, or :class:`EmbedderUnavailable` when the extra is not installed."""
+    try:
+        return importlib.import_module("dlib")
+    except ImportError as exc:
+        raise EmbedderUnavailable("The dlib embedder needs the openkyc[dlib] extra.") from exc
 
 
-def default_dlib() -> DlibEmbedder:
-    paths = verify_models(["dlib_5pt", "dlib_resnet"])
+def default_sface(*, num_threads: int | None = 1, allow_noncommercial: bool = False) -> SFaceEmbedder:
+    path = verify_models(["sface"], allow_noncommercial=allow_noncommercial)["sface"]
+    return SFaceEmbedder(path, num_threads=num_threads)
+
+
+def default_dlib(*, allow_noncommercial: bool = False) -> DlibEmbedder:
+    import_dlib()
+    if importlib.util.find_spec("face_recognition_models") is None:
+        raise EmbedderUnavailable("The dlib embedder needs the openkyc[dlib] extra (face-recognition-models).")
+    paths = verify_models(["dlib_5pt", "dlib_resnet"], allow_noncommercial=allow_noncommercial)
     return DlibEmbedder(paths["dlib_5pt"], paths["dlib_resnet"])
+
+
+def build_embedder(
+    name: str, *, num_threads: int | None = 1, allow_noncommercial: bool = False
+) -> SFaceEmbedder | DlibEmbedder | FusedEmbedder:
+    """The embedder called ``name`` from the packaged, sha256-verified model files."""
+    if name == "sface":
+        return default_sface(num_threads=num_threads, allow_noncommercial=allow_noncommercial)
+    if name == "dlib":
+        return default_dlib(allow_noncommercial=allow_noncommercial)
+    if name == "fusion":
+        dlib = default_dlib(allow_noncommercial=allow_noncommercial)  # fails first when the extra is missing
+        sface = default_sface(num_threads=num_threads, allow_noncommercial=allow_noncommercial)
+        return FusedEmbedder([(sface, 1.0), (dlib, 1.0)])
+    raise ValueError(f"unknown embedder {name!r}")

@@ -3,24 +3,46 @@
 ``FaceEngine`` is stateless apart from the loaded models and the calibration table; the services
 build one per process (or worker) and call it. Raw embeddings never leave this module except
 through :meth:`FaceEngine.embed` (used by evaluation); they are not stored or logged.
+
+An engine has one embedder name (``sface``, ``dlib``, ``fusion``) with its own calibration table.
+Templates are made under a per-embedder sub-key of the app's key (:func:`embedder_key`; ``sface``
+uses the app key itself), so templates of two embedders carry different key ids and never compare
+(``TemplateMismatch``), even inside one app.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from openkyc.biometrics.calibration import DEFAULT_THRESHOLD, Calibration
 from openkyc.biometrics.detection import YuNetDetector, largest_face
-from openkyc.biometrics.embedding import SFaceEmbedder
+from openkyc.biometrics.embedding import build_embedder
 from openkyc.biometrics.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from openkyc.biometrics.quality import QualityThresholds, assess, raise_for_quality
 from openkyc.biometrics.registry import verify_models
 from openkyc.biometrics.templates import FaceTemplate, TemplateKey, TemplateProtector, hamming_similarity
 from openkyc.biometrics.types import Embedding, Face, FaceDetector, FaceEmbedder, Image, Quality
 from openkyc.errors import FaceNotFound, MultipleFacesFound
+
+KEY_SEPARATOR = "/"
+
+
+def embedder_key(key: TemplateKey, embedder: str) -> TemplateKey:
+    """The sub-key templates of ``embedder`` are made under (``sface``: the app key itself)."""
+    if embedder == "sface":
+        return key
+    label = f"openkyc-face-embedder-subkey|{embedder}".encode()
+    secret = hmac.new(key.secret, label, hashlib.sha256).digest()
+    return TemplateKey(f"{key.key_id}{KEY_SEPARATOR}{embedder}", secret)
+
+
+def base_key_id(template_key_id: str) -> str:
+    """The app key id a template's key id was derived from."""
+    return template_key_id.split(KEY_SEPARATOR, 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +117,9 @@ class FaceEngine:
         threshold: float = DEFAULT_THRESHOLD,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        name: str | None = None,
     ) -> None:
+        self.name = name or str(calibration.table.get("embedder", "sface"))
         self.detector = detector
         self.embedder = embedder
         self.calibration = calibration
@@ -109,11 +133,23 @@ class FaceEngine:
     @classmethod
     def default(cls, *, num_threads: int | None = 1, **options: object) -> FaceEngine:
         """YuNet + SFace from the packaged, sha256-verified model files and calibration table."""
-        paths = verify_models(["yunet", "sface"])
+        return cls.for_embedder("sface", num_threads=num_threads, **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_embedder(
+        cls, name: str, *, num_threads: int | None = 1, allow_noncommercial: bool = False, **options: object
+    ) -> FaceEngine:
+        """YuNet + the embedder called ``name`` with its own packaged calibration table.
+
+        ``dlib``/``fusion`` without the ``openkyc[dlib]`` extra raise ``EmbedderUnavailable``.
+        """
+        embedder = build_embedder(name, num_threads=num_threads, allow_noncommercial=allow_noncommercial)
+        paths = verify_models(["yunet"], allow_noncommercial=allow_noncommercial)
         return cls(
             YuNetDetector(paths["yunet"], num_threads=num_threads),
-            SFaceEmbedder(paths["sface"], num_threads=num_threads),
-            Calibration.packaged(),
+            embedder,
+            Calibration.packaged(name),
+            name=name,
             **options,  # type: ignore[arg-type]
         )
 
@@ -149,7 +185,8 @@ class FaceEngine:
         return self.embedder.embed(image, face), quality
 
     def protector(self, key: TemplateKey) -> TemplateProtector:
-        """The protector for ``key``; derived matrices are kept for the few keys in use."""
+        """The protector for this embedder's sub-key of ``key``; matrices are kept for the few in use."""
+        key = embedder_key(key, self.name)
         cache_key = (key.key_id, hashlib.sha256(key.secret).digest())
         protector = self._protectors.get(cache_key)
         if protector is None:

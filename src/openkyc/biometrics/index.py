@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from openkyc.biometrics.hamming import hamming_distances, hamming_top_k
 from openkyc.biometrics.templates import FaceTemplate
 from openkyc.errors import TemplateMismatch
-
-BLOCK_ROWS = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,29 +97,15 @@ class TemplateIndex:
 
     def distances(self, query: FaceTemplate) -> npt.NDArray[np.uint16]:
         """Hamming distance of ``query`` to every stored row, in insertion order."""
-        q = np.tile(self._check(query), (BLOCK_ROWS, 1))  # same-shape XOR beats broadcasting
-        n = len(self._ids)
-        out = np.empty(n, dtype=np.uint16)
-        xor = np.empty((BLOCK_ROWS, self.words), dtype=np.uint64)
-        counts = np.empty((BLOCK_ROWS, self.words), dtype=np.uint8)
-        for start in range(0, n, BLOCK_ROWS):
-            stop = min(n, start + BLOCK_ROWS)
-            rows = stop - start
-            np.bitwise_xor(self._rows[start:stop], q[:rows], out=xor[:rows])
-            np.bitwise_count(xor[:rows], out=counts[:rows])
-            out[start:stop] = _row_sums(counts[:rows])
-        return out
+        return hamming_distances(self._rows, len(self._ids), self._check(query))
 
     def search(self, query: FaceTemplate, top_k: int = 5) -> list[Match]:
         """The ``top_k`` closest templates, best first."""
         n = len(self._ids)
         if n == 0 or top_k <= 0:
             return []
-        dist = self.distances(query)
-        k = min(top_k, n)
-        best = np.argpartition(dist, k - 1)[:k] if k < n else np.arange(n)
-        best = best[np.argsort(dist[best], kind="stable")]
-        return [Match(self._ids[i], 1.0 - float(dist[i]) / self.bits) for i in best]
+        best, dist = hamming_top_k(self._rows, n, self._check(query), top_k)
+        return [Match(self._ids[i], 1.0 - float(d) / self.bits) for i, d in zip(best, dist, strict=True)]
 
     def duplicates(self, query: FaceTemplate, min_score: float) -> list[Match]:
         """Every stored template at least ``min_score`` similar (duplicate-enrolment check)."""
@@ -132,24 +117,3 @@ class TemplateIndex:
     @property
     def nbytes(self) -> int:
         return len(self._ids) * self.words * 8
-
-
-_LOW = np.uint64(0x00FF00FF00FF00FF)
-_ONES16 = np.uint64(0x0001000100010001)
-
-
-def _row_sums(counts: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
-    """Sum each row of per-word popcounts (bytes <= 64) with SWAR arithmetic on uint64 lanes.
-
-    A short-axis ``sum(axis=1)`` is slow in numpy; here the byte counts of a row are viewed as
-    uint64, added lane-wise (bytes stay <= 255 while at most 3 words are added), widened to 16-bit
-    lanes and folded by one multiplication.
-    """
-    lanes = counts.view(np.uint64)  # (rows, words / 8)
-    total = np.zeros(lanes.shape[0], dtype=np.uint64)
-    for start in range(0, lanes.shape[1], 3):
-        part = lanes[:, start].copy()
-        for column in range(start + 1, min(start + 3, lanes.shape[1])):
-            part += lanes[:, column]
-        total += (part & _LOW) + ((part >> np.uint64(8)) & _LOW)
-    return (total * _ONES16) >> np.uint64(48)

@@ -3,7 +3,8 @@
 A template whose enrolment photo is still retained (``retain_image``, at most 2 hours) is re-issued
 at once under the new key. The others keep their old key id until the subject's next enrolment or
 verification; searches protect the query under every key still in use, so nothing goes missing
-meanwhile. Inactive keys no template uses any more are deleted.
+meanwhile. Inactive keys no template uses any more are deleted. Each template is re-issued with
+its collection's embedder (under that embedder's sub-key of the new key).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from openkyc.biometrics.repository import SubjectRepository
 from openkyc.errors import OpenKYCError
 from openkyc.privacy.vocabulary import Purpose
 from openkyc.runtime import Runtime
-from openkyc.store.models.faces import Subject
+from openkyc.store.models.faces import Collection, Subject
 
 
 @dataclass(frozen=True)
@@ -42,25 +43,28 @@ class RotationReport:
 def rotate_template_key(
     runtime: Runtime, app_id: int, progress: Callable[[int, int], None] | None = None
 ) -> RotationReport:
-    engine = runtime.faces
     now = runtime.clock()
     with runtime.transaction() as session:
-        key = keystore.create_key(session, runtime.keyring, app_id, engine.bits, now)
-        rows = session.execute(select(Subject.id, Subject.image_blob_id).where(Subject.app_id == app_id)).all()
-    protector = engine.protector(key)
+        key = keystore.create_key(session, runtime.keyring, app_id, runtime.faces.bits, now)
+        rows = session.execute(
+            select(Subject.id, Subject.image_blob_id, Collection.embedder)
+            .join(Collection, Collection.id == Subject.collection_id)
+            .where(Subject.app_id == app_id)
+        ).all()
     reissued = pending = 0
-    for done, (row_id, blob_id) in enumerate(rows, start=1):
+    for done, (row_id, blob_id, embedder) in enumerate(rows, start=1):
         with runtime.transaction() as session:
             repo = SubjectRepository(session, runtime.gate, runtime.keyring)
             try:
                 if blob_id is None:
                     raise LookupError
                 image = runtime.blobs.get(session, app_id, blob_id, now=now)
+                engine = runtime.face_engine(embedder)
                 embedding, _ = engine.embed(image)
             except (LookupError, OpenKYCError):
                 pending += 1
             else:
-                template = protector.protect(embedding)
+                template = engine.protector(key).protect(embedding)
                 repo.replace_template(
                     app_id,
                     row_id,

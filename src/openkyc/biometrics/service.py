@@ -1,4 +1,8 @@
-"""Face services: detection, 1:1 compare, collections with 1:N search. Each states its purpose."""
+"""Face services: detection, 1:1 compare, collections with 1:N search. Each states its purpose.
+
+The embedder is chosen per rule (compare) and per collection (fixed at creation: enrol and search
+always use the collection's embedder, so one collection never mixes templates of two embedders).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from openkyc.accounts import ids
 from openkyc.biometrics import keystore
+from openkyc.biometrics.engine import FaceEngine, base_key_id
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.templates import FaceTemplate
 from openkyc.config.service import rule_config
@@ -39,8 +44,8 @@ class FaceService:
     def repo(self) -> SubjectRepository:
         return SubjectRepository(self.session, self.runtime.gate, self.runtime.keyring)
 
-    def _key(self) -> Any:
-        engine = self.runtime.faces
+    def _key(self, engine: FaceEngine) -> Any:
+        """The app's active key; ``engine.protector`` derives the embedder's sub-key from it."""
         return keystore.active_key(self.session, self.runtime.keyring, self.app_id, engine.bits, self.runtime.clock())
 
     def detect(self, image: bytes) -> dict[str, Any]:
@@ -49,8 +54,10 @@ class FaceService:
 
     def compare(self, image_a: bytes, image_b: bytes, rule_id: str | None) -> dict[str, Any]:
         self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
-        threshold = rule_config(self.session, self.app_id, rule_id).compare_threshold
-        result = self.runtime.faces.compare(image_a, image_b, self._key())
+        rule = rule_config(self.session, self.app_id, rule_id)
+        engine = self.runtime.face_engine(rule.embedder)
+        result = engine.compare(image_a, image_b, self._key(engine))
+        threshold = rule.compare_threshold
         return {"sim": round(result.sim, 2), "match": result.sim >= threshold, "threshold": threshold}
 
     # --- collections ---------------------------------------------------------------------------
@@ -65,7 +72,12 @@ class FaceService:
             raise ResourceNotFound("The collection does not exist.", code="ResourceNotFound.Collection")
         return row[0], row[1]
 
-    def create_collection(self, name: str, duplicate_check: bool) -> dict[str, Any]:
+    def create_collection(
+        self, name: str, duplicate_check: bool, *, embedder: str | None = None, rule_id: str | None = None
+    ) -> dict[str, Any]:
+        """A new collection; its embedder is ``embedder``, else the rule's, else ``sface``."""
+        chosen = embedder or rule_config(self.session, self.app_id, rule_id).embedder
+        self.runtime.face_engine(chosen)  # fails now (EmbedderUnavailable) rather than at first enrolment
         now = self.runtime.clock()
         collection_id = ids.resource_id("col")
         try:
@@ -79,10 +91,12 @@ class FaceService:
                 "A collection with that name already exists.", code="InvalidParameterValue.CollectionNameExists"
             ) from exc
         self.session.add(
-            Collection(id=collection_id, app_id=self.app_id, duplicate_check=duplicate_check, created_at=now)
+            Collection(
+                id=collection_id, app_id=self.app_id, duplicate_check=duplicate_check, embedder=chosen, created_at=now
+            )
         )
         self.session.flush()
-        return {"collection_id": collection_id, "name": name, "duplicate_check": duplicate_check}
+        return {"collection_id": collection_id, "name": name, "duplicate_check": duplicate_check, "embedder": chosen}
 
     def describe_collection(self, collection_id: str) -> dict[str, Any]:
         collection, name = self._collection(collection_id)
@@ -91,6 +105,7 @@ class FaceService:
             "collection_id": collection_id,
             "name": name,
             "duplicate_check": collection.duplicate_check,
+            "embedder": collection.embedder,
             "subject_count": count,
             "created_at": collection.created_at.isoformat(),
         }
@@ -106,13 +121,13 @@ class FaceService:
         threshold: float,
     ) -> dict[str, Any]:
         collection, _ = self._collection(collection_id)
-        engine = self.runtime.faces
-        key = self._key()
+        engine = self.runtime.face_engine(collection.embedder)
+        key = self._key(engine)
         enrolment = engine.enrol(image, key, require_single=True)
         manager = self.runtime.face_index
         if collection.duplicate_check:
             manager.sync(self.session, self.repo, self.app_id)
-            clashes = [m for m in self._search(collection_id, enrolment.template, 5) if m["sim"] >= threshold]
+            clashes = [m for m in self._search(engine, collection_id, enrolment.template) if m["sim"] >= threshold]
             if clashes:
                 raise DuplicateSubject()
         now = self.runtime.clock()
@@ -133,7 +148,7 @@ class FaceService:
             subject_id,
             template=enrolment.template.to_bytes(),
             template_version=enrolment.template.version,
-            key_id=enrolment.template.key_id,
+            key_id=key.key_id,  # the app key (rotation and retirement work on it), not the sub-key
             identification=identification or None,
             image_blob_id=blob_id,
             now=now,
@@ -146,25 +161,25 @@ class FaceService:
             "image_retained_until": (now + timedelta(hours=MEDIA_HOURS)).isoformat() if retain_image else None,
         }
 
-    def _search(self, collection_id: str, template: FaceTemplate, top_k: int) -> list[dict[str, Any]]:
+    def _search(self, engine: FaceEngine, collection_id: str, template: FaceTemplate) -> list[dict[str, Any]]:
         manager = self.runtime.face_index
         queries = {template.key_id: template}
-        engine = self.runtime.faces
-        matches = manager.search(collection_id, queries, top_k)
+        matches = manager.search(collection_id, queries, 5)
         return [{"subject_id": m.id, "sim": round(engine.sim(m.score), 2)} for m in matches]
 
     def search(self, collection_id: str, image: bytes, top_k: int) -> dict[str, Any]:
-        self._collection(collection_id)
+        collection, _ = self._collection(collection_id)
         self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
         manager = self.runtime.face_index
         manager.sync(self.session, self.repo, self.app_id)
-        engine = self.runtime.faces
+        engine = self.runtime.face_engine(collection.embedder)
         decoded = engine.decode(image)
         embedding, _quality = engine.embed(decoded)
         queries = {}
-        for key_id in manager.key_ids(collection_id) or [self._key().key_id]:
-            key = keystore.key_by_id(self.session, self.runtime.keyring, self.app_id, key_id)
-            queries[key_id] = engine.protector(key).protect(embedding)
+        for template_key_id in manager.key_ids(collection_id) or [self._key(engine).key_id]:
+            key = keystore.key_by_id(self.session, self.runtime.keyring, self.app_id, base_key_id(template_key_id))
+            query = engine.protector(key).protect(embedding)
+            queries[query.key_id] = query
         del embedding
         matches = manager.search(collection_id, queries, top_k)
         return {

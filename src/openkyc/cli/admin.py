@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from openkyc.accounts import service as accounts
 from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, err_console, fail, load_settings
+from openkyc.privacy import audit
 from openkyc.privacy.crypto import new_key, write_master_key_file
 from openkyc.runtime import Runtime
 from openkyc.store import db
@@ -61,7 +62,7 @@ def init(
         account = accounts.create_account(session, account_name)
         accounts.create_user(session, account.id, admin_user, password, accounts.Role.OWNER)
         app = accounts.create_app(session, account.id, app_name)
-        issued = accounts.create_credential(session, runtime.keyring, app.id)
+        issued = accounts.create_credential(session, runtime.keyring, app.id, actor="admin-cli")
     runtime.close()
     result: dict[str, Any] = {
         "account_id": account.id,
@@ -121,7 +122,7 @@ def apps_create(
     account_id = _default_account(runtime)
     with cli_errors(), runtime.transaction() as session:
         app = accounts.create_app(session, account_id, name)
-        issued = accounts.create_credential(session, runtime.keyring, app.id)
+        issued = accounts.create_credential(session, runtime.keyring, app.id, actor="admin-cli")
     emit({"app_id": app.id, "name": name, "secret_id": issued.secret_id, "secret_key": issued.secret_key}, as_json)
 
 
@@ -157,7 +158,7 @@ def credentials_create(
     """Issue a new credential for an app (the key is shown only once)."""
     runtime = _runtime(data_dir)
     with cli_errors(), runtime.transaction() as session:
-        issued = accounts.create_credential(session, runtime.keyring, app_id)
+        issued = accounts.create_credential(session, runtime.keyring, app_id, actor="admin-cli")
     emit({"app_id": app_id, "secret_id": issued.secret_id, "secret_key": issued.secret_key}, as_json)
 
 
@@ -171,7 +172,7 @@ def credentials_rotate(
     """Issue a replacement credential; the old one is disabled unless --keep-old."""
     runtime = _runtime(data_dir)
     with cli_errors(), runtime.transaction() as session:
-        issued = accounts.rotate_credential(session, runtime.keyring, secret_id, keep_old=keep_old)
+        issued = accounts.rotate_credential(session, runtime.keyring, secret_id, keep_old=keep_old, actor="admin-cli")
     emit(
         {
             "app_id": issued.app_id,
@@ -189,7 +190,7 @@ def credentials_disable(secret_id: str, data_dir: Path | None = DataDirOption, a
     """Disable a credential: requests signed with it are refused."""
     runtime = _runtime(data_dir)
     with cli_errors(), runtime.transaction() as session:
-        accounts.disable_credential(session, secret_id)
+        accounts.disable_credential(session, secret_id, actor="admin-cli")
     emit({"secret_id": secret_id, "status": "disabled"}, as_json)
 
 
@@ -218,6 +219,12 @@ def keys_rotate_master(data_dir: Path | None = DataDirOption, as_json: bool = Js
     new = MasterKey(new_key())
     with runtime.transaction() as session:
         count = rewrap_data_keys(session, runtime.master_key, new)
+        audit.append(
+            session,
+            audit.AuditEvent.KEY_ROTATION,
+            actor="admin-cli",
+            details={"key": "master", "master_key_id": new.key_id, "rewrapped_data_keys": count},
+        )
         backup = replace_master_key_file(runtime.settings.resolved_master_key_file, new)
     emit({"rewrapped_data_keys": count, "master_key_id": new.key_id, "old_key_file": str(backup)}, as_json)
 
@@ -228,6 +235,12 @@ def keys_rotate_data(data_dir: Path | None = DataDirOption, as_json: bool = Json
     runtime = _runtime(data_dir)
     with runtime.transaction() as session:
         key_id = create_data_key(session, runtime.master_key)
+        audit.append(
+            session,
+            audit.AuditEvent.KEY_ROTATION,
+            actor="admin-cli",
+            details={"key": "data", "active_data_key": key_id},
+        )
     emit({"active_data_key": key_id}, as_json)
 
 
@@ -252,6 +265,10 @@ def keys_rotate_template(
                 report = rotate_template_key(
                     runtime, app_id, lambda done, total: bar.update(task, completed=done, total=total)
                 )
+    with runtime.transaction() as session:
+        audit.append(
+            session, audit.AuditEvent.KEY_ROTATION, actor="admin-cli", app_id=app_id, details={"key": "template"}
+        )
     emit(report.as_dict(), as_json)
 
 

@@ -17,7 +17,9 @@ from openkyc.settings import Settings
 
 T = TypeVar("T")
 
-DataDirOption = typer.Option(None, "--data-dir", "-d", help="Data directory (default: OPENKYC_DATA_DIR or ./openkyc-data).")
+DataDirOption = typer.Option(
+    None, "--data-dir", "-d", help="Data directory (default: OPENKYC_DATA_DIR or ./openkyc-data)."
+)
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 
 err_console = Console(stderr=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from openkyc.accounts import ids
 from openkyc.config.rules import RuleConfig, RuleIn
 from openkyc.errors import InvalidParameterValue, ResourceNotFound
+from openkyc.privacy import audit
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.config import Rule, RuleChange
 
@@ -52,7 +53,19 @@ def create_rule(session: Session, app_id: int, body: RuleIn, actor: str) -> tupl
         RuleChange(rule_id=rule_id, version=1, changed_by=actor, changed_at=now, old_config=None, new_config=config)
     )
     session.flush()
+    _audit_rule(session, "rule_create", app_id, rule_id, 1, actor)
     return rule, body.name
+
+
+def _audit_rule(session: Session, action: str, app_id: int, rule_id: str, version: int, actor: str) -> None:
+    """A ``config_change`` audit record (ids and version; the configuration is in rule_changes)."""
+    audit.append(
+        session,
+        audit.AuditEvent.CONFIG_CHANGE,
+        actor=actor,
+        app_id=app_id,
+        details={"action": action, "rule_id": rule_id, "version": version},
+    )
 
 
 def get_rule(session: Session, app_id: int, rule_id: str) -> tuple[Rule, str]:
@@ -97,6 +110,7 @@ def update_rule(session: Session, app_id: int, rule_id: str, body: RuleIn, actor
         raise InvalidParameterValue(
             "A rule with that name already exists.", code="InvalidParameterValue.RuleNameExists"
         ) from exc
+    _audit_rule(session, "rule_update", app_id, rule_id, rule.version, actor)
     return rule, body.name
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import Field
@@ -30,6 +30,8 @@ class CompareIn(Body):
 class CollectionIn(Body):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[\w .\-]+$")
     duplicate_check: bool = False
+    embedder: Literal["sface", "dlib", "fusion"] | None = None  # default: the rule's, else sface
+    rule_id: str | None = None
 
 
 class EnrolIn(Body):
@@ -73,7 +75,9 @@ def create_collection(
     body: CollectionIn, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
 ) -> dict[str, Any]:
     return {
-        **FaceService(runtime, session, caller.app_id).create_collection(body.name, body.duplicate_check),
+        **FaceService(runtime, session, caller.app_id).create_collection(
+            body.name, body.duplicate_check, embedder=body.embedder, rule_id=body.rule_id
+        ),
         "RequestId": rid,
     }
 

@@ -33,6 +33,7 @@ class Collection(Base):
     id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     duplicate_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    embedder: Mapped[str] = mapped_column(String(16), default="sface", server_default="sface")
     created_at: Mapped[datetime]
 
 

@@ -1,0 +1,80 @@
+"""Liveness, reflection sequences, selfie verification and stored results."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import Field
+
+from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep
+from openkyc.api.payloads import Base64Media, Body, decode_b64
+from openkyc.verification.service import VerificationService
+
+router = APIRouter()
+
+Action = Literal["blink", "mouth", "nod", "shake"]
+SubjectId = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+
+class LivenessIn(Body):
+    video: Base64Media
+    mode: Literal["silent", "action", "reflection"] | None = None
+    actions: list[Action] | None = Field(default=None, min_length=1, max_length=2)
+    reflect_sequence_id: str | None = Field(default=None, max_length=64)
+    rule_id: str | None = None
+    subject_id: str | None = SubjectId
+
+
+class SelfieIn(LivenessIn):
+    image: Base64Media
+
+
+def _mark(request: Request, result_code: str) -> None:
+    request.state.billable = True
+    request.state.result_code = result_code
+
+
+@router.post("/v1/liveness/reflect-sequences", name="CreateReflectSequence")
+def reflect_sequence(runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**VerificationService(runtime, session, caller.app_id).issue_sequence(), "RequestId": rid}
+
+
+@router.post("/v1/liveness", name="DetectLiveness")
+def liveness(
+    body: LivenessIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
+) -> dict[str, Any]:
+    out = VerificationService(runtime, session, caller.app_id).liveness(
+        decode_b64(body.video, "video"),
+        rule_id=body.rule_id,
+        mode=body.mode,
+        actions=body.actions,
+        sequence_id=body.reflect_sequence_id,
+        subject_id=body.subject_id,
+    )
+    _mark(request, out["Result"])
+    return {**out, "RequestId": rid}
+
+
+@router.post("/v1/verifications/selfie", name="VerifySelfie")
+def selfie(
+    body: SelfieIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
+) -> dict[str, Any]:
+    out = VerificationService(runtime, session, caller.app_id).selfie(
+        decode_b64(body.video, "video"),
+        decode_b64(body.image, "image"),
+        rule_id=body.rule_id,
+        mode=body.mode,
+        actions=body.actions,
+        sequence_id=body.reflect_sequence_id,
+        subject_id=body.subject_id,
+    )
+    _mark(request, out["Result"])
+    return {**out, "RequestId": rid}
+
+
+@router.get("/v1/verifications/{verification_id}", name="DescribeVerification")
+def result(
+    verification_id: str, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
+) -> dict[str, Any]:
+    return {**VerificationService(runtime, session, caller.app_id).result(verification_id), "RequestId": rid}

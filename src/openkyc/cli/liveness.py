@@ -1,0 +1,61 @@
+"""``openkyc liveness VIDEO``: silent or action liveness on a video file."""
+
+from __future__ import annotations
+
+import base64
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from openkyc.cli.common import cli_errors, emit, fail
+
+
+def liveness(
+    video: Annotated[Path, typer.Argument(help="MP4, WebM, AVI or MPEG video (at most 8 MB, 20 s).")],
+    mode: Annotated[str, typer.Option("--mode", help="silent or action.")] = "silent",
+    actions: Annotated[
+        str | None, typer.Option("--actions", help="Action mode: one or two of blink,mouth,nod,shake.")
+    ] = None,
+    best_frame: Annotated[
+        Path | None, typer.Option("--best-frame", help="Write the best frame (JPEG) to this path.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
+    ] = False,
+) -> None:
+    """Check that VIDEO shows a live person: prints live, score, code and the best frame."""
+    from openkyc.biometrics.detection import default_detector
+    from openkyc.liveness import LivenessChecker, parse_actions
+
+    if mode not in ("silent", "action"):
+        raise fail("--mode must be silent or action", "InvalidParameterValue.LivenessMode")
+    try:
+        data = video.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {video.name}", "InvalidParameterValue.VideoDecodeFailed") from exc
+    with cli_errors():
+        wanted = parse_actions(actions) if mode == "action" else None
+        result = LivenessChecker(default_detector()).check(
+            data, mode="action" if mode == "action" else "silent", actions=wanted
+        )
+        if best_frame is not None and result.best_frame is not None:
+            best_frame.write_bytes(result.best_frame)
+    document: dict[str, Any] = result.to_dict()
+    if best_frame is not None:
+        document["best_frame"] = str(best_frame) if result.best_frame else None
+    elif as_json:
+        document["best_frame"] = base64.b64encode(result.best_frame).decode("ascii") if result.best_frame else None
+
+    def human(doc: dict[str, Any]) -> None:
+        sys.stdout.write(f"live: {doc['live']}\nscore: {doc['score']}\ncode: {doc['code']}\n")
+        if best_frame is not None and doc.get("best_frame"):
+            sys.stdout.write(f"best frame: {doc['best_frame']}\n")
+
+    emit(document, as_json, human)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``liveness`` command to ``app``."""
+    app.command("liveness")(liveness)

@@ -1,0 +1,276 @@
+"""The retention sweep: delete what the policy (or a shorter rule) no longer allows us to keep.
+
+:data:`STEPS` is an ordered list of ``(name, step)``; each step gets a :class:`SweepContext` and
+returns how many things it deleted. :func:`run_sweep` runs them in one transaction, appends a
+``retention_sweep`` audit record with the counts and returns a :class:`SweepReport`. Add a step
+for a new kind of record by appending to :data:`STEPS` (or pass ``steps=``).
+
+:class:`RetentionScheduler` runs the sweep in a background thread every
+``settings.retention_sweep_seconds``; the app lifespan starts and stops it. ``openkyc purge`` runs
+it by hand. Every step reads the time from ``runtime.clock``, so tests move the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from openkyc.privacy import audit
+from openkyc.privacy.policy import Policy
+from openkyc.privacy.retention import cutoffs
+from openkyc.privacy.service import app_retention
+from openkyc.privacy.vocabulary import RetentionKind
+from openkyc.runtime import Runtime
+from openkyc.store.base import Base
+from openkyc.store.models.accounts import SeenSignature
+from openkyc.store.models.diagnostics import CallRecord
+from openkyc.store.models.media import Blob
+from openkyc.store.models.privacy import ModelImprovementItem
+
+__all__ = ["STEPS", "RetentionScheduler", "SweepContext", "SweepReport", "SweepStep", "run_sweep"]
+
+log = logging.getLogger("openkyc.privacy.sweep")
+
+BLOB_RETENTION = {
+    "face_image": RetentionKind.FACE_IMAGE,
+    "best_frame": RetentionKind.FACE_IMAGE,
+    "video": RetentionKind.FACE_VIDEO,
+    "document_image": RetentionKind.DOCUMENT_IMAGE,
+}
+ORPHAN_GRACE = timedelta(minutes=10)  # a file whose row is still being committed is not an orphan
+BATCH = 1000
+
+
+@dataclass
+class SweepContext:
+    runtime: Runtime
+    session: Session
+    now: datetime
+    policy: Policy
+    cutoffs: dict[RetentionKind, datetime]
+    app_cutoffs: dict[int, dict[RetentionKind, datetime]] = field(default_factory=dict)
+
+    def cutoff(self, kind: RetentionKind, app_id: int | None = None) -> datetime:
+        if app_id is not None and kind in self.app_cutoffs.get(app_id, {}):
+            return self.app_cutoffs[app_id][kind]
+        return self.cutoffs[kind]
+
+    def delete_blobs(self, blob_ids: Sequence[str]) -> int:
+        if not blob_ids:
+            return 0
+        self.session.execute(
+            delete(ModelImprovementItem)
+            .where(ModelImprovementItem.blob_ref.in_(blob_ids))
+            .execution_options(synchronize_session=False)
+        )
+        return sum(self.runtime.blobs.delete(self.session, blob_id) for blob_id in blob_ids)
+
+
+SweepStep = Callable[[SweepContext], int]
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    started_at: datetime
+    counts: dict[str, int]
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "started_at": self.started_at.isoformat(),
+            "counts": dict(self.counts),
+            "total": self.total,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _improvement_refs(ctx: SweepContext) -> set[str]:
+    return set(ctx.session.scalars(select(ModelImprovementItem.blob_ref)))
+
+
+def expired_blobs(ctx: SweepContext) -> int:
+    """Blobs past the ``expires_at`` they were written with."""
+    return ctx.delete_blobs(ctx.runtime.blobs.expired(ctx.session, ctx.now, limit=BATCH))
+
+
+def media_by_policy(ctx: SweepContext) -> int:
+    """Images, videos and document images older than the policy (or the app's rule) allows.
+
+    Consented model-improvement items are kept here; :func:`model_improvement_items` ages them.
+    """
+    keep = _improvement_refs(ctx)
+    oldest = min(ctx.cutoff(kind) for kind in BLOB_RETENTION.values())
+    latest = max([oldest, *(c for per_app in ctx.app_cutoffs.values() for c in per_app.values())])
+    rows = ctx.session.execute(
+        select(Blob.id, Blob.app_id, Blob.kind, Blob.created_at).where(
+            Blob.kind.in_(BLOB_RETENTION), Blob.created_at < latest
+        )
+    ).all()
+    doomed = [
+        blob_id
+        for blob_id, app_id, kind, created_at in rows
+        if blob_id not in keep and created_at < ctx.cutoff(BLOB_RETENTION[kind], app_id)
+    ]
+    return ctx.delete_blobs(doomed[:BATCH])
+
+
+def model_improvement_items(ctx: SweepContext) -> int:
+    """Consented items older than the policy's period for model-improvement data."""
+    cutoff = ctx.cutoff(RetentionKind.MODEL_IMPROVEMENT_ITEM)
+    refs = list(
+        ctx.session.scalars(
+            select(ModelImprovementItem.blob_ref).where(ModelImprovementItem.created_at < cutoff).limit(BATCH)
+        )
+    )
+    ctx.delete_blobs(refs)
+    return len(refs)
+
+
+def orphan_files(ctx: SweepContext) -> int:
+    """Blob files without a row (a write whose transaction failed), older than a grace period."""
+    limit = (ctx.now - ORPHAN_GRACE).timestamp()
+    count = 0
+    for path in ctx.runtime.blobs.orphan_files(ctx.session):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink(missing_ok=True)
+                count += 1
+        except FileNotFoundError:
+            continue
+    return count
+
+
+def table_older_than(table_name: str, column: str, kind: RetentionKind) -> SweepStep:
+    """A step deleting rows of ``table_name`` whose ``column`` is before the kind's cut-off.
+
+    Does nothing (0) while the table does not exist, so a step may be listed before its table.
+    """
+
+    def step(ctx: SweepContext) -> int:
+        table = Base.metadata.tables.get(table_name)
+        if table is None or column not in table.c:
+            return 0
+        result = ctx.session.execute(delete(table).where(table.c[column] < ctx.cutoff(kind)))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    step.__name__ = f"{table_name}_older_than_{kind.value}"
+    return step
+
+
+def call_records(ctx: SweepContext) -> int:
+    result = ctx.session.execute(
+        delete(CallRecord)
+        .where(CallRecord.created_at < ctx.cutoff(RetentionKind.CALL_RECORD))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def seen_signatures(ctx: SweepContext) -> int:
+    result = ctx.session.execute(
+        delete(SeenSignature).where(SeenSignature.expires_at <= ctx.now).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+STEPS: list[tuple[str, SweepStep]] = [
+    ("expired_blobs", expired_blobs),
+    ("media_by_policy", media_by_policy),
+    ("model_improvement_items", model_improvement_items),
+    ("orphan_files", orphan_files),
+    ("verification_results", table_older_than("verification_results", "created_at", RetentionKind.VERIFICATION_RESULT)),
+    ("call_records", call_records),
+    ("seen_signatures", seen_signatures),
+]
+
+
+def _app_cutoffs(session: Session, policy: Policy, now: datetime) -> dict[int, dict[RetentionKind, datetime]]:
+    out: dict[int, dict[RetentionKind, datetime]] = defaultdict(dict)
+    for app in app_retention(session, policy):
+        for kind, hours in app.overrides.items():
+            out[app.app_id][RetentionKind(kind)] = now - timedelta(hours=hours)
+    return dict(out)
+
+
+def run_sweep(
+    runtime: Runtime, *, steps: Sequence[tuple[str, SweepStep]] | None = None, actor: str = "retention-sweep"
+) -> SweepReport:
+    """Run every step in one transaction and audit the counts."""
+    started = time.perf_counter()
+    now = runtime.clock()
+    policy = runtime.gate.policy
+    counts: dict[str, int] = {}
+    with runtime.transaction() as session:
+        ctx = SweepContext(
+            runtime=runtime,
+            session=session,
+            now=now,
+            policy=policy,
+            cutoffs=cutoffs(policy, now),
+            app_cutoffs=_app_cutoffs(session, policy, now),
+        )
+        for name, step in steps if steps is not None else STEPS:
+            counts[name] = int(step(ctx))
+        audit.append(session, audit.AuditEvent.RETENTION_SWEEP, actor=actor, now=now, details={"counts": dict(counts)})
+    report = SweepReport(started_at=now, counts=counts, seconds=time.perf_counter() - started)
+    log.info("retention sweep", extra={"deleted": report.total})
+    return report
+
+
+class RetentionScheduler:
+    """Runs :func:`run_sweep` every ``interval`` seconds in a daemon thread until :meth:`stop`."""
+
+    def __init__(self, runtime: Runtime, interval: float, *, run_at_start: bool = False) -> None:
+        self.runtime = runtime
+        self.interval = interval
+        self.run_at_start = run_at_start
+        self.runs = 0
+        self.last_report: SweepReport | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"RetentionScheduler(interval={self.interval!r}, runs={self.runs})"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="openkyc-retention-sweep", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        if self.run_at_start:
+            self._once()
+        while not self._stop.wait(self.interval):
+            self._once()
+
+    def _once(self) -> None:
+        try:
+            self.last_report = run_sweep(self.runtime)
+        except Exception:  # the next run retries; a failed sweep must not stop the service
+            log.exception("retention sweep failed")
+        finally:
+            self.runs += 1

@@ -1,0 +1,41 @@
+"""Verification data: single-use reflection colour sequences and verification results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from openkyc.store.base import Base
+
+
+class ReflectSequenceRow(Base):
+    __tablename__ = "reflect_sequences"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
+class VerificationResult(Base):
+    """One verification's outcome. ``details`` holds codes, scores and evidence only; fields read
+    from a document are sealed in ``identification_enc``. Kept 3 days by default."""
+
+    __tablename__ = "verification_results"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    result_code: Mapped[str] = mapped_column(String(96))
+    live: Mapped[bool | None] = mapped_column(Boolean)
+    sim: Mapped[float | None] = mapped_column(Float)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    identification_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

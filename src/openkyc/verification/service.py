@@ -1,0 +1,229 @@
+"""Liveness, reflection sequences and selfie verification: the flows an end user goes through.
+
+Outcomes of a verification (not live, an action not seen, low similarity) are results with a
+``Result`` code in a 200 response; input that cannot be used (not a video, too long, no face in
+any frame, no face in the reference photo) is an error with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from openkyc.config.rules import RuleConfig
+from openkyc.config.service import rule_config
+from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
+from openkyc.liveness.checker import LivenessResult, Mode
+from openkyc.liveness.reflection import ReflectSequence, new_sequence
+from openkyc.liveness.video import VideoLimits
+from openkyc.privacy.vocabulary import DataElement, Purpose
+from openkyc.runtime import Runtime
+from openkyc.store.models.verification import ReflectSequenceRow
+from openkyc.verification.repository import ResultRepository
+
+SUCCESS = "Success"
+LOW_SIMILARITY = "FailedOperation.CompareLowSimilarity"
+NO_FACE_IN_VIDEO = "FailedOperation.LivessNoFace"
+SEQUENCE_TTL = timedelta(minutes=10)
+
+DESCRIPTIONS = {
+    "Success": "Verification passed.",
+    "FailedOperation.CompareLowSimilarity": "The face in the video does not match the reference photo.",
+    "FailedOperation.LivessDetectFail": "The liveness check failed: the video does not look like a live person.",
+    "FailedOperation.SilentTooShort": "The video is too short for silent liveness.",
+    "FailedOperation.ActionCloseEye": "The blink was not seen.",
+    "FailedOperation.ActionOpenMouth": "The open mouth was not seen.",
+    "FailedOperation.ActionNodHead": "The nod was not seen.",
+    "FailedOperation.ActionShakeHead": "The head shake was not seen.",
+    "FailedOperation.LivessMultiFaces": "More than one face is in the video.",
+    "FailedOperation.LivessFaceLost": "The face left the frame for too long.",
+    "FailedOperation.LivessFaceChanged": "The face changed during the video.",
+    "FailedOperation.LivessReflectFail": "The screen colours were not reflected on the face.",
+}
+
+
+def describe(code: str) -> str:
+    return DESCRIPTIONS.get(code, "Verification failed.")
+
+
+@dataclass
+class VerificationService:
+    runtime: Runtime
+    session: Session
+    app_id: int
+
+    @property
+    def results(self) -> ResultRepository:
+        return ResultRepository(self.session, self.runtime.gate, self.runtime.keyring)
+
+    def _rule(self, rule_id: str | None) -> RuleConfig:
+        return rule_config(self.session, self.app_id, rule_id)
+
+    @staticmethod
+    def _limits(rule: RuleConfig) -> VideoLimits:
+        return VideoLimits(
+            max_bytes=rule.video.max_bytes,
+            max_duration_s=rule.video.max_seconds,
+            min_silent_duration_s=rule.video.min_seconds_silent,
+        )
+
+    # --- reflection sequences ------------------------------------------------------------------
+
+    def issue_sequence(self) -> dict[str, Any]:
+        sequence = new_sequence()
+        now = self.runtime.clock()
+        row = ReflectSequenceRow(
+            id=sequence.sequence_id,
+            app_id=self.app_id,
+            sequence=sequence.to_dict(),
+            created_at=now,
+            expires_at=now + SEQUENCE_TTL,
+            used_at=None,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return {**sequence.to_dict(), "expires_at": row.expires_at.isoformat()}
+
+    def _claim_sequence(self, sequence_id: str) -> ReflectSequence:
+        """The sequence, marked used: a second video for the same sequence is refused."""
+        row = self.session.get(ReflectSequenceRow, sequence_id, with_for_update=True)
+        now = self.runtime.clock()
+        if row is None or row.app_id != self.app_id or row.expires_at <= now:
+            raise ResourceNotFound(
+                "The reflect sequence does not exist or has expired.", code="ResourceNotFound.ReflectSequence"
+            )
+        if row.used_at is not None:
+            raise InvalidParameterValue(
+                "The reflect sequence was already used.", code="InvalidParameterValue.ReflectSequenceUsed"
+            )
+        row.used_at = now
+        self.session.flush()
+        return ReflectSequence.from_dict(row.sequence)
+
+    # --- liveness ------------------------------------------------------------------------------
+
+    def _liveness(
+        self, video: bytes, rule: RuleConfig, mode: Mode | None, actions: Sequence[str] | None, sequence_id: str | None
+    ) -> LivenessResult:
+        self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_VIDEO, DataElement.KEYPOINTS])
+        chosen = mode or rule.liveness.mode
+        wanted = actions if actions is not None else (list(rule.liveness.actions) or None)
+        sequence = None
+        if chosen == "reflection":
+            if not sequence_id:
+                raise InvalidParameterValue("Reflection mode needs reflect_sequence_id.", code="MissingParameter")
+            sequence = self._claim_sequence(sequence_id)
+        result = self.runtime.liveness.check(
+            video,
+            mode=chosen,
+            actions=wanted,
+            sequence=sequence,
+            limits=self._limits(rule),
+        )
+        if result.code == NO_FACE_IN_VIDEO:
+            raise FailedOperation("No face was found in any frame of the video.", code=NO_FACE_IN_VIDEO)
+        return result
+
+    def liveness(
+        self,
+        video: bytes,
+        *,
+        rule_id: str | None,
+        mode: Mode | None,
+        actions: Sequence[str] | None,
+        sequence_id: str | None,
+        subject_id: str | None,
+    ) -> dict[str, Any]:
+        rule = self._rule(rule_id)
+        result = self._liveness(video, rule, mode, actions, sequence_id)
+        verification_id = self._store("liveness", rule, subject_id, result.code, result.live, None, result.to_dict())
+        out = {
+            **result.to_dict(),
+            "Result": result.code,
+            "Description": describe(result.code),
+            "verification_id": verification_id,
+        }
+        out["best_frame"] = base64.b64encode(result.best_frame).decode() if result.best_frame else None
+        return out
+
+    # --- selfie verification -------------------------------------------------------------------
+
+    def selfie(
+        self,
+        video: bytes,
+        image: bytes,
+        *,
+        rule_id: str | None,
+        mode: Mode | None,
+        actions: Sequence[str] | None,
+        sequence_id: str | None,
+        subject_id: str | None,
+    ) -> dict[str, Any]:
+        rule = self._rule(rule_id)
+        engine = self.runtime.face_engine(rule.embedder)
+        reference = engine.decode(image)
+        engine.select_face(reference, enforce_quality=False)  # a reference without a face is bad input (4xx)
+        result = self._liveness(video, rule, mode, actions, sequence_id)
+        sim: float | None = None
+        code = result.code
+        if result.live and result.best_frame is not None:
+            key = self.runtime.component("selfie_key", _ephemeral_key)
+            compared = engine.compare(reference, result.best_frame, key)
+            sim = round(compared.sim, 2)
+            code = SUCCESS if compared.sim >= rule.compare_threshold else LOW_SIMILARITY
+        details = {"liveness": result.to_dict(), "threshold": rule.compare_threshold}
+        verification_id = self._store("selfie", rule, subject_id, code, result.live, sim, details)
+        return {
+            "Result": code,
+            "Description": describe(code),
+            "sim": sim,
+            "threshold": rule.compare_threshold,
+            "live": result.live,
+            "liveness": result.to_dict(),
+            "verification_id": verification_id,
+        }
+
+    def _store(
+        self,
+        kind: str,
+        rule: RuleConfig,
+        subject_id: str | None,
+        code: str,
+        live: bool | None,
+        sim: float | None,
+        details: dict[str, Any],
+        identification: dict[str, Any] | None = None,
+    ) -> str:
+        now = self.runtime.clock()
+        return self.results.add(
+            self.app_id,
+            kind=kind,
+            subject_id=subject_id,
+            result_code=code,
+            live=live,
+            sim=sim,
+            details=details,
+            identification=identification,
+            now=now,
+            expires_at=now + timedelta(hours=rule.retention.result_hours),
+            purpose=Purpose.PROVIDE_FEATURES,
+        )
+
+    def result(self, verification_id: str) -> dict[str, Any]:
+        return self.results.get(
+            self.app_id, verification_id, now=self.runtime.clock(), purpose=Purpose.PROVIDE_FEATURES
+        )
+
+
+def _ephemeral_key() -> Any:
+    """A per-process random key: 1:1 comparisons inside a verification store no template."""
+    import secrets
+
+    from openkyc.biometrics.templates import TemplateKey
+
+    return TemplateKey("verify-" + secrets.token_hex(4), secrets.token_bytes(32))
