@@ -39,3 +39,26 @@ class VerificationResult(Base):
     identification_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class VerificationSession(Base):
+    """A hosted verification (BizToken): the end user opens ``/verify/{biz_token}``.
+
+    The reference photo is a sealed blob (2 hours at most); ``extra_enc`` is the customer's
+    pass-through data, sealed because it may hold personal data.
+    """
+
+    __tablename__ = "verification_sessions"
+
+    biz_token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    redirect_url: Mapped[str] = mapped_column(String(2048))
+    compare_blob_id: Mapped[str | None] = mapped_column(String(40))
+    extra_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    actions: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    result_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
