@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the tests need (fonts for rendered documents). Installs only what is missing.
+# Debian packages the tests need: OCR-B for rendered documents, Chromium for the hosted-page test.
+# Installs only what is missing.
 set -euo pipefail
-packages=(fonts-ocr-b fonts-dejavu-core)
+packages=(fonts-ocr-b fonts-dejavu-core chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
