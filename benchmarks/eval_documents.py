@@ -65,7 +65,9 @@ def main() -> None:
             valid += mrz.valid
             valid_wrong += mrz.valid and not lines_ok
         if not lines_ok:
-            failures.append({"index": i, "format": doc.mrz_format, "found": mrz is not None, "valid": bool(mrz and mrz.valid)})
+            failures.append(
+                {"index": i, "format": doc.mrz_format, "found": mrz is not None, "valid": bool(mrz and mrz.valid)}
+            )
     n = max(args.n, 1)
     report = {
         "documents": args.n,

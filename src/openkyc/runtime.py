@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,9 @@ from openkyc.settings import Settings
 from openkyc.store import db
 from openkyc.store.blobs import BlobStore
 from openkyc.store.keys import load_keyring, load_master_key
+
+if TYPE_CHECKING:
+    from openkyc.documents.reader import DocumentReader
 
 
 def utc_now() -> datetime:
@@ -109,6 +112,18 @@ class Runtime:
 
         checker: LivenessChecker = self.component("liveness", build)
         return checker
+
+    @property
+    def documents(self) -> tuple[DocumentReader, threading.Lock]:
+        """The document reader (RapidOCR + YuNet for the portrait) and the lock that serialises it."""
+
+        def build() -> tuple[DocumentReader, threading.Lock]:
+            from openkyc.documents.reader import DocumentReader
+
+            return DocumentReader.default(num_threads=self.settings.model_threads), threading.Lock()
+
+        reader: tuple[DocumentReader, threading.Lock] = self.component("documents", build)
+        return reader
 
     @property
     def face_index(self) -> IndexManager:

@@ -108,3 +108,13 @@ def test_preload_loads_and_verifies_the_default_models(
     monkeypatch.setattr(registry, "sha256_file", lambda path: "0" * 64)
     with pytest.raises(ModelIntegrityError), TestClient(create_app(on, runtime)):
         pass
+
+
+def test_selfie_uses_the_rules_embedder(tenant: Any, monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> None:
+    monkeypatch.setitem(sys.modules, "dlib", None)  # the dlib engine is asked for before any video work
+    rule_id = _rule(tenant, "selfie-dlib", {"embedder": "dlib"})
+    photo = b64(shared_data / "facerec-examples" / "identities" / "obama" / "obama.jpg")
+    video = base64.b64encode(b"\x00" * 64).decode()
+    response = tenant.post("/v1/verifications/selfie", {"video": video, "image": photo, "rule_id": rule_id})
+    assert response.status_code == 501, response.text
+    assert response.json()["Error"]["Code"] == "UnsupportedOperation.EmbedderUnavailable"

@@ -14,9 +14,9 @@ Attack types (ISO/IEC 30107 "presentation attack instruments"):
   held and moved slightly.
 
 Live-like clips: ``tint_sequence`` tints the face region of a real clip according to a reflection
-colour sequence. ``synth_turn`` (an approximate head shake/nod made by a horizontal/vertical
-perspective squeeze of a real frame) is honest about being a 2-D approximation: it is rigid per
-frame, so silent liveness must reject it; it is only used to exercise the action pose logic.
+colour sequence; ``hamilton_single_face`` cuts the single-face stretch of the facerec example
+clip. No head-turn or blink clip is generated: a 2-D warp of a frame is a rigid plane, which silent
+liveness rightly rejects, so nod/shake/blink logic is tested on synthetic keypoint tracks only.
 """
 
 from __future__ import annotations

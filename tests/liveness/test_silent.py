@@ -51,3 +51,12 @@ def test_generated_attacks_fail(kind: str, attack_videos: dict[str, list[bytes]]
         assert not result.live
         assert result.code in {"FailedOperation.LivessDetectFail", "FailedOperation.LivessMultiFaces"}
         assert result.score < 50
+
+
+@pytest.mark.slow
+def test_single_face_stretch_of_tv_clip_is_live(shared_data: Path, checker: LivenessChecker) -> None:
+    from attacks import hamilton_single_face
+
+    result = checker.check(hamilton_single_face(shared_data), mode="silent")
+    assert (result.live, result.code) == (True, "Success")
+    assert result.evidence["face_width_px"] >= 60  # type: ignore[operator]

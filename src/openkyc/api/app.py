@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from openkyc.api import errors
 from openkyc.api.gateway import Gateway
-from openkyc.api.routes import core, faces, privacy, rules, sessions, verification
+from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, verification
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.logs import configure_logging
 from openkyc.privacy.sweep import RetentionScheduler
@@ -43,7 +43,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime
         runtime.components.setdefault("metrics", Metrics())
     errors.install(app)
-    for module in (core, rules, faces, verification, sessions, privacy):
+    for module in (core, rules, faces, verification, documents, sessions, privacy):
         app.include_router(module.router)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app

@@ -8,8 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 Action = Literal["blink", "mouth", "nod", "shake"]
+DocumentWarning = Literal[
+    "WarnBlurred", "WarnGlare", "WarnTooDark", "WarnIncomplete", "WarnScreenCapture", "WarnBlackWhiteCopy"
+]
 LivenessMode = Literal["silent", "action", "reflection"]
-DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HKID", "MYKAD", "SG_NRIC", "ID_NIK", "GENERIC"]
+DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HK_ID", "MY_MYKAD", "SG_NRIC", "ID_NIK", "GENERIC_ID"]
 
 DEFAULT_DOCUMENT_TYPES: tuple[DocumentType, ...] = (
     "TD1",
@@ -17,8 +20,8 @@ DEFAULT_DOCUMENT_TYPES: tuple[DocumentType, ...] = (
     "TD3",
     "MRVA",
     "MRVB",
-    "HKID",
-    "MYKAD",
+    "HK_ID",
+    "MY_MYKAD",
     "SG_NRIC",
     "ID_NIK",
 )
@@ -86,7 +89,9 @@ class RuleConfig(_Strict):
     compare_threshold: float = Field(default=70.0, ge=0, le=100)
     embedder: Literal["sface", "dlib", "fusion"] = "sface"
     document_types: list[DocumentType] = Field(default_factory=lambda: list(DEFAULT_DOCUMENT_TYPES))
-    failing_document_warnings: list[str] = Field(default_factory=lambda: ["WarnScreen", "WarnCopy"])
+    failing_document_warnings: list[DocumentWarning] = Field(
+        default_factory=lambda: ["WarnScreenCapture", "WarnBlackWhiteCopy", "WarnIncomplete"]
+    )
     video: VideoLimits = Field(default_factory=VideoLimits)
     retention: Retention = Field(default_factory=Retention)
     security: Security = Field(default_factory=Security)

