@@ -1,4 +1,4 @@
-"""End-to-end HTTP time over raw model time, measured in one run.
+"""End-to-end HTTP time over raw model time, measured in one run: face compare and selfie verification.
 
     .venv/bin/python benchmarks/bench_api.py [--data ../shared/data] [--repeat 15]
 
@@ -6,6 +6,10 @@ Starts ``openkyc serve`` on a temporary data directory (SQLite, one model thread
 ``POST /v1/faces/compare`` requests with two real photos, and times the same comparison called on
 the face engine directly in this process. Prints one JSON document; the figure to watch is
 ``ratio_http_over_raw`` (median end-to-end time / median raw model time; target at most 1.15).
+
+The selfie part sends a 3-second 640x480 MP4 (a real talking-face clip, upscaled) with a reference
+photo to ``POST /v1/verifications/selfie`` (liveness, then comparison; target at most 1 s) and
+times the same liveness check and comparison called directly.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import av
+import cv2
 import httpx
 
 from openkyc.accounts.signing import sign_request
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.templates import TemplateKey
+from openkyc.liveness.checker import LivenessChecker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +67,26 @@ def _serve(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], dict[str
     return proc, cred
 
 
+def clip_640x480(path: Path) -> tuple[bytes, bytes]:
+    """The clip re-encoded at 640x480 (H.264 MP4, 3 s at 25 fps) and its first frame as JPEG."""
+    frames = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            frames.append(cv2.resize(frame.to_ndarray(format="bgr24"), (640, 480)))
+    out = Path(tempfile.mkstemp(suffix=".mp4")[1])
+    with av.open(str(out), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for image in frames[:75]:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    data = out.read_bytes()
+    out.unlink()
+    return data, cv2.imencode(".jpg", frames[0])[1].tobytes()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -75,27 +102,39 @@ def main() -> None:
     engine = FaceEngine.default(num_threads=1)
     key = TemplateKey("bench", b"bench-key-0123456789abcdef")
     engine.compare(image_a, image_b, key)  # warm-up
+    video, reference = clip_640x480(args.data / "grid-talking-face-videos" / "bbaf2n.mpg")
+    checker = LivenessChecker(engine.detector, embedder=engine.embedder)
+    selfie_body = json.dumps(
+        {"video": base64.b64encode(video).decode(), "image": base64.b64encode(reference).decode()}
+    ).encode()
+
+    def raw_selfie() -> None:
+        result = checker.check(video, mode="silent")
+        assert result.best_frame is not None
+        engine.compare(reference, result.best_frame, key)
 
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         proc, cred = _serve(Path(tmp), port)
         try:
-            url = f"http://127.0.0.1:{port}/v1/faces/compare"
             with httpx.Client(timeout=60) as client:
 
-                def call() -> None:
+                def post(path: str, payload: bytes) -> None:
                     headers = sign_request(
                         cred["secret_id"],
                         cred["secret_key"],
                         method="POST",
-                        path="/v1/faces/compare",
+                        path=path,
                         host=f"127.0.0.1:{port}",
-                        body=body,
+                        body=payload,
                         timestamp=int(time.time()),
                         extra_signed_headers={"X-TC-Nonce": os.urandom(8).hex()},
                     )
-                    response = client.post(url, content=body, headers=headers)
+                    response = client.post(f"http://127.0.0.1:{port}{path}", content=payload, headers=headers)
                     response.raise_for_status()
+
+                def call() -> None:
+                    post("/v1/faces/compare", body)
 
                 call()  # warm-up (loads the models in the server)
                 http_ms, raw_ms = [], []
@@ -106,6 +145,16 @@ def main() -> None:
                     start = time.perf_counter()
                     engine.compare(image_a, image_b, key)
                     raw_ms.append((time.perf_counter() - start) * 1000)
+                post("/v1/verifications/selfie", selfie_body)  # warm-up (loads the liveness checker)
+                raw_selfie()
+                selfie_http, selfie_raw = [], []
+                for _ in range(max(3, args.repeat // 3)):
+                    start = time.perf_counter()
+                    post("/v1/verifications/selfie", selfie_body)
+                    selfie_http.append((time.perf_counter() - start) * 1000)
+                    start = time.perf_counter()
+                    raw_selfie()
+                    selfie_raw.append((time.perf_counter() - start) * 1000)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -117,6 +166,11 @@ def main() -> None:
         "raw_ms_median": round(statistics.median(raw_ms), 2),
         "ratio_http_over_raw": round(statistics.median(http_ms) / statistics.median(raw_ms), 3),
         "target_ratio": 1.15,
+        "selfie_video": "3 s, 640x480, 25 fps, H.264",
+        "selfie_http_ms_median": round(statistics.median(selfie_http), 1),
+        "selfie_raw_ms_median": round(statistics.median(selfie_raw), 1),
+        "selfie_ratio_http_over_raw": round(statistics.median(selfie_http) / statistics.median(selfie_raw), 3),
+        "selfie_target_ms": 1000,
     }
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
 

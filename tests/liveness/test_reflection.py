@@ -34,7 +34,9 @@ def _tinted(clip: Path, seq: ReflectSequence, detector: YuNetDetector) -> bytes:
 def test_reflection_matches_only_its_sequence(
     grid_clips: list[Path], detector: YuNetDetector, checker: LivenessChecker
 ) -> None:
-    seq, other = new_sequence(), new_sequence()
+    red, green, blue, yellow = PALETTE["red"], PALETTE["green"], PALETTE["blue"], PALETTE["yellow"]
+    seq = ReflectSequence("a", (red, green, blue, yellow, red), (400, 350, 500, 300, 450))
+    other = ReflectSequence("b", (blue, yellow, red, green, blue), (400, 350, 500, 300, 450))
     video = _tinted(grid_clips[1], seq, detector)
     ok = checker.check(video, mode="reflection", sequence=seq)
     assert (ok.live, ok.code) == (True, "Success")

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from attacks import read_frames
+
 from documents.render import render_document
 
 pytestmark = pytest.mark.slow
@@ -62,7 +63,8 @@ def test_identity_verification_passes_for_the_holder_and_fails_for_someone_else(
     clip = clip_path.read_bytes()
 
     passed = tenant.post(
-        "/v1/verifications/identity", {"document_image": b64(document.jpeg), "video": b64(clip), "subject_id": "holder-1"}
+        "/v1/verifications/identity",
+        {"document_image": b64(document.jpeg), "video": b64(clip), "subject_id": "holder-1"},
     )
     assert passed.status_code == 200, passed.text
     body = passed.json()
@@ -72,7 +74,9 @@ def test_identity_verification_passes_for_the_holder_and_fails_for_someone_else(
     assert body["mrz"]["lines"] == document.lines and body["mrz"]["valid"] is True
 
     folder, _ = specimens
-    other = tenant.post("/v1/verifications/identity", {"document_image": b64((folder / "td3.jpg").read_bytes()), "video": b64(clip)})
+    other = tenant.post(
+        "/v1/verifications/identity", {"document_image": b64((folder / "td3.jpg").read_bytes()), "video": b64(clip)}
+    )
     assert other.json()["Result"] == "FailedOperation.CompareLowSimilarity"
 
     stored = tenant.get(f"/v1/verifications/{body['verification_id']}").json()

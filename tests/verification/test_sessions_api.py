@@ -62,7 +62,9 @@ def test_hosted_flow_end_to_end(make_tenant: Any, clip: dict[str, bytes]) -> Non
 
 
 def test_failed_attempts_are_limited_by_the_rule(tenant: Any, clip: dict[str, bytes]) -> None:
-    rule_id = tenant.post("/v1/rules", {"name": "one-retry", "config": {"security": {"max_retries": 1}}}).json()["rule_id"]
+    rule_id = tenant.post("/v1/rules", {"name": "one-retry", "config": {"security": {"max_retries": 1}}}).json()[
+        "rule_id"
+    ]
     token = tenant.post("/v1/sessions", {"redirect_url": "https://x.example/", "rule_id": rule_id}).json()["biz_token"]
     first = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(clip["attack"])}).json()
     assert first["Result"] == "FailedOperation.LivessDetectFail" and first["finished"] is False

@@ -62,9 +62,7 @@ def server(runtime: Any, settings: Any) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_end_user_completes_a_hosted_verification(
-    server: str, tenant: Any, shared_data: Path, tmp_path: Path
-) -> None:
+def test_end_user_completes_a_hosted_verification(server: str, tenant: Any, shared_data: Path, tmp_path: Path) -> None:
     _need_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     camera = tmp_path / "camera.y4m"
@@ -74,8 +72,16 @@ def test_end_user_completes_a_hosted_verification(
 
     def signed(method: str, path: str, payload: Any = None) -> Any:
         body = b"" if payload is None else json.dumps(payload).encode()
-        headers = sign_request(tenant.secret_id, tenant.secret_key, method=method, path=path, host=host, body=body,
-                               timestamp=int(time.time()), extra_signed_headers={"X-TC-Nonce": os.urandom(6).hex()})
+        headers = sign_request(
+            tenant.secret_id,
+            tenant.secret_key,
+            method=method,
+            path=path,
+            host=host,
+            body=body,
+            timestamp=int(time.time()),
+            extra_signed_headers={"X-TC-Nonce": os.urandom(6).hex()},
+        )
         return httpx.request(method, server + path, content=body, headers=headers, timeout=60).json()
 
     done_url = f"{server}/v1/health?came=back"
@@ -86,8 +92,12 @@ def test_end_user_completes_a_hosted_verification(
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-video-capture={camera}",
             ],
         )

@@ -26,6 +26,8 @@ DEFAULT_DOCUMENT_TYPES: tuple[DocumentType, ...] = (
     "ID_NIK",
 )
 
+DEFAULT_FAILING_WARNINGS: tuple[DocumentWarning, ...] = ("WarnScreenCapture", "WarnBlackWhiteCopy", "WarnIncomplete")
+
 # Upper bounds from the data-processing policy; a rule may shorten retention, never lengthen it.
 POLICY_MAX_MEDIA_HOURS = 2.0
 POLICY_MAX_RESULT_HOURS = 72.0
@@ -89,9 +91,7 @@ class RuleConfig(_Strict):
     compare_threshold: float = Field(default=70.0, ge=0, le=100)
     embedder: Literal["sface", "dlib", "fusion"] = "sface"
     document_types: list[DocumentType] = Field(default_factory=lambda: list(DEFAULT_DOCUMENT_TYPES))
-    failing_document_warnings: list[DocumentWarning] = Field(
-        default_factory=lambda: ["WarnScreenCapture", "WarnBlackWhiteCopy", "WarnIncomplete"]
-    )
+    failing_document_warnings: list[DocumentWarning] = Field(default_factory=lambda: list(DEFAULT_FAILING_WARNINGS))
     video: VideoLimits = Field(default_factory=VideoLimits)
     retention: Retention = Field(default_factory=Retention)
     security: Security = Field(default_factory=Security)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from openkyc.biometrics.types import BoundingBox, FaceDetector
 from openkyc.documents.mrz import PERSONAL_FIELDS, MrzResult
 from openkyc.documents.mrzfind import MrzFinding, find_mrz
+from openkyc.documents.mrzreread import PREPARATIONS, Preparation, reread_mrz
 from openkyc.documents.ocr import LineReader, Quad, RapidTextRecognizer, TextLine, TextRecognizer, crop_quad
 from openkyc.documents.portrait import Portrait, find_portrait
 from openkyc.documents.quality import WarningThresholds, document_warnings
@@ -87,7 +88,12 @@ def error_for_code(code: str) -> FailedOperation | None:
 
 
 class DocumentReader:
-    """Reads identity documents. Holds models: build one per worker (not thread-safe)."""
+    """Reads identity documents. Holds models: build one per worker (not thread-safe).
+
+    ``rereads``: when an MRZ fails a check digit and the recogniser is a ``LineReader``, its lines
+    are read again under each preparation (:mod:`openkyc.documents.mrzreread`); a second reading
+    replaces the first only when every check digit holds. An empty tuple turns this off.
+    """
 
     def __init__(
         self,
@@ -98,6 +104,7 @@ class DocumentReader:
         min_side: int = 64,
         thresholds: WarningThresholds | None = None,
         templates: Sequence[CardTemplate] = TEMPLATES,
+        rereads: Sequence[Preparation] = PREPARATIONS,
     ) -> None:
         self.recognizer = recognizer
         self.face_detector = face_detector
@@ -105,6 +112,7 @@ class DocumentReader:
         self.min_side = min_side
         self.thresholds = thresholds
         self.templates = templates
+        self.rereads = rereads
 
     @classmethod
     def default(cls, *, num_threads: int = 1, portrait: bool = True) -> DocumentReader:
@@ -126,7 +134,7 @@ class DocumentReader:
         image = self._check(image)
         lines, finding = self._ocr(image, today)
         if finding is not None and not finding.result.valid and isinstance(self.recognizer, LineReader):
-            finding = self._reread(image, finding, today)
+            finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
         boxes = [_aabb(line.box) for line in lines]
         warnings = document_warnings(
             image, text_boxes=boxes, focus_box=finding.band if finding else None, thresholds=self.thresholds
@@ -173,19 +181,6 @@ class DocumentReader:
             return lines, finding
         rest = _read(recognizer, image, [q for q in quads if not _is_wide(q)])
         return lines + rest, None
-
-    def _reread(self, image: npt.NDArray[np.uint8], finding: MrzFinding, today: date) -> MrzFinding:
-        """Read the MRZ lines again from slightly larger crops; keep the better parse."""
-        assert isinstance(self.recognizer, LineReader)
-        lines = _read(self.recognizer, image, list(finding.quads), pad=0.12)
-        second = find_mrz(lines, today=today)
-        if second is None:
-            return finding
-        better = (second.result.valid, sum(c.ok for c in second.result.checks)) > (
-            finding.result.valid,
-            sum(c.ok for c in finding.result.checks),
-        )
-        return second if better else finding
 
 
 def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:

@@ -48,9 +48,7 @@ class DocumentService:
     app_id: int
 
     def read(self, image: bytes) -> DocumentResult:
-        self.runtime.gate.check(
-            Purpose.PROVIDE_FEATURES, [DataElement.DOCUMENT_IMAGE, DataCategory.IDENTIFICATION]
-        )
+        self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.DOCUMENT_IMAGE, DataCategory.IDENTIFICATION])
         reader, lock = self.runtime.documents
         with lock:
             return reader.read_bytes(image, today=self.runtime.clock().date())

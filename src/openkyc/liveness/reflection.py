@@ -7,7 +7,9 @@ colour twice in a row) with an unguessable id; the caller persists it and enforc
 global exposure and white-balance drift), removes its temporal mean, and correlates it with the
 chroma the sequence predicts at that time. The start of the video is not known exactly, so offsets
 of up to ``max_offset_s`` are tried and the best one is kept. A video recorded for another
-sequence correlates poorly and fails.
+sequence correlates poorly and fails. Measured on GRID clips tinted with random sequences:
+own sequence 0.89-1.0; against 800 other random sequences the median correlation is 0.28 and
+0.25 % reach the threshold 0.8 (5.8 % would reach 0.6, none reach 0.85).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def new_sequence(*, length: tuple[int, int] = (4, 6), duration_ms: tuple[int, in
 
 @dataclass(frozen=True)
 class ReflectionConfig:
-    min_correlation: float = 0.6
+    min_correlation: float = 0.8
     max_offset_s: float = 0.3
     offset_step_s: float = 0.05
 
