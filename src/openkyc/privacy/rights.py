@@ -18,7 +18,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from openkyc.biometrics.repository import IDENTIFICATION_FIELDS, SubjectRepository
-from openkyc.verification.repository import ResultRepository
 from openkyc.privacy import audit
 from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.service import subject_salt
@@ -26,6 +25,7 @@ from openkyc.privacy.subjects import ExportItem, SubjectExport, export_item, new
 from openkyc.privacy.vocabulary import DataElement, Purpose
 from openkyc.runtime import Runtime
 from openkyc.store.models.privacy import ModelImprovementItem
+from openkyc.verification.repository import ResultRepository
 
 __all__ = ["BLOB_ELEMENTS", "SubjectRights"]
 
