@@ -201,3 +201,24 @@ def test_only_the_bit_string_is_stored(tenant: Any, photos: dict[str, Path], run
     if settings.resolved_database_url.startswith("sqlite"):
         raw = b"".join(p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file())
         assert b"Planted Name Zyx" not in raw and b"Z9988776" not in raw
+
+
+def test_index_is_rebuilt_from_the_database_at_start_up(
+    tenant: Any, photos: dict[str, Path], runtime: Any, settings: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from openkyc.api.app import create_app
+    from openkyc.biometrics.search import IndexManager
+
+    col = tenant.post("/v1/collections", {"name": "c"}).json()["collection_id"]
+    assert (
+        tenant.post(f"/v1/collections/{col}/subjects", {"subject_id": "u1", "image": b64(photos["obama"])}).status_code
+        == 200
+    )
+    runtime.components["face_index"] = IndexManager()  # a new process: nothing in memory
+    with TestClient(create_app(settings, runtime)) as restarted:
+        tenant.client = restarted
+        assert runtime.face_index.size(col) == 1  # loaded in the lifespan, before any search
+        found = tenant.post(f"/v1/collections/{col}/search", {"image": b64(photos["obama2"])}).json()
+    assert found["matches"][0]["subject_id"] == "u1"

@@ -10,11 +10,19 @@ from fastapi import FastAPI
 from openkyc.api import errors
 from openkyc.api.gateway import Gateway
 from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, verification
+from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.logs import configure_logging
 from openkyc.privacy.sweep import RetentionScheduler
 from openkyc.runtime import Runtime
 from openkyc.settings import Settings
+
+
+def _start_up(runtime: Runtime) -> None:
+    """Validates the data-processing policy and builds the 1:N index from the database."""
+    gate = runtime.gate  # loads and validates the policy file: a bad policy stops start-up
+    with runtime.transaction() as session:
+        runtime.face_index.load(session, SubjectRepository(session, gate, runtime.keyring))
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -26,6 +34,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         opened = runtime is None
         app.state.runtime = runtime or Runtime.open(settings)
         app.state.runtime.components.setdefault("metrics", Metrics())
+        _start_up(app.state.runtime)
         if settings.preload_models:
             app.state.runtime.faces  # noqa: B018  loads YuNet + SFace, checks their sha256 (fails fast)
         scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)

@@ -44,11 +44,15 @@ class _CollectionIndex:
         return len(self.rows)
 
 
+LOOK_BACK = 256
+
+
 class IndexManager:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._collections: dict[str, _CollectionIndex] = defaultdict(_CollectionIndex)
         self._last_event = -1
+        self._recent: set[int] = set()  # applied event ids within the look-back window
 
     def __repr__(self) -> str:
         return f"IndexManager(collections={len(self._collections)}, last_event={self._last_event})"
@@ -68,17 +72,24 @@ class IndexManager:
                 ):
                     self._collections[collection_id].add(rid, subject_id, FaceTemplate.from_bytes(blob))
             self._last_event = int(last or 0)
+            self._recent = set()
 
     def sync(self, session: Session, repo: SubjectRepository, app_id: int) -> None:
         """Applies the events written since the last sync (by this or any other process)."""
         with self._lock:
             if self._last_event < 0:
                 self._last_event = 0
-            events = session.execute(
-                select(IndexEvent.id, IndexEvent.collection_id, IndexEvent.subject_row, IndexEvent.op)
-                .where(IndexEvent.id > self._last_event)
-                .order_by(IndexEvent.id)
-            ).all()
+            # Ids are allocated before commit, so a concurrent transaction can commit an id below
+            # one already seen: look back a window and apply what was not applied yet.
+            events = [
+                e
+                for e in session.execute(
+                    select(IndexEvent.id, IndexEvent.collection_id, IndexEvent.subject_row, IndexEvent.op)
+                    .where(IndexEvent.id > self._last_event - LOOK_BACK)
+                    .order_by(IndexEvent.id)
+                ).all()
+                if e[0] not in self._recent
+            ]
             if not events:
                 return
             adds = [e[2] for e in events if e[3] == "add"]
@@ -95,7 +106,10 @@ class IndexManager:
                 elif row_id in current:
                     _, subject_id, blob = current[row_id]
                     entry.add(row_id, subject_id, FaceTemplate.from_bytes(blob))
-                self._last_event = event_id
+                self._recent.add(event_id)
+                self._last_event = max(self._last_event, event_id)
+            floor = self._last_event - LOOK_BACK
+            self._recent = {event_id for event_id in self._recent if event_id > floor}
 
     def key_ids(self, collection_id: str) -> list[str]:
         with self._lock:
