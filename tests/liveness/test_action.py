@@ -2,15 +2,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+from attacks import still_attack
 
+from openkyc.biometrics.detection import YuNetDetector
 from openkyc.biometrics.types import BoundingBox, Face, Keypoints
 from openkyc.errors import InvalidParameterValue, MissingParameter
-from openkyc.liveness import LivenessChecker, parse_actions
-from openkyc.liveness.action import ActionConfig, check_actions
-from openkyc.liveness.track import FaceTrack, TrackedFace, pose
-from openkyc.liveness.video import VideoFrame
+from openkyc.liveness import LivenessChecker, VideoLimits, parse_actions
+from openkyc.liveness.action import ActionConfig, check_actions, detect_action, mouth_opening
+from openkyc.liveness.track import FaceTrack, TrackedFace, build_track, pose
+from openkyc.liveness.video import VideoFrame, decode_video
 
 
 def _track(yaws: list[float], pitches: list[float]) -> FaceTrack:
@@ -20,6 +23,33 @@ def _track(yaws: list[float], pitches: list[float]) -> FaceTrack:
     faces = tuple(TrackedFace(i, i / 10, face, y, p, 1.0) for i, (y, p) in enumerate(zip(yaws, pitches, strict=True)))
     frames = tuple(VideoFrame(i, i / 10, img) for i in range(len(faces)))
     return FaceTrack(faces, frames, 0, b"")
+
+
+def _mouth_track(gaps: list[int]) -> FaceTrack:
+    """Faces on a grey card whose lip gap below the mouth corners is ``gap`` px high (0: closed)."""
+    kp = Keypoints((70, 80), (130, 80), (100, 110), (75, 140), (125, 140))
+    face = Face(BoundingBox(50, 40, 100, 120), kp, 0.9)
+    frames = []
+    for i, gap in enumerate(gaps):
+        img = np.full((200, 200, 3), 150, np.uint8)
+        img[140:142, 85:115] = 115  # the lip line, always there
+        if gap:
+            img[141 : 141 + gap, 88:112] = 40
+        frames.append(VideoFrame(i, i / 10, img))
+    faces = tuple(TrackedFace(i, i / 10, face, 0.0, 0.5, 1.0) for i in range(len(gaps)))
+    return FaceTrack(faces, tuple(frames), 0, b"")
+
+
+def test_mouth_opening_and_closing_is_seen() -> None:
+    ev, nxt = detect_action(_mouth_track([0, 0, 0, 0, 6, 10, 6, 0, 0, 0]), "mouth", 0, ActionConfig())
+    assert ev.seen and ev.at_s == pytest.approx(0.4) and nxt == 5
+    assert ev.measure >= ActionConfig().mouth_rise
+
+
+def test_mouth_always_open_is_not_an_action() -> None:
+    # a photo of an open mouth: dark, but the opening never changes
+    ev, _ = detect_action(_mouth_track([10] * 10), "mouth", 0, ActionConfig())
+    assert not ev.seen and ev.measure < 0.01
 
 
 def test_shake_then_nod_in_order() -> None:
@@ -79,3 +109,27 @@ def test_attacks_rejected_in_action_mode(attack_videos: dict[str, list[bytes]], 
     for kind, videos in attack_videos.items():
         result = checker.check(videos[0], mode="action", actions=["mouth"])
         assert not result.live, kind
+
+
+@pytest.mark.slow
+def test_weakest_speaker_opens_mouth(grid_clips: list[Path], checker: LivenessChecker) -> None:
+    # lwbsza barely opens the mouth: the old dark-pixel rule missed it
+    clip = next(p for p in grid_clips if p.stem == "lwbsza")
+    result = checker.check(clip.read_bytes(), mode="action", actions=["mouth"])
+    assert result.code == "Success"
+
+
+@pytest.mark.slow
+def test_still_photo_of_open_mouth_never_opens(
+    grid_clips: list[Path], checker: LivenessChecker, detector: YuNetDetector
+) -> None:
+    # the most open frame of a talking clip, played as a still video: the mouth check alone rejects it
+    limits = VideoLimits(sample_fps=15.0)
+    frames = decode_video(grid_clips[3].read_bytes(), limits).frames
+    track = build_track(frames, detector)
+    best = max(track.faces, key=lambda f: mouth_opening(track.image(f), f))
+    video = still_attack(cv2.resize(track.image(best), (640, 480)), 7)
+    attack = build_track(decode_video(video, limits).frames, detector)
+    ev, _ = detect_action(attack, "mouth", 0, ActionConfig())
+    assert not ev.seen and ev.measure < ActionConfig().mouth_rise / 2
+    assert not checker.check(video, mode="action", actions=["mouth"]).live

@@ -8,8 +8,12 @@ predictor is non-commercial; MediaPipe's face-mesh model needs ``opencv-contrib-
   ``nod_range`` away from its starting value;
 - ``shake``: the yaw proxy (nose offset from the eye midpoint, in inter-eye distances) must span at
   least ``shake_range``;
-- ``mouth``: the mouth opening, the fraction of dark pixels in a box between the mouth corners
-  (an open mouth shows its dark inside), must rise ``mouth_rise`` above its low (closed) level;
+- ``mouth``: the mouth opening, the darkness of the darkest row of a box below the mouth-corner
+  line (the lip gap; an open mouth shows its dark inside), ``1 - darkest row mean / nose patch
+  median``, both sized by the inter-eye distance. The amplitude of change across the clip, its 95th
+  minus its 10th percentile (the speaker's own closed baseline), must reach ``mouth_rise``, and
+  the action is placed at the first frame that far above the baseline. A photo, even of an open
+  mouth, keeps a constant opening; the silent cues, which run first, reject hand-held photos;
 - ``blink``: eye openness, the contrast (standard deviation) of the eye patches relative to the
   face patch, must dip below ``blink_dip`` of its median and come back.
 
@@ -43,7 +47,7 @@ ACTION_CODES = {
 class ActionConfig:
     nod_range: float = 0.12
     shake_range: float = 0.30
-    mouth_rise: float = 0.05
+    mouth_rise: float = 0.10
     blink_dip: float = 0.72
 
 
@@ -73,16 +77,23 @@ def _box(image: npt.NDArray[Any], cx: float, cy: float, half_w: float, half_h: f
 
 
 def mouth_opening(image: Image, t: TrackedFace) -> float:
-    """Fraction of dark pixels between the mouth corners (0 closed, higher when open)."""
+    """Darkness of the darkest row below the mouth-corner line: ``1 - row mean / nose median``.
+
+    Boxes are sized by the inter-eye distance ``d`` (stable while the mouth corners move): the
+    mouth box is ``0.5 d`` wide and ``0.7 d`` high, centred ``0.1 d`` below the corners' midpoint.
+    """
     k = t.face.keypoints
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    mw = abs(k.mouth_left[0] - k.mouth_right[0])
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    d = max(abs(k.left_eye[0] - k.right_eye[0]), 1.0)
     cx, cy = (k.mouth_left[0] + k.mouth_right[0]) / 2, (k.mouth_left[1] + k.mouth_right[1]) / 2
-    mouth = _box(grey, cx, cy + 0.1 * mw, 0.35 * mw, 0.4 * mw)
-    face = _box(grey, k.nose[0], k.nose[1], 0.4 * mw, 0.3 * mw)
+    mouth = _box(grey, cx, cy + 0.1 * d, 0.25 * d, 0.35 * d)
+    face = _box(grey, k.nose[0], k.nose[1], 0.3 * d, 0.2 * d)
     if mouth.size == 0 or face.size == 0:
         return 0.0
-    return float((mouth < 0.55 * float(np.median(face))).mean())
+    ref = float(np.median(face))
+    if ref <= 0.0:
+        return 0.0
+    return float(1.0 - mouth.mean(axis=1).min() / ref)
 
 
 def eye_openness(image: Image, t: TrackedFace) -> float:
@@ -126,8 +137,8 @@ def detect_action(track: FaceTrack, action: str, start: int, config: ActionConfi
         values = [mouth_opening(track.image(f), f) for f in faces]
         low = float(np.percentile(values, 10))
         need = config.mouth_rise
-        hit = _first_after(values, 0, lambda v: v - low >= need)
-        measure = float(max(values) - low)
+        measure = float(np.percentile(values, 95)) - low
+        hit = _first_after(values, 0, lambda v: v - low >= need) if measure >= need else None
     else:  # blink
         values = [eye_openness(track.image(f), f) for f in faces]
         med = float(np.median(values))
