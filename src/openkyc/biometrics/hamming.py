@@ -26,23 +26,12 @@ def _popcount(x: np.uint64) -> np.uint64:
     return (x * _H01) >> np.uint64(56)
 
 
-@njit(nogil=True, cache=True, boundscheck=False)
-def _distances(
-    rows: npt.NDArray[np.uint64], n: int, query: npt.NDArray[np.uint64], out: npt.NDArray[np.uint16]
-) -> None:
-    words = rows.shape[1]
-    for i in range(n):
-        total = np.uint64(0)
-        for j in range(words):
-            total += _popcount(rows[i, j] ^ query[j])
-        out[i] = total
-
-
 def hamming_distances(rows: npt.NDArray[np.uint64], n: int, query: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint16]:
     """Distances of ``query`` to the first ``n`` rows of ``rows`` (``uint64``, C-contiguous)."""
     out = np.empty(n, dtype=np.uint16)
     if n:
-        _distances(rows, n, np.ascontiguousarray(query, dtype=np.uint64), out)
+        histogram = np.zeros(rows.shape[1] * 64 + 1, dtype=np.int64)
+        _distances_histogram(rows, n, np.ascontiguousarray(query, dtype=np.uint64), out, histogram)
     return out
 
 
