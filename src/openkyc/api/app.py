@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -56,3 +57,21 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str, str]]:
+    """Every (method, path, name) the app serves, through included routers (docs, tests)."""
+    found: list[tuple[str, str, str]] = []
+
+    def walk(routes: list[Any]) -> None:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                walk(list(inner.routes))
+                continue
+            for method in sorted(getattr(route, "methods", None) or []):
+                if method not in {"HEAD", "OPTIONS"}:
+                    found.append((method, str(route.path), str(getattr(route, "name", ""))))
+
+    walk(list(app.routes))
+    return found
