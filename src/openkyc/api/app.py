@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from openkyc.api import errors
 from openkyc.api.gateway import Gateway
-from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, verification
+from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, usage, verification
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.logs import configure_logging
@@ -53,7 +53,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime
         runtime.components.setdefault("metrics", Metrics())
     errors.install(app)
-    for module in (core, rules, faces, verification, documents, sessions, privacy):
+    for module in (core, rules, faces, verification, documents, sessions, privacy, usage):
         app.include_router(module.router)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app

@@ -1,0 +1,91 @@
+"""Usage and bills from the call records: calls per action, result code and billable flag.
+
+A call is billable when the action is a metered one and the call succeeded (2xx), whatever the
+verification's result code: a failed liveness check was still performed. Prices are per 1,000
+billable calls, in the currency unit of the deployment's choice (``PRICES``, documented in
+docs/api.md); self-hosted deployments use the bill to charge back internal teams.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openkyc.errors import InvalidParameterValue
+from openkyc.store.models.diagnostics import CallRecord
+
+PRICES: dict[str, Decimal] = {
+    "DetectFace": Decimal("1.00"),
+    "CompareFace": Decimal("1.50"),
+    "CreateSubject": Decimal("1.50"),
+    "SearchFaces": Decimal("2.00"),
+    "DetectLiveness": Decimal("3.00"),
+    "VerifySelfie": Decimal("4.00"),
+    "RecognizeDocument": Decimal("3.00"),
+    "VerifyIdentity": Decimal("8.00"),
+    "SubmitSessionVideo": Decimal("4.00"),
+}
+MAX_RANGE = timedelta(days=366)
+
+
+def parse_day(value: str | None, default: date, field: str) -> date:
+    if value is None:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidParameterValue(f"{field} must be a date (YYYY-MM-DD).", code="InvalidParameterValue.Date") from exc
+
+
+def usage(session: Session, app_id: int, start: date, end: date) -> dict[str, Any]:
+    """Calls of the app from ``start`` to ``end`` (inclusive), grouped."""
+    if end < start or end - start > MAX_RANGE:
+        raise InvalidParameterValue(
+            "The range must run forwards and span at most 366 days.", code="InvalidParameterValue.DateRange"
+        )
+    since = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    rows = session.execute(
+        select(CallRecord.action, CallRecord.result_code, CallRecord.error_code, CallRecord.billable, func.count())
+        .where(CallRecord.app_id == app_id, CallRecord.created_at >= since, CallRecord.created_at < until)
+        .group_by(CallRecord.action, CallRecord.result_code, CallRecord.error_code, CallRecord.billable)
+        .order_by(CallRecord.action)
+    ).all()
+    items = [
+        {"action": action, "result_code": result or error or "Success", "billable": bool(billable), "calls": int(count)}
+        for action, result, error, billable, count in rows
+    ]
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "items": items,
+        "total_calls": sum(i["calls"] for i in items),
+        "billable_calls": sum(i["calls"] for i in items if i["billable"]),
+    }
+
+
+def bill(session: Session, app_id: int, month: str) -> dict[str, Any]:
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError as exc:
+        raise InvalidParameterValue("The month must be YYYY-MM.", code="InvalidParameterValue.Month") from exc
+    last = date(year, number, calendar.monthrange(year, number)[1])
+    counted = usage(session, app_id, first, last)
+    per_action: dict[str, int] = {}
+    for item in counted["items"]:
+        if item["billable"]:
+            per_action[item["action"]] = per_action.get(item["action"], 0) + item["calls"]
+    lines: list[dict[str, Any]] = []
+    total = Decimal("0.00")
+    for action, calls in sorted(per_action.items()):
+        price = PRICES.get(action, Decimal(0))
+        amount = (price * calls / 1000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        total += amount
+        lines.append({"action": action, "billable_calls": calls, "price_per_1000": str(price), "amount": str(amount)})
+    return {"month": first.strftime("%Y-%m"), "app_id": app_id, "lines": lines, "total": str(total)}
