@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ def _record(
     when: datetime | None = None,
 ) -> CallRecord:
     return CallRecord(
-        request_id=f"r-{action}-{status}-{result}-{id(object())}-{datetime.now(UTC).timestamp()}",
+        request_id=str(uuid.uuid4()),
         app_id=app_id,
         secret_id="AKID",
         action=action,
