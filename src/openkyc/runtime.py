@@ -60,6 +60,9 @@ class Runtime:
 
     def component(self, name: str, factory: Callable[[], Any]) -> Any:
         """A heavy component (a model engine, an index) built once, on first use."""
+        built = self.components.get(name)
+        if built is not None:
+            return built  # the common case: no lock on every request
         with self._lock:
             if name not in self.components:
                 self.components[name] = factory()

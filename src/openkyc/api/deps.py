@@ -31,6 +31,13 @@ def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[S
         yield session
 
 
+def metered(request: Request, result_code: str | None = None) -> None:
+    """Marks the call billable (counted only when it answers 2xx) with its verification result."""
+    request.state.billable = True
+    if result_code is not None:
+        request.state.result_code = result_code
+
+
 def request_id(request: Request) -> str:
     return str(request.state.request_id)
 

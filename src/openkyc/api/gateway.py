@@ -89,9 +89,10 @@ class Gateway:
 
         try:
             try:
-                body = await self._read_body(scope, receive, runtime.settings.max_body_bytes)
+                headers = _headers(scope)
+                body = await self._read_body(headers, receive, runtime.settings.max_body_bytes)
                 if needs_signature(scope["path"]):
-                    state["caller"] = await anyio.to_thread.run_sync(self._authenticate, runtime, scope, body)
+                    state["caller"] = await anyio.to_thread.run_sync(self._authenticate, runtime, scope, headers, body)
             except OpenKYCError as error:
                 state["error_code"] = error.error_code
                 response = envelope(error, request_id)
@@ -103,8 +104,7 @@ class Gateway:
             await anyio.to_thread.run_sync(self._record, runtime, scope, status["code"], duration_ms)
             request_id_var.reset(token)
 
-    async def _read_body(self, scope: Scope, receive: Receive, limit: int) -> bytes:
-        headers = _headers(scope)
+    async def _read_body(self, headers: dict[str, list[str]], receive: Receive, limit: int) -> bytes:
         lengths = headers.get("content-length", [])
         if lengths and lengths[0].isdigit() and int(lengths[0]) > limit:
             raise RequestSizeLimitExceeded()
@@ -123,8 +123,9 @@ class Gateway:
                 break
         return b"".join(chunks)
 
-    def _authenticate(self, runtime: Runtime, scope: Scope, body: bytes) -> accounts.Caller:
-        headers = _headers(scope)
+    def _authenticate(
+        self, runtime: Runtime, scope: Scope, headers: dict[str, list[str]], body: bytes
+    ) -> accounts.Caller:
         parsed = signing.parse_authorization(_single(headers, "authorization"))
         timestamp = signing.parse_timestamp(
             _single(headers, "x-tc-timestamp"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +19,6 @@ from openkyc.store.models.accounts import DataKey
 def load_master_key(settings: Settings) -> MasterKey:
     """The master key from the setting, else from the key file."""
     if settings.master_key is not None:
-        import base64
-
         return MasterKey(base64.b64decode(settings.master_key.get_secret_value()))
     return read_master_key_file(settings.resolved_master_key_file)
 
@@ -63,9 +63,6 @@ def rewrap_data_keys(session: Session, old: MasterKey, new: MasterKey) -> int:
 
 def replace_master_key_file(path: Path, new: MasterKey) -> Path:
     """Writes the new key beside the old one, keeps the old one as ``.old``, then swaps them."""
-    import base64
-    import os
-
     tmp = path.with_suffix(".new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

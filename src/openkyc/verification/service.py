@@ -8,6 +8,7 @@ any frame, no face in the reference photo) is an error with a 4xx status.
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,8 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from openkyc.biometrics.engine import FaceEngine
-from openkyc.biometrics.templates import hamming_similarity
-from openkyc.biometrics.types import Image
+from openkyc.biometrics.templates import TemplateKey, hamming_similarity
+from openkyc.biometrics.types import Embedding
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
 from openkyc.documents.service import NOT_FOUND, DocumentService, judge
@@ -176,8 +177,8 @@ class VerificationService:
     ) -> dict[str, Any]:
         rule = self._rule(rule_id)
         engine = self.runtime.face_engine(rule.embedder)
-        reference = engine.decode(image)
-        engine.select_face(reference, enforce_quality=False)  # a reference without a face is bad input (4xx)
+        # embedded once, before liveness: a reference without a face is bad input (4xx)
+        reference, _ = engine.embed(engine.decode(image), enforce_quality=False)
         result = self._liveness(video, rule, mode, actions, sequence_id)
         sim: float | None = None
         code = result.code
@@ -196,16 +197,13 @@ class VerificationService:
             "verification_id": verification_id,
         }
 
-    def _sim(self, engine: FaceEngine, reference: Image, frame: bytes) -> float:
-        """``sim`` of two faces under a per-process random key (no template is stored).
-
-        Quality is not enforced here: liveness already judged the video, and the reference is
-        the customer's photo (a reference without a face was refused before liveness ran)."""
-        key = self.runtime.component("selfie_key", _ephemeral_key)
-        protector = engine.protector(key)
-        first, _ = engine.embed(reference, enforce_quality=False)
+    def _sim(self, engine: FaceEngine, reference: Embedding, frame: bytes) -> float:
+        """``sim`` of the reference and the best frame under a per-process random key (no template
+        is stored). Quality is not enforced: liveness already judged the video, and the reference
+        is the customer's photo."""
+        protector = engine.protector(self.runtime.component("selfie_key", _ephemeral_key))
         second, _ = engine.embed(frame, enforce_quality=False)
-        return engine.sim(hamming_similarity(protector.protect(first), protector.protect(second)))
+        return engine.sim(hamming_similarity(protector.protect(reference), protector.protect(second)))
 
     def identity(
         self,
@@ -231,7 +229,8 @@ class VerificationService:
         sim: float | None = None
         compare_code: str | None = None
         if document.portrait is not None and result.live and result.best_frame is not None:
-            sim = round(self._sim(engine, document.portrait.crop, result.best_frame), 2)
+            portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
+            sim = round(self._sim(engine, portrait, result.best_frame), 2)
             compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
         steps = {
             "document": {
@@ -291,10 +290,6 @@ class VerificationService:
         )
 
 
-def _ephemeral_key() -> Any:
+def _ephemeral_key() -> TemplateKey:
     """A per-process random key: 1:1 comparisons inside a verification store no template."""
-    import secrets
-
-    from openkyc.biometrics.templates import TemplateKey
-
     return TemplateKey("verify-" + secrets.token_hex(4), secrets.token_bytes(32))

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep
+from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep, metered
 from openkyc.api.payloads import Base64Media, Body, decode_b64
 from openkyc.api.routes.verification import LivenessIn
 from openkyc.documents.service import DocumentService
@@ -29,8 +29,7 @@ def ocr(
     body: OcrIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
 ) -> dict[str, Any]:
     out = DocumentService(runtime, session, caller.app_id).ocr(decode_b64(body.image, "image"), body.rule_id)
-    request.state.billable = True
-    request.state.result_code = out["Result"]
+    metered(request, out["Result"])
     return {**out, "RequestId": rid}
 
 
@@ -47,6 +46,5 @@ def identity(
         sequence_id=body.reflect_sequence_id,
         subject_id=body.subject_id,
     )
-    request.state.billable = True
-    request.state.result_code = out["Result"]
+    metered(request, out["Result"])
     return {**out, "RequestId": rid}

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep
+from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep, metered
 from openkyc.api.payloads import Base64Media, Body, Identification, decode_b64
 from openkyc.biometrics.service import FaceService
 from openkyc.config.service import rule_config
@@ -47,16 +47,12 @@ class SearchIn(Body):
     top_k: int = Field(default=5, ge=1, le=100)
 
 
-def _billable(request: Request) -> None:
-    request.state.billable = True
-
-
 @router.post("/v1/faces/detect", name="DetectFace")
 def detect(
     body: DetectIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
 ) -> dict[str, Any]:
     result = FaceService(runtime, session, caller.app_id).detect(decode_b64(body.image, "image"))
-    _billable(request)
+    metered(request)
     return {**result, "RequestId": rid}
 
 
@@ -66,7 +62,7 @@ def compare(
 ) -> dict[str, Any]:
     image_a, image_b = decode_b64(body.image_a, "image_a"), decode_b64(body.image_b, "image_b")
     result = FaceService(runtime, session, caller.app_id).compare(image_a, image_b, body.rule_id)
-    _billable(request)
+    metered(request)
     return {**result, "RequestId": rid}
 
 
@@ -105,7 +101,7 @@ def enrol(
     result = FaceService(runtime, session, caller.app_id).enrol(
         collection_id, body.subject_id, image, identification, retain_image=body.retain_image, threshold=threshold
     )
-    _billable(request)
+    metered(request)
     return {**result, "RequestId": rid}
 
 
@@ -122,7 +118,7 @@ def search(
     result = FaceService(runtime, session, caller.app_id).search(
         collection_id, decode_b64(body.image, "image"), body.top_k
     )
-    _billable(request)
+    metered(request)
     return {**result, "RequestId": rid}
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import Field, field_validator
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep
+from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep, metered
 from openkyc.api.payloads import Base64Media, Body, decode_b64
 from openkyc.verification.sessions import SessionService, validate_redirect
 
@@ -89,6 +89,5 @@ def page_submit(
     biz_token: str, body: SubmitIn, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     out = SessionService(runtime, session).submit(biz_token, decode_b64(body.video, "video"), body.reflect_sequence_id)
-    request.state.billable = True
-    request.state.result_code = out["Result"]
+    metered(request, out["Result"])
     return out

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep
+from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep, metered
 from openkyc.api.payloads import Base64Media, Body, decode_b64
 from openkyc.verification.service import VerificationService
 
@@ -30,11 +30,6 @@ class SelfieIn(LivenessIn):
     image: Base64Media
 
 
-def _mark(request: Request, result_code: str) -> None:
-    request.state.billable = True
-    request.state.result_code = result_code
-
-
 @router.post("/v1/liveness/reflect-sequences", name="CreateReflectSequence")
 def reflect_sequence(runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep) -> dict[str, Any]:
     return {**VerificationService(runtime, session, caller.app_id).issue_sequence(), "RequestId": rid}
@@ -52,7 +47,7 @@ def liveness(
         sequence_id=body.reflect_sequence_id,
         subject_id=body.subject_id,
     )
-    _mark(request, out["Result"])
+    metered(request, out["Result"])
     return {**out, "RequestId": rid}
 
 
@@ -69,7 +64,7 @@ def selfie(
         sequence_id=body.reflect_sequence_id,
         subject_id=body.subject_id,
     )
-    _mark(request, out["Result"])
+    metered(request, out["Result"])
     return {**out, "RequestId": rid}
 
 
