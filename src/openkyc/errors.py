@@ -41,7 +41,9 @@ Hierarchy::
     │   └── EmbedderUnavailable (501)           UnsupportedOperation.EmbedderUnavailable
     ├── RequestSizeLimitExceeded (413)          RequestSizeLimitExceeded
     ├── FailedOperation (422)                   FailedOperation.*  (the input was understood, the check failed)
-    ├── RequestLimitExceeded (429)              RequestLimitExceeded
+    ├── RequestLimitExceeded (429)              RequestLimitExceeded            (with Retry-After)
+    ├── ResourceUnavailable (503)               ResourceUnavailable[.*]
+    │   └── ServerBusy                          ResourceUnavailable.ServerBusy  (with Retry-After)
     └── InternalError (500)                     InternalError
 """
 
@@ -57,9 +59,10 @@ class OpenKYCError(Exception):
     code: ClassVar[str] = "InternalError"
     default_message: ClassVar[str] = "An internal error occurred."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None, retry_after: int | None = None) -> None:
         self.message = message or self.default_message
         self._code = code
+        self.retry_after = retry_after  # seconds, sent as the ``Retry-After`` header when set
         super().__init__(self.message)
 
     @property
@@ -352,3 +355,16 @@ class RequestLimitExceeded(OpenKYCError):
     status_code = 429
     code = "RequestLimitExceeded"
     default_message = "Too many requests."
+
+
+class ResourceUnavailable(OpenKYCError):
+    status_code = 503
+    code = "ResourceUnavailable"
+    default_message = "The service is temporarily unavailable."
+
+
+class ServerBusy(ResourceUnavailable):
+    """Every model instance is busy and the queue in front of them is full (or the wait timed out)."""
+
+    code = "ResourceUnavailable.ServerBusy"
+    default_message = "The server is busy; retry after the time given in Retry-After."

@@ -1,4 +1,8 @@
-"""What a running service holds: settings, database, keys, clock and lazily loaded engines."""
+"""The composition root: settings, database, keys, clock, the model pool and the 1:N index.
+
+Only adapters (``api``, ``cli``) use :class:`Runtime`; they hand services the narrow pieces they use
+(:class:`~openkyc.privacy.access.DataAccess`, the model pool, the index).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.search import IndexManager
 from openkyc.liveness.checker import LivenessChecker
+from openkyc.pool import ModelPool
+from openkyc.privacy.access import DataAccess
 from openkyc.privacy.audit import AuditLogSink
 from openkyc.privacy.consent import SqlConsentLookup
 from openkyc.privacy.crypto import Keyring, MasterKey
@@ -26,6 +32,61 @@ from openkyc.store.keys import load_keyring, load_master_key
 
 if TYPE_CHECKING:
     from openkyc.documents.reader import DocumentReader
+
+
+class ModelSet:
+    """One instance of each model a request may need, built on first use.
+
+    Not thread-safe by design: a ``ModelPool`` hands a set to one thread at a time. The liveness
+    checker shares the set's YuNet and SFace; the document reader has its own YuNet for portraits.
+    """
+
+    def __init__(self, *, num_threads: int, allow_noncommercial: bool) -> None:
+        self.num_threads = num_threads
+        self.allow_noncommercial = allow_noncommercial
+        self._engines: dict[str, FaceEngine] = {}
+        self._liveness: LivenessChecker | None = None
+        self._documents: DocumentReader | None = None
+
+    def __repr__(self) -> str:
+        return f"ModelSet(engines={sorted(self._engines)}, liveness={self._liveness is not None})"
+
+    def face_engine(self, name: str = "sface") -> FaceEngine:
+        """YuNet + the embedder ``name`` (``sface``, ``dlib``, ``fusion``), sha256-checked on load.
+
+        ``dlib``/``fusion`` without the ``openkyc[dlib]`` extra raise ``EmbedderUnavailable``.
+        """
+        engine = self._engines.get(name)
+        if engine is None:
+            engine = self._engines[name] = FaceEngine.for_embedder(
+                name, num_threads=self.num_threads, allow_noncommercial=self.allow_noncommercial
+            )
+        return engine
+
+    def loaded(self) -> list[str]:
+        """Names of the face engines built so far (tests, diagnostics)."""
+        return sorted(self._engines)
+
+    @property
+    def faces(self) -> FaceEngine:
+        return self.face_engine("sface")
+
+    @property
+    def liveness(self) -> LivenessChecker:
+        """Liveness over the set's detector; the embedder catches a face that changes."""
+        if self._liveness is None:
+            faces = self.faces
+            self._liveness = LivenessChecker(faces.detector, embedder=faces.embedder)
+        return self._liveness
+
+    @property
+    def documents(self) -> DocumentReader:
+        """The document reader (RapidOCR + YuNet for the portrait)."""
+        if self._documents is None:
+            from openkyc.documents.reader import DocumentReader
+
+            self._documents = DocumentReader.default(num_threads=self.num_threads)
+        return self._documents
 
 
 def utc_now() -> datetime:
@@ -85,48 +146,30 @@ class Runtime:
         return store
 
     @property
-    def faces(self) -> FaceEngine:
-        """YuNet + SFace, loaded on first use (sha256-checked against the model registry)."""
-        return self.face_engine("sface")
-
-    def face_engine(self, name: str) -> FaceEngine:
-        """The face engine of embedder ``name`` (``sface``, ``dlib``, ``fusion``), built once.
-
-        Each has its own calibration table; ``dlib``/``fusion`` without the ``openkyc[dlib]`` extra
-        raise ``EmbedderUnavailable`` (and nothing is cached, so installing it needs a restart only).
-        """
-        engine: FaceEngine = self.component(
-            "faces" if name == "sface" else f"faces:{name}",
-            lambda: FaceEngine.for_embedder(
-                name,
-                num_threads=self.settings.model_threads,
-                allow_noncommercial=self.settings.allow_noncommercial_models,
-            ),
+    def access(self) -> DataAccess:
+        """Transactions, gate, keys, blobs and clock: what services get to reach stored data."""
+        access: DataAccess = self.component(
+            "access", lambda: DataAccess(self.sessions, self.gate, self.keyring, self.blobs, self.clock)
         )
-        return engine
+        return access
 
     @property
-    def liveness(self) -> LivenessChecker:
-        """Liveness over the face engine's detector; the embedder catches a face that changes."""
+    def models(self) -> ModelPool[ModelSet]:
+        """The bounded pool of model sets (one thread at a time each) with its bounded queue."""
 
-        def build() -> LivenessChecker:
-            faces = self.faces
-            return LivenessChecker(faces.detector, embedder=faces.embedder)
+        def build() -> ModelPool[ModelSet]:
+            settings = self.settings
+            return ModelPool(
+                lambda: ModelSet(
+                    num_threads=settings.model_threads, allow_noncommercial=settings.allow_noncommercial_models
+                ),
+                size=settings.resolved_model_pool_size,
+                queue_size=settings.model_queue_size,
+                timeout_s=settings.model_queue_timeout_seconds,
+            )
 
-        checker: LivenessChecker = self.component("liveness", build)
-        return checker
-
-    @property
-    def documents(self) -> tuple[DocumentReader, threading.Lock]:
-        """The document reader (RapidOCR + YuNet for the portrait) and the lock that serialises it."""
-
-        def build() -> tuple[DocumentReader, threading.Lock]:
-            from openkyc.documents.reader import DocumentReader
-
-            return DocumentReader.default(num_threads=self.settings.model_threads), threading.Lock()
-
-        reader: tuple[DocumentReader, threading.Lock] = self.component("documents", build)
-        return reader
+        pool: ModelPool[ModelSet] = self.component("models", build)
+        return pool
 
     @property
     def face_index(self) -> IndexManager:

@@ -5,6 +5,7 @@ Every field is documented in docs/settings.md; a test fails when one is not.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +41,18 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Redis URL for the background task queue.")
     retention_sweep_seconds: int = Field(default=300, ge=10, description="Interval of the in-process retention sweep.")
     model_threads: int = Field(default=1, ge=1, le=64, description="Threads per model inference.")
+    model_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Model instances per process (each used by one request at a time); default: cores / model_threads, at most 4.",
+    )
+    model_queue_size: int = Field(
+        default=16, ge=0, le=10_000, description="Requests that may wait for a model instance; beyond it: 503 at once."
+    )
+    model_queue_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Longest wait for a model instance before a 503 ServerBusy."
+    )
     preload_models: bool = Field(default=True, description="Load and sha256-verify the default models at start-up.")
 
     @model_validator(mode="after")
@@ -54,6 +67,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'openkyc.db').resolve()}"
+
+    @property
+    def resolved_model_pool_size(self) -> int:
+        if self.model_pool_size is not None:
+            return self.model_pool_size
+        return max(1, min(4, (os.cpu_count() or 1) // self.model_threads))
 
     @property
     def resolved_master_key_file(self) -> Path:

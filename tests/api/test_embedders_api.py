@@ -43,7 +43,8 @@ def test_compare_uses_the_rules_embedder(tenant: Any, runtime: Any, ids: Path, e
     diff = tenant.post("/v1/faces/compare", {"image_a": b64(obama), "image_b": b64(biden), "rule_id": rule_id})
     assert diff.json()["match"] is False and diff.json()["sim"] < 60
     assert same.json()["sim"] > diff.json()["sim"] + 20
-    assert f"faces:{embedder}" in runtime.components and "faces" not in runtime.components
+    loaded = {name for models in runtime.models.idle() for name in models.loaded()}
+    assert embedder in loaded and "sface" not in loaded
 
 
 @pytest.mark.slow
@@ -64,13 +65,14 @@ def test_dlib_collection_enrols_and_finds_the_right_person(tenant: Any, runtime:
     with runtime.transaction() as session:
         rows = session.scalars(select(Subject).where(Subject.collection_id == col)).all()
     assert all("/" not in row.key_id for row in rows)  # the app key id: rotation and retirement see it
-    assert "faces" not in runtime.components  # SFace never loaded for a dlib collection
+    loaded = {name for models in runtime.models.idle() for name in models.loaded()}
+    assert loaded == {"dlib"}  # SFace never loaded for a dlib collection
 
 
 def test_collection_embedder_defaults_from_the_rule_else_sface(tenant: Any, runtime: Any) -> None:
     rule_id = _rule(tenant, "fused", {"embedder": "fusion"})
-    runtime.components["faces:fusion"] = runtime.components["faces"] = object()  # no model loading here
     from_rule = tenant.post("/v1/collections", {"name": "r", "rule_id": rule_id}).json()
+    assert runtime.models.stats().built == 0  # choosing an embedder loads no model
     plain = tenant.post("/v1/collections", {"name": "p"}).json()
     explicit = tenant.post("/v1/collections", {"name": "e", "rule_id": rule_id, "embedder": "sface"}).json()
     assert (from_rule["embedder"], plain["embedder"], explicit["embedder"]) == ("fusion", "sface", "sface")
@@ -104,10 +106,12 @@ def test_preload_loads_and_verifies_the_default_models(
 
     on = settings.model_copy(update={"preload_models": True})
     with TestClient(create_app(on, runtime)):
-        assert "faces" in runtime.components  # built (and sha256-checked) before any request
-    runtime.components.pop("faces")
+        # one model set built (and its models sha256-checked) before any request
+        assert runtime.models.stats().built == 1
+        assert [models.loaded() for models in runtime.models.idle()] == [["sface"]]
+    runtime.components.pop("models")
     with TestClient(create_app(settings, runtime)):
-        assert "faces" not in runtime.components  # the test settings switch it off
+        assert runtime.models.stats().built == 0  # the test settings switch it off
     monkeypatch.setattr(registry, "sha256_file", lambda path: "0" * 64)
     with pytest.raises(ModelIntegrityError), TestClient(create_app(on, runtime)):
         pass

@@ -37,7 +37,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime.components.setdefault("metrics", Metrics())
         _start_up(app.state.runtime)
         if settings.preload_models:
-            app.state.runtime.faces  # noqa: B018  loads YuNet + SFace, checks their sha256 (fails fast)
+            app.state.runtime.models.warm()  # one model set: loads YuNet + SFace, checks their sha256 (fails fast)
         scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)
         app.state.runtime.components["retention_scheduler"] = scheduler
         scheduler.start()

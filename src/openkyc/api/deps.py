@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the runtime, the authenticated caller, a database session."""
+"""FastAPI dependencies: the runtime, the authenticated caller, a database session, the services."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from openkyc.accounts.service import Caller
+from openkyc.biometrics.service import FaceService
+from openkyc.documents.service import DocumentService
 from openkyc.errors import AuthFailure
 from openkyc.runtime import Runtime
+from openkyc.verification.service import VerificationService
+from openkyc.verification.sessions import SessionService
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -26,9 +30,35 @@ def get_caller(request: Request) -> Caller:
 
 
 def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
+    """One transaction for a route that only reads and writes the database (no model work).
+
+    Used with ``scope="function"``: the commit happens when the route function returns, before
+    the response is sent, so a 200 means committed and a failed commit is an error answer.
+    """
     with runtime.transaction() as session:
         yield session
+
+
+def face_service(
+    runtime: Annotated[Runtime, Depends(get_runtime)], caller: Annotated[Caller, Depends(get_caller)]
+) -> FaceService:
+    return FaceService(runtime.access, runtime.models, runtime.face_index, caller.app_id)
+
+
+def verification_service(
+    runtime: Annotated[Runtime, Depends(get_runtime)], caller: Annotated[Caller, Depends(get_caller)]
+) -> VerificationService:
+    return VerificationService(runtime.access, runtime.models, caller.app_id)
+
+
+def document_service(
+    runtime: Annotated[Runtime, Depends(get_runtime)], caller: Annotated[Caller, Depends(get_caller)]
+) -> DocumentService:
+    return DocumentService(runtime.access, runtime.models, caller.app_id)
+
+
+def session_service(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SessionService:
+    return SessionService(runtime.access, runtime.models, runtime.settings.public_base_url)
 
 
 def metered(request: Request, result_code: str | None = None) -> None:
@@ -44,5 +74,9 @@ def request_id(request: Request) -> str:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+FaceServiceDep = Annotated[FaceService, Depends(face_service)]
+VerificationServiceDep = Annotated[VerificationService, Depends(verification_service)]
+DocumentServiceDep = Annotated[DocumentService, Depends(document_service)]
+SessionServiceDep = Annotated[SessionService, Depends(session_service)]
 RequestIdDep = Annotated[str, Depends(request_id)]

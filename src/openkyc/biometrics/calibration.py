@@ -19,6 +19,7 @@ The tables are written by ``benchmarks/calibrate_faces.py`` to ``calibration.jso
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -157,3 +158,9 @@ class Calibration:
     def score_for_sim(self, sim: float, kind: str = "template") -> float:
         knots = np.asarray(self.table[kind], dtype=np.float64)
         return float(np.interp(sim, knots[:, 1], knots[:, 0]))
+
+
+@functools.lru_cache(maxsize=8)
+def template_bits(embedder: str) -> int:
+    """Template size of ``embedder`` from its packaged table (no model is loaded)."""
+    return Calibration.packaged(embedder).bits

@@ -104,6 +104,16 @@ def import_dlib() -> Any:
         raise EmbedderUnavailable("The dlib embedder needs the openkyc[dlib] extra.") from exc
 
 
+def check_available(name: str) -> None:
+    """Raises ``EmbedderUnavailable`` when ``name`` cannot be built here, without loading any model."""
+    if name in {"dlib", "fusion"}:
+        import_dlib()
+        if importlib.util.find_spec("face_recognition_models") is None:
+            raise EmbedderUnavailable("The dlib embedder needs the openkyc[dlib] extra (face-recognition-models).")
+    elif name != "sface":
+        raise ValueError(f"unknown embedder {name!r}")
+
+
 def default_sface(*, num_threads: int | None = 1, allow_noncommercial: bool = False) -> SFaceEmbedder:
     path = verify_models(["sface"], allow_noncommercial=allow_noncommercial)["sface"]
     return SFaceEmbedder(path, num_threads=num_threads)

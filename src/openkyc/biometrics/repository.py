@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openkyc.errors import InvalidParameterValue, ResourceNotFound
@@ -21,6 +22,11 @@ from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.faces import IndexEvent, Subject
 
 IDENTIFICATION_FIELDS = ("name", "id_number", "date_of_birth", "address", "country")
+
+
+class SubjectExists(InvalidParameterValue):
+    code = "InvalidParameterValue.SubjectExists"
+    default_message = "The subject is already enrolled in this collection."
 
 
 def _aad(app_id: int, collection_id: str, subject_id: str) -> bytes:
@@ -52,13 +58,6 @@ class SubjectRepository:
         now: datetime,
         purpose: Purpose,
     ) -> Subject:
-        exists = self.session.scalar(
-            select(Subject.id).where(Subject.collection_id == collection_id, Subject.subject_id == subject_id)
-        )
-        if exists is not None:
-            raise InvalidParameterValue(
-                "The subject is already enrolled in this collection.", code="InvalidParameterValue.SubjectExists"
-            )
         sealed = None
         if identification:
             plain = json.dumps(identification, sort_keys=True).encode()
@@ -74,11 +73,24 @@ class SubjectRepository:
             image_blob_id=image_blob_id,
             created_at=now,
         )
-        self.session.add(row)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():  # the unique (collection, subject) decides a race
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError as exc:
+            raise SubjectExists() from exc
         self.session.add(IndexEvent(collection_id=collection_id, subject_row=row.id, op="add", created_at=now))
         self.session.flush()
         return row
+
+    @requires_purpose(DataElement.TEMPLATE)
+    def exists(self, app_id: int, collection_id: str, subject_id: str, *, purpose: Purpose) -> bool:
+        found = self.session.scalar(
+            select(Subject.id).where(
+                Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.subject_id == subject_id
+            )
+        )
+        return found is not None
 
     @requires_purpose(DataElement.TEMPLATE)
     def templates(self, app_id: int, collection_id: str, *, purpose: Purpose) -> list[tuple[int, str, bytes]]:

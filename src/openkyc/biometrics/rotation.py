@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from openkyc.biometrics import keystore
+from openkyc.biometrics.calibration import template_bits
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.errors import OpenKYCError
 from openkyc.privacy.vocabulary import Purpose
@@ -45,7 +46,7 @@ def rotate_template_key(
 ) -> RotationReport:
     now = runtime.clock()
     with runtime.transaction() as session:
-        key = keystore.create_key(session, runtime.keyring, app_id, runtime.faces.bits, now)
+        key = keystore.create_key(session, runtime.keyring, app_id, template_bits("sface"), now)
         rows = session.execute(
             select(Subject.id, Subject.image_blob_id, Collection.embedder)
             .join(Collection, Collection.id == Subject.collection_id)
@@ -53,19 +54,20 @@ def rotate_template_key(
         ).all()
     reissued = pending = 0
     for done, (row_id, blob_id, embedder) in enumerate(rows, start=1):
-        with runtime.transaction() as session:
-            repo = SubjectRepository(session, runtime.gate, runtime.keyring)
-            try:
-                if blob_id is None:
-                    raise LookupError
+        try:
+            if blob_id is None:
+                raise LookupError
+            with runtime.transaction() as session:
                 image = runtime.blobs.get(session, app_id, blob_id, now=now)
-                engine = runtime.face_engine(embedder)
+            with runtime.models.lease() as models:  # no transaction open during inference
+                engine = models.face_engine(embedder)
                 embedding, _ = engine.embed(image)
-            except (LookupError, OpenKYCError):
-                pending += 1
-            else:
                 template = engine.protector(key).protect(embedding)
-                repo.replace_template(
+        except (LookupError, OpenKYCError):
+            pending += 1
+        else:
+            with runtime.transaction() as session:
+                SubjectRepository(session, runtime.gate, runtime.keyring).replace_template(
                     app_id,
                     row_id,
                     template=template.to_bytes(),
@@ -73,7 +75,7 @@ def rotate_template_key(
                     now=now,
                     purpose=Purpose.PROVIDE_FEATURES,
                 )
-                reissued += 1
+            reissued += 1
         if progress is not None:
             progress(done, len(rows))
     with runtime.transaction() as session:

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openkyc.accounts import ids
 from openkyc.biometrics import keystore
+from openkyc.biometrics.calibration import template_bits
+from openkyc.biometrics.embedding import check_available
 from openkyc.biometrics.engine import FaceEngine, base_key_id
-from openkyc.biometrics.repository import SubjectRepository
-from openkyc.biometrics.templates import FaceTemplate
+from openkyc.biometrics.repository import SubjectExists, SubjectRepository
+from openkyc.biometrics.search import IndexManager
+from openkyc.biometrics.templates import FaceTemplate, TemplateKey
 from openkyc.config.service import rule_config
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
-from openkyc.privacy.vocabulary import DataElement, Purpose
-from openkyc.runtime import Runtime
+from openkyc.pool import ModelPool
+from openkyc.privacy.access import DataAccess
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.faces import Collection
 
@@ -34,36 +38,48 @@ class DuplicateSubject(FailedOperation):
     default_message = "Another subject in the collection already matches this face."
 
 
+class FaceModels(Protocol):
+    """What face services need from one model instance of the pool."""
+
+    def face_engine(self, name: str = ...) -> FaceEngine: ...
+
+
 @dataclass
 class FaceService:
-    runtime: Runtime
-    session: Session
+    """Face work for one app. Transactions are short and never span model inference: read (key,
+    rule, collection) and commit, run the models on a pooled instance, then write and commit."""
+
+    data: DataAccess
+    models: ModelPool[FaceModels]
+    index: IndexManager
     app_id: int
 
-    @property
-    def repo(self) -> SubjectRepository:
-        return SubjectRepository(self.session, self.runtime.gate, self.runtime.keyring)
+    def _repo(self, session: Session) -> SubjectRepository:
+        return SubjectRepository(session, self.data.gate, self.data.keyring)
 
-    def _key(self, engine: FaceEngine) -> Any:
+    def _key(self, session: Session, embedder: str) -> TemplateKey:
         """The app's active key; ``engine.protector`` derives the embedder's sub-key from it."""
-        return keystore.active_key(self.session, self.runtime.keyring, self.app_id, engine.bits, self.runtime.clock())
+        return keystore.active_key(session, self.data.keyring, self.app_id, template_bits(embedder), self.data.clock())
 
     def detect(self, image: bytes) -> dict[str, Any]:
-        self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.KEYPOINTS])
-        return self.runtime.faces.detect(image).as_dict()
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.KEYPOINTS])
+        with self.models.lease() as models:
+            return models.face_engine().detect(image).as_dict()
 
     def compare(self, image_a: bytes, image_b: bytes, rule_id: str | None) -> dict[str, Any]:
-        self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
-        rule = rule_config(self.session, self.app_id, rule_id)
-        engine = self.runtime.face_engine(rule.embedder)
-        result = engine.compare(image_a, image_b, self._key(engine))
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        with self.data.transaction() as session:
+            rule = rule_config(session, self.app_id, rule_id)
+            key = self._key(session, rule.embedder)
+        with self.models.lease() as models:
+            result = models.face_engine(rule.embedder).compare(image_a, image_b, key)
         threshold = rule.compare_threshold
         return {"sim": round(result.sim, 2), "match": result.sim >= threshold, "threshold": threshold}
 
     # --- collections ---------------------------------------------------------------------------
 
-    def _collection(self, collection_id: str) -> tuple[Collection, str]:
-        row = self.session.execute(
+    def _collection(self, session: Session, collection_id: str) -> tuple[Collection, str]:
+        row = session.execute(
             select(Collection, Resource.name)
             .join(Resource, Resource.id == Collection.id)
             .where(Collection.id == collection_id, Collection.app_id == self.app_id)
@@ -76,31 +92,36 @@ class FaceService:
         self, name: str, duplicate_check: bool, *, embedder: str | None = None, rule_id: str | None = None
     ) -> dict[str, Any]:
         """A new collection; its embedder is ``embedder``, else the rule's, else ``sface``."""
-        chosen = embedder or rule_config(self.session, self.app_id, rule_id).embedder
-        self.runtime.face_engine(chosen)  # fails now (EmbedderUnavailable) rather than at first enrolment
-        now = self.runtime.clock()
-        collection_id = ids.resource_id("col")
-        try:
-            with self.session.begin_nested():
-                self.session.add(
-                    Resource(id=collection_id, app_id=self.app_id, kind="collection", name=name, created_at=now)
+        with self.data.transaction() as session:
+            chosen = embedder or rule_config(session, self.app_id, rule_id).embedder
+            check_available(chosen)  # fails now (EmbedderUnavailable) rather than at first enrolment
+            now = self.data.clock()
+            collection_id = ids.resource_id("col")
+            try:
+                with session.begin_nested():
+                    session.add(
+                        Resource(id=collection_id, app_id=self.app_id, kind="collection", name=name, created_at=now)
+                    )
+                    session.flush()
+            except IntegrityError as exc:
+                raise InvalidParameterValue(
+                    "A collection with that name already exists.", code="InvalidParameterValue.CollectionNameExists"
+                ) from exc
+            session.add(
+                Collection(
+                    id=collection_id,
+                    app_id=self.app_id,
+                    duplicate_check=duplicate_check,
+                    embedder=chosen,
+                    created_at=now,
                 )
-                self.session.flush()
-        except IntegrityError as exc:
-            raise InvalidParameterValue(
-                "A collection with that name already exists.", code="InvalidParameterValue.CollectionNameExists"
-            ) from exc
-        self.session.add(
-            Collection(
-                id=collection_id, app_id=self.app_id, duplicate_check=duplicate_check, embedder=chosen, created_at=now
             )
-        )
-        self.session.flush()
         return {"collection_id": collection_id, "name": name, "duplicate_check": duplicate_check, "embedder": chosen}
 
     def describe_collection(self, collection_id: str) -> dict[str, Any]:
-        collection, name = self._collection(collection_id)
-        count = self.repo.count(self.app_id, collection_id, purpose=Purpose.PROVIDE_FEATURES)
+        with self.data.transaction() as session:
+            collection, name = self._collection(session, collection_id)
+            count = self._repo(session).count(self.app_id, collection_id, purpose=Purpose.PROVIDE_FEATURES)
         return {
             "collection_id": collection_id,
             "name": name,
@@ -118,42 +139,56 @@ class FaceService:
         identification: dict[str, Any] | None,
         *,
         retain_image: bool,
-        threshold: float,
+        rule_id: str | None,
     ) -> dict[str, Any]:
-        collection, _ = self._collection(collection_id)
-        engine = self.runtime.face_engine(collection.embedder)
-        key = self._key(engine)
-        enrolment = engine.enrol(image, key, require_single=True)
-        manager = self.runtime.face_index
-        if collection.duplicate_check:
-            manager.sync(self.session, self.repo, self.app_id)
-            clashes = [m for m in self._search(engine, collection_id, enrolment.template) if m["sim"] >= threshold]
-            if clashes:
-                raise DuplicateSubject()
-        now = self.runtime.clock()
-        blob_id = None
-        if retain_image:
-            blob_id = self.runtime.blobs.put(
-                self.session,
-                app_id=self.app_id,
-                kind="face_image",
-                data=image,
-                now=now,
-                expires_at=now + timedelta(hours=MEDIA_HOURS),
-                subject_id=subject_id,
-            )
-        self.repo.add(
-            self.app_id,
-            collection_id,
-            subject_id,
-            template=enrolment.template.to_bytes(),
-            template_version=enrolment.template.version,
-            key_id=key.key_id,  # the app key (rotation and retirement work on it), not the sub-key
-            identification=identification or None,
-            image_blob_id=blob_id,
-            now=now,
-            purpose=Purpose.PROVIDE_FEATURES,
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE, DataCategory.IDENTIFICATION]
         )
+        with self.data.transaction() as session:
+            collection, _ = self._collection(session, collection_id)
+            threshold = rule_config(session, self.app_id, rule_id).compare_threshold
+            key = self._key(session, collection.embedder)
+            if self._repo(session).exists(self.app_id, collection_id, subject_id, purpose=Purpose.PROVIDE_FEATURES):
+                raise SubjectExists()  # early answer; the unique constraint decides under concurrency
+        with self.models.lease() as models:
+            engine = models.face_engine(collection.embedder)
+            enrolment = engine.enrol(image, key, require_single=True)
+        with self.data.transaction() as session:
+            repo = self._repo(session)
+            if collection.duplicate_check:
+                # Enrolments into one collection with a duplicate check are serialised on the
+                # collection row (the lock is held until commit), so two copies of one face
+                # enrolled at once cannot both pass the check.
+                lock_collection(session, collection_id)
+                self.index.sync(session, repo, self.app_id)
+                if any(
+                    m.sim >= threshold for m in self._search(engine, collection_id, {key.key_id: enrolment.template})
+                ):
+                    raise DuplicateSubject()
+            now = self.data.clock()
+            blob_id = None
+            if retain_image:
+                blob_id = self.data.blobs.put(
+                    session,
+                    app_id=self.app_id,
+                    kind="face_image",
+                    data=image,
+                    now=now,
+                    expires_at=now + timedelta(hours=MEDIA_HOURS),
+                    subject_id=subject_id,
+                )
+            repo.add(
+                self.app_id,
+                collection_id,
+                subject_id,
+                template=enrolment.template.to_bytes(),
+                template_version=enrolment.template.version,
+                key_id=key.key_id,  # the app key (rotation and retirement work on it), not the sub-key
+                identification=identification or None,
+                image_blob_id=blob_id,
+                now=now,
+                purpose=Purpose.PROVIDE_FEATURES,
+            )
         return {
             "collection_id": collection_id,
             "subject_id": subject_id,
@@ -161,37 +196,57 @@ class FaceService:
             "image_retained_until": (now + timedelta(hours=MEDIA_HOURS)).isoformat() if retain_image else None,
         }
 
-    def _search(self, engine: FaceEngine, collection_id: str, template: FaceTemplate) -> list[dict[str, Any]]:
-        manager = self.runtime.face_index
-        queries = {template.key_id: template}
-        matches = manager.search(collection_id, queries, 5)
-        return [{"subject_id": m.id, "sim": round(engine.sim(m.score), 2)} for m in matches]
+    def _search(
+        self, engine: FaceEngine, collection_id: str, queries: dict[str, FaceTemplate], top_k: int = 5
+    ) -> list[ScoredMatch]:
+        matches = self.index.search(collection_id, queries, top_k)
+        return [ScoredMatch(m.id, round(engine.sim(m.score), 2)) for m in matches]
 
     def search(self, collection_id: str, image: bytes, top_k: int) -> dict[str, Any]:
-        collection, _ = self._collection(collection_id)
-        self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
-        manager = self.runtime.face_index
-        manager.sync(self.session, self.repo, self.app_id)
-        engine = self.runtime.face_engine(collection.embedder)
-        decoded = engine.decode(image)
-        embedding, _quality = engine.embed(decoded)
-        queries = {}
-        for template_key_id in manager.key_ids(collection_id) or [self._key(engine).key_id]:
-            key = keystore.key_by_id(self.session, self.runtime.keyring, self.app_id, base_key_id(template_key_id))
-            query = engine.protector(key).protect(embedding)
-            queries[query.key_id] = query
-        del embedding
-        matches = manager.search(collection_id, queries, top_k)
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        with self.data.transaction() as session:
+            collection, _ = self._collection(session, collection_id)
+            self.index.sync(session, self._repo(session), self.app_id)
+            key_ids = self.index.key_ids(collection_id)
+            if key_ids:
+                keys = [
+                    keystore.key_by_id(session, self.data.keyring, self.app_id, base_key_id(key_id))
+                    for key_id in key_ids
+                ]
+            else:
+                keys = [self._key(session, collection.embedder)]
+        with self.models.lease() as models:
+            engine = models.face_engine(collection.embedder)
+            embedding, _quality = engine.embed(engine.decode(image))
+            queries = {}
+            for key in keys:
+                query = engine.protector(key).protect(embedding)
+                queries[query.key_id] = query
+            del embedding
+        matches = self._search(engine, collection_id, queries, top_k)
         return {
             "collection_id": collection_id,
-            "matches": [{"subject_id": m.id, "sim": round(engine.sim(m.score), 2)} for m in matches],
+            "matches": [{"subject_id": m.subject_id, "sim": m.sim} for m in matches],
         }
 
     def delete_subject(self, collection_id: str, subject_id: str) -> dict[str, Any]:
-        self._collection(collection_id)
-        row = self.repo.remove(
-            self.app_id, collection_id, subject_id, now=self.runtime.clock(), purpose=Purpose.PROVIDE_FEATURES
-        )
-        if row.image_blob_id:
-            self.runtime.blobs.delete(self.session, row.image_blob_id)
+        with self.data.transaction() as session:
+            self._collection(session, collection_id)
+            row = self._repo(session).remove(
+                self.app_id, collection_id, subject_id, now=self.data.clock(), purpose=Purpose.PROVIDE_FEATURES
+            )
+            if row.image_blob_id:
+                self.data.blobs.delete(session, row.image_blob_id)
         return {"collection_id": collection_id, "subject_id": subject_id, "deleted": True}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredMatch:
+    subject_id: str
+    sim: float
+
+
+def lock_collection(session: Session, collection_id: str) -> None:
+    """Takes the collection row's write lock until commit (PostgreSQL: row lock; SQLite: the
+    database write lock), by a no-op update that every backend serialises."""
+    session.execute(update(Collection).where(Collection.id == collection_id).values(embedder=Collection.embedder))

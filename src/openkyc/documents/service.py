@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import Any, Protocol
 
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
 from openkyc.documents.quality import apply_warning_rule
-from openkyc.documents.reader import DocumentResult, error_for_code
+from openkyc.documents.reader import DocumentReader, DocumentResult, error_for_code
 from openkyc.errors import FailedOperation
+from openkyc.pool import ModelPool
+from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
-from openkyc.runtime import Runtime
 
 NOT_FOUND = "FailedOperation.DocumentNotFound"
 TYPE_NOT_ALLOWED = "FailedOperation.DocumentTypeNotAllowed"
@@ -41,20 +40,31 @@ def judge(result: DocumentResult, rule: RuleConfig) -> tuple[str, dict[str, Any]
     return "Success", details
 
 
+class DocumentModels(Protocol):
+    """What document services need from one model instance of the pool."""
+
+    @property
+    def documents(self) -> DocumentReader: ...
+
+
 @dataclass
 class DocumentService:
-    runtime: Runtime
-    session: Session
+    data: DataAccess
+    models: ModelPool[DocumentModels]
     app_id: int
 
-    def read(self, image: bytes) -> DocumentResult:
-        self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.DOCUMENT_IMAGE, DataCategory.IDENTIFICATION])
-        reader, lock = self.runtime.documents
-        with lock:
-            return reader.read_bytes(image, today=self.runtime.clock().date())
+    def read(self, image: bytes, models: DocumentModels | None = None) -> DocumentResult:
+        """OCR of ``image`` on ``models`` (an instance the caller already holds) or on a pooled one."""
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.DOCUMENT_IMAGE, DataCategory.IDENTIFICATION])
+        today = self.data.clock().date()
+        if models is not None:
+            return models.documents.read_bytes(image, today=today)
+        with self.models.lease() as leased:
+            return leased.documents.read_bytes(image, today=today)
 
     def ocr(self, image: bytes, rule_id: str | None) -> dict[str, Any]:
-        rule = rule_config(self.session, self.app_id, rule_id)
+        with self.data.transaction() as session:
+            rule = rule_config(session, self.app_id, rule_id)
         result = self.read(image)
         if result.code == NOT_FOUND:
             error = error_for_code(result.code) or FailedOperation(code=NOT_FOUND)

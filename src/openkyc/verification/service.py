@@ -8,26 +8,30 @@ any frame, no face in the reference photo) is an error with a 4xx status.
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from openkyc.biometrics.engine import FaceEngine
+from openkyc.biometrics.service import FaceModels
 from openkyc.biometrics.templates import TemplateKey, hamming_similarity
 from openkyc.biometrics.types import Embedding
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
-from openkyc.documents.service import NOT_FOUND, DocumentService, judge
+from openkyc.documents.service import NOT_FOUND, DocumentModels, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
-from openkyc.liveness.checker import LivenessResult, Mode
+from openkyc.liveness.checker import LivenessChecker, LivenessResult, Mode
 from openkyc.liveness.reflection import ReflectSequence, new_sequence
 from openkyc.liveness.video import VideoLimits
+from openkyc.pool import ModelPool
+from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import DataElement, Purpose
-from openkyc.runtime import Runtime
 from openkyc.store.models.verification import ReflectSequenceRow
 from openkyc.verification.repository import ResultRepository
 
@@ -62,18 +66,34 @@ def describe(code: str) -> str:
     return DESCRIPTIONS.get(code, "Verification failed.")
 
 
-@dataclass
-class VerificationService:
-    runtime: Runtime
-    session: Session
-    app_id: int
+class VerificationModels(FaceModels, DocumentModels, Protocol):
+    """What verification flows need from one model instance of the pool."""
 
     @property
-    def results(self) -> ResultRepository:
-        return ResultRepository(self.session, self.runtime.gate, self.runtime.keyring)
+    def liveness(self) -> LivenessChecker: ...
 
-    def _rule(self, rule_id: str | None) -> RuleConfig:
-        return rule_config(self.session, self.app_id, rule_id)
+
+@dataclass(frozen=True, slots=True)
+class LivenessPlan:
+    """What a liveness check runs with, decided (and its sequence claimed) before any model runs."""
+
+    rule: RuleConfig
+    mode: Mode
+    actions: Sequence[str] | None
+    sequence: ReflectSequence | None
+
+
+@dataclass
+class VerificationService:
+    """Verification flows for one app: read and claim in one short transaction, run every model on
+    one pooled instance with no transaction open, then store the result in a second transaction."""
+
+    data: DataAccess
+    models: ModelPool[VerificationModels]
+    app_id: int
+
+    def _results(self, session: Session) -> ResultRepository:
+        return ResultRepository(session, self.data.gate, self.data.keyring)
 
     @staticmethod
     def _limits(rule: RuleConfig) -> VideoLimits:
@@ -87,7 +107,7 @@ class VerificationService:
 
     def issue_sequence(self) -> dict[str, Any]:
         sequence = new_sequence()
-        now = self.runtime.clock()
+        now = self.data.clock()
         row = ReflectSequenceRow(
             id=sequence.sequence_id,
             app_id=self.app_id,
@@ -96,45 +116,54 @@ class VerificationService:
             expires_at=now + SEQUENCE_TTL,
             used_at=None,
         )
-        self.session.add(row)
-        self.session.flush()
+        with self.data.transaction() as session:
+            session.add(row)
         return {**sequence.to_dict(), "expires_at": row.expires_at.isoformat()}
 
-    def _claim_sequence(self, sequence_id: str) -> ReflectSequence:
-        """The sequence, marked used: a second video for the same sequence is refused."""
-        row = self.session.get(ReflectSequenceRow, sequence_id, with_for_update=True)
-        now = self.runtime.clock()
+    def _claim_sequence(self, session: Session, sequence_id: str) -> ReflectSequence:
+        """The sequence, marked used by one conditional update: a second video for it is refused."""
+        now = self.data.clock()
+        row = session.get(ReflectSequenceRow, sequence_id)
         if row is None or row.app_id != self.app_id or row.expires_at <= now:
             raise ResourceNotFound(
                 "The reflect sequence does not exist or has expired.", code="ResourceNotFound.ReflectSequence"
             )
-        if row.used_at is not None:
+        claimed = session.execute(
+            update(ReflectSequenceRow)
+            .where(ReflectSequenceRow.id == sequence_id, ReflectSequenceRow.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise InvalidParameterValue(
                 "The reflect sequence was already used.", code="InvalidParameterValue.ReflectSequenceUsed"
             )
-        row.used_at = now
-        self.session.flush()
         return ReflectSequence.from_dict(row.sequence)
 
     # --- liveness ------------------------------------------------------------------------------
 
-    def _liveness(
-        self, video: bytes, rule: RuleConfig, mode: Mode | None, actions: Sequence[str] | None, sequence_id: str | None
-    ) -> LivenessResult:
-        self.runtime.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_VIDEO, DataElement.KEYPOINTS])
-        chosen = mode or rule.liveness.mode
-        wanted = actions if actions is not None else (list(rule.liveness.actions) or None)
-        sequence = None
-        if chosen == "reflection":
-            if not sequence_id:
-                raise InvalidParameterValue("Reflection mode needs reflect_sequence_id.", code="MissingParameter")
-            sequence = self._claim_sequence(sequence_id)
-        result = self.runtime.liveness.check(
+    def _plan(
+        self, rule_id: str | None, mode: Mode | None, actions: Sequence[str] | None, sequence_id: str | None
+    ) -> LivenessPlan:
+        """The rule, mode and actions; a reflection sequence is claimed (and committed) here."""
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_VIDEO, DataElement.KEYPOINTS])
+        with self.data.transaction() as session:
+            rule = rule_config(session, self.app_id, rule_id)
+            chosen = mode or rule.liveness.mode
+            wanted = actions if actions is not None else (list(rule.liveness.actions) or None)
+            sequence = None
+            if chosen == "reflection":
+                if not sequence_id:
+                    raise InvalidParameterValue("Reflection mode needs reflect_sequence_id.", code="MissingParameter")
+                sequence = self._claim_sequence(session, sequence_id)
+        return LivenessPlan(rule, chosen, wanted, sequence)
+
+    def _check(self, models: VerificationModels, video: bytes, plan: LivenessPlan) -> LivenessResult:
+        result = models.liveness.check(
             video,
-            mode=chosen,
-            actions=wanted,
-            sequence=sequence,
-            limits=self._limits(rule),
+            mode=plan.mode,
+            actions=plan.actions,
+            sequence=plan.sequence,
+            limits=self._limits(plan.rule),
         )
         if result.code == NO_FACE_IN_VIDEO:
             raise FailedOperation("No face was found in any frame of the video.", code=NO_FACE_IN_VIDEO)
@@ -150,9 +179,12 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
     ) -> dict[str, Any]:
-        rule = self._rule(rule_id)
-        result = self._liveness(video, rule, mode, actions, sequence_id)
-        verification_id = self._store("liveness", rule, subject_id, result.code, result.live, None, result.to_dict())
+        plan = self._plan(rule_id, mode, actions, sequence_id)
+        with self.models.lease() as models:
+            result = self._check(models, video, plan)
+        verification_id = self._store(
+            "liveness", plan.rule, subject_id, result.code, result.live, None, result.to_dict()
+        )
         out = {
             **result.to_dict(),
             "Result": result.code,
@@ -175,16 +207,19 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
     ) -> dict[str, Any]:
-        rule = self._rule(rule_id)
-        engine = self.runtime.face_engine(rule.embedder)
-        # embedded once, before liveness: a reference without a face is bad input (4xx)
-        reference, _ = engine.embed(engine.decode(image), enforce_quality=False)
-        result = self._liveness(video, rule, mode, actions, sequence_id)
-        sim: float | None = None
-        code = result.code
-        if result.live and result.best_frame is not None:
-            sim = round(self._sim(engine, reference, result.best_frame), 2)
-            code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        plan = self._plan(rule_id, mode, actions, sequence_id)
+        rule = plan.rule
+        with self.models.lease() as models:
+            engine = models.face_engine(rule.embedder)
+            # embedded before liveness: a reference without a face is bad input (4xx)
+            reference, _ = engine.embed(engine.decode(image), enforce_quality=False)
+            result = self._check(models, video, plan)
+            sim: float | None = None
+            code = result.code
+            if result.live and result.best_frame is not None:
+                sim = round(_sim(engine, reference, result.best_frame), 2)
+                code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
         details = {"liveness": result.to_dict(), "threshold": rule.compare_threshold}
         verification_id = self._store("selfie", rule, subject_id, code, result.live, sim, details)
         return {
@@ -196,14 +231,6 @@ class VerificationService:
             "liveness": result.to_dict(),
             "verification_id": verification_id,
         }
-
-    def _sim(self, engine: FaceEngine, reference: Embedding, frame: bytes) -> float:
-        """``sim`` of the reference and the best frame under a per-process random key (no template
-        is stored). Quality is not enforced: liveness already judged the video, and the reference
-        is the customer's photo."""
-        protector = engine.protector(self.runtime.component("selfie_key", _ephemeral_key))
-        second, _ = engine.embed(frame, enforce_quality=False)
-        return engine.sim(hamming_similarity(protector.protect(reference), protector.protect(second)))
 
     def identity(
         self,
@@ -217,21 +244,26 @@ class VerificationService:
         subject_id: str | None,
     ) -> dict[str, Any]:
         """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
-        rule = self._rule(rule_id)
-        document = DocumentService(self.runtime, self.session, self.app_id).read(document_image)
-        if document.code == NOT_FOUND:
-            raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        documents = DocumentService(self.data, self.models, self.app_id)
+        with self.data.transaction() as session:
+            rule = rule_config(session, self.app_id, rule_id)
+        with self.models.lease() as models:
+            document = documents.read(document_image, models)
+            if document.code == NOT_FOUND:
+                raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
+            plan = self._plan(rule_id, mode, actions, sequence_id)
+            result = self._check(models, video, plan)
+            engine = models.face_engine(rule.embedder)
+            sim: float | None = None
+            compare_code: str | None = None
+            if document.portrait is not None and result.live and result.best_frame is not None:
+                portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
+                sim = round(_sim(engine, portrait, result.best_frame), 2)
+                compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
         document_code, document_details = judge(document, rule)
         if document.portrait is None and document_code == SUCCESS:
             document_code = NO_PORTRAIT
-        result = self._liveness(video, rule, mode, actions, sequence_id)
-        engine = self.runtime.face_engine(rule.embedder)
-        sim: float | None = None
-        compare_code: str | None = None
-        if document.portrait is not None and result.live and result.best_frame is not None:
-            portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
-            sim = round(self._sim(engine, portrait, result.best_frame), 2)
-            compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
         steps = {
             "document": {
                 "code": document_code,
@@ -269,27 +301,39 @@ class VerificationService:
         details: dict[str, Any],
         identification: dict[str, Any] | None = None,
     ) -> str:
-        now = self.runtime.clock()
-        return self.results.add(
-            self.app_id,
-            kind=kind,
-            subject_id=subject_id,
-            result_code=code,
-            live=live,
-            sim=sim,
-            details=details,
-            identification=identification,
-            now=now,
-            expires_at=now + timedelta(hours=rule.retention.result_hours),
-            purpose=Purpose.PROVIDE_FEATURES,
-        )
+        now = self.data.clock()
+        with self.data.transaction() as session:
+            return self._results(session).add(
+                self.app_id,
+                kind=kind,
+                subject_id=subject_id,
+                result_code=code,
+                live=live,
+                sim=sim,
+                details=details,
+                identification=identification,
+                now=now,
+                expires_at=now + timedelta(hours=rule.retention.result_hours),
+                purpose=Purpose.PROVIDE_FEATURES,
+            )
 
     def result(self, verification_id: str) -> dict[str, Any]:
-        return self.results.get(
-            self.app_id, verification_id, now=self.runtime.clock(), purpose=Purpose.PROVIDE_FEATURES
-        )
+        with self.data.transaction() as session:
+            return self._results(session).get(
+                self.app_id, verification_id, now=self.data.clock(), purpose=Purpose.PROVIDE_FEATURES
+            )
 
 
+def _sim(engine: FaceEngine, reference: Embedding, frame: bytes) -> float:
+    """``sim`` of the reference and the best frame under a per-process random key (no template is
+    stored). Quality is not enforced: liveness already judged the video, and the reference is the
+    customer's photo."""
+    protector = engine.protector(_ephemeral_key())
+    second, _ = engine.embed(frame, enforce_quality=False)
+    return engine.sim(hamming_similarity(protector.protect(reference), protector.protect(second)))
+
+
+@functools.cache
 def _ephemeral_key() -> TemplateKey:
     """A per-process random key: 1:1 comparisons inside a verification store no template."""
     return TemplateKey("verify-" + secrets.token_hex(4), secrets.token_bytes(32))

@@ -15,13 +15,16 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
-from openkyc.errors import InvalidParameterValue, ResourceNotFound, UnauthorizedOperation
-from openkyc.runtime import Runtime
+from openkyc.errors import InvalidParameterValue, OpenKYCError, ResourceNotFound, UnauthorizedOperation
+from openkyc.pool import ModelPool
+from openkyc.privacy.access import DataAccess
 from openkyc.store.models.verification import VerificationSession
-from openkyc.verification.service import VerificationService
+from openkyc.verification.service import VerificationModels, VerificationService
 
 MEDIA_HOURS = 2.0
 
@@ -43,8 +46,12 @@ def _with_token(url: str, token: str) -> str:
 
 @dataclass
 class SessionService:
-    runtime: Runtime
-    session: Session
+    data: DataAccess
+    models: ModelPool[VerificationModels]
+    public_base_url: str | None = None
+
+    def _verifications(self, app_id: int) -> VerificationService:
+        return VerificationService(self.data, self.models, app_id)
 
     def create(
         self,
@@ -56,59 +63,64 @@ class SessionService:
         extra: str | None,
         base_url: str,
     ) -> dict[str, Any]:
-        rule = rule_config(self.session, app_id, rule_id)
-        now = self.runtime.clock()
-        token = secrets.token_urlsafe(24)
-        blob_id = None
+        with self.data.transaction() as session:
+            rule = rule_config(session, app_id, rule_id)
         if compare_image is not None:
-            engine = self.runtime.faces
-            engine.select_face(engine.decode(compare_image), enforce_quality=False)  # refuse a useless photo now
-            blob_id = self.runtime.blobs.put(
-                self.session,
-                app_id=app_id,
-                kind="face_image",
-                data=compare_image,
-                now=now,
-                expires_at=now + timedelta(hours=min(MEDIA_HOURS, rule.retention.media_hours)),
-            )
+            with self.models.lease() as models:
+                engine = models.face_engine()
+                engine.select_face(engine.decode(compare_image), enforce_quality=False)  # refuse a useless photo now
+        now = self.data.clock()
+        token = secrets.token_urlsafe(24)
         actions = list(rule.liveness.actions)
         if rule.liveness.randomize_order:
             random.SystemRandom().shuffle(actions)
         ttl = timedelta(minutes=rule.security.session_ttl_minutes)
-        row = VerificationSession(
-            biz_token=token,
-            app_id=app_id,
-            rule_id=rule_id,
-            redirect_url=redirect_url,
-            compare_blob_id=blob_id,
-            extra_enc=self.runtime.keyring.encrypt(extra.encode(), _aad(token, app_id)) if extra else None,
-            actions=actions,
-            state="created",
-            attempts=0,
-            result_id=None,
-            created_at=now,
-            expires_at=now + ttl,
-        )
-        self.session.add(row)
-        self.session.flush()
-        base = (self.runtime.settings.public_base_url or base_url).rstrip("/")
+        with self.data.transaction() as session:
+            blob_id = None
+            if compare_image is not None:
+                blob_id = self.data.blobs.put(
+                    session,
+                    app_id=app_id,
+                    kind="face_image",
+                    data=compare_image,
+                    now=now,
+                    expires_at=now + timedelta(hours=min(MEDIA_HOURS, rule.retention.media_hours)),
+                )
+            row = VerificationSession(
+                biz_token=token,
+                app_id=app_id,
+                rule_id=rule_id,
+                redirect_url=redirect_url,
+                compare_blob_id=blob_id,
+                extra_enc=self.data.keyring.encrypt(extra.encode(), _aad(token, app_id)) if extra else None,
+                actions=actions,
+                state="created",
+                attempts=0,
+                result_id=None,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+            session.add(row)
+        base = (self.public_base_url or base_url).rstrip("/")
         return {
             "biz_token": token,
             "verification_url": f"{base}/verify/{token}",
             "expires_at": row.expires_at.isoformat(),
         }
 
-    def _row(self, token: str) -> VerificationSession:
-        row = self.session.get(VerificationSession, token)
+    @staticmethod
+    def _row(session: Session, token: str) -> VerificationSession:
+        row = session.get(VerificationSession, token)
         if row is None:
             raise ResourceNotFound("The verification session does not exist.", code="ResourceNotFound.Session")
         return row
 
     def page_context(self, token: str) -> dict[str, Any]:
         """What the hosted page shows; no personal data."""
-        row = self._row(token)
-        rule = rule_config(self.session, row.app_id, row.rule_id)
-        open_ = row.state == "created" and row.expires_at > self.runtime.clock()
+        with self.data.transaction() as session:
+            row = self._row(session, token)
+            rule = rule_config(session, row.app_id, row.rule_id)
+        open_ = row.state == "created" and row.expires_at > self.data.clock()
         return {
             "biz_token": token,
             "open": open_,
@@ -120,68 +132,113 @@ class SessionService:
         }
 
     def sequence(self, token: str) -> dict[str, Any]:
-        row = self._open(token)
-        return VerificationService(self.runtime, self.session, row.app_id).issue_sequence()
+        with self.data.transaction() as session:
+            row = self._open(session, token)
+        return self._verifications(row.app_id).issue_sequence()
 
-    def _open(self, token: str) -> VerificationSession:
-        row = self._row(token)
-        if row.state != "created" or row.expires_at <= self.runtime.clock():
+    def _open(self, session: Session, token: str) -> VerificationSession:
+        row = self._row(session, token)
+        if row.state != "created" or row.expires_at <= self.data.clock():
             raise SessionFinished()
         return row
 
+    def _claim_attempt(self, token: str) -> tuple[VerificationSession, RuleConfig, int, bytes | None]:
+        """One attempt, taken by a conditional update and committed before any model runs: of
+        concurrent submits, only as many as the rule allows go on; the others get SessionFinished."""
+        with self.data.transaction() as session:
+            row = self._open(session, token)
+            rule = rule_config(session, row.app_id, row.rule_id)
+            allowed = rule.security.max_retries + 1
+            claimed = session.execute(
+                update(VerificationSession)
+                .where(
+                    VerificationSession.biz_token == token,
+                    VerificationSession.state == "created",
+                    VerificationSession.attempts < allowed,
+                )
+                .values(attempts=VerificationSession.attempts + 1)
+                .returning(VerificationSession.attempts)
+            ).scalar_one_or_none()
+            if claimed is None:
+                raise SessionFinished()
+            reference = None
+            if row.compare_blob_id is not None:
+                reference = self.data.blobs.get(session, row.app_id, row.compare_blob_id, now=self.data.clock())
+        return row, rule, int(claimed), reference
+
+    def _release_attempt(self, token: str) -> None:
+        """Gives back an attempt whose video could not be used at all (a 4xx): it is not a try."""
+        with self.data.transaction() as session:
+            session.execute(
+                update(VerificationSession)
+                .where(
+                    VerificationSession.biz_token == token,
+                    VerificationSession.state == "created",
+                    VerificationSession.attempts > 0,
+                )
+                .values(attempts=VerificationSession.attempts - 1)
+            )
+
     def submit(self, token: str, video: bytes, sequence_id: str | None) -> dict[str, Any]:
-        row = self._open(token)
-        rule = rule_config(self.session, row.app_id, row.rule_id)
-        service = VerificationService(self.runtime, self.session, row.app_id)
-        row.attempts += 1
-        if row.compare_blob_id is not None:
-            reference = self.runtime.blobs.get(self.session, row.app_id, row.compare_blob_id, now=self.runtime.clock())
-            out = service.selfie(
-                video,
-                reference,
-                rule_id=row.rule_id,
-                mode=None,
-                actions=row.actions or None,
-                sequence_id=sequence_id,
-                subject_id=None,
-            )
-        else:
-            out = service.liveness(
-                video,
-                rule_id=row.rule_id,
-                mode=None,
-                actions=row.actions or None,
-                sequence_id=sequence_id,
-                subject_id=None,
-            )
-            out.pop("best_frame", None)
-        row.result_id = out["verification_id"]
+        row, rule, attempt, reference = self._claim_attempt(token)
+        service = self._verifications(row.app_id)
+        try:
+            if reference is not None:
+                out = service.selfie(
+                    video,
+                    reference,
+                    rule_id=row.rule_id,
+                    mode=None,
+                    actions=row.actions or None,
+                    sequence_id=sequence_id,
+                    subject_id=None,
+                )
+            else:
+                out = service.liveness(
+                    video,
+                    rule_id=row.rule_id,
+                    mode=None,
+                    actions=row.actions or None,
+                    sequence_id=sequence_id,
+                    subject_id=None,
+                )
+                out.pop("best_frame", None)
+        except OpenKYCError as error:
+            if error.status_code < 500:
+                self._release_attempt(token)
+            raise
         passed = out["Result"] == "Success"
-        retries_left = rule.security.max_retries + 1 - row.attempts
-        if passed or retries_left <= 0:
-            row.state = "completed"
-        self.session.flush()
+        retries_left = rule.security.max_retries + 1 - attempt
+        finished = passed or retries_left <= 0
+        with self.data.transaction() as session:
+            # A session another attempt already finished keeps that attempt's result.
+            session.execute(
+                update(VerificationSession)
+                .where(VerificationSession.biz_token == token, VerificationSession.state == "created")
+                .values(result_id=out["verification_id"], state="completed" if finished else "created")
+            )
         return {
             "Result": out["Result"],
             "Description": out["Description"],
-            "finished": row.state == "completed",
+            "finished": finished,
             "attempts_left": max(0, retries_left) if not passed else 0,
-            "redirect_url": _with_token(row.redirect_url, token) if row.state == "completed" else None,
+            "redirect_url": _with_token(row.redirect_url, token) if finished else None,
         }
 
     def result(self, app_id: int, token: str) -> dict[str, Any]:
-        row = self._row(token)
+        with self.data.transaction() as session:
+            row = self._row(session, token)
         if row.app_id != app_id:
             raise ResourceNotFound("The verification session does not exist.", code="ResourceNotFound.Session")
-        now = self.runtime.clock()
+        now = self.data.clock()
         state = "expired" if row.state == "created" and row.expires_at <= now else row.state
         extra = None
         if row.extra_enc is not None:
-            extra = self.runtime.keyring.decrypt(row.extra_enc, _aad(token, app_id)).decode()
+            extra = self.data.keyring.decrypt(row.extra_enc, _aad(token, app_id)).decode()
         result = None
         if row.result_id is not None:
             try:
-                result = VerificationService(self.runtime, self.session, app_id).result(row.result_id)
+                result = self._verifications(app_id).result(row.result_id)
             except ResourceNotFound:
                 result = None  # expired under the result retention
         return {

@@ -7,10 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep, metered
+from openkyc.api.deps import FaceServiceDep, RequestIdDep, metered
 from openkyc.api.payloads import Base64Media, Body, Identification, decode_b64
-from openkyc.biometrics.service import FaceService
-from openkyc.config.service import rule_config
 
 router = APIRouter()
 
@@ -48,58 +46,39 @@ class SearchIn(Body):
 
 
 @router.post("/v1/faces/detect", name="DetectFace")
-def detect(
-    body: DetectIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
-) -> dict[str, Any]:
-    result = FaceService(runtime, session, caller.app_id).detect(decode_b64(body.image, "image"))
+def detect(body: DetectIn, request: Request, faces: FaceServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+    result = faces.detect(decode_b64(body.image, "image"))
     metered(request)
     return {**result, "RequestId": rid}
 
 
 @router.post("/v1/faces/compare", name="CompareFace")
-def compare(
-    body: CompareIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
-) -> dict[str, Any]:
+def compare(body: CompareIn, request: Request, faces: FaceServiceDep, rid: RequestIdDep) -> dict[str, Any]:
     image_a, image_b = decode_b64(body.image_a, "image_a"), decode_b64(body.image_b, "image_b")
-    result = FaceService(runtime, session, caller.app_id).compare(image_a, image_b, body.rule_id)
+    result = faces.compare(image_a, image_b, body.rule_id)
     metered(request)
     return {**result, "RequestId": rid}
 
 
 @router.post("/v1/collections", name="CreateCollection")
-def create_collection(
-    body: CollectionIn, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
-) -> dict[str, Any]:
-    return {
-        **FaceService(runtime, session, caller.app_id).create_collection(
-            body.name, body.duplicate_check, embedder=body.embedder, rule_id=body.rule_id
-        ),
-        "RequestId": rid,
-    }
+def create_collection(body: CollectionIn, faces: FaceServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+    created = faces.create_collection(body.name, body.duplicate_check, embedder=body.embedder, rule_id=body.rule_id)
+    return {**created, "RequestId": rid}
 
 
 @router.get("/v1/collections/{collection_id}", name="DescribeCollection")
-def describe_collection(
-    collection_id: str, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
-) -> dict[str, Any]:
-    return {**FaceService(runtime, session, caller.app_id).describe_collection(collection_id), "RequestId": rid}
+def describe_collection(collection_id: str, faces: FaceServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**faces.describe_collection(collection_id), "RequestId": rid}
 
 
 @router.post("/v1/collections/{collection_id}/subjects", name="CreateSubject")
 def enrol(
-    collection_id: str,
-    body: EnrolIn,
-    request: Request,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    session: SessionDep,
-    rid: RequestIdDep,
+    collection_id: str, body: EnrolIn, request: Request, faces: FaceServiceDep, rid: RequestIdDep
 ) -> dict[str, Any]:
     image = decode_b64(body.image, "image")
-    threshold = rule_config(session, caller.app_id, body.rule_id).compare_threshold
     identification = body.identification.model_dump(exclude_none=True) if body.identification else None
-    result = FaceService(runtime, session, caller.app_id).enrol(
-        collection_id, body.subject_id, image, identification, retain_image=body.retain_image, threshold=threshold
+    result = faces.enrol(
+        collection_id, body.subject_id, image, identification, retain_image=body.retain_image, rule_id=body.rule_id
     )
     metered(request)
     return {**result, "RequestId": rid}
@@ -107,23 +86,13 @@ def enrol(
 
 @router.post("/v1/collections/{collection_id}/search", name="SearchFaces")
 def search(
-    collection_id: str,
-    body: SearchIn,
-    request: Request,
-    runtime: RuntimeDep,
-    caller: CallerDep,
-    session: SessionDep,
-    rid: RequestIdDep,
+    collection_id: str, body: SearchIn, request: Request, faces: FaceServiceDep, rid: RequestIdDep
 ) -> dict[str, Any]:
-    result = FaceService(runtime, session, caller.app_id).search(
-        collection_id, decode_b64(body.image, "image"), body.top_k
-    )
+    result = faces.search(collection_id, decode_b64(body.image, "image"), body.top_k)
     metered(request)
     return {**result, "RequestId": rid}
 
 
 @router.delete("/v1/collections/{collection_id}/subjects/{subject_id}", name="DeleteSubject")
-def delete_subject(
-    collection_id: str, subject_id: str, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
-) -> dict[str, Any]:
-    return {**FaceService(runtime, session, caller.app_id).delete_subject(collection_id, subject_id), "RequestId": rid}
+def delete_subject(collection_id: str, subject_id: str, faces: FaceServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**faces.delete_subject(collection_id, subject_id), "RequestId": rid}

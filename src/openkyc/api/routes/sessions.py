@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import Field, field_validator
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep, metered
+from openkyc.api.deps import CallerDep, RequestIdDep, SessionServiceDep, metered
 from openkyc.api.payloads import Base64Media, Body, decode_b64
-from openkyc.verification.sessions import SessionService, validate_redirect
+from openkyc.verification.sessions import validate_redirect
 
 router = APIRouter()
 
@@ -39,10 +39,10 @@ class SubmitIn(Body):
 
 @router.post("/v1/sessions", name="CreateSession")
 def create_session(
-    body: SessionIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
+    body: SessionIn, request: Request, sessions: SessionServiceDep, caller: CallerDep, rid: RequestIdDep
 ) -> dict[str, Any]:
     image = decode_b64(body.compare_image, "compare_image") if body.compare_image else None
-    out = SessionService(runtime, session).create(
+    out = sessions.create(
         caller.app_id,
         rule_id=body.rule_id,
         redirect_url=body.redirect_url,
@@ -54,15 +54,13 @@ def create_session(
 
 
 @router.get("/v1/sessions/{biz_token}/result", name="DescribeSessionResult")
-def session_result(
-    biz_token: str, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
-) -> dict[str, Any]:
-    return {**SessionService(runtime, session).result(caller.app_id, biz_token), "RequestId": rid}
+def session_result(biz_token: str, sessions: SessionServiceDep, caller: CallerDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**sessions.result(caller.app_id, biz_token), "RequestId": rid}
 
 
 @router.get("/verify/{biz_token}", name="VerificationPage", response_class=HTMLResponse)
-def page(biz_token: str, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
-    context = SessionService(runtime, session).page_context(biz_token)
+def page(biz_token: str, sessions: SessionServiceDep) -> HTMLResponse:
+    context = sessions.page_context(biz_token)
     nonce = secrets.token_urlsafe(16)
     html = _templates.get_template("verify.html").render(**context, nonce=nonce)
     headers = {
@@ -80,14 +78,12 @@ def page(biz_token: str, runtime: RuntimeDep, session: SessionDep) -> HTMLRespon
 
 
 @router.post("/verify/{biz_token}/sequence", name="CreateSessionReflectSequence")
-def page_sequence(biz_token: str, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
-    return SessionService(runtime, session).sequence(biz_token)
+def page_sequence(biz_token: str, sessions: SessionServiceDep) -> dict[str, Any]:
+    return sessions.sequence(biz_token)
 
 
 @router.post("/verify/{biz_token}/submit", name="SubmitSessionVideo")
-def page_submit(
-    biz_token: str, body: SubmitIn, request: Request, runtime: RuntimeDep, session: SessionDep
-) -> dict[str, Any]:
-    out = SessionService(runtime, session).submit(biz_token, decode_b64(body.video, "video"), body.reflect_sequence_id)
+def page_submit(biz_token: str, body: SubmitIn, request: Request, sessions: SessionServiceDep) -> dict[str, Any]:
+    out = sessions.submit(biz_token, decode_b64(body.video, "video"), body.reflect_sequence_id)
     metered(request, out["Result"])
     return out

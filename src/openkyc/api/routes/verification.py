@@ -7,9 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep, metered
+from openkyc.api.deps import RequestIdDep, VerificationServiceDep, metered
 from openkyc.api.payloads import Base64Media, Body, decode_b64
-from openkyc.verification.service import VerificationService
 
 router = APIRouter()
 
@@ -31,15 +30,15 @@ class SelfieIn(LivenessIn):
 
 
 @router.post("/v1/liveness/reflect-sequences", name="CreateReflectSequence")
-def reflect_sequence(runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep) -> dict[str, Any]:
-    return {**VerificationService(runtime, session, caller.app_id).issue_sequence(), "RequestId": rid}
+def reflect_sequence(verifications: VerificationServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**verifications.issue_sequence(), "RequestId": rid}
 
 
 @router.post("/v1/liveness", name="DetectLiveness")
 def liveness(
-    body: LivenessIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
+    body: LivenessIn, request: Request, verifications: VerificationServiceDep, rid: RequestIdDep
 ) -> dict[str, Any]:
-    out = VerificationService(runtime, session, caller.app_id).liveness(
+    out = verifications.liveness(
         decode_b64(body.video, "video"),
         rule_id=body.rule_id,
         mode=body.mode,
@@ -53,9 +52,9 @@ def liveness(
 
 @router.post("/v1/verifications/selfie", name="VerifySelfie")
 def selfie(
-    body: SelfieIn, request: Request, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
+    body: SelfieIn, request: Request, verifications: VerificationServiceDep, rid: RequestIdDep
 ) -> dict[str, Any]:
-    out = VerificationService(runtime, session, caller.app_id).selfie(
+    out = verifications.selfie(
         decode_b64(body.video, "video"),
         decode_b64(body.image, "image"),
         rule_id=body.rule_id,
@@ -69,7 +68,5 @@ def selfie(
 
 
 @router.get("/v1/verifications/{verification_id}", name="DescribeVerification")
-def result(
-    verification_id: str, runtime: RuntimeDep, caller: CallerDep, session: SessionDep, rid: RequestIdDep
-) -> dict[str, Any]:
-    return {**VerificationService(runtime, session, caller.app_id).result(verification_id), "RequestId": rid}
+def result(verification_id: str, verifications: VerificationServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**verifications.result(verification_id), "RequestId": rid}
