@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from openkyc.api import errors
@@ -36,6 +37,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime or Runtime.open(settings)
         app.state.runtime.components.setdefault("metrics", Metrics())
         _start_up(app.state.runtime)
+        # Routes run in anyio's worker threads: leave room for every model instance and queued
+        # request plus the database-only routes, so the pool's queue (not the thread limit) decides.
+        pool = app.state.runtime.models
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, pool.size + pool.queue_size + 32)
         if settings.preload_models:
             app.state.runtime.models.warm()  # one model set: loads YuNet + SFace, checks their sha256 (fails fast)
         scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)
