@@ -149,7 +149,9 @@ class Runtime:
     def access(self) -> DataAccess:
         """Transactions, gate, keys, blobs and clock: what services get to reach stored data."""
         access: DataAccess = self.component(
-            "access", lambda: DataAccess(self.sessions, self.gate, self.keyring, self.blobs, self.clock)
+            # the clock is looked up on each call, so a replaced ``runtime.clock`` (tests) takes effect
+            "access",
+            lambda: DataAccess(self.sessions, self.gate, self.keyring, self.blobs, lambda: self.clock()),
         )
         return access
 
