@@ -23,6 +23,7 @@ from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
 from openkyc.documents.service import NOT_FOUND, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
+from openkyc.jobs import jobs_for
 from openkyc.liveness.checker import LivenessResult, Mode
 from openkyc.liveness.reflection import ReflectSequence, new_sequence
 from openkyc.liveness.video import VideoLimits
@@ -270,7 +271,7 @@ class VerificationService:
         identification: dict[str, Any] | None = None,
     ) -> str:
         now = self.runtime.clock()
-        return self.results.add(
+        verification_id = self.results.add(
             self.app_id,
             kind=kind,
             subject_id=subject_id,
@@ -283,6 +284,17 @@ class VerificationService:
             expires_at=now + timedelta(hours=rule.retention.result_hours),
             purpose=Purpose.PROVIDE_FEATURES,
         )
+        # the rule's webhook hears of the result once it is committed (ids and Result code only)
+        jobs_for(self.runtime).notify_result(
+            self.session,
+            app_id=self.app_id,
+            url=str(rule.webhook_url) if rule.webhook_url else None,
+            verification_id=verification_id,
+            kind=kind,
+            result=code,
+            created_at=now,
+        )
+        return verification_id
 
     def result(self, verification_id: str) -> dict[str, Any]:
         return self.results.get(
