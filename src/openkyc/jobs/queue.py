@@ -228,7 +228,7 @@ class RedisJobs(Jobs):
             retry=Retry(max=len(retries), interval=list(retries)) if retries else None,
             job_timeout=JOB_TIMEOUT_SECONDS[task],
             result_ttl=24 * 3600,
-            failure_ttl=7 * 24 * 3600,
+            failure_ttl=3 * 24 * 3600,  # the policy keeps webhook attempts 3 days
             description=task,  # never the arguments: RQ shows the description in its tools
         )
 
