@@ -41,6 +41,7 @@ Hierarchy::
     │   └── EmbedderUnavailable (501)           UnsupportedOperation.EmbedderUnavailable
     ├── RequestSizeLimitExceeded (413)          RequestSizeLimitExceeded
     ├── FailedOperation (422)                   FailedOperation.*  (the input was understood, the check failed)
+    │   └── SweepInProgress                     FailedOperation.SweepInProgress
     ├── RequestLimitExceeded (429)              RequestLimitExceeded            (with Retry-After)
     ├── ResourceUnavailable (503)               ResourceUnavailable[.*]
     │   └── ServerBusy                          ResourceUnavailable.ServerBusy  (with Retry-After)
@@ -349,6 +350,13 @@ class DocumentUnrecognized(FailedOperation):
 class MrzCheckFailed(FailedOperation):
     code = "FailedOperation.MrzCheckFailed"
     default_message = "A check digit of the machine-readable zone does not hold."
+
+
+class SweepInProgress(FailedOperation):
+    """Another retention sweep holds the lock (in this process or, on PostgreSQL, in any)."""
+
+    code = "FailedOperation.SweepInProgress"
+    default_message = "A retention sweep is already running; this one was skipped."
 
 
 class RequestLimitExceeded(OpenKYCError):

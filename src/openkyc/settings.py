@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(default=None, description="Master key as base64 (instead of a file).")
     host: str = Field(default="127.0.0.1", description="Address `openkyc serve` listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port `openkyc serve` listens on.")
+    workers: int = Field(default=1, ge=1, le=64, description="API processes of `openkyc serve` (above 1: PostgreSQL).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
     log_format: Literal["json", "console"] = Field(default="json")
     environment: Literal["production", "development", "test"] = Field(default="production")
@@ -38,7 +39,9 @@ class Settings(BaseSettings):
     controller_contact: str = Field(default="privacy@example.invalid")
     processor_name: str = Field(default="OpenKYC self-hosted deployment")
     dpo_contact: str | None = Field(default=None)
-    redis_url: str | None = Field(default=None, description="Redis URL for the background task queue.")
+    redis_url: str | None = Field(
+        default=None, description="Redis URL of the job queue (`openkyc worker`); unset: jobs run in-process."
+    )
     retention_sweep_seconds: int = Field(default=300, ge=10, description="Interval of the in-process retention sweep.")
     model_threads: int = Field(default=1, ge=1, le=64, description="Threads per model inference.")
     model_pool_size: int | None = Field(

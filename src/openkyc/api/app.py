@@ -1,4 +1,8 @@
-"""The app factory: ``create_app(settings)``; everything heavy is built in the lifespan."""
+"""The app factory: ``create_app(settings)``; everything heavy is built in the lifespan.
+
+``create_app_from_env`` is the factory uvicorn's worker processes import (``openkyc serve
+--workers N``): each builds its own ``Settings()`` from the ``OPENKYC_*`` environment the CLI set.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from openkyc.api.gateway import Gateway
 from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, usage, verification
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
+from openkyc.jobs import open_jobs
 from openkyc.logs import configure_logging
 from openkyc.privacy.sweep import RetentionScheduler
 from openkyc.runtime import Runtime
@@ -44,13 +49,21 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         limiter.total_tokens = max(limiter.total_tokens, pool.size + pool.queue_size + 32)
         if settings.preload_models:
             app.state.runtime.models.warm()  # one model set: loads YuNet + SFace, checks their sha256 (fails fast)
-        scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)
-        app.state.runtime.components["retention_scheduler"] = scheduler
-        scheduler.start()
+        if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
+            app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
+        scheduler = None
+        if not settings.redis_url:  # with Redis the job worker schedules the sweeps, not each API process
+            scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)
+            app.state.runtime.components["retention_scheduler"] = scheduler
+            scheduler.start()
         try:
             yield
         finally:
-            scheduler.stop()
+            if scheduler is not None:
+                scheduler.stop()
+            jobs = app.state.runtime.components.pop("jobs", None)
+            if jobs is not None:
+                jobs.close()
             if opened:
                 app.state.runtime.close()
 
@@ -63,6 +76,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app with settings from the environment: the import string ``openkyc.api.app:create_app_from_env``."""
+    return create_app(Settings())
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, str]]:

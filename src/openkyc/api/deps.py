@@ -12,6 +12,7 @@ from openkyc.accounts.service import Caller
 from openkyc.biometrics.service import FaceService
 from openkyc.documents.service import DocumentService
 from openkyc.errors import AuthFailure
+from openkyc.jobs import jobs_for
 from openkyc.runtime import Runtime
 from openkyc.verification.service import VerificationService
 from openkyc.verification.sessions import SessionService
@@ -48,7 +49,7 @@ def face_service(
 def verification_service(
     runtime: Annotated[Runtime, Depends(get_runtime)], caller: Annotated[Caller, Depends(get_caller)]
 ) -> VerificationService:
-    return VerificationService(runtime.access, runtime.models, caller.app_id)
+    return VerificationService(runtime.access, runtime.models, jobs_for(runtime), caller.app_id)
 
 
 def document_service(
@@ -58,7 +59,7 @@ def document_service(
 
 
 def session_service(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SessionService:
-    return SessionService(runtime.access, runtime.models, runtime.settings.public_base_url)
+    return SessionService(runtime.access, runtime.models, jobs_for(runtime), runtime.settings.public_base_url)
 
 
 def metered(request: Request, result_code: str | None = None) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from openkyc.accounts import service as accounts
 from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, err_console, fail, load_settings
@@ -83,21 +86,57 @@ def init(
     emit(result, as_json, human)
 
 
+SQLITE_ONE_PROCESS = (
+    "SQLite is the embedded single-process default: it has one writer, and the 1:N index and the "
+    "background jobs live inside the one process. Use PostgreSQL (OPENKYC_DATABASE_URL) and Redis "
+    "(OPENKYC_REDIS_URL, with `openkyc worker`) for --workers above 1; see docs/deployment.md."
+)
+
+
 def serve(
     data_dir: Path | None = DataDirOption,
     host: str | None = typer.Option(None, help="Listen address (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default 8080)."),
+    workers: int | None = typer.Option(
+        None, min=1, max=64, help="API processes (default 1; above 1 needs PostgreSQL)."
+    ),
 ) -> None:
     """Run the HTTP API and web pages (migrations are applied first)."""
     import uvicorn
 
     from openkyc.api.app import create_app
 
-    settings = load_settings(data_dir, host=host, port=port)
+    settings = load_settings(data_dir, host=host, port=port, workers=workers)
+    backend = make_url(settings.resolved_database_url).get_backend_name()
+    if settings.workers > 1 and backend == "sqlite":
+        raise fail(
+            f"--workers {settings.workers} refused. {SQLITE_ONE_PROCESS}", "UnsupportedOperation.SQLiteOneProcess"
+        )
     if settings.master_key is None and not settings.resolved_master_key_file.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         write_master_key_file(settings.resolved_master_key_file)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    plural = "process" if settings.workers == 1 else "processes"
+    typer.echo(f"listening on http://{settings.host}:{settings.port} ({settings.workers} {plural}, {backend})", nl=True)
+    sys.stdout.flush()
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        return
+    # Several processes: migrate once here, then each worker process builds Settings() from the
+    # environment (the import-string factory), so pass what the command line chose through it.
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    engine.dispose()
+    os.environ["OPENKYC_DATA_DIR"] = str(settings.data_dir.resolve())
+    os.environ["OPENKYC_HOST"] = settings.host
+    os.environ["OPENKYC_PORT"] = str(settings.port)
+    uvicorn.run(
+        "openkyc.api.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+    )
 
 
 @db_cli.command("upgrade")
@@ -247,6 +286,7 @@ def keys_rotate_data(data_dir: Path | None = DataDirOption, as_json: bool = Json
 @keys_cli.command("rotate-template")
 def keys_rotate_template(
     app_id: int = typer.Option(..., help="APPID whose face-template key is rotated."),
+    queue: bool = typer.Option(False, "--queue", help="Hand the rotation to the job worker (needs Redis)."),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -256,6 +296,16 @@ def keys_rotate_template(
     from openkyc.biometrics.rotation import rotate_template_key
 
     runtime = _runtime(data_dir)
+    if queue:
+        from openkyc.jobs.queue import RedisJobs, redis_connection
+
+        if not runtime.settings.redis_url:
+            raise fail(
+                "--queue needs OPENKYC_REDIS_URL (a job worker); without it, run it here", "FailedOperation.NoJobQueue"
+            )
+        RedisJobs(redis_connection(runtime.settings.redis_url)).enqueue_template_rotation(app_id)
+        emit({"app_id": app_id, "queued": True}, as_json)
+        return
     with cli_errors():
         if as_json or not err_console.is_terminal:
             report = rotate_template_key(runtime, app_id)

@@ -7,7 +7,12 @@ for a new kind of record by appending to :data:`STEPS` (or pass ``steps=``).
 
 :class:`RetentionScheduler` runs the sweep in a background thread every
 ``settings.retention_sweep_seconds``; the app lifespan starts and stops it. ``openkyc purge`` runs
-it by hand. Every step reads the time from ``runtime.clock``, so tests move the clock.
+it by hand; with Redis the job worker schedules it instead (:mod:`openkyc.jobs`). Every step reads
+the time from ``runtime.clock``, so tests move the clock.
+
+Exactly one sweep runs at a time: a process-local lock, and on PostgreSQL a transaction-scoped
+advisory lock taken first in the sweep's transaction (:mod:`openkyc.store.locks`). A sweep that
+finds either held raises :class:`SweepInProgress` without deleting anything.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from openkyc.errors import SweepInProgress
 from openkyc.privacy import audit
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.retention import cutoffs
@@ -30,12 +36,21 @@ from openkyc.privacy.service import app_retention
 from openkyc.privacy.vocabulary import RetentionKind
 from openkyc.runtime import Runtime
 from openkyc.store.base import Base
+from openkyc.store.locks import try_transaction_lock
 from openkyc.store.models.accounts import SeenSignature
 from openkyc.store.models.diagnostics import CallRecord
 from openkyc.store.models.media import Blob
 from openkyc.store.models.privacy import ModelImprovementItem
 
-__all__ = ["STEPS", "RetentionScheduler", "SweepContext", "SweepReport", "SweepStep", "run_sweep"]
+__all__ = [
+    "STEPS",
+    "RetentionScheduler",
+    "SweepContext",
+    "SweepInProgress",
+    "SweepReport",
+    "SweepStep",
+    "run_sweep",
+]
 
 log = logging.getLogger("openkyc.privacy.sweep")
 
@@ -47,6 +62,7 @@ BLOB_RETENTION = {
 }
 ORPHAN_GRACE = timedelta(minutes=10)  # a file whose row is still being committed is not an orphan
 BATCH = 1000
+LOCK_NAME = "retention-sweep"
 
 
 @dataclass
@@ -207,12 +223,24 @@ def _app_cutoffs(session: Session, policy: Policy, now: datetime) -> dict[int, d
 def run_sweep(
     runtime: Runtime, *, steps: Sequence[tuple[str, SweepStep]] | None = None, actor: str = "retention-sweep"
 ) -> SweepReport:
-    """Run every step in one transaction and audit the counts."""
+    """Run every step in one transaction and audit the counts; :class:`SweepInProgress` if one runs."""
+    local: threading.Lock = runtime.component("retention_sweep_lock", threading.Lock)
+    if not local.acquire(blocking=False):
+        raise SweepInProgress()
+    try:
+        return _sweep(runtime, steps, actor)
+    finally:
+        local.release()
+
+
+def _sweep(runtime: Runtime, steps: Sequence[tuple[str, SweepStep]] | None, actor: str) -> SweepReport:
     started = time.perf_counter()
     now = runtime.clock()
     policy = runtime.gate.policy
     counts: dict[str, int] = {}
     with runtime.transaction() as session:
+        if not try_transaction_lock(session, LOCK_NAME):
+            raise SweepInProgress()
         ctx = SweepContext(
             runtime=runtime,
             session=session,
@@ -270,6 +298,8 @@ class RetentionScheduler:
     def _once(self) -> None:
         try:
             self.last_report = run_sweep(self.runtime)
+        except SweepInProgress:
+            log.info("retention sweep skipped: another one is running")
         except Exception:  # the next run retries; a failed sweep must not stop the service
             log.exception("retention sweep failed")
         finally:

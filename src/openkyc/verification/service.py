@@ -26,6 +26,7 @@ from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
 from openkyc.documents.service import NOT_FOUND, DocumentModels, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
+from openkyc.jobs import Jobs
 from openkyc.liveness.checker import LivenessChecker, LivenessResult, Mode
 from openkyc.liveness.reflection import ReflectSequence, new_sequence
 from openkyc.liveness.video import VideoLimits
@@ -90,6 +91,7 @@ class VerificationService:
 
     data: DataAccess
     models: ModelPool[VerificationModels]
+    jobs: Jobs
     app_id: int
 
     def _results(self, session: Session) -> ResultRepository:
@@ -303,7 +305,7 @@ class VerificationService:
     ) -> str:
         now = self.data.clock()
         with self.data.transaction() as session:
-            return self._results(session).add(
+            verification_id = self._results(session).add(
                 self.app_id,
                 kind=kind,
                 subject_id=subject_id,
@@ -316,6 +318,17 @@ class VerificationService:
                 expires_at=now + timedelta(hours=rule.retention.result_hours),
                 purpose=Purpose.PROVIDE_FEATURES,
             )
+            # the rule's webhook hears of the result once it is committed (ids and Result code only)
+            self.jobs.notify_result(
+                session,
+                app_id=self.app_id,
+                url=str(rule.webhook_url) if rule.webhook_url else None,
+                verification_id=verification_id,
+                kind=kind,
+                result=code,
+                created_at=now,
+            )
+        return verification_id
 
     def result(self, verification_id: str) -> dict[str, Any]:
         with self.data.transaction() as session:

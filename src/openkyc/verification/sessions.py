@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import rule_config
 from openkyc.errors import InvalidParameterValue, OpenKYCError, ResourceNotFound, UnauthorizedOperation
+from openkyc.jobs import Jobs
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
 from openkyc.store.models.verification import VerificationSession
@@ -48,10 +49,11 @@ def _with_token(url: str, token: str) -> str:
 class SessionService:
     data: DataAccess
     models: ModelPool[VerificationModels]
+    jobs: Jobs
     public_base_url: str | None = None
 
     def _verifications(self, app_id: int) -> VerificationService:
-        return VerificationService(self.data, self.models, app_id)
+        return VerificationService(self.data, self.models, self.jobs, app_id)
 
     def create(
         self,
