@@ -125,10 +125,12 @@ class ModelPool(Generic[T_co]):
                 self._idle.append(item)
                 self._cond.notify_all()
 
-    def warm(self) -> None:
-        """Builds one instance now (start-up), so the first request does not pay for loading."""
-        with self.lease():
-            pass
+    def warm(self, prepare: Callable[[T_co], object] | None = None) -> None:
+        """Builds one instance now (start-up) and runs ``prepare`` on it (e.g. load its models),
+        so the first request does not pay for loading and a broken model stops start-up."""
+        with self.lease() as item:
+            if prepare is not None:
+                prepare(item)
 
     def idle(self) -> list[T_co]:
         """A snapshot of the instances not in use now (diagnostics and tests; do not call models on them)."""

@@ -48,7 +48,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, pool.size + pool.queue_size + 32)
         if settings.preload_models:
-            app.state.runtime.models.warm()  # one model set: loads YuNet + SFace, checks their sha256 (fails fast)
+            app.state.runtime.models.warm(lambda models: models.faces)  # YuNet + SFace, sha256-checked (fails fast)
         if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
         scheduler = None
