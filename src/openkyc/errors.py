@@ -24,7 +24,8 @@ Hierarchy::
     │       ├── VideoNoVideoStream              InvalidParameterValue.VideoNoVideoStream
     │       ├── VideoEmpty                      InvalidParameterValue.VideoEmpty
     │       ├── UnsupportedVideoFormat          InvalidParameterValue.UnsupportedVideoFormat
-    │       └── RetentionExceedsPolicy          InvalidParameterValue.RetentionExceedsPolicy
+    │       ├── RetentionExceedsPolicy          InvalidParameterValue.RetentionExceedsPolicy
+    │       └── IdempotencyKeyReused (422)      InvalidParameterValue.IdempotencyKeyReused
     ├── MissingParameter (400)                  MissingParameter
     ├── AuthFailure (401)
     │   ├── SignatureFailure                    AuthFailure.SignatureFailure
@@ -39,10 +40,15 @@ Hierarchy::
     ├── ResourceNotFound (404)                  ResourceNotFound[.*]
     ├── UnsupportedOperation (405)              UnsupportedOperation.MethodNotAllowed
     │   └── EmbedderUnavailable (501)           UnsupportedOperation.EmbedderUnavailable
+    ├── RequestTimeout (408)                    RequestTimeout.BodyRead
+    ├── IdempotencyKeyInProgress (409)          ResourceInUse.IdempotencyKey
     ├── RequestSizeLimitExceeded (413)          RequestSizeLimitExceeded
     ├── FailedOperation (422)                   FailedOperation.*  (the input was understood, the check failed)
-    ├── RequestLimitExceeded (429)              RequestLimitExceeded
+    ├── RequestLimitExceeded (429)              RequestLimitExceeded[.*]
+    ├── ServerBusy (503)                        ResourceUnavailable.ServerBusy
     └── InternalError (500)                     InternalError
+
+An error may carry ``retry_after`` (seconds); the envelope then adds a ``Retry-After`` header.
 """
 
 from __future__ import annotations
@@ -57,9 +63,10 @@ class OpenKYCError(Exception):
     code: ClassVar[str] = "InternalError"
     default_message: ClassVar[str] = "An internal error occurred."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None, retry_after: int | None = None) -> None:
         self.message = message or self.default_message
         self._code = code
+        self.retry_after = retry_after
         super().__init__(self.message)
 
     @property
@@ -191,6 +198,12 @@ class RetentionExceedsPolicy(InvalidParameterValue):
     default_message = "A retention period may shorten the policy's maximum, never lengthen it."
 
 
+class IdempotencyKeyReused(InvalidParameterValue):
+    status_code = 422
+    code = "InvalidParameterValue.IdempotencyKeyReused"
+    default_message = "This Idempotency-Key was used with another method, path or body."
+
+
 class MissingParameter(OpenKYCError):
     status_code = 400
     code = "MissingParameter"
@@ -274,6 +287,18 @@ class EmbedderUnavailable(UnsupportedOperation):
     default_message = "The requested face embedder is not installed on this server."
 
 
+class RequestTimeout(OpenKYCError):
+    status_code = 408
+    code = "RequestTimeout.BodyRead"
+    default_message = "The request body did not arrive in time."
+
+
+class IdempotencyKeyInProgress(OpenKYCError):
+    status_code = 409
+    code = "ResourceInUse.IdempotencyKey"
+    default_message = "A request with this Idempotency-Key is still being processed; retry later."
+
+
 class RequestSizeLimitExceeded(OpenKYCError):
     status_code = 413
     code = "RequestSizeLimitExceeded"
@@ -352,3 +377,9 @@ class RequestLimitExceeded(OpenKYCError):
     status_code = 429
     code = "RequestLimitExceeded"
     default_message = "Too many requests."
+
+
+class ServerBusy(OpenKYCError):
+    status_code = 503
+    code = "ResourceUnavailable.ServerBusy"
+    default_message = "The server is busy; retry later."

@@ -28,7 +28,8 @@ def envelope(error: OpenKYCError, request_id: str | None) -> JSONResponse:
         "Error": {"Code": error.error_code, "Message": error.message},
         "RequestId": request_id,
     }
-    return JSONResponse(body, status_code=error.status_code)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
 def _request_id(request: Request) -> str | None:
