@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -97,15 +97,21 @@ def create_app(session: Session, account_id: int, name: str) -> App:
     return app
 
 
-UNCHANGED: object = object()
+class Keep(Enum):
+    """Leave a setting as it is (``None`` means "back to the service default")."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Keep.UNCHANGED
 
 
 def set_app_limits(
     session: Session,
     app_id: int,
     *,
-    qps_limit: int | None | object = UNCHANGED,
-    monthly_quota: int | None | object = UNCHANGED,
+    qps_limit: int | Keep | None = UNCHANGED,
+    monthly_quota: int | Keep | None = UNCHANGED,
     actor: str = "admin",
 ) -> App:
     """Sets an app's request rate and monthly quota (``None``: back to the service default)."""
@@ -113,13 +119,13 @@ def set_app_limits(
     if app is None:
         raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
     changes: dict[str, int | None] = {}
-    if qps_limit is not UNCHANGED:
-        if qps_limit is not None and (not isinstance(qps_limit, int) or qps_limit < 1):
+    if not isinstance(qps_limit, Keep):
+        if qps_limit is not None and qps_limit < 1:
             raise InvalidParameterValue("The QPS limit must be a whole number of at least 1.")
         app.qps_limit = qps_limit
         changes["qps_limit"] = qps_limit
-    if monthly_quota is not UNCHANGED:
-        if monthly_quota is not None and (not isinstance(monthly_quota, int) or monthly_quota < 0):
+    if not isinstance(monthly_quota, Keep):
+        if monthly_quota is not None and monthly_quota < 0:
             raise InvalidParameterValue("The monthly quota must be a whole number of at least 0.")
         app.monthly_quota = monthly_quota
         changes["monthly_quota"] = monthly_quota

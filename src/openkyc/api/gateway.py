@@ -164,6 +164,7 @@ class Gateway:
 
         try:
             claim: idempotency.Claim | None = None
+            body_read = False
             try:
                 headers = _headers(scope)
                 settings = runtime.settings
@@ -172,6 +173,7 @@ class Gateway:
                 if scope["path"].startswith("/verify/"):
                     await anyio.to_thread.run_sync(request_limits(runtime).check_address, state["client_ip"])
                 body = await self._read_body(headers, receive, settings)
+                body_read = True
                 if needs_signature(scope["path"]):
                     caller = await anyio.to_thread.run_sync(self._admit, runtime, scope, headers, body)
                     key = idempotency.requested_key(scope["method"], headers)
@@ -189,7 +191,7 @@ class Gateway:
             except OpenKYCError as error:
                 state["error_code"] = error.error_code
                 response = envelope(error, request_id)
-                if isinstance(error, RequestTimeout):
+                if not body_read:
                     response.headers["Connection"] = "close"  # the rest of the body is never read
                 await response(scope, receive, send_wrapper)
                 return

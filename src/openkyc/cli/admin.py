@@ -144,7 +144,7 @@ def apps_list(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption)
     emit({"apps": rows}, as_json)
 
 
-def _limit_value(option: str, text: str | None, minimum: int) -> int | None | object:
+def _limit_value(option: str, text: str | None, minimum: int) -> int | accounts.Keep | None:
     """``None`` (option absent): unchanged; ``default``: back to the service default; else a number."""
     if text is None:
         return accounts.UNCHANGED
