@@ -24,7 +24,8 @@ Hierarchy::
     │       ├── VideoNoVideoStream              InvalidParameterValue.VideoNoVideoStream
     │       ├── VideoEmpty                      InvalidParameterValue.VideoEmpty
     │       ├── UnsupportedVideoFormat          InvalidParameterValue.UnsupportedVideoFormat
-    │       └── RetentionExceedsPolicy          InvalidParameterValue.RetentionExceedsPolicy
+    │       ├── RetentionExceedsPolicy          InvalidParameterValue.RetentionExceedsPolicy
+    │       └── IdempotencyKeyReused (422)      InvalidParameterValue.IdempotencyKeyReused
     ├── MissingParameter (400)                  MissingParameter
     ├── AuthFailure (401)
     │   ├── SignatureFailure                    AuthFailure.SignatureFailure
@@ -39,6 +40,8 @@ Hierarchy::
     ├── ResourceNotFound (404)                  ResourceNotFound[.*]
     ├── UnsupportedOperation (405)              UnsupportedOperation.MethodNotAllowed
     │   └── EmbedderUnavailable (501)           UnsupportedOperation.EmbedderUnavailable
+    ├── RequestTimeout (408)                    RequestTimeout.BodyRead
+    ├── IdempotencyKeyInProgress (409)          ResourceInUse.IdempotencyKey
     ├── RequestSizeLimitExceeded (413)          RequestSizeLimitExceeded
     ├── FailedOperation (422)                   FailedOperation.*  (the input was understood, the check failed)
     │   └── SweepInProgress                     FailedOperation.SweepInProgress
@@ -46,6 +49,8 @@ Hierarchy::
     ├── ResourceUnavailable (503)               ResourceUnavailable[.*]
     │   └── ServerBusy                          ResourceUnavailable.ServerBusy  (with Retry-After)
     └── InternalError (500)                     InternalError
+
+An error may carry ``retry_after`` (seconds); the envelope then adds a ``Retry-After`` header.
 """
 
 from __future__ import annotations
@@ -195,6 +200,12 @@ class RetentionExceedsPolicy(InvalidParameterValue):
     default_message = "A retention period may shorten the policy's maximum, never lengthen it."
 
 
+class IdempotencyKeyReused(InvalidParameterValue):
+    status_code = 422
+    code = "InvalidParameterValue.IdempotencyKeyReused"
+    default_message = "This Idempotency-Key was used with another method, path or body."
+
+
 class MissingParameter(OpenKYCError):
     status_code = 400
     code = "MissingParameter"
@@ -276,6 +287,18 @@ class EmbedderUnavailable(UnsupportedOperation):
     status_code = 501
     code = "UnsupportedOperation.EmbedderUnavailable"
     default_message = "The requested face embedder is not installed on this server."
+
+
+class RequestTimeout(OpenKYCError):
+    status_code = 408
+    code = "RequestTimeout.BodyRead"
+    default_message = "The request body did not arrive in time."
+
+
+class IdempotencyKeyInProgress(OpenKYCError):
+    status_code = 409
+    code = "ResourceInUse.IdempotencyKey"
+    default_message = "A request with this Idempotency-Key is still being processed; retry later."
 
 
 class RequestSizeLimitExceeded(OpenKYCError):

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "test", "placeholder", ""})
 
@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     processor_name: str = Field(default="OpenKYC self-hosted deployment")
     dpo_contact: str | None = Field(default=None)
     redis_url: str | None = Field(
-        default=None, description="Redis URL of the job queue (`openkyc worker`); unset: jobs run in-process."
+        default=None,
+        description="Redis URL of the job queue (`openkyc worker`) and the request counters; unset: both in-process.",
     )
     retention_sweep_seconds: int = Field(default=300, ge=10, description="Interval of the in-process retention sweep.")
     model_threads: int = Field(default=1, ge=1, le=64, description="Threads per model inference.")
@@ -57,6 +58,40 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=600, description="Longest wait for a model instance before a 503 ServerBusy."
     )
     preload_models: bool = Field(default=True, description="Load and sha256-verify the default models at start-up.")
+    default_qps_limit: int | None = Field(default=None, ge=1, description="Requests per second per app; None: none.")
+    default_monthly_quota: int | None = Field(default=None, ge=0, description="Billable calls per app and month.")
+    verify_rate_limit: str | None = Field(default="30/minute", description="Per-address limit on /verify/ pages.")
+    body_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600, description="Time to receive a body.")
+    max_concurrent_uploads: int = Field(default=32, ge=1, description="Request bodies read at once.")
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list, description="Proxies whose X-Forwarded-For is believed (CIDRs)."
+    )
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60, description="How long an Idempotency-Key answers.")
+
+    @field_validator("verify_rate_limit")
+    @classmethod
+    def _parse_rate(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in {"", "none", "off"}:
+            return None
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as 30/minute: {value!r}") from exc
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

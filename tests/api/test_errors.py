@@ -89,6 +89,8 @@ def test_every_error_has_status_and_code(cls: type[errors.OpenKYCError]) -> None
             "RequestLimitExceeded",
             "LimitExceeded",
             "ResourceUnavailable",
+            "ResourceInUse",
+            "RequestTimeout",
         }
 
 

@@ -118,3 +118,21 @@ def test_db_upgrade(cli: Any, tmp_path: Path) -> None:
     result = cli("db", "upgrade", "--data-dir", str(tmp_path))
     assert result.exit_code == 0
     assert (tmp_path / "openkyc.db").exists()
+
+
+def test_apps_limits_show_set_and_reset(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENKYC_DEFAULT_QPS_LIMIT", "20")
+    app_id = str(_json(cli("init", "--data-dir", str(tmp_path), "--json"))["app_id"])
+    base = ("apps", "limits", "--app-id", app_id, "--data-dir", str(tmp_path), "--json")
+    shown = _json(cli(*base))
+    assert shown["qps_limit"] is None and shown["effective_qps_limit"] == 20
+    assert shown["monthly_quota"] is None and shown["effective_monthly_quota"] is None
+    changed = _json(cli(*base, "--qps-limit", "5", "--monthly-quota", "1000"))
+    assert (changed["effective_qps_limit"], changed["effective_monthly_quota"]) == (5, 1000)
+    [listed] = _json(cli("apps", "list", "--data-dir", str(tmp_path), "--json"))["apps"]
+    assert (listed["qps_limit"], listed["monthly_quota"]) == (5, 1000)
+    reset = _json(cli(*base, "--qps-limit", "default"))
+    assert (reset["qps_limit"], reset["effective_qps_limit"], reset["monthly_quota"]) == (None, 20, 1000)
+    assert cli(*base, "--qps-limit", "0").exit_code != 0
+    assert cli(*base, "--monthly-quota", "-1").exit_code != 0
+    assert cli("apps", "limits", "--app-id", "1", "--data-dir", str(tmp_path), "--json").exit_code != 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,6 +45,8 @@ class Caller:
     app_id: int
     app_name: str
     secret_id: str
+    qps_limit: int | None = None  # the app's own limits; None: the service default
+    monthly_quota: int | None = None
 
     def __repr__(self) -> str:
         return f"Caller(account_id={self.account_id}, app_id={self.app_id})"
@@ -92,6 +94,45 @@ def create_app(session: Session, account_id: int, name: str) -> App:
     app = App(id=ids.numeric_id(), account_id=account_id, name=name, created_at=_now())
     session.add(app)
     session.flush()
+    return app
+
+
+class Keep(Enum):
+    """Leave a setting as it is (``None`` means "back to the service default")."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Keep.UNCHANGED
+
+
+def set_app_limits(
+    session: Session,
+    app_id: int,
+    *,
+    qps_limit: int | Keep | None = UNCHANGED,
+    monthly_quota: int | Keep | None = UNCHANGED,
+    actor: str = "admin",
+) -> App:
+    """Sets an app's request rate and monthly quota (``None``: back to the service default)."""
+    app = session.get(App, app_id)
+    if app is None:
+        raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
+    changes: dict[str, int | None] = {}
+    if not isinstance(qps_limit, Keep):
+        if qps_limit is not None and qps_limit < 1:
+            raise InvalidParameterValue("The QPS limit must be a whole number of at least 1.")
+        app.qps_limit = qps_limit
+        changes["qps_limit"] = qps_limit
+    if not isinstance(monthly_quota, Keep):
+        if monthly_quota is not None and monthly_quota < 0:
+            raise InvalidParameterValue("The monthly quota must be a whole number of at least 0.")
+        app.monthly_quota = monthly_quota
+        changes["monthly_quota"] = monthly_quota
+    if changes:
+        audit.append(
+            session, audit.AuditEvent.CONFIG_CHANGE, actor=actor, app_id=app_id, details={"app_limits": changes}
+        )
     return app
 
 
@@ -161,7 +202,14 @@ def resolve_secret(session: Session, keyring: Keyring, secret_id: str) -> tuple[
     if credential.status != "active":
         raise CredentialDisabled()
     secret_key = keyring.decrypt_text(credential.secret_key_enc, _aad(secret_id))
-    caller = Caller(account_id=app.account_id, app_id=app.id, app_name=app.name, secret_id=secret_id)
+    caller = Caller(
+        account_id=app.account_id,
+        app_id=app.id,
+        app_name=app.name,
+        secret_id=secret_id,
+        qps_limit=app.qps_limit,
+        monthly_quota=app.monthly_quota,
+    )
     return caller, secret_key
 
 

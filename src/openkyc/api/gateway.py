@@ -1,17 +1,25 @@
-"""The ASGI layer every request passes first: RequestId, body limit, signature check, call record.
+"""The ASGI layer every request passes first: RequestId, limits, body, signature, call record.
 
 Order of work for one request:
-1. a RequestId is made and put on ``scope["state"]`` and in the logging context;
-2. the body is read up to ``max_body_bytes`` (a larger ``Content-Length`` is refused before reading);
-3. paths under ``/v1/`` (except ``/v1/health``) must carry a valid TC3-HMAC-SHA256 signature;
-   the caller is put on ``scope["state"]["caller"]``;
-4. the app runs with the buffered body;
-5. a call record (action, app, status, error code, duration, client address; never payloads) is written.
+1. a RequestId is made and put on ``scope["state"]`` and in the logging context; the client
+   address is the socket peer, or from ``X-Forwarded-For`` when the peer is a trusted proxy;
+2. ``/verify/`` pages (no credential) are limited per client address;
+3. the body is read up to ``max_body_bytes`` (a larger ``Content-Length`` is refused before
+   reading), within ``body_read_timeout_seconds`` (408 otherwise, and the buffer is dropped), and
+   at most ``max_concurrent_uploads`` bodies are read at once (503 ``ServerBusy`` beyond);
+4. paths under ``/v1/`` (except ``/v1/health``) must carry a valid TC3-HMAC-SHA256 signature;
+   the caller is put on ``scope["state"]["caller"]``; then the app's rate and monthly quota are
+   checked (429 ``RequestLimitExceeded`` with ``Retry-After``);
+5. a signed write with an ``Idempotency-Key`` is claimed, or answered from its stored answer;
+6. the app runs with the buffered body;
+7. a call record (action, app, status, error code, duration, client address; never payloads) is
+   written, and a billable 2xx counts towards the app's monthly quota.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -23,17 +31,24 @@ from sqlalchemy.exc import IntegrityError
 
 from openkyc.accounts import service as accounts
 from openkyc.accounts import signing
+from openkyc.api import idempotency
+from openkyc.api.clients import client_address
 from openkyc.api.errors import envelope
 from openkyc.errors import (
     MissingAuthHeader,
     OpenKYCError,
     ReplayedRequest,
     RequestSizeLimitExceeded,
+    RequestTimeout,
+    ServerBusy,
 )
 from openkyc.logs import request_id_var
 from openkyc.runtime import Runtime
+from openkyc.settings import Settings
+from openkyc.store.idempotency import fingerprint
 from openkyc.store.models.accounts import SeenSignature
 from openkyc.store.models.diagnostics import CallRecord
+from openkyc.usage.limits import RequestLimits, billable_calls_since, make_storage
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,6 +58,60 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("openkyc.api")
 PUBLIC_V1 = frozenset({"/v1/health"})
+CLIENT_CLOSED = 499  # recorded (never sent) when the client goes away before its body arrived
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection while its body was being read."""
+
+
+class UploadSlots:
+    """How many request bodies are being read at once; beyond the cap, refuse at once."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self.in_use >= self.capacity:
+                return False
+            self.in_use += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.in_use -= 1
+
+
+def request_limits(runtime: Runtime) -> RequestLimits:
+    """The deployment's request counters (Redis when configured), built once per runtime."""
+
+    def build() -> RequestLimits:
+        settings = runtime.settings
+
+        def count_billable(app_id: int, since: datetime) -> int:
+            with runtime.transaction() as session:
+                return billable_calls_since(session, app_id, since)
+
+        return RequestLimits(
+            make_storage(settings.redis_url),
+            count_billable=count_billable,
+            default_qps=settings.default_qps_limit,
+            default_quota=settings.default_monthly_quota,
+            verify_rate=settings.verify_rate_limit,
+        )
+
+    limits: RequestLimits = runtime.component("request_limits", build)
+    return limits
+
+
+def _has_body(headers: dict[str, list[str]]) -> bool:
+    lengths = headers.get("content-length", [])
+    if lengths:
+        return not (lengths[0].isdigit() and int(lengths[0]) == 0)
+    return "transfer-encoding" in headers
 
 
 def needs_signature(path: str) -> bool:
@@ -67,6 +136,12 @@ class Gateway:
     def __init__(self, app: ASGIApp, runtime_of: Callable[[], Runtime]) -> None:
         self.app = app
         self.runtime_of = runtime_of
+        self._uploads: UploadSlots | None = None
+
+    def _upload_slots(self, settings: Settings) -> UploadSlots:
+        if self._uploads is None:
+            self._uploads = UploadSlots(settings.max_concurrent_uploads)
+        return self._uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,40 +163,98 @@ class Gateway:
             await send(message)
 
         try:
+            claim: idempotency.Claim | None = None
+            body_read = False
             try:
                 headers = _headers(scope)
-                body = await self._read_body(headers, receive, runtime.settings.max_body_bytes)
+                settings = runtime.settings
+                peer = (scope.get("client") or (None,))[0]
+                state["client_ip"] = client_address(peer, headers.get("x-forwarded-for", []), settings.trusted_proxies)
+                if scope["path"].startswith("/verify/"):
+                    await anyio.to_thread.run_sync(request_limits(runtime).check_address, state["client_ip"])
+                body = await self._read_body(headers, receive, settings)
+                body_read = True
                 if needs_signature(scope["path"]):
-                    state["caller"] = await anyio.to_thread.run_sync(self._authenticate, runtime, scope, headers, body)
+                    caller = await anyio.to_thread.run_sync(self._admit, runtime, scope, headers, body)
+                    key = idempotency.requested_key(scope["method"], headers)
+                    if key is not None:
+                        claim = idempotency.Claim(runtime, caller.app_id, key)
+                        query = scope.get("query_string", b"").decode("latin-1")
+                        answer = await claim.acquire(fingerprint(scope["method"], scope["path"], query, body))
+                        if answer is not None:
+                            state["action"] = "IdempotentReplay"
+                            await idempotency.replay(answer, send_wrapper)
+                            return
+            except ClientDisconnected:
+                status["code"] = CLIENT_CLOSED
+                return
             except OpenKYCError as error:
                 state["error_code"] = error.error_code
                 response = envelope(error, request_id)
+                if not body_read:
+                    response.headers["Connection"] = "close"  # the rest of the body is never read
                 await response(scope, receive, send_wrapper)
                 return
-            await self.app(scope, _replay(body, receive), send_wrapper)
+            if claim is None:
+                await self.app(scope, _replay(body, receive), send_wrapper)
+            else:
+                await self._run_claimed(claim, scope, body, receive, send_wrapper)
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             await anyio.to_thread.run_sync(self._record, runtime, scope, status["code"], duration_ms)
             request_id_var.reset(token)
 
-    async def _read_body(self, headers: dict[str, list[str]], receive: Receive, limit: int) -> bytes:
+    async def _run_claimed(
+        self, claim: idempotency.Claim, scope: Scope, body: bytes, receive: Receive, send: Send
+    ) -> None:
+        """Runs the app with its answer held back, stores a 2xx answer, then sends it."""
+        captured = idempotency.Captured()
+        try:
+            await self.app(scope, _replay(body, receive), captured.send)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await claim.release()
+            raise
+        await claim.finish(captured)
+        await captured.forward(send)
+
+    async def _read_body(self, headers: dict[str, list[str]], receive: Receive, settings: Settings) -> bytes:
+        limit = settings.max_body_bytes
         lengths = headers.get("content-length", [])
         if lengths and lengths[0].isdigit() and int(lengths[0]) > limit:
             raise RequestSizeLimitExceeded()
+        slots = self._upload_slots(settings) if _has_body(headers) else None
+        if slots is not None and not slots.try_acquire():
+            raise ServerBusy("Too many uploads are being received; retry later.", retry_after=1)
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise RequestSizeLimitExceeded()
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            with anyio.fail_after(settings.body_read_timeout_seconds):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientDisconnected()
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise RequestSizeLimitExceeded()
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError as exc:
+            chunks.clear()
+            raise RequestTimeout() from exc
+        finally:
+            if slots is not None:
+                slots.release()
         return b"".join(chunks)
+
+    def _admit(self, runtime: Runtime, scope: Scope, headers: dict[str, list[str]], body: bytes) -> accounts.Caller:
+        """Authenticates the request, then checks the app's rate and monthly quota."""
+        caller = self._authenticate(runtime, scope, headers, body)
+        scope["state"]["caller"] = caller
+        request_limits(runtime).check_app(caller.app_id, caller.qps_limit, caller.monthly_quota, runtime.clock())
+        return caller
 
     def _authenticate(
         self, runtime: Runtime, scope: Scope, headers: dict[str, list[str]], body: bytes
@@ -159,7 +292,11 @@ class Gateway:
         state = scope.get("state", {})
         caller = state.get("caller")
         route = scope.get("route")
-        action = getattr(route, "name", None) or "Unknown"
+        action = state.get("action") or getattr(route, "name", None) or "Unknown"
+        billable = bool(state.get("billable", False)) and status_code < 400
+        now = runtime.clock()
+        if billable and caller is not None:
+            request_limits(runtime).record_billable(caller.app_id, now)
         try:
             with runtime.transaction() as session:
                 session.add(
@@ -173,10 +310,10 @@ class Gateway:
                         status_code=status_code,
                         error_code=state.get("error_code"),
                         result_code=state.get("result_code"),
-                        billable=bool(state.get("billable", False)) and status_code < 400,
+                        billable=billable,
                         duration_ms=round(duration_ms, 3),
-                        client_ip=(scope.get("client") or (None,))[0],
-                        created_at=runtime.clock(),
+                        client_ip=state.get("client_ip", (scope.get("client") or (None,))[0]),
+                        created_at=now,
                     )
                 )
         except Exception:  # a failed call record must never fail the call

@@ -167,11 +167,58 @@ def apps_create(
 
 @apps_cli.command("list")
 def apps_list(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
-    """List apps."""
+    """List apps with their request limits (null: the service default)."""
     runtime = _runtime(data_dir)
     with runtime.transaction() as session:
-        rows = [{"app_id": a.id, "name": a.name, "account_id": a.account_id} for a in session.scalars(select(App))]
+        rows = [
+            {
+                "app_id": a.id,
+                "name": a.name,
+                "account_id": a.account_id,
+                "qps_limit": a.qps_limit,
+                "monthly_quota": a.monthly_quota,
+            }
+            for a in session.scalars(select(App))
+        ]
     emit({"apps": rows}, as_json)
+
+
+def _limit_value(option: str, text: str | None, minimum: int) -> int | accounts.Keep | None:
+    """``None`` (option absent): unchanged; ``default``: back to the service default; else a number."""
+    if text is None:
+        return accounts.UNCHANGED
+    if text.strip().lower() == "default":
+        return None
+    if not text.strip().isdigit() or int(text) < minimum:
+        raise fail(f"{option} must be a whole number >= {minimum} or 'default'", "InvalidParameterValue")
+    return int(text)
+
+
+@apps_cli.command("limits")
+def apps_limits(
+    app_id: int = typer.Option(..., help="APPID."),
+    qps_limit: str | None = typer.Option(None, help="Requests per second, or 'default'."),
+    monthly_quota: str | None = typer.Option(None, help="Billable calls per calendar month, or 'default'."),
+    data_dir: Path | None = DataDirOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show an app's request rate and monthly quota; set them with the options."""
+    qps = _limit_value("--qps-limit", qps_limit, 1)
+    quota = _limit_value("--monthly-quota", monthly_quota, 0)
+    runtime = _runtime(data_dir)
+    settings = runtime.settings
+    with cli_errors(), runtime.transaction() as session:
+        app = accounts.set_app_limits(session, app_id, qps_limit=qps, monthly_quota=quota, actor="admin-cli")
+        result = {
+            "app_id": app.id,
+            "qps_limit": app.qps_limit,
+            "monthly_quota": app.monthly_quota,
+            "effective_qps_limit": app.qps_limit if app.qps_limit is not None else settings.default_qps_limit,
+            "effective_monthly_quota": (
+                app.monthly_quota if app.monthly_quota is not None else settings.default_monthly_quota
+            ),
+        }
+    emit(result, as_json)
 
 
 @users_cli.command("create")

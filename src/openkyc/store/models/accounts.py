@@ -38,6 +38,8 @@ class App(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
+    qps_limit: Mapped[int | None] = mapped_column(Integer, default=None)  # None: the service default
+    monthly_quota: Mapped[int | None] = mapped_column(Integer, default=None)  # billable calls per month
 
 
 class Credential(Base):

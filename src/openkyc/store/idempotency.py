@@ -1,0 +1,148 @@
+"""Stored answers of retried writes (``Idempotency-Key``): claim, complete, release, purge.
+
+A row per (app, key) holds a fingerprint of the request (sha256 of method, path, query and body),
+a state (``in_progress`` while the first request runs, ``done`` once its 2xx answer is stored),
+the answer's status, content type and body sealed with the keyring (answers can hold personal
+data), and an expiry. Only 2xx answers are kept; any other outcome deletes the row, so the
+request may be retried. A row left ``in_progress`` by a process that died is taken over after
+``IN_PROGRESS_LEASE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from openkyc.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
+from openkyc.privacy.crypto import Keyring
+from openkyc.store.models.idempotency import IdempotentRequest
+
+IN_PROGRESS = "in_progress"
+DONE = "done"
+IN_PROGRESS_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, repr=False)
+class StoredAnswer:
+    status_code: int
+    content_type: str | None
+    body: bytes
+
+    def __repr__(self) -> str:
+        return f"StoredAnswer(status_code={self.status_code}, bytes={len(self.body)})"
+
+
+def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode("latin-1"), query.encode("latin-1")):
+        digest.update(part + b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _aad(app_id: int, key: str) -> bytes:
+    return f"idempotency:{app_id}:{key}".encode()
+
+
+def claim(
+    session: Session, keyring: Keyring, app_id: int, key: str, request_hash: str, now: datetime, ttl: timedelta
+) -> StoredAnswer | None:
+    """``None`` when this request now owns the key (run it); the stored answer to replay otherwise.
+
+    Raises ``IdempotencyKeyReused`` for another request under the same key and
+    ``IdempotencyKeyInProgress`` while the first is still running. A concurrent first use of the
+    same key makes the flush raise ``IntegrityError``: the caller retries the claim once.
+    """
+    row = session.get(IdempotentRequest, (app_id, key))
+    if row is None:
+        session.add(
+            IdempotentRequest(
+                app_id=app_id,
+                key=key,
+                request_hash=request_hash,
+                state=IN_PROGRESS,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+        session.flush()
+        return None
+    stale = row.expires_at <= now or (row.state == IN_PROGRESS and row.created_at + IN_PROGRESS_LEASE <= now)
+    if stale:
+        # Conditional on what was read, so two takers of one stale row cannot both win.
+        taken = session.execute(
+            update(IdempotentRequest)
+            .where(
+                IdempotentRequest.app_id == app_id,
+                IdempotentRequest.key == key,
+                IdempotentRequest.state == row.state,
+                IdempotentRequest.created_at == row.created_at,
+            )
+            .values(
+                request_hash=request_hash,
+                state=IN_PROGRESS,
+                status_code=None,
+                content_type=None,
+                response_enc=None,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(taken, "rowcount", 0) != 1:
+            raise IdempotencyKeyInProgress(retry_after=1)
+        return None
+    if row.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    if row.state != DONE or row.response_enc is None or row.status_code is None:
+        raise IdempotencyKeyInProgress(retry_after=1)
+    body = keyring.decrypt(row.response_enc, _aad(app_id, key))
+    return StoredAnswer(status_code=row.status_code, content_type=row.content_type, body=body)
+
+
+def complete(
+    session: Session, keyring: Keyring, app_id: int, key: str, status_code: int, content_type: str | None, body: bytes
+) -> None:
+    """Keeps the 2xx answer (sealed) for replays until the row expires."""
+    session.execute(
+        update(IdempotentRequest)
+        .where(IdempotentRequest.app_id == app_id, IdempotentRequest.key == key)
+        .values(
+            state=DONE,
+            status_code=status_code,
+            content_type=content_type,
+            response_enc=keyring.encrypt(body, _aad(app_id, key)),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release(session: Session, app_id: int, key: str) -> None:
+    """Forgets a claim whose request did not end in a 2xx, so it can be retried."""
+    session.execute(
+        delete(IdempotentRequest)
+        .where(IdempotentRequest.app_id == app_id, IdempotentRequest.key == key, IdempotentRequest.state == IN_PROGRESS)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Deletes the expired rows (for the retention sweep); returns how many."""
+    result = session.execute(
+        delete(IdempotentRequest)
+        .where(IdempotentRequest.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_app(session: Session, app_id: int) -> int:
+    """Deletes every stored answer of an app (e.g. when one of its subjects is erased)."""
+    result = session.execute(
+        delete(IdempotentRequest).where(IdempotentRequest.app_id == app_id).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
