@@ -13,6 +13,8 @@ Hierarchy::
     ├── InvalidParameter (400)
     │   ├── MalformedJSON                       InvalidParameter.MalformedJSON
     │   └── InvalidParameterValue (400)         InvalidParameterValue[.*]
+    │       ├── NulCharacter                    InvalidParameterValue.NulCharacter
+    │       ├── DateOutOfRange                  InvalidParameterValue.DateOutOfRange
     │       ├── ImageDecodeFailed               InvalidParameterValue.ImageDecodeFailed
     │       ├── ImageSizeTooLarge               InvalidParameterValue.ImageSizeTooLarge
     │       ├── ImageTooSmall                   InvalidParameterValue.ImageTooSmall
@@ -41,6 +43,7 @@ Hierarchy::
     │   └── EmbedderUnavailable (501)           UnsupportedOperation.EmbedderUnavailable
     ├── RequestSizeLimitExceeded (413)          RequestSizeLimitExceeded
     ├── FailedOperation (422)                   FailedOperation.*  (the input was understood, the check failed)
+    │   └── ConcurrentUpdate (409)              FailedOperation.ConcurrentUpdate
     ├── RequestLimitExceeded (429)              RequestLimitExceeded
     └── InternalError (500)                     InternalError
 """
@@ -99,6 +102,18 @@ class MalformedJSON(InvalidParameter):
 class InvalidParameterValue(InvalidParameter):
     code = "InvalidParameterValue"
     default_message = "A parameter value is invalid."
+
+
+class NulCharacter(InvalidParameterValue):
+    """A NUL character (U+0000) in a path, query or body string: no id or text may hold one."""
+
+    code = "InvalidParameterValue.NulCharacter"
+    default_message = "Ids and text may not contain the NUL character (U+0000)."
+
+
+class DateOutOfRange(InvalidParameterValue):
+    code = "InvalidParameterValue.DateOutOfRange"
+    default_message = "The date is outside the supported range."
 
 
 class ImageDecodeFailed(InvalidParameterValue):
@@ -346,6 +361,14 @@ class DocumentUnrecognized(FailedOperation):
 class MrzCheckFailed(FailedOperation):
     code = "FailedOperation.MrzCheckFailed"
     default_message = "A check digit of the machine-readable zone does not hold."
+
+
+class ConcurrentUpdate(FailedOperation):
+    """Another request changed the resource at the same moment; read it again and retry."""
+
+    status_code = 409
+    code = "FailedOperation.ConcurrentUpdate"
+    default_message = "The resource was changed by a concurrent request; read it again and retry."
 
 
 class RequestLimitExceeded(OpenKYCError):

@@ -3,9 +3,12 @@
 Order of work for one request:
 1. a RequestId is made and put on ``scope["state"]`` and in the logging context;
 2. the body is read up to ``max_body_bytes`` (a larger ``Content-Length`` is refused before reading);
+   a NUL character in the path, the query or a JSON string, a JSON body that is not UTF-8 or nests
+   too deep, is refused (:mod:`openkyc.api.inputs`), before any route or database sees it;
 3. paths under ``/v1/`` (except ``/v1/health``) must carry a valid TC3-HMAC-SHA256 signature;
    the caller is put on ``scope["state"]["caller"]``;
-4. the app runs with the buffered body;
+4. the app runs with the buffered body; an exception no handler took is logged here, with its
+   traceback (redacted) and the RequestId, and answered ``InternalError``;
 5. a call record (action, app, status, error code, duration, client address; never payloads) is written.
 """
 
@@ -23,8 +26,10 @@ from sqlalchemy.exc import IntegrityError
 
 from openkyc.accounts import service as accounts
 from openkyc.accounts import signing
+from openkyc.api import inputs
 from openkyc.api.errors import envelope
 from openkyc.errors import (
+    InternalError,
     MissingAuthHeader,
     OpenKYCError,
     ReplayedRequest,
@@ -78,11 +83,12 @@ class Gateway:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
-        status = {"code": 500}
+        status = {"code": 500, "started": False}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                status["started"] = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -91,6 +97,10 @@ class Gateway:
             try:
                 headers = _headers(scope)
                 body = await self._read_body(headers, receive, runtime.settings.max_body_bytes)
+                inputs.check_path(scope["path"])
+                inputs.check_query(scope.get("query_string", b""))
+                if inputs.is_json(next(iter(headers.get("content-type", [])), None)):
+                    inputs.check_json_body(body)
                 if needs_signature(scope["path"]):
                     state["caller"] = await anyio.to_thread.run_sync(self._authenticate, runtime, scope, headers, body)
             except OpenKYCError as error:
@@ -98,7 +108,18 @@ class Gateway:
                 response = envelope(error, request_id)
                 await response(scope, receive, send_wrapper)
                 return
-            await self.app(scope, _replay(body, receive), send_wrapper)
+            try:
+                await self.app(scope, _replay(body, receive), send_wrapper)
+            except Exception as exc:
+                state["error_code"] = InternalError.code
+                log.error(
+                    "unhandled error",
+                    exc_info=exc,
+                    extra={"exc_class": type(exc).__name__, "method": scope["method"], "route": _route_path(scope)},
+                )
+                if status["started"]:
+                    raise  # the answer is already on its way: the server closes the connection
+                await envelope(InternalError(), request_id)(scope, receive, send_wrapper)
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             await anyio.to_thread.run_sync(self._record, runtime, scope, status["code"], duration_ms)
@@ -169,7 +190,7 @@ class Gateway:
                         secret_id=caller.secret_id if caller else None,
                         action=action,
                         method=scope["method"],
-                        route=getattr(route, "path", None) or "unmatched",
+                        route=_route_path(scope),
                         status_code=status_code,
                         error_code=state.get("error_code"),
                         result_code=state.get("result_code"),
@@ -188,6 +209,11 @@ class Gateway:
             "request",
             extra={"action": action, "status": status_code, "duration_ms": round(duration_ms, 1)},
         )
+
+
+def _route_path(scope: Scope) -> str:
+    """The matched route's template (``/v1/rules/{rule_id}``), never the concrete path with its ids."""
+    return str(getattr(scope.get("route"), "path", None) or "unmatched")
 
 
 def _replay(body: bytes, original: Receive) -> Receive:
