@@ -13,6 +13,8 @@ Hierarchy::
     ├── InvalidParameter (400)
     │   ├── MalformedJSON                       InvalidParameter.MalformedJSON
     │   └── InvalidParameterValue (400)         InvalidParameterValue[.*]
+    │       ├── NulCharacter                    InvalidParameterValue.NulCharacter
+    │       ├── DateOutOfRange                  InvalidParameterValue.DateOutOfRange
     │       ├── ImageDecodeFailed               InvalidParameterValue.ImageDecodeFailed
     │       ├── ImageSizeTooLarge               InvalidParameterValue.ImageSizeTooLarge
     │       ├── ImageTooSmall                   InvalidParameterValue.ImageTooSmall
@@ -44,7 +46,8 @@ Hierarchy::
     ├── IdempotencyKeyInProgress (409)          ResourceInUse.IdempotencyKey
     ├── RequestSizeLimitExceeded (413)          RequestSizeLimitExceeded
     ├── FailedOperation (422)                   FailedOperation.*  (the input was understood, the check failed)
-    │   └── SweepInProgress                     FailedOperation.SweepInProgress
+    │   ├── SweepInProgress                     FailedOperation.SweepInProgress
+    │   └── ConcurrentUpdate (409)              FailedOperation.ConcurrentUpdate
     ├── RequestLimitExceeded (429)              RequestLimitExceeded            (with Retry-After)
     ├── ResourceUnavailable (503)               ResourceUnavailable[.*]
     │   └── ServerBusy                          ResourceUnavailable.ServerBusy  (with Retry-After)
@@ -108,6 +111,18 @@ class MalformedJSON(InvalidParameter):
 class InvalidParameterValue(InvalidParameter):
     code = "InvalidParameterValue"
     default_message = "A parameter value is invalid."
+
+
+class NulCharacter(InvalidParameterValue):
+    """A NUL character (U+0000) in a path, query or body string: no id or text may hold one."""
+
+    code = "InvalidParameterValue.NulCharacter"
+    default_message = "Ids and text may not contain the NUL character (U+0000)."
+
+
+class DateOutOfRange(InvalidParameterValue):
+    code = "InvalidParameterValue.DateOutOfRange"
+    default_message = "The date is outside the supported range."
 
 
 class ImageDecodeFailed(InvalidParameterValue):
@@ -380,6 +395,14 @@ class SweepInProgress(FailedOperation):
 
     code = "FailedOperation.SweepInProgress"
     default_message = "A retention sweep is already running; this one was skipped."
+
+
+class ConcurrentUpdate(FailedOperation):
+    """Another request changed the resource at the same moment; read it again and retry."""
+
+    status_code = 409
+    code = "FailedOperation.ConcurrentUpdate"
+    default_message = "The resource was changed by a concurrent request; read it again and retry."
 
 
 class RequestLimitExceeded(OpenKYCError):

@@ -7,6 +7,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 request_id_var: ContextVar[str | None] = ContextVar("openkyc_request_id", default=None)
 
@@ -33,6 +34,9 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info and record.exc_info[0] is not None:
             payload["exc_type"] = record.exc_info[0].__name__
+            record.exc_text = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:  # the traceback, already redacted by the RedactingFilter
+            payload["traceback"] = record.exc_text
         return json.dumps(payload, default=str)
 
 
@@ -43,8 +47,15 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     for handler in list(logger.handlers):
         if getattr(handler, "_openkyc", False):
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = make_handler(sys.stderr, fmt)
     handler._openkyc = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.propagate = True
+
+
+def make_handler(stream: TextIO, fmt: str = "json") -> logging.Handler:
+    """A handler writing to ``stream`` with the RequestId and the redaction filter (JSON or text lines)."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
     for extra in extra_filters():
         handler.addFilter(extra)
@@ -52,8 +63,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
-    logger.addHandler(handler)
-    logger.propagate = True
+    return handler
 
 
 def extra_filters() -> list[logging.Filter]:

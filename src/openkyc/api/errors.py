@@ -16,6 +16,7 @@ from openkyc.errors import (
     MalformedJSON,
     MissingParameter,
     OpenKYCError,
+    RequestSizeLimitExceeded,
     ResourceNotFound,
     UnsupportedOperation,
 )
@@ -60,7 +61,7 @@ def install(app: FastAPI) -> None:
     async def _openkyc(request: Request, exc: OpenKYCError) -> JSONResponse:
         _mark(request, exc)
         if exc.status_code >= 500:
-            log.error("request failed", extra={"code": exc.error_code})
+            log.error("request failed", exc_info=exc, extra={"code": exc.error_code, "exc_class": type(exc).__name__})
         return envelope(exc, _request_id(request))
 
     @app.exception_handler(RequestValidationError)
@@ -76,14 +77,21 @@ def install(app: FastAPI) -> None:
             error = ResourceNotFound("No such path.", code="ResourceNotFound.Path")
         elif exc.status_code == 405:
             error = UnsupportedOperation()
+        elif exc.status_code == 400:
+            # FastAPI's only 400: a JSON body its parser failed on in a way that is not a syntax error
+            error = MalformedJSON()
+        elif exc.status_code == 413:
+            error = RequestSizeLimitExceeded()
         else:
+            log.error("HTTP error without an OpenKYC code", extra={"status": exc.status_code})
             error = InternalError()
         _mark(request, error)
         return envelope(error, _request_id(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", extra={"exc_class": type(exc).__name__})
+        # the Gateway answers unhandled errors itself; this is the last resort for anything outside it
+        log.error("unexpected error", exc_info=exc, extra={"exc_class": type(exc).__name__})
         error = InternalError()
         _mark(request, error)
         return envelope(error, _request_id(request))

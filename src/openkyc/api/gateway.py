@@ -7,6 +7,8 @@ Order of work for one request:
 3. the body is read up to ``max_body_bytes`` (a larger ``Content-Length`` is refused before
    reading), within ``body_read_timeout_seconds`` (408 otherwise, and the buffer is dropped), and
    at most ``max_concurrent_uploads`` bodies are read at once (503 ``ServerBusy`` beyond);
+   a NUL character in the path, the query or a JSON string, a JSON body that is not UTF-8 or nests
+   too deep, is refused (:mod:`openkyc.api.inputs`), before any route or database sees it;
 4. paths under ``/v1/`` (except ``/v1/health``) must carry a valid TC3-HMAC-SHA256 signature;
    the caller is put on ``scope["state"]["caller"]``; then the app's rate and monthly quota are
    checked (429 ``RequestLimitExceeded`` with ``Retry-After``);
@@ -14,6 +16,8 @@ Order of work for one request:
 6. the app runs with the buffered body;
 7. a call record (action, app, status, error code, duration, client address; never payloads) is
    written, and a billable 2xx counts towards the app's monthly quota.
+An exception no handler took is logged with its (redacted) traceback and the RequestId, and
+answered ``InternalError``.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from sqlalchemy.exc import IntegrityError
 
 from openkyc.accounts import service as accounts
 from openkyc.accounts import signing
-from openkyc.api import idempotency
+from openkyc.api import idempotency, inputs
 from openkyc.api.clients import client_address
 from openkyc.api.errors import envelope
 from openkyc.errors import (
+    InternalError,
     MissingAuthHeader,
     OpenKYCError,
     ReplayedRequest,
@@ -153,11 +158,12 @@ class Gateway:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
-        status = {"code": 500}
+        status = {"code": 500, "started": False}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                status["started"] = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -174,6 +180,10 @@ class Gateway:
                     await anyio.to_thread.run_sync(request_limits(runtime).check_address, state["client_ip"])
                 body = await self._read_body(headers, receive, settings)
                 body_read = True
+                inputs.check_path(scope["path"])
+                inputs.check_query(scope.get("query_string", b""))
+                if inputs.is_json(next(iter(headers.get("content-type", [])), None)):
+                    inputs.check_json_body(body)
                 if needs_signature(scope["path"]):
                     caller = await anyio.to_thread.run_sync(self._admit, runtime, scope, headers, body)
                     key = idempotency.requested_key(scope["method"], headers)
@@ -195,10 +205,21 @@ class Gateway:
                     response.headers["Connection"] = "close"  # the rest of the body is never read
                 await response(scope, receive, send_wrapper)
                 return
-            if claim is None:
-                await self.app(scope, _replay(body, receive), send_wrapper)
-            else:
-                await self._run_claimed(claim, scope, body, receive, send_wrapper)
+            try:
+                if claim is None:
+                    await self.app(scope, _replay(body, receive), send_wrapper)
+                else:
+                    await self._run_claimed(claim, scope, body, receive, send_wrapper)
+            except Exception as exc:
+                state["error_code"] = InternalError.code
+                log.error(
+                    "unhandled error",
+                    exc_info=exc,
+                    extra={"exc_class": type(exc).__name__, "method": scope["method"], "route": _route_path(scope)},
+                )
+                if status["started"]:
+                    raise  # the answer is already on its way: the server closes the connection
+                await envelope(InternalError(), request_id)(scope, receive, send_wrapper)
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             await anyio.to_thread.run_sync(self._record, runtime, scope, status["code"], duration_ms)
@@ -306,7 +327,7 @@ class Gateway:
                         secret_id=caller.secret_id if caller else None,
                         action=action,
                         method=scope["method"],
-                        route=getattr(route, "path", None) or "unmatched",
+                        route=_route_path(scope),
                         status_code=status_code,
                         error_code=state.get("error_code"),
                         result_code=state.get("result_code"),
@@ -325,6 +346,11 @@ class Gateway:
             "request",
             extra={"action": action, "status": status_code, "duration_ms": round(duration_ms, 1)},
         )
+
+
+def _route_path(scope: Scope) -> str:
+    """The matched route's template (``/v1/rules/{rule_id}``), never the concrete path with its ids."""
+    return str(getattr(scope.get("route"), "path", None) or "unmatched")
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

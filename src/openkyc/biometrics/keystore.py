@@ -6,12 +6,15 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openkyc.biometrics.templates import TemplateKey
-from openkyc.errors import ResourceNotFound
+from openkyc.errors import ConcurrentUpdate, ResourceNotFound
 from openkyc.privacy.crypto import Keyring
 from openkyc.store.models.faces import TemplateKeyRow
+
+_RETRIES = 3
 
 
 def _aad(key_id: str, app_id: int) -> bytes:
@@ -22,30 +25,72 @@ def _unseal(row: TemplateKeyRow, keyring: Keyring) -> TemplateKey:
     return TemplateKey(key_id=row.key_id, secret=keyring.decrypt(row.secret_enc, _aad(row.key_id, row.app_id)))
 
 
-def create_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: datetime) -> TemplateKey:
-    """A new active key for the app; earlier keys stay until their templates are re-issued."""
+def _new_row(keyring: Keyring, app_id: int, bits: int, now: datetime) -> tuple[TemplateKeyRow, TemplateKey]:
     key_id = "tk-" + secrets.token_hex(8)
     secret = secrets.token_bytes(32)
-    session.execute(update(TemplateKeyRow).where(TemplateKeyRow.app_id == app_id).values(active=False))
-    session.add(
-        TemplateKeyRow(
-            key_id=key_id,
-            app_id=app_id,
-            secret_enc=keyring.encrypt(secret, _aad(key_id, app_id)),
-            bits=bits,
-            active=True,
-            created_at=now,
-        )
+    row = TemplateKeyRow(
+        key_id=key_id,
+        app_id=app_id,
+        secret_enc=keyring.encrypt(secret, _aad(key_id, app_id)),
+        bits=bits,
+        active=True,
+        created_at=now,
     )
-    session.flush()
-    return TemplateKey(key_id=key_id, secret=secret)
+    return row, TemplateKey(key_id=key_id, secret=secret)
+
+
+def _active_row(session: Session, app_id: int) -> TemplateKeyRow | None:
+    return session.scalar(
+        select(TemplateKeyRow)
+        .where(TemplateKeyRow.app_id == app_id, TemplateKeyRow.active.is_(True))
+        .execution_options(populate_existing=True)
+    )
+
+
+def create_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: datetime) -> TemplateKey:
+    """A new active key for the app (rotation); earlier keys stay, inactive, until their templates are re-issued.
+
+    The partial unique index allows one active key per app: a rotation racing another one (or a
+    first use) deactivates whatever is active when it retries, so exactly one key stays active.
+    """
+    for attempt in range(_RETRIES):
+        row, key = _new_row(keyring, app_id, bits, now)
+        try:
+            with session.begin_nested():
+                session.execute(
+                    update(TemplateKeyRow)
+                    .where(TemplateKeyRow.app_id == app_id, TemplateKeyRow.active.is_(True))
+                    .values(active=False)
+                )
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            if attempt == _RETRIES - 1:
+                raise
+            continue
+        return key
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def active_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: datetime) -> TemplateKey:
-    row = session.scalar(select(TemplateKeyRow).where(TemplateKeyRow.app_id == app_id, TemplateKeyRow.active.is_(True)))
-    if row is None:
-        return create_key(session, keyring, app_id, bits, now)
-    return _unseal(row, keyring)
+    """The app's active key, made on first use; concurrent first uses all get the same one.
+
+    Get-or-create under the partial unique index: the insert runs in a SAVEPOINT, and the loser of
+    a race rolls it back and reads the winner's key.
+    """
+    for _ in range(_RETRIES):
+        row = _active_row(session, app_id)
+        if row is not None:
+            return _unseal(row, keyring)
+        new_row, key = _new_row(keyring, app_id, bits, now)
+        try:
+            with session.begin_nested():
+                session.add(new_row)
+                session.flush()
+        except IntegrityError:
+            continue  # another request made the app's key first: read it
+        return key
+    raise ConcurrentUpdate("The template key was changed by concurrent requests; retry.")
 
 
 def key_by_id(session: Session, keyring: Keyring, app_id: int, key_id: str) -> TemplateKey:

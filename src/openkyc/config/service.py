@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openkyc.accounts import ids
 from openkyc.config.rules import RuleConfig, RuleIn
-from openkyc.errors import InvalidParameterValue, ResourceNotFound
+from openkyc.errors import ConcurrentUpdate, InvalidParameterValue, ResourceNotFound
 from openkyc.privacy import audit
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.config import Rule, RuleChange
 
 RULE_NOT_FOUND = "ResourceNotFound.Rule"
+_UPDATE_TRIES = 3
 
 
 def _now() -> datetime:
@@ -68,13 +69,20 @@ def _audit_rule(session: Session, action: str, app_id: int, rule_id: str, versio
     )
 
 
-def get_rule(session: Session, app_id: int, rule_id: str) -> tuple[Rule, str]:
-    """The rule if it belongs to ``app_id``; another app's rule is reported exactly as a missing one."""
-    row = session.execute(
+def get_rule(session: Session, app_id: int, rule_id: str, *, lock: bool = False) -> tuple[Rule, str]:
+    """The rule if it belongs to ``app_id``; another app's rule is reported exactly as a missing one.
+
+    ``lock``: read it ``FOR UPDATE`` (PostgreSQL; SQLite has one writer at a time anyway), fresh
+    from the database even if the session already holds it.
+    """
+    query = (
         select(Rule, Resource.name)
         .join(Resource, Resource.id == Rule.id)
         .where(Rule.id == rule_id, Rule.app_id == app_id)
-    ).first()
+    )
+    if lock:
+        query = query.with_for_update(of=Rule).execution_options(populate_existing=True)
+    row = session.execute(query).first()
     if row is None:
         raise ResourceNotFound("The rule does not exist.", code=RULE_NOT_FOUND)
     return row[0], row[1]
@@ -89,29 +97,53 @@ def rule_config(session: Session, app_id: int, rule_id: str | None) -> RuleConfi
 
 
 def update_rule(session: Session, app_id: int, rule_id: str, body: RuleIn, actor: str) -> tuple[Rule, str]:
-    rule, _ = get_rule(session, app_id, rule_id)
-    resource = session.get(Resource, rule_id)
-    assert resource is not None
-    old = dict(rule.config)
+    """Replaces the rule's name and configuration as the next version, recording the change.
+
+    No lost update: the rule is read locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite lets
+    one writer at a time in) and the version moves only by a conditional ``UPDATE ... WHERE version
+    = seen``, so concurrent updates queue: each one gets the next version and records the
+    configuration it really replaced. Should the rule still move between the read and the write,
+    the read is retried; after a few tries the answer is 409 ``FailedOperation.ConcurrentUpdate``.
+    ``rule_changes(rule_id, version)`` is unique, so a version is never written twice.
+    """
     new = body.config.model_dump(mode="json")
     now = _now()
-    rule.version += 1
-    rule.config = new
-    rule.updated_at = now
-    resource.name = body.name
-    session.add(
-        RuleChange(
-            rule_id=rule_id, version=rule.version, changed_by=actor, changed_at=now, old_config=old, new_config=new
+    for _ in range(_UPDATE_TRIES):
+        rule, name = get_rule(session, app_id, rule_id, lock=True)
+        seen, old = rule.version, dict(rule.config)
+        bumped = session.execute(
+            update(Rule)
+            .where(Rule.id == rule_id, Rule.version == seen)
+            .values(version=seen + 1, config=new, updated_at=now)
         )
-    )
+        if cast("CursorResult[Any]", bumped).rowcount == 1:
+            break
+    else:
+        raise ConcurrentUpdate()
+    if name != body.name:
+        _rename(session, rule_id, body.name)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(
+                RuleChange(
+                    rule_id=rule_id, version=seen + 1, changed_by=actor, changed_at=now, old_config=old, new_config=new
+                )
+            )
+            session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentUpdate() from exc
+    _audit_rule(session, "rule_update", app_id, rule_id, seen + 1, actor)
+    return rule, body.name
+
+
+def _rename(session: Session, rule_id: str, name: str) -> None:
+    try:
+        with session.begin_nested():
+            session.execute(update(Resource).where(Resource.id == rule_id).values(name=name))
     except IntegrityError as exc:
         raise InvalidParameterValue(
             "A rule with that name already exists.", code="InvalidParameterValue.RuleNameExists"
         ) from exc
-    _audit_rule(session, "rule_update", app_id, rule_id, rule.version, actor)
-    return rule, body.name
 
 
 def rule_history(session: Session, app_id: int, rule_id: str) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from openkyc.privacy.retention import cutoffs
 from openkyc.privacy.service import app_retention
 from openkyc.privacy.vocabulary import RetentionKind
 from openkyc.runtime import Runtime
+from openkyc.store import idempotency
 from openkyc.store.base import Base
 from openkyc.store.locks import try_transaction_lock
 from openkyc.store.models.accounts import SeenSignature
@@ -201,6 +202,11 @@ def seen_signatures(ctx: SweepContext) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def idempotent_answers(ctx: SweepContext) -> int:
+    """Stored answers of ``Idempotency-Key`` retries past their expiry (at most the media period)."""
+    return idempotency.purge_expired(ctx.session, ctx.now)
+
+
 STEPS: list[tuple[str, SweepStep]] = [
     ("expired_blobs", expired_blobs),
     ("media_by_policy", media_by_policy),
@@ -209,6 +215,7 @@ STEPS: list[tuple[str, SweepStep]] = [
     ("verification_results", table_older_than("verification_results", "created_at", RetentionKind.VERIFICATION_RESULT)),
     ("call_records", call_records),
     ("seen_signatures", seen_signatures),
+    ("idempotent_answers", idempotent_answers),
 ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openkyc.errors import InvalidParameterValue
+from openkyc.errors import DateOutOfRange, InvalidParameterValue
 from openkyc.store.models.diagnostics import CallRecord
 
 PRICES: dict[str, Decimal] = {
@@ -49,7 +49,10 @@ def usage(session: Session, app_id: int, start: date, end: date) -> dict[str, An
             "The range must run forwards and span at most 366 days.", code="InvalidParameterValue.DateRange"
         )
     since = datetime(start.year, start.month, start.day, tzinfo=UTC)
-    until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    try:
+        until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    except OverflowError as exc:  # 9999-12-31: the day after cannot be represented
+        raise DateOutOfRange("Dates must be before 9999-12-31.") from exc
     rows = session.execute(
         select(CallRecord.action, CallRecord.result_code, CallRecord.error_code, CallRecord.billable, func.count())
         .where(CallRecord.app_id == app_id, CallRecord.created_at >= since, CallRecord.created_at < until)
@@ -73,7 +76,7 @@ def bill(session: Session, app_id: int, month: str) -> dict[str, Any]:
     try:
         year, number = (int(part) for part in month.split("-"))
         first = date(year, number, 1)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise InvalidParameterValue("The month must be YYYY-MM.", code="InvalidParameterValue.Month") from exc
     last = date(year, number, calendar.monthrange(year, number)[1])
     counted = usage(session, app_id, first, last)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openkyc.store.base import Base
@@ -23,9 +23,10 @@ class Rule(Base):
 
 
 class RuleChange(Base):
-    """One change of a rule: who, when, the old and the new configuration."""
+    """One change of a rule: who, when, the old and the new configuration; one row per version."""
 
     __tablename__ = "rule_changes"
+    __table_args__ = (UniqueConstraint("rule_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule_id: Mapped[str] = mapped_column(ForeignKey("rules.id", ondelete="CASCADE"), index=True)

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openkyc.store.base import Base
 
 
 class TemplateKeyRow(Base):
-    """An app's secret projection key (sealed); one is active, older ones await re-enrolment."""
+    """An app's secret projection key (sealed); one is active, older ones await re-enrolment.
+
+    "One is active" is a partial unique index, so concurrent first uses cannot make two.
+    """
 
     __tablename__ = "template_keys"
+    __table_args__ = (
+        Index(
+            "uq_template_keys_active_app",
+            "app_id",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
 
     key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
