@@ -11,6 +11,9 @@ import cv2
 import numpy as np
 import pytest
 from attacks import read_frames, still_attack
+from sqlalchemy import select
+
+from openkyc.store.models.diagnostics import CallRecord
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +32,7 @@ def clip(shared_data: Path) -> dict[str, bytes]:
     return {"video": path.read_bytes(), "frame": jpeg.tobytes(), "attack": still_attack(photo, seed=3)}
 
 
-def test_hosted_flow_end_to_end(make_tenant: Any, clip: dict[str, bytes]) -> None:
+def test_hosted_flow_end_to_end(make_tenant: Any, runtime: Any, clip: dict[str, bytes]) -> None:
     tenant, other = make_tenant("shop"), make_tenant("other")
     created = tenant.post(
         "/v1/sessions",
@@ -49,6 +52,10 @@ def test_hosted_flow_end_to_end(make_tenant: Any, clip: dict[str, bytes]) -> Non
     out = submitted.json()
     assert out["Result"] == "Success" and out["finished"] is True
     assert out["redirect_url"] == f"https://shop.example/done?step=2&biz_token={token}"
+    assert "app_id" not in out  # metering data stays on the server
+    with runtime.transaction() as session:
+        record = session.scalars(select(CallRecord).where(CallRecord.action == "SubmitSessionVideo")).one()
+    assert (record.app_id, record.billable, record.result_code) == (tenant.app_id, True, "Success")
 
     result = tenant.get(f"/v1/sessions/{token}/result").json()
     assert result["state"] == "completed" and result["extra"] == "order-991"

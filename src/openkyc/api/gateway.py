@@ -315,15 +315,17 @@ class Gateway:
         route = scope.get("route")
         action = state.get("action") or getattr(route, "name", None) or "Unknown"
         billable = bool(state.get("billable", False)) and status_code < 400
+        # signed calls bill the caller's app; a hosted page's calls bill the app of its session
+        app_id = caller.app_id if caller is not None else state.get("app_id")
         now = runtime.clock()
-        if billable and caller is not None:
-            request_limits(runtime).record_billable(caller.app_id, now)
+        if billable and app_id is not None:
+            request_limits(runtime).record_billable(app_id, now)
         try:
             with runtime.transaction() as session:
                 session.add(
                     CallRecord(
                         request_id=state["request_id"],
-                        app_id=caller.app_id if caller else None,
+                        app_id=app_id,
                         secret_id=caller.secret_id if caller else None,
                         action=action,
                         method=scope["method"],

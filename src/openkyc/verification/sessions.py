@@ -220,6 +220,7 @@ class SessionService:
                 .values(result_id=out["verification_id"], state="completed" if finished else "created")
             )
         return {
+            "app_id": row.app_id,  # for metering; the route does not send it to the end user
             "Result": out["Result"],
             "Description": out["Description"],
             "finished": finished,

@@ -85,5 +85,6 @@ def page_sequence(biz_token: str, sessions: SessionServiceDep) -> dict[str, Any]
 @router.post("/verify/{biz_token}/submit", name="SubmitSessionVideo")
 def page_submit(biz_token: str, body: SubmitIn, request: Request, sessions: SessionServiceDep) -> dict[str, Any]:
     out = sessions.submit(biz_token, decode_b64(body.video, "video"), body.reflect_sequence_id)
+    request.state.app_id = out.pop("app_id")  # the call is billed to the session's app
     metered(request, out["Result"])
     return out
