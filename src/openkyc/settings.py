@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=600, description="Longest wait for a model instance before a 503 ServerBusy."
     )
     preload_models: bool = Field(default=True, description="Load and sha256-verify the default models at start-up.")
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Signed audit checkpoints, kept outside the database; default data_dir/audit/checkpoints.jsonl.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1, ge=0, description="Write an audit checkpoint every N records (0: only at sweeps and on demand)."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -77,6 +84,10 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or (self.data_dir / "master.key")
+
+    @property
+    def resolved_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or (self.data_dir / "audit" / "checkpoints.jsonl")
 
     @property
     def blob_dir(self) -> Path:
