@@ -313,3 +313,28 @@ def test_append_without_a_signer_is_refused(runtime: Any) -> None:
     bare = sessionmaker(bind=runtime.engine)
     with bare() as session, session.begin(), pytest.raises(InternalError):
         audit.append(session, audit.AuditEvent.EXPORT, actor="api", details={"items": 1})
+
+
+def test_concurrent_appends_stay_signed_and_anchored(runtime: Any) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(5):
+                with runtime.transaction() as session:
+                    audit.append(session, audit.AuditEvent.CREDENTIAL_EVENT, actor=f"t{n}", details={"i": i})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify(runtime)
+    assert report.ok and (report.records, report.signed, report.checkpoints) == (20, 20, 20)
+    lines = checkpoint_file(runtime).read_text().splitlines()
+    assert sorted(json.loads(line)["seq"] for line in lines) == list(range(1, 21))  # whole lines, none lost
