@@ -20,7 +20,8 @@ from openkyc.biometrics.search import IndexManager
 from openkyc.liveness.checker import LivenessChecker
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
-from openkyc.privacy.audit import AuditLogSink
+from openkyc.privacy.audit import AuditLogSink, attach_signer
+from openkyc.privacy.audit_signing import AuditSigner, CheckpointFile, load_audit_key
 from openkyc.privacy.consent import SqlConsentLookup
 from openkyc.privacy.crypto import Keyring, MasterKey
 from openkyc.privacy.gate import PurposeGate
@@ -114,6 +115,9 @@ class Runtime:
         master = load_master_key(settings)
         with db.transaction(sessions) as session:
             keyring = load_keyring(session, master)
+            audit_key = load_audit_key(session, master)
+        checkpoints = CheckpointFile(settings.resolved_audit_checkpoint_file)
+        attach_signer(sessions, AuditSigner(audit_key, checkpoints, every=settings.audit_checkpoint_every))
         return cls(settings=settings, engine=engine, sessions=sessions, master_key=master, keyring=keyring)
 
     def transaction(self) -> Any:

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Proxies whose X-Forwarded-For is believed (CIDRs)."
     )
     idempotency_ttl_seconds: int = Field(default=86400, ge=60, description="How long an Idempotency-Key answers.")
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Signed audit checkpoints, kept outside the database; default data_dir/audit/checkpoints.jsonl.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1, ge=0, description="Write an audit checkpoint every N records (0: only at sweeps and on demand)."
+    )
 
     @field_validator("verify_rate_limit")
     @classmethod
@@ -115,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or (self.data_dir / "master.key")
+
+    @property
+    def resolved_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or (self.data_dir / "audit" / "checkpoints.jsonl")
 
     @property
     def blob_dir(self) -> Path:

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from openkyc.privacy.audit import attach_signer
+from openkyc.privacy.audit_signing import AuditKey, AuditSigner, CheckpointFile
 from openkyc.privacy.policy import Policy, load_policy
 from openkyc.store.base import Base
 from openkyc.store.db import make_engine, session_factory
@@ -32,5 +34,13 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
+def signer(tmp_path: Path) -> AuditSigner:
+    """An audit signer with a fresh key and its checkpoint file in the test's folder."""
+    return AuditSigner(AuditKey(bytes(range(32))), CheckpointFile(tmp_path / "audit" / "checkpoints.jsonl"))
+
+
+@pytest.fixture
+def factory(engine: Engine, signer: AuditSigner) -> sessionmaker[Session]:
+    made = session_factory(engine)
+    attach_signer(made, signer)
+    return made

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from conftest import NOW
 from openkyc.errors import ConsentRequired
 from openkyc.privacy.audit import GENESIS_HASH, AuditEvent, AuditLogSink, DeferredAuditSink, append, verify
+from openkyc.privacy.audit_signing import AuditSigner
 from openkyc.privacy.gate import InMemoryConsentLookup, PurposeGate
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.vocabulary import DataElement, Purpose
@@ -53,7 +54,7 @@ def _edit_time(session: Session) -> None:
 
 
 def _edit_actor_and_rehash(session: Session) -> None:
-    # a forger who recomputes the hash of the edited record still breaks the next link
+    # a forger who recomputes the hash of the edited record cannot recompute its mac
     from openkyc.privacy.audit import record_hash
 
     row = session.scalars(select(AuditRecord).where(AuditRecord.seq == 3)).one()
@@ -91,7 +92,7 @@ def _delete_and_renumber(session: Session) -> None:
     [
         (_edit_details, 3),
         (_edit_time, 3),
-        (_edit_actor_and_rehash, 4),
+        (_edit_actor_and_rehash, 3),  # the hash holds, the mac does not
         (_delete_middle, 3),
         (_delete_first, 1),
         (_reorder, 2),
@@ -110,17 +111,28 @@ def test_tampering_is_detected(factory: sessionmaker[Session], tamper: object, b
     assert report.reason
 
 
-def test_truncation_is_detected_with_expected_head(factory: sessionmaker[Session]) -> None:
+def test_truncation_is_detected_by_the_checkpoint(factory: sessionmaker[Session]) -> None:
     fill(factory)
-    with factory() as session:
-        head = verify(session)
-        last = session.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc())).first()
-    assert last is not None and head.head_hash == last.hash
     with factory() as session, session.begin():
         session.execute(AuditRecord.__table__.delete().where(AuditRecord.seq == 5))
     with factory() as session:
-        assert verify(session).ok  # a shorter chain is still a chain ...
-        report = verify(session, expected_head=(5, head.head_hash))
+        report = verify(session)
+    assert not report.ok and report.first_bad_seq == 5 and report.head_seq == 4
+    assert report.reason == "records after 4 were removed: a checkpoint names record 5"
+
+
+def test_truncation_is_detected_with_expected_head(factory: sessionmaker[Session], signer: AuditSigner) -> None:
+    unanchored = AuditSigner(signer.key, None)  # no checkpoint file: only the head kept elsewhere tells
+    fill(factory)
+    with factory() as session:
+        head = verify(session, signer=unanchored)
+        last = session.scalars(select(AuditRecord).order_by(AuditRecord.seq.desc())).first()
+    assert last is not None and head.head_hash == last.hash and head.head == f"5:{last.hash}"
+    with factory() as session, session.begin():
+        session.execute(AuditRecord.__table__.delete().where(AuditRecord.seq == 5))
+    with factory() as session:
+        assert verify(session, signer=unanchored).ok  # a shorter chain is still a chain ...
+        report = verify(session, signer=unanchored, expected_head=(5, head.head_hash))
     assert not report.ok and report.first_bad_seq == 5  # ... but not the one seen before
 
 

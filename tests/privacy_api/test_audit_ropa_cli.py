@@ -30,15 +30,46 @@ def test_audit_verify_ok_then_broken(cli: Any, runtime: Any, tenant: Any) -> Non
     assert cli("audit", "verify").exit_code == 1
 
 
-def test_audit_verify_detects_removed_newest_records(cli: Any, runtime: Any, tenant: Any) -> None:
-    head = cli_json(cli("audit", "verify", "--json"))["head"]
-    seq = int(head.split(":")[0])
+def test_audit_verify_detects_removed_newest_records(cli: Any, runtime: Any, tenant: Any, settings: Any) -> None:
+    assert tenant.post("/v1/rules", {"name": "r1", "config": {}}).status_code == 200
+    head = cli_json(cli("audit", "head", "--json"))
+    assert head["seq"] >= 2
+    report = cli_json(cli("audit", "verify", "--json"))
+    assert head["head"] == report["head"] and report["checkpoints"] >= 1
     with runtime.transaction() as session:
-        session.query(AuditRecord).filter(AuditRecord.seq == seq).delete()
-    assert cli("audit", "verify").exit_code == 0  # a shorter chain is still a chain...
-    assert cli("audit", "verify", "--expected-head", head).exit_code == 1  # ...but not the head we kept
+        session.query(AuditRecord).filter(AuditRecord.seq == head["seq"]).delete()
+    broken = cli("audit", "verify", "--json")  # the checkpoint outside the database names the removed record
+    assert broken.exit_code == 1
+    assert json.loads(broken.stdout)["first_bad_seq"] == head["seq"]
+    assert f"a checkpoint names record {head['seq']}" in json.loads(broken.stdout)["reason"]
+    settings.resolved_audit_checkpoint_file.unlink()  # with the checkpoints gone too, the head kept elsewhere
+    assert cli("audit", "verify", "--expected-head", head["head"]).exit_code == 1
+    assert "no checkpoint found" in cli("audit", "verify").stdout
+    # after a restore, the operator keeps the old file as evidence and anchors the state restored
+    assert cli_json(cli("audit", "checkpoint", "--json"))["seq"] == head["seq"] - 1
+    assert cli_json(cli("audit", "verify", "--json"))["ok"] is True
     bad = cli("audit", "verify", "--expected-head", "nonsense")
     assert bad.exit_code == 2 and "InvalidParameterValue.ExpectedHead" in bad.output
+
+
+def test_audit_head_and_checkpoint(cli: Any, runtime: Any, tenant: Any, settings: Any) -> None:
+    head = cli_json(cli("audit", "head", "--json"))
+    assert set(head) == {"seq", "hash", "time", "legacy_until", "mac", "head"}
+    assert head["head"] == f"{head['seq']}:{head['hash']}" and head["legacy_until"] == 0
+    human = cli("audit", "head")
+    assert human.exit_code == 0 and f"head {head['head']}" in human.stdout and head["mac"] in human.stdout
+    path = settings.resolved_audit_checkpoint_file
+    lines = path.read_text().splitlines()
+    written = cli_json(cli("audit", "checkpoint", "--json"))
+    assert written == head
+    after = path.read_text().splitlines()
+    assert len(after) == len(lines) + 1 and json.loads(after[-1]) == {k: v for k, v in head.items() if k != "head"}
+
+    with runtime.transaction() as session:
+        session.execute(update(AuditRecord).where(AuditRecord.seq == 1).values(actor="someone-else"))
+    refused = cli("audit", "checkpoint")
+    assert refused.exit_code == 1 and "FailedOperation.AuditLogBroken" in refused.output
+    assert len(path.read_text().splitlines()) == len(after)  # nothing anchored for a broken log
 
 
 def test_rules_and_credentials_are_audited(runtime: Any, tenant: Any) -> None:

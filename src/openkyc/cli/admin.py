@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from openkyc.accounts import service as accounts
 from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, err_console, fail, load_settings
 from openkyc.privacy import audit
+from openkyc.privacy.audit_signing import rewrap_audit_key
 from openkyc.privacy.crypto import new_key, write_master_key_file
 from openkyc.runtime import Runtime
 from openkyc.store import db
@@ -305,6 +306,7 @@ def keys_rotate_master(data_dir: Path | None = DataDirOption, as_json: bool = Js
     new = MasterKey(new_key())
     with runtime.transaction() as session:
         count = rewrap_data_keys(session, runtime.master_key, new)
+        rewrap_audit_key(session, runtime.master_key, new)
         audit.append(
             session,
             audit.AuditEvent.KEY_ROTATION,

@@ -1,4 +1,4 @@
-"""Privacy commands: ``purge`` (retention sweep), ``audit verify``, ``ropa``."""
+"""Privacy commands: ``purge`` (retention sweep), ``audit verify|head|checkpoint``, ``ropa``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail
 from openkyc.privacy import audit
 from openkyc.runtime import Runtime
 
-audit_cli = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The signed, hash-chained audit log and its checkpoints.", no_args_is_help=True)
 
 
 def _runtime(data_dir: Path | None) -> Runtime:
@@ -54,10 +54,10 @@ def audit_verify(
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
     expected_head: str | None = typer.Option(
-        None, "--expected-head", help="SEQ:HASH printed by an earlier run; detects removed newest records."
+        None, "--expected-head", help="SEQ:HASH kept elsewhere (`openkyc audit head`); detects removed newest records."
     ),
 ) -> None:
-    """Check the audit chain; exits 1 when a record was edited, deleted, inserted or reordered."""
+    """Check the audit log: chain, signatures and checkpoints; exits 1 with the reason when tampered."""
     head = _parse_head(expected_head)
     runtime = _runtime(data_dir)
     try:
@@ -65,25 +65,65 @@ def audit_verify(
             report = audit.verify(session, expected_head=head)
     finally:
         runtime.close()
-    payload = {
-        "ok": report.ok,
-        "records": report.records,
-        "head": f"{report.records if report.ok else (report.first_bad_seq or 1) - 1}:{report.head_hash}",
-        "head_hash": report.head_hash,
-        "first_bad_seq": report.first_bad_seq,
-        "reason": report.reason,
-    }
 
     def human(p: dict[str, Any]) -> None:
         if p["ok"]:
-            typer.echo(f"audit chain ok: {p['records']} records, head {p['head']}")
+            legacy = f", {p['legacy_unsigned']} unsigned legacy" if p["legacy_unsigned"] else ""
+            typer.echo(
+                f"audit log ok: {p['records']} records ({p['signed']} signed{legacy}), "
+                f"{p['checkpoints']} checkpoints, head {p['head']}"
+            )
         else:
-            typer.echo(f"audit chain BROKEN at record {p['first_bad_seq']}: {p['reason']}")
+            where = f" at record {p['first_bad_seq']}" if p["first_bad_seq"] is not None else ""
+            typer.echo(f"audit log BROKEN{where}: {p['reason']}")
             typer.echo(f"last good head {p['head']}")
 
-    emit(payload, as_json, human)
+    emit(report.as_dict(), as_json, human)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _emit_head(checkpoint: Any, as_json: bool, verb: str) -> None:
+    if checkpoint is None:
+        emit({"head": None}, as_json, lambda _: typer.echo("the audit log is empty"))
+        return
+    payload = {**checkpoint.as_dict(), "head": checkpoint.head}
+
+    def human(p: dict[str, Any]) -> None:
+        typer.echo(f"{verb} {p['head']}")
+        typer.echo(f"time {p['time']}  legacy_until {p['legacy_until']}  mac {p['mac']}")
+
+    emit(payload, as_json, human)
+
+
+@audit_cli.command("head")
+def audit_head(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """Print the signed head (seq, hash, time, mac) to keep somewhere the database's admins cannot edit."""
+    runtime = _runtime(data_dir)
+    try:
+        with runtime.transaction() as session:
+            checkpoint = audit.current_head(session)
+    finally:
+        runtime.close()
+    _emit_head(checkpoint, as_json, "head")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
+    """Verify the log, then append its signed head to the checkpoint file (also to re-anchor after a restore)."""
+    runtime = _runtime(data_dir)
+    try:
+        with runtime.transaction() as session:
+            report = audit.verify(session, require_checkpoint=False)
+            checkpoint = audit.current_head(session) if report.ok else None
+            signer = audit.signer_for(session)
+        if not report.ok:
+            raise fail(f"the audit log does not verify: {report.reason}", "FailedOperation.AuditLogBroken", 1)
+        if checkpoint is not None:
+            signer.write(checkpoint)
+    finally:
+        runtime.close()
+    _emit_head(checkpoint, as_json, "checkpoint written for")
 
 
 def ropa(

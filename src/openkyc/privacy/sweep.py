@@ -258,7 +258,14 @@ def _sweep(runtime: Runtime, steps: Sequence[tuple[str, SweepStep]] | None, acto
         )
         for name, step in steps if steps is not None else STEPS:
             counts[name] = int(step(ctx))
-        audit.append(session, audit.AuditEvent.RETENTION_SWEEP, actor=actor, now=now, details={"counts": dict(counts)})
+        audit.append(
+            session,
+            audit.AuditEvent.RETENTION_SWEEP,
+            actor=actor,
+            now=now,
+            details={"counts": dict(counts)},
+            checkpoint=True,  # each sweep anchors the log's head outside the database
+        )
     report = SweepReport(started_at=now, counts=counts, seconds=time.perf_counter() - started)
     log.info("retention sweep", extra={"deleted": report.total})
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openkyc.store.base import Base
@@ -37,7 +37,8 @@ class Consent(Base):
 
 
 class AuditRecord(Base):
-    """One audit event. ``hash`` chains it to the record before (see openkyc.privacy.audit)."""
+    """One audit event. ``hash`` chains it to the record before; ``mac`` signs ``hash`` with the
+    audit key (NULL only on records written before signing began). See openkyc.privacy.audit."""
 
     __tablename__ = "audit_log"
     __table_args__ = (UniqueConstraint("seq"),)
@@ -51,9 +52,24 @@ class AuditRecord(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     def __repr__(self) -> str:
         return f"AuditRecord(seq={self.seq!r}, event_type={self.event_type!r})"
+
+
+class AuditKeyRow(Base):
+    """The audit log's signing key, wrapped by the master key (unusable without it)."""
+
+    __tablename__ = "audit_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"AuditKeyRow(id={self.id!r}, master_key_id={self.master_key_id!r})"
 
 
 class ErasureReceiptRow(Base):

@@ -1,7 +1,7 @@
 """per-app request limits and idempotency keys
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 10:00:00.000000
 """
 
