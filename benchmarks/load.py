@@ -51,14 +51,20 @@ def run_level(workload: Workload, clients: int, requests: int, deadline_s: float
     ok: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     deliberate: Counter[str] = Counter()
+    died: list[str] = []
     start = time.perf_counter()
     deadline = start + deadline_s
 
     def one(action: str) -> None:
-        if time.perf_counter() > deadline:
-            errors["not_sent_time_limit"] += 1
+        if time.perf_counter() > deadline or died:
+            errors["not_sent_time_limit" if not died else "not_sent_server_died"] += 1
             return
-        answer = workload.send(action)
+        try:
+            answer = workload.send(action)
+        except ServerDied as exc:
+            errors["connection"] += 1
+            died.append(str(exc))
+            return
         if answer.status == 200:
             latencies[action].append(answer.seconds * 1000)
             ok[action] += 1
@@ -71,6 +77,27 @@ def run_level(workload: Workload, clients: int, requests: int, deadline_s: float
         list(pool.map(one, actions))
     seconds = time.perf_counter() - start
     done = sum(ok.values())
+    if died:
+        raise LevelAborted(died[0], _level(clients, requests, seconds, done, latencies, ok, errors, deliberate))
+    return _level(clients, requests, seconds, done, latencies, ok, errors, deliberate)
+
+
+class LevelAborted(Exception):
+    def __init__(self, message: str, level: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.level = level
+
+
+def _level(
+    clients: int,
+    requests: int,
+    seconds: float,
+    done: int,
+    latencies: dict[str, list[float]],
+    ok: Counter[str],
+    errors: Counter[str],
+    deliberate: Counter[str],
+) -> dict[str, Any]:
     return {
         "clients": clients,
         "requests": requests,
@@ -132,7 +159,9 @@ def run_config(
                 level = run_level(workload, clients, args.requests, args.level_seconds)
                 out["levels"].append(level)
                 log(f"[{name}]   {level['requests_per_s']} req/s, errors {level['errors']}")
-        except ServerDied as exc:
+        except (ServerDied, LevelAborted) as exc:
+            if isinstance(exc, LevelAborted):
+                out["levels"].append(exc.level)
             first, _, tail = str(exc).partition("\n")
             out["server_died"] = first
             out["server_log_tail"] = tail.splitlines()[-12:]
@@ -170,7 +199,9 @@ def main() -> None:
     parser.add_argument("--level-seconds", type=float, default=120, help="no new request after this, per level")
     parser.add_argument("--request-timeout", type=float, default=120)
     parser.add_argument("--postgres", metavar="URL", help="also run on a fresh database next to this URL's")
-    parser.add_argument("--workers", type=int, default=2, help="API processes on PostgreSQL (--workers)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="API processes on PostgreSQL (`serve --workers`; 1: no option)"
+    )
     parser.add_argument("--job-worker", action="store_true", help="start `openkyc worker` on PostgreSQL")
     parser.add_argument("--redis-url", help="OPENKYC_REDIS_URL for the servers and the job worker")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite single-process run")
@@ -187,6 +218,7 @@ def main() -> None:
             url = f"sqlite:///{data_dir / 'openkyc.db'}"
             results.append(run_config("sqlite", inputs, data_dir, url, args, workers=None, job_worker=False))
         if args.postgres:
+            workers = args.workers if args.workers > 1 else None  # 1: no --workers option at all
             with postgres_database(args.postgres) as url:
                 results.append(
                     run_config(
@@ -195,7 +227,7 @@ def main() -> None:
                         Path(tmp) / "postgres",
                         url,
                         args,
-                        workers=args.workers,
+                        workers=workers,
                         job_worker=args.job_worker,
                     )
                 )
