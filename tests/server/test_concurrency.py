@@ -29,19 +29,18 @@ T = TypeVar("T")
 def at_once(
     call: Callable[[T], Answer], items: Sequence[T], *, clients: int = CLIENTS, barrier: bool = False
 ) -> list[Answer]:
-    """``call`` on every item from ``clients`` threads; with ``barrier`` the first ``clients`` start together."""
-    gate = threading.Barrier(min(clients, len(items))) if barrier else None
+    """``call`` on every item from ``clients`` threads; with ``barrier`` the first ``clients`` calls start together."""
+    first = min(clients, len(items))
+    gate = threading.Barrier(first) if barrier else None
 
-    def run(item: T) -> Answer:
-        if gate is not None:
-            try:
-                gate.wait(timeout=30)
-            except threading.BrokenBarrierError:
-                pass  # later items (beyond the first round) pass a broken barrier at once
+    def run(indexed: tuple[int, T]) -> Answer:
+        index, item = indexed
+        if gate is not None and index < first:
+            gate.wait(timeout=60)
         return call(item)
 
     with ThreadPoolExecutor(clients) as pool:
-        return list(pool.map(run, items))
+        return list(pool.map(run, enumerate(items)))
 
 
 def new_collection(server: LiveServer, name: str) -> str:
