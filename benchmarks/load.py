@@ -10,7 +10,8 @@ after which no new request is sent). Starts its own servers: SQLite with one pro
 ``openkyc worker`` with ``--job-worker``). The mix per cycle of ten requests: 3 face compares,
 3 searches and 2 enrolments in one collection, 1 selfie verification (3 s GRID clip with a frame of
 it as the reference) and 1 MRZ OCR (the ICAO TD3 specimen). 429/503 answers are counted apart
-(deliberate back-pressure) and not retried. Prints one JSON document; see docs/benchmarks.md.
+(deliberate back-pressure) and not retried. Prints one JSON document (see docs/benchmarks.md); exits
+1 when a server died, a request failed otherwise, or a stored template is not its own photo's.
 """
 
 from __future__ import annotations
@@ -165,6 +166,8 @@ def run_config(
             first, _, tail = str(exc).partition("\n")
             out["server_died"] = first
             out["server_log_tail"] = tail.splitlines()[-12:]
+        except RuntimeError as exc:  # a start or warm-up that failed (e.g. no `openkyc worker` command)
+            out["setup_failed"] = str(exc)[-2000:]
         finally:
             out["peak_rss"] = rss.report()
             client.close()
@@ -238,6 +241,19 @@ def main() -> None:
         "configs": results,
     }
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    sys.exit(0 if all(_clean(config) for config in results) else 1)
+
+
+def _clean(config: dict[str, Any]) -> bool:
+    """No server died, no error besides 429/503, every acknowledged template from its own photo."""
+    identity = config.get("identity_check", {})
+    return (
+        "server_died" not in config
+        and "setup_failed" not in config
+        and not any(level["errors"] for level in config["levels"])
+        and not identity.get("mismatches")
+        and not identity.get("missing")
+    )
 
 
 if __name__ == "__main__":
