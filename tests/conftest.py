@@ -42,7 +42,7 @@ def shared_data(request: pytest.FixtureRequest) -> Path:
 
 # --- database, settings, runtime and signed clients -------------------------------------------
 
-DB_FIXTURES = {"database_url", "settings", "runtime", "client", "make_tenant", "tenant"}
+DB_FIXTURES = {"database_url", "settings", "runtime", "client", "make_tenant", "tenant", "live_server"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
