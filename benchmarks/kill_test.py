@@ -16,7 +16,11 @@ chance, hence several rounds. After the last round the server is started once mo
 - the 1:N index answers a search for every subject in the database (its own photo finds it among
   the best matches);
 - stored templates match their own photos (identity check);
-- ``openkyc audit verify`` passes.
+- ``openkyc audit verify`` passes;
+- with ``--job-worker``: liveness checks under a rule with a ``webhook_url`` are part of the load,
+  and every acknowledged one's webhook reaches a local receiver after the restart (queued jobs
+  survive in Redis; a job whose worker was killed mid-run is retried by RQ's maintenance), and the
+  restarted worker runs retention sweeps again (``OPENKYC_RETENTION_SWEEP_SECONDS`` is 10 here).
 
 Prints one JSON document; exits 1 when a check fails.
 """
@@ -30,11 +34,15 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, text
 from workload import (
     DEFAULT_DATA,
     Database,
@@ -95,10 +103,61 @@ class Killer:
                 self.worker.kill()
 
 
+class HookReceiver:
+    """A webhook receiver on 127.0.0.1 that records the verification ids it is told of."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                try:
+                    receiver.seen.add(str(json.loads(body).get("verification_id")))
+                finally:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def sweeps_since(database_url: str, since: datetime) -> int:
+    """Retention sweeps recorded in the audit log after ``since``."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT created_at FROM audit_log WHERE event_type = 'retention_sweep'")
+            ).scalars()
+            return sum(1 for created in rows if _aware(created) > since)
+    finally:
+        engine.dispose()
+
+
+def _aware(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def run(args: argparse.Namespace, inputs: Inputs, data_dir: Path, database_url: str) -> dict[str, Any]:
     extra_env = {"OPENKYC_LOG_LEVEL": "WARNING"}
     if args.redis_url:
         extra_env["OPENKYC_REDIS_URL"] = args.redis_url
+    hooks = HookReceiver() if args.job_worker else None
+    if hooks is not None:
+        extra_env["OPENKYC_RETENTION_SWEEP_SECONDS"] = "10"  # the worker's sweeps, so their resumption shows
     server = ServerProcess(
         data_dir=data_dir,
         database_url=database_url,
@@ -108,6 +167,8 @@ def run(args: argparse.Namespace, inputs: Inputs, data_dir: Path, database_url: 
     credential = server.init()
     worker = JobWorker(server) if args.job_worker else None
     workload: Workload | None = None
+    hook_rule: str | None = None
+    verifications: list[str] = []  # acknowledged results whose webhook must arrive
     rules: list[str] = []
     sessions: list[str] = []
     failures: dict[str, int] = {}
@@ -124,6 +185,9 @@ def run(args: argparse.Namespace, inputs: Inputs, data_dir: Path, database_url: 
         if workload is None:
             workload = Workload(client, inputs)
             workload.setup(seed_subjects=4)
+            if hooks is not None:
+                created = client.post("/v1/rules", {"name": "kill-hooks", "config": {"webhook_url": hooks.url}})
+                hook_rule = created.body["rule_id"]
         workload.client = client
         killer = Killer(server, worker, args.kill_after)
         load = workload
@@ -139,9 +203,19 @@ def run(args: argparse.Namespace, inputs: Inputs, data_dir: Path, database_url: 
                         crashed.append(str(exc)[:3000])
                     server.stopping = True
 
-        def write_one(i: int, client: SignedClient, killer: Killer, load: Workload = load) -> None:
+        def write_one(
+            i: int, client: SignedClient, killer: Killer, load: Workload = load, hook_rule: str | None = hook_rule
+        ) -> None:
             kind = "rule" if i % 10 == 3 else "session" if i % 10 == 7 else "enrol"
-            if kind == "enrol":
+            if hook_rule is not None and i % 10 == 5:
+                kind = "liveness"
+            if kind == "liveness":
+                video = b64(inputs.selfie_video)
+                answer = client.post("/v1/liveness", {"video": video, "mode": "silent", "rule_id": hook_rule})
+                if answer.status == 200:
+                    with lock:
+                        verifications.append(answer.body["verification_id"])
+            elif kind == "enrol":
                 answer = load.send("enrol")
                 if answer.status == 200:
                     killer.acknowledged()
@@ -177,9 +251,22 @@ def run(args: argparse.Namespace, inputs: Inputs, data_dir: Path, database_url: 
     assert workload is not None
 
     log("restarting")
+    restarted = datetime.now(UTC)
     server.start()
     if worker is not None:
         worker.start()
+    missing_webhooks: list[str] = []
+    sweeps_after_restart = None
+    if hooks is not None:
+        log(f"waiting for {len(verifications)} webhooks and a retention sweep (up to {args.job_wait} s)")
+        deadline = time.monotonic() + args.job_wait
+        while time.monotonic() < deadline:
+            missing_webhooks = [v for v in verifications if v not in hooks.seen]
+            sweeps_after_restart = sweeps_since(database_url, restarted)
+            if not missing_webhooks and sweeps_after_restart:
+                break
+            time.sleep(2)
+        hooks.close()
     client = SignedClient(server, credential, timeout=60)
     database = Database(database_url)
     try:
@@ -218,6 +305,8 @@ def run(args: argparse.Namespace, inputs: Inputs, data_dir: Path, database_url: 
         },
         "subjects_in_database": len(stored),
         "index_misses": index_misses,
+        "webhooks": ({"acknowledged": len(verifications), "missing": missing_webhooks} if hooks is not None else None),
+        "sweeps_after_restart": sweeps_after_restart,
         "identity_check": identity.as_dict(),
         "audit_verify": {"exit_code": audit.returncode, "output": (audit.stdout or audit.stderr)[-1500:]},
     }
@@ -226,6 +315,7 @@ def run(args: argparse.Namespace, inputs: Inputs, data_dir: Path, database_url: 
         and not crashed
         and not (missing_subjects or missing_rules or missing_sessions or index_misses or identity.mismatches)
         and audit.returncode == 0
+        and (hooks is None or (not missing_webhooks and bool(sweeps_after_restart)))
     )
     return result
 
@@ -243,6 +333,9 @@ def main() -> None:
     )
     parser.add_argument("--job-worker", action="store_true", help="start `openkyc worker` and kill it too")
     parser.add_argument("--redis-url", help="OPENKYC_REDIS_URL for the server and the job worker")
+    parser.add_argument(
+        "--job-wait", type=float, default=240, help="seconds to wait after the restart for webhooks and a sweep"
+    )
     args = parser.parse_args()
     if not (1 <= args.clients <= 32 and 1 <= args.writes <= 1000 and 1 <= args.kill_after < args.writes):
         parser.error("keep it bounded: 1-32 clients, 1-1000 writes, kill-after below writes")

@@ -26,6 +26,7 @@ __all__ = ["SweepTicker", "perform", "run_worker"]
 
 log = logging.getLogger("openkyc.jobs.worker")
 
+MAINTENANCE_SECONDS = 60
 _context: dict[str, Runtime] = {}  # the worker process's runtime, set by run_worker
 
 
@@ -85,7 +86,11 @@ def run_worker(
         ticker.start()
     _context["runtime"] = runtime
     try:
-        worker = SimpleWorker([queue_name], connection=connection, serializer=JSONSerializer)
+        # maintenance every minute (RQ's default is 10): a job whose worker was killed mid-run is
+        # found and retried within about a minute of its timeout instead of ten
+        worker = SimpleWorker(
+            [queue_name], connection=connection, serializer=JSONSerializer, maintenance_interval=MAINTENANCE_SECONDS
+        )
         return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level))
     finally:
         _context.pop("runtime", None)
