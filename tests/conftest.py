@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from dbhelpers import copy_sqlite_template, truncate_all
 
 DEFAULT_SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -96,20 +97,10 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def database_url(_server_database: str | None, _sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
     if _server_database is None:
-        target = tmp_path / "data" / "openkyc.db"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(_sqlite_template, target)
-        yield f"sqlite:///{target}"
+        yield copy_sqlite_template(_sqlite_template, tmp_path)
         return
-    from openkyc.store import db
-    from openkyc.store.models import Base
-
     yield _server_database
-    engine = db.make_engine(_server_database)
-    with engine.begin() as connection:
-        names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    truncate_all(_server_database)
 
 
 @pytest.fixture

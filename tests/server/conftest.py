@@ -9,17 +9,17 @@ restarted on the same database. The server is stopped at the end of the module.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from server_harness import Credential, Database, LiveServer, ServerProcess, SignedClient
+
+from dbhelpers import copy_sqlite_template, truncate_all
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +28,10 @@ def server_database_url(
 ) -> Iterator[str]:
     """A migrated, empty database for one module's server (SQLite file, or the PostgreSQL test database)."""
     if _server_database is None:
-        target = tmp_path_factory.mktemp("server") / "data" / "openkyc.db"
-        target.parent.mkdir(parents=True)
-        shutil.copy(_sqlite_template, target)
-        yield f"sqlite:///{target}"
+        yield copy_sqlite_template(_sqlite_template, tmp_path_factory.mktemp("server"))
         return
-    from openkyc.store import db
-    from openkyc.store.models import Base
-
     yield _server_database
-    engine = db.make_engine(_server_database)
-    with engine.begin() as connection:
-        names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    truncate_all(_server_database)
 
 
 class ServerPool:
