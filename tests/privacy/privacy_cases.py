@@ -23,6 +23,7 @@ SENSITIVE = {
     DataElement.FACE_VIDEO,
     DataElement.DOCUMENT_IMAGE,
     DataElement.ID_NUMBER,
+    DataElement.OPTIONAL_DATA,  # a document's optional data may carry a personal (ID) number
     DataElement.TEMPLATE,
     DataElement.KEYPOINTS,
 }

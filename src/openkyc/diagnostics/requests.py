@@ -1,18 +1,33 @@
-"""Troubleshooting: the redacted record of one call, by RequestId, for the caller's own app."""
+"""Troubleshooting: the redacted record of one call, by RequestId, for the caller's own app.
+
+This is the *request log*: readable only within the policy's ``request_log`` period (30 days by
+default); an older call answers not found, although its billing fields stay for the
+``call_record`` period (see :mod:`openkyc.diagnostics.retention`).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from openkyc.errors import ResourceNotFound
+from openkyc.privacy.policy import Policy
+from openkyc.privacy.vocabulary import RetentionKind
 from openkyc.store.models.diagnostics import CallRecord
 
 
-def describe_request(session: Session, app_id: int, request_id: str) -> dict[str, Any]:
+def readable_since(policy: Policy, now: datetime) -> datetime:
+    """Calls made at or before this instant are out of the request log."""
+    return now - timedelta(hours=policy.max_retention_hours(RetentionKind.REQUEST_LOG))
+
+
+def describe_request(
+    session: Session, app_id: int, request_id: str, *, now: datetime, policy: Policy
+) -> dict[str, Any]:
     record = session.get(CallRecord, request_id)
-    if record is None or record.app_id != app_id:
+    if record is None or record.app_id != app_id or record.created_at <= readable_since(policy, now):
         raise ResourceNotFound("No such request for this app.", code="ResourceNotFound.Request")
     return {
         "request_id": record.request_id,

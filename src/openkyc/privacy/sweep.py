@@ -1,9 +1,13 @@
 """The retention sweep: delete what the policy (or a shorter rule) no longer allows us to keep.
 
-:data:`STEPS` is an ordered list of ``(name, step)``; each step gets a :class:`SweepContext` and
-returns how many things it deleted. :func:`run_sweep` runs them in one transaction, appends a
-``retention_sweep`` audit record with the counts and returns a :class:`SweepReport`. Add a step
-for a new kind of record by appending to :data:`STEPS` (or pass ``steps=``).
+Every retention kind of the policy is applied by steps that the context owning the data registers
+in :data:`openkyc.privacy.steps.REGISTRY` (``register(kind, name)``). This module contributes the
+steps of the privacy core (blobs, orphan files, consent records, replay signatures, idempotent
+answers) and imports the contributing context modules listed in :data:`CONTRIBUTORS`; :data:`STEPS`
+is the resulting ordered list of ``(name, step)``. Each step gets a
+:class:`~openkyc.privacy.steps.SweepContext` and returns how many things it deleted (or stripped).
+:func:`run_sweep` runs them in one transaction, appends a ``retention_sweep`` audit record with the
+counts and returns a :class:`SweepReport`.
 
 :class:`RetentionScheduler` runs the sweep in a background thread every
 ``settings.retention_sweep_seconds``; the app lifespan starts and stops it. ``openkyc purge`` runs
@@ -13,16 +17,20 @@ the time from ``runtime.clock``, so tests move the clock.
 Exactly one sweep runs at a time: a process-local lock, and on PostgreSQL a transaction-scoped
 advisory lock taken first in the sweep's transaction (:mod:`openkyc.store.locks`). A sweep that
 finds either held raises :class:`SweepInProgress` without deleting anything.
+
+This module runs steps across every context, so it belongs with the flows above them (the
+``compliance`` layer of DESIGN.md section 7); the contexts import only :mod:`openkyc.privacy.steps`.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -33,17 +41,17 @@ from openkyc.privacy import audit
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.retention import cutoffs
 from openkyc.privacy.service import app_retention
+from openkyc.privacy.steps import BATCH, REGISTRY, SweepContext, SweepStep, register, rowcount
 from openkyc.privacy.vocabulary import RetentionKind
 from openkyc.runtime import Runtime
 from openkyc.store import idempotency
-from openkyc.store.base import Base
 from openkyc.store.locks import try_transaction_lock
 from openkyc.store.models.accounts import SeenSignature
-from openkyc.store.models.diagnostics import CallRecord
 from openkyc.store.models.media import Blob
-from openkyc.store.models.privacy import ModelImprovementItem
+from openkyc.store.models.privacy import Consent, ModelImprovementItem
 
 __all__ = [
+    "CONTRIBUTORS",
     "STEPS",
     "RetentionScheduler",
     "SweepContext",
@@ -62,36 +70,16 @@ BLOB_RETENTION = {
     "document_image": RetentionKind.DOCUMENT_IMAGE,
 }
 ORPHAN_GRACE = timedelta(minutes=10)  # a file whose row is still being committed is not an orphan
-BATCH = 1000
 LOCK_NAME = "retention-sweep"
 
-
-@dataclass
-class SweepContext:
-    runtime: Runtime
-    session: Session
-    now: datetime
-    policy: Policy
-    cutoffs: dict[RetentionKind, datetime]
-    app_cutoffs: dict[int, dict[RetentionKind, datetime]] = field(default_factory=dict)
-
-    def cutoff(self, kind: RetentionKind, app_id: int | None = None) -> datetime:
-        if app_id is not None and kind in self.app_cutoffs.get(app_id, {}):
-            return self.app_cutoffs[app_id][kind]
-        return self.cutoffs[kind]
-
-    def delete_blobs(self, blob_ids: Sequence[str]) -> int:
-        if not blob_ids:
-            return 0
-        self.session.execute(
-            delete(ModelImprovementItem)
-            .where(ModelImprovementItem.blob_ref.in_(blob_ids))
-            .execution_options(synchronize_session=False)
-        )
-        return sum(self.runtime.blobs.delete(self.session, blob_id) for blob_id in blob_ids)
-
-
-SweepStep = Callable[[SweepContext], int]
+# Context modules that register retention steps (imported once, below, in this order).
+CONTRIBUTORS: tuple[str, ...] = (
+    "openkyc.improvement.retention",
+    "openkyc.verification.retention",
+    "openkyc.biometrics.retention",
+    "openkyc.diagnostics.retention",
+    "openkyc.jobs.retention",
+)
 
 
 @dataclass(frozen=True)
@@ -117,15 +105,16 @@ def _improvement_refs(ctx: SweepContext) -> set[str]:
     return set(ctx.session.scalars(select(ModelImprovementItem.blob_ref)))
 
 
+@register(None, "expired_blobs")
 def expired_blobs(ctx: SweepContext) -> int:
     """Blobs past the ``expires_at`` they were written with."""
-    return ctx.delete_blobs(ctx.runtime.blobs.expired(ctx.session, ctx.now, limit=BATCH))
+    return ctx.delete_blobs(ctx.blobs.expired(ctx.session, ctx.now, limit=BATCH))
 
 
 def media_by_policy(ctx: SweepContext) -> int:
     """Images, videos and document images older than the policy (or the app's rule) allows.
 
-    Consented model-improvement items are kept here; :func:`model_improvement_items` ages them.
+    Consented model-improvement items are kept here; their own step ages them.
     """
     keep = _improvement_refs(ctx)
     oldest = min(ctx.cutoff(kind) for kind in BLOB_RETENTION.values())
@@ -143,23 +132,16 @@ def media_by_policy(ctx: SweepContext) -> int:
     return ctx.delete_blobs(doomed[:BATCH])
 
 
-def model_improvement_items(ctx: SweepContext) -> int:
-    """Consented items older than the policy's period for model-improvement data."""
-    cutoff = ctx.cutoff(RetentionKind.MODEL_IMPROVEMENT_ITEM)
-    refs = list(
-        ctx.session.scalars(
-            select(ModelImprovementItem.blob_ref).where(ModelImprovementItem.created_at < cutoff).limit(BATCH)
-        )
-    )
-    ctx.delete_blobs(refs)
-    return len(refs)
+# One step applies the three media kinds: one query over the blobs table.
+register(tuple(dict.fromkeys(BLOB_RETENTION.values())), "media_by_policy")(media_by_policy)
 
 
+@register(None, "orphan_files")
 def orphan_files(ctx: SweepContext) -> int:
     """Blob files without a row (a write whose transaction failed), older than a grace period."""
     limit = (ctx.now - ORPHAN_GRACE).timestamp()
     count = 0
-    for path in ctx.runtime.blobs.orphan_files(ctx.session):
+    for path in ctx.blobs.orphan_files(ctx.session):
         try:
             if path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)
@@ -169,54 +151,29 @@ def orphan_files(ctx: SweepContext) -> int:
     return count
 
 
-def table_older_than(table_name: str, column: str, kind: RetentionKind) -> SweepStep:
-    """A step deleting rows of ``table_name`` whose ``column`` is before the kind's cut-off.
-
-    Does nothing (0) while the table does not exist, so a step may be listed before its table.
-    """
-
-    def step(ctx: SweepContext) -> int:
-        table = Base.metadata.tables.get(table_name)
-        if table is None or column not in table.c:
-            return 0
-        result = ctx.session.execute(delete(table).where(table.c[column] < ctx.cutoff(kind)))
-        return int(getattr(result, "rowcount", 0) or 0)
-
-    step.__name__ = f"{table_name}_older_than_{kind.value}"
-    return step
-
-
-def call_records(ctx: SweepContext) -> int:
+@register(RetentionKind.CONSENT_RECORD, "consent_records")
+def consent_records(ctx: SweepContext) -> int:
+    """Consents withdrawn longer ago than the policy keeps them as proof (active ones stay)."""
     result = ctx.session.execute(
-        delete(CallRecord)
-        .where(CallRecord.created_at < ctx.cutoff(RetentionKind.CALL_RECORD))
+        delete(Consent)
+        .where(Consent.withdrawn_at.is_not(None), Consent.withdrawn_at < ctx.cutoff(RetentionKind.CONSENT_RECORD))
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
+@register(None, "seen_signatures")
 def seen_signatures(ctx: SweepContext) -> int:
     result = ctx.session.execute(
         delete(SeenSignature).where(SeenSignature.expires_at <= ctx.now).execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
+@register(None, "idempotent_answers")
 def idempotent_answers(ctx: SweepContext) -> int:
     """Stored answers of ``Idempotency-Key`` retries past their expiry (at most the media period)."""
     return idempotency.purge_expired(ctx.session, ctx.now)
-
-
-STEPS: list[tuple[str, SweepStep]] = [
-    ("expired_blobs", expired_blobs),
-    ("media_by_policy", media_by_policy),
-    ("model_improvement_items", model_improvement_items),
-    ("orphan_files", orphan_files),
-    ("verification_results", table_older_than("verification_results", "created_at", RetentionKind.VERIFICATION_RESULT)),
-    ("call_records", call_records),
-    ("seen_signatures", seen_signatures),
-    ("idempotent_answers", idempotent_answers),
-]
 
 
 def _app_cutoffs(session: Session, policy: Policy, now: datetime) -> dict[int, dict[RetentionKind, datetime]]:
@@ -249,11 +206,12 @@ def _sweep(runtime: Runtime, steps: Sequence[tuple[str, SweepStep]] | None, acto
         if not try_transaction_lock(session, LOCK_NAME):
             raise SweepInProgress()
         ctx = SweepContext(
-            runtime=runtime,
             session=session,
             now=now,
             policy=policy,
             cutoffs=cutoffs(policy, now),
+            blobs=runtime.blobs,
+            settings=runtime.settings,
             app_cutoffs=_app_cutoffs(session, policy, now),
         )
         for name, step in steps if steps is not None else STEPS:
@@ -318,3 +276,10 @@ class RetentionScheduler:
             log.exception("retention sweep failed")
         finally:
             self.runs += 1
+
+
+# Last, so that a contributor importing a module that imports this one finds it complete.
+for _module in CONTRIBUTORS:
+    importlib.import_module(_module)
+
+STEPS: list[tuple[str, SweepStep]] = [(step.name, step.step) for step in REGISTRY.steps()]

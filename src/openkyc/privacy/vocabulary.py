@@ -58,6 +58,12 @@ class DataElement(StrEnum):
     ID_NUMBER = "identification.id_number"
     COUNTRY = "identification.country"
     DATE_OF_BIRTH = "identification.date_of_birth"
+    SEX = "identification.sex"
+    DOCUMENT_TYPE = "identification.document_type"
+    DOCUMENT_EXPIRY = "identification.document_expiry"
+    OPTIONAL_DATA = "identification.optional_data"
+    SUBJECT_ID = "identification.subject_id"
+    CONSENT_RECORD = "identification.consent_record"
     FACE_IMAGE = "identification.face_image"
     FACE_VIDEO = "identification.face_video"
     DOCUMENT_IMAGE = "identification.document_image"
@@ -82,12 +88,15 @@ class RetentionKind(StrEnum):
     FACE_VIDEO = "face_video"
     DOCUMENT_IMAGE = "document_image"
     VERIFICATION_RESULT = "verification_result"
+    ENROLMENT_IDENTIFICATION = "enrolment_identification"
     VERIFICATION_SESSION = "verification_session"
     FACE_TEMPLATE = "face_template"
     CALL_RECORD = "call_record"
     REQUEST_LOG = "request_log"
+    CLIENT_ADDRESS = "client_address"
     MODEL_IMPROVEMENT_ITEM = "model_improvement_item"
     WEBHOOK_DELIVERY = "webhook_delivery"
+    CONSENT_RECORD = "consent_record"
 
 
 class LegalBasis(StrEnum):

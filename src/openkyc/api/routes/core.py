@@ -32,8 +32,13 @@ def account(caller: CallerDep, request_id: RequestIdDep) -> dict[str, Any]:
 
 
 @router.get("/v1/requests/{request_id}", name="DescribeRequest")
-def describe_request(request_id: str, caller: CallerDep, session: SessionDep, rid: RequestIdDep) -> dict[str, Any]:
-    return {**requests.describe_request(session, caller.app_id, request_id), "RequestId": rid}
+def describe_request(
+    request_id: str, caller: CallerDep, session: SessionDep, runtime: RuntimeDep, rid: RequestIdDep
+) -> dict[str, Any]:
+    record = requests.describe_request(
+        session, caller.app_id, request_id, now=runtime.clock(), policy=runtime.gate.policy
+    )
+    return {**record, "RequestId": rid}
 
 
 @router.get("/metrics", name="Metrics", include_in_schema=False)
