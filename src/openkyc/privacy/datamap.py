@@ -153,8 +153,18 @@ TABLES: dict[str, TableMap] = {
             "details": NOT_PERSONAL,  # ids and counts only; never a subject id or personal data
             "prev_hash": NOT_PERSONAL,
             "hash": NOT_PERSONAL,
+            "mac": NOT_PERSONAL,  # HMAC of the hash under the audit key (docs/audit.md)
         },
         note="The append-only audit log is the accountability record; it holds no end-user data.",
+    ),
+    "audit_keys": TableMap(
+        {
+            "id": NOT_PERSONAL,
+            "wrapped_key": NOT_PERSONAL,
+            "master_key_id": NOT_PERSONAL,
+            "created_at": NOT_PERSONAL,
+        },
+        note="The audit log's signing key, wrapped by the master key: key material, no personal data.",
     ),
     "erasure_receipts": TableMap(
         {
