@@ -9,6 +9,8 @@ plain) or listed in :data:`NOT_REACHED` with the reason; a column named like per
 
 from __future__ import annotations
 
+import functools
+
 from openkyc.privacy.reach import REACH, ReachRegistry, ReachStep
 
 __all__ = ["NOT_REACHED", "REGISTRY", "steps"]
@@ -23,7 +25,12 @@ NOT_REACHED: dict[str, str] = {
 }
 
 
+@functools.cache
+def _discovered() -> tuple[str, ...]:
+    return tuple(REGISTRY.discover("openkyc"))
+
+
 def steps() -> tuple[ReachStep, ...]:
-    """Every registered step, after importing each context's ``reach`` modules."""
-    REGISTRY.discover("openkyc")
+    """Every registered step, after importing each context's ``reach`` modules (once per process)."""
+    _discovered()
     return REGISTRY.steps
