@@ -6,10 +6,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from conftest import NOW
-from openkyc.privacy.policy import Policy
-from openkyc.privacy.subjects import (
+from openkyc.compliance.subjects import (
+    ExportItem,
     SubjectExport,
-    export_item,
     get_receipt,
     new_receipt,
     save_receipt,
@@ -52,14 +51,12 @@ def test_receipt_counts_validated(items: dict) -> None:  # type: ignore[type-arg
                     requested_at=NOW, completed_at=NOW)  # fmt: skip
 
 
-def test_export_items_carry_category_and_purpose(policy: Policy) -> None:
-    item = export_item(policy, DataElement.NAME, "Anna", kind="verification_result",
-                       purposes=[Purpose.TROUBLESHOOTING, Purpose.PROVIDE_FEATURES])  # fmt: skip
-    assert item.category is DataCategory.IDENTIFICATION
-    assert item.purposes == (Purpose.PROVIDE_FEATURES, Purpose.TROUBLESHOOTING)
+def test_export_items_mask_their_values() -> None:
+    item = ExportItem(
+        category=DataCategory.IDENTIFICATION, element=DataElement.NAME, purposes=(Purpose.PROVIDE_FEATURES,),
+        kind="enrolment", table="subjects", column="identification_enc", field="name", value={"name": "Anna"},
+    )  # fmt: skip
     assert "Anna" not in repr(item)
-    export = SubjectExport(app_id=1, subject_id="ANNA-42", generated_at=NOW, items=(item,))
+    export = SubjectExport(target="end_user", app_id=1, subject_id="ANNA-42", generated_at=NOW, items=(item,))
     assert export.categories() == {DataCategory.IDENTIFICATION}
     assert "ANNA-42" not in repr(export)
-    with pytest.raises(ValueError):
-        export_item(policy, DataElement.NAME, "Anna", kind="x", purposes=[Purpose.BILLING])

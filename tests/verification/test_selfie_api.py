@@ -119,7 +119,11 @@ def test_results_are_exported_and_erased_with_the_subject(tenant: Any, grid: dic
     verification_id = tenant.post("/v1/verifications/selfie", body).json()["verification_id"]
     export = tenant.get("/v1/privacy/subjects/end-user-7").json()
     kinds = [item["kind"] for item in export["items"]]
-    assert "verification_result" in kinds
+    assert "selfie_verification" in kinds
+    # the result keeps its call's RequestId, so the call record's address is reached too
+    calls = [item["value"] for item in export["items"] if item["table"] == "call_records"]
+    assert [c["action"] for c in calls] == ["VerifySelfie"]
     receipt = tenant.post("/v1/privacy/subjects/end-user-7/erase").json()
     assert receipt["items"]["verification_results"] == 1
+    assert receipt["items"]["call_records_pseudonymised"] == 1
     assert tenant.get(f"/v1/verifications/{verification_id}").status_code == 404

@@ -21,6 +21,7 @@ from openkyc.diagnostics.metrics import Metrics
 from openkyc.jobs import open_jobs
 from openkyc.logs import configure_logging
 from openkyc.privacy.sweep import RetentionScheduler
+from openkyc.privacy.vocabulary import DataElement, Purpose
 from openkyc.runtime import Runtime
 from openkyc.settings import Settings
 
@@ -28,6 +29,8 @@ from openkyc.settings import Settings
 def _start_up(runtime: Runtime) -> None:
     """Validates the data-processing policy and builds the 1:N index from the database."""
     gate = runtime.gate  # loads and validates the policy file: a bad policy stops start-up
+    if not gate.allows(Purpose.PROVIDE_FEATURES, DataElement.TEMPLATE):
+        return  # a narrower policy without 1:N search: no index to build (searches are refused)
     with runtime.transaction() as session:
         runtime.face_index.load(session, SubjectRepository(session, gate, runtime.keyring))
 

@@ -8,7 +8,7 @@ import typer
 
 from openkyc.cli import admin
 
-COMMAND_MODULES = ("faces", "liveness", "documents", "privacy", "jobs")
+COMMAND_MODULES = ("faces", "liveness", "documents", "privacy", "jobs", "compliance")
 
 
 def build() -> typer.Typer:

@@ -1,7 +1,7 @@
 """Privacy services the API and CLI call: consent, the record of processing, the subject salt.
 
 Each service owns its transaction and its audit record; routes only translate HTTP. Subject rights
-(export, erasure) live in :mod:`openkyc.privacy.rights`, the sweep in :mod:`openkyc.privacy.sweep`.
+(export, erasure) live in :mod:`openkyc.compliance.rights`, the sweep in :mod:`openkyc.privacy.sweep`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openkyc.errors import ResourceNotFound
+from openkyc.logs import request_id_var
 from openkyc.privacy.crypto import Keyring
 from openkyc.privacy.gate import PurposeGate
 from openkyc.privacy.guards import personal_data_repository, requires_purpose
@@ -49,6 +50,9 @@ class ResultRepository:
         purpose: Purpose,
     ) -> str:
         result_id = "ver-" + secrets.token_hex(10)
+        request_id = request_id_var.get()
+        if request_id is not None:  # links the result to its call record (subject rights reach the IP)
+            details = {**details, "request_id": request_id}
         sealed = None
         if identification:
             sealed = self.keyring.encrypt(json.dumps(identification, sort_keys=True).encode(), _aad(result_id, app_id))

@@ -1,7 +1,6 @@
 """Subject rights, the data side: erasure receipts and the export (access) structure.
 
-The lead's services do the deletion across tables and collect the items; this module shapes the
-results. An :class:`ErasureReceipt` lists only kinds and counts of what was removed, when, and a
+:mod:`openkyc.compliance.rights` runs the registered steps; this module shapes the results. An :class:`ErasureReceipt` lists only kinds and counts of what was removed, when, and a
 receipt id; the subject appears only as :func:`subject_reference`, an HMAC-SHA256 of the app and
 subject id under a secret salt, so the receipt (kept after the data is gone) holds no personal
 data yet a later request for the same subject can be matched to it.
@@ -12,22 +11,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from openkyc.privacy.policy import Policy
-from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
+from openkyc.privacy.vocabulary import DataCategory, DataElement, LegalBasis, Purpose, RetentionKind
 from openkyc.store.models.privacy import ErasureReceiptRow
 
 __all__ = [
     "ErasureReceipt",
+    "ExportFile",
     "ExportItem",
     "SubjectExport",
-    "export_item",
     "get_receipt",
     "new_receipt",
     "save_receipt",
@@ -106,55 +104,51 @@ def get_receipt(session: Session, receipt_id: str) -> ErasureReceipt | None:
 
 
 class ExportItem(BaseModel):
-    """One piece of data held about the subject, with why it is held and until when."""
+    """One stored value about the person: what, where from, why, on what legal basis, until when."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     category: DataCategory
-    element: DataElement
+    element: DataElement | None  # None: a stored field the policy does not name yet
     purposes: tuple[Purpose, ...]
+    legal_basis: tuple[LegalBasis, ...] = ()
     kind: str
+    source: str = ""
+    table: str
+    column: str
+    field: str | None = None
+    record: str | None = None
     created_at: datetime | None = None
-    expires_at: datetime | None = None
+    expires_at: datetime | None = None  # when it is deleted at the latest (retention)
+    retention: RetentionKind | None = None
+    file: str | None = None  # the file's name inside the export archive
     value: Any = Field(default=None, repr=False)
 
 
+class ExportFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    media_type: str
+    bytes: int
+
+
 class SubjectExport(BaseModel):
-    """Everything held about one subject of one app (``GET /v1/privacy/subjects/{id}``)."""
+    """Everything held about one person (``GET /v1/privacy/subjects/{id}``, ``openkyc users export``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    app_id: int
-    subject_id: str = Field(repr=False)
+    target: str  # end_user | staff_user
+    app_id: int | None = None
+    subject_id: str | None = Field(default=None, repr=False)
+    biz_tokens: tuple[str, ...] = Field(default=(), repr=False)
+    account_id: int | None = None
+    user_id: int | None = None
     generated_at: datetime
+    legal_basis_of_answer: str = "legal obligation (GDPR Art. 6(1)(c), Art. 15 and 20)"
     items: tuple[ExportItem, ...] = ()
     consents: tuple[dict[str, Any], ...] = ()
+    files: tuple[ExportFile, ...] = ()
 
     def categories(self) -> set[DataCategory]:
         return {item.category for item in self.items}
-
-
-def export_item(
-    policy: Policy,
-    element: DataElement,
-    value: Any,
-    *,
-    kind: str,
-    purposes: Iterable[Purpose] = (Purpose.PROVIDE_FEATURES,),
-    created_at: datetime | None = None,
-    expires_at: datetime | None = None,
-) -> ExportItem:
-    """An export item; ``purposes`` must be ones the policy allows for ``element``."""
-    chosen = tuple(sorted(set(purposes), key=list(Purpose).index))
-    allowed = policy.allowed_purposes(element)
-    if not chosen or not set(chosen) <= allowed:
-        raise ValueError(f"purposes not allowed by the policy for {element.value}")
-    return ExportItem(
-        category=element.category,
-        element=element,
-        purposes=chosen,
-        kind=kind,
-        created_at=created_at,
-        expires_at=expires_at,
-        value=value,
-    )

@@ -1,0 +1,154 @@
+"""Subject rights over enrolments: protected templates and the identification given at enrolment.
+
+Registered with :data:`openkyc.privacy.reach.REACH`; run by :mod:`openkyc.compliance`. Removals
+append ``index_events`` rows, so every process drops the subject from its 1:N index.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import select
+
+from openkyc.biometrics.repository import _aad
+from openkyc.privacy.reach import (
+    REACH,
+    ColumnUse,
+    EndUser,
+    Found,
+    ReachContext,
+    Target,
+    WholeAccount,
+    deletion_time,
+)
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose, RetentionKind
+from openkyc.store.models.faces import IndexEvent, Subject
+
+__all__ = ["IDENTIFICATION_ELEMENTS", "EnrolmentReach", "identification_use"]
+
+# fields given at enrolment or read from a document -> the policy element that names them
+IDENTIFICATION_ELEMENTS: dict[str, DataElement] = {
+    "name": DataElement.NAME,
+    "surname": DataElement.NAME,
+    "given_names": DataElement.NAME,
+    "full_name": DataElement.NAME,
+    "id_number": DataElement.ID_NUMBER,
+    "document_number": DataElement.ID_NUMBER,
+    "date_of_birth": DataElement.DATE_OF_BIRTH,
+    "birth_date": DataElement.DATE_OF_BIRTH,
+    "birth_date_iso": DataElement.DATE_OF_BIRTH,
+    "address": DataElement.ADDRESS,
+    "country": DataElement.COUNTRY,
+    "nationality": DataElement.COUNTRY,
+    "issuing_state": DataElement.COUNTRY,
+}
+_SERVICE = (Purpose.PROVIDE_FEATURES, Purpose.TROUBLESHOOTING)
+_SOURCE = "given by the customer at enrolment (POST /v1/collections/{id}/subjects)"
+
+
+def identification_use(field: str) -> ColumnUse:
+    """The element of an identification field; fields the policy does not name yet (sex, document
+    expiry, optional data) are still identification data and are exported all the same."""
+    element = IDENTIFICATION_ELEMENTS.get(field)
+    return ColumnUse(element, DataCategory.IDENTIFICATION)
+
+
+@REACH.register
+class EnrolmentReach:
+    name = "biometrics.enrolments"
+    order = 10
+    covers: Mapping[str, Mapping[str, ColumnUse]] = {
+        "subjects": {
+            "subject_id": ColumnUse(None, DataCategory.IDENTIFICATION),
+            "template": ColumnUse.of(DataElement.TEMPLATE),
+            "identification_enc": ColumnUse.of(DataCategory.IDENTIFICATION),
+            "image_blob_id": ColumnUse.of(DataElement.FACE_IMAGE),
+        }
+    }
+    plain: Mapping[str, tuple[str, ...]] = {
+        "subjects": ("id", "collection_id", "app_id", "template_version", "key_id", "created_at"),
+        "index_events": ("id", "collection_id", "subject_row", "op", "created_at"),
+        "collections": ("id", "app_id", "duplicate_check", "embedder", "created_at"),
+        "template_keys": ("key_id", "app_id", "secret_enc", "bits", "active", "created_at"),
+    }
+
+    def _rows(self, ctx: ReachContext, target: Target) -> list[Subject]:
+        if isinstance(target, EndUser) and target.subject_id is not None:
+            query = select(Subject).where(Subject.app_id == target.app_id, Subject.subject_id == target.subject_id)
+        elif isinstance(target, WholeAccount) and target.app_ids:
+            query = select(Subject).where(Subject.app_id.in_(target.app_ids))
+        else:
+            return []
+        return list(ctx.session.scalars(query.order_by(Subject.id)))
+
+    @staticmethod
+    def _found(
+        ctx: ReachContext,
+        row: Subject,
+        column: str,
+        use: ColumnUse,
+        value: dict[str, object],
+        source: str = _SOURCE,
+        name: str | None = None,
+    ) -> Found:
+        return Found(
+            table="subjects",
+            column=column,
+            use=use,
+            kind="enrolment",
+            source=source,
+            purposes=ctx.purposes(use.element, use.category, _SERVICE),
+            value={"collection_id": row.collection_id, **value},
+            record=row.collection_id,
+            field=name,
+            created_at=row.created_at,
+            expires_at=deletion_time(ctx.policy, RetentionKind.FACE_TEMPLATE, row.created_at),
+            retention=RetentionKind.FACE_TEMPLATE,
+        )
+
+    def export(self, ctx: ReachContext, target: Target) -> Iterable[Found]:
+        covers = self.covers["subjects"]
+        for row in self._rows(ctx, target):
+            yield self._found(ctx, row, "subject_id", covers["subject_id"], {"subject_id": row.subject_id})
+            yield self._found(
+                ctx,
+                row,
+                "template",
+                covers["template"],
+                {
+                    "template": base64.b64encode(row.template).decode(),
+                    "bits": len(row.template) * 8,
+                    "template_version": row.template_version,
+                    "key_id": row.key_id,
+                    "note": "a protected binary template: it cannot be turned back into a face",
+                },
+                source="computed by the face models from the enrolment image",
+            )
+            if row.identification_enc is not None:
+                plain = ctx.keyring.decrypt(row.identification_enc, _aad(row.app_id, row.collection_id, row.subject_id))
+                for name, value in sorted(json.loads(plain).items()):
+                    if value is not None:
+                        use = identification_use(name)
+                        yield self._found(ctx, row, "identification_enc", use, {name: value}, name=name)
+            if row.image_blob_id is not None:
+                yield self._found(
+                    ctx,
+                    row,
+                    "image_blob_id",
+                    covers["image_blob_id"],
+                    {"blob_id": row.image_blob_id, "note": "the image itself is listed as a stored file"},
+                )
+
+    def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
+        rows = self._rows(ctx, target)
+        for row in rows:
+            ctx.session.add(
+                IndexEvent(collection_id=row.collection_id, subject_row=row.id, op="remove", created_at=ctx.now)
+            )
+            if row.image_blob_id is not None:
+                ctx.blob_ids.add(row.image_blob_id)
+            ctx.session.delete(row)
+        ctx.session.flush()
+        return {"subjects": len(rows), "index_entries": len(rows)}
