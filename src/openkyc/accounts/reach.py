@@ -57,7 +57,7 @@ class StaffReach:
     }
     plain: Mapping[str, tuple[str, ...]] = {
         "users": ("account_id", "role", "disabled", "created_at"),
-        "audit_log": ("id", "seq", "created_at", "app_id", "event_type", "details", "prev_hash", "hash"),
+        "audit_log": ("id", "seq", "created_at", "app_id", "event_type", "details", "prev_hash", "hash", "mac"),
     }
 
     def _users(self, ctx: ReachContext, target: Target) -> list[User]:

@@ -61,7 +61,7 @@ class EnrolmentReach:
     order = 10
     covers: Mapping[str, Mapping[str, ColumnUse]] = {
         "subjects": {
-            "subject_id": ColumnUse(None, DataCategory.IDENTIFICATION),
+            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),
             "template": ColumnUse.of(DataElement.TEMPLATE),
             "identification_enc": ColumnUse.of(DataCategory.IDENTIFICATION),
             "image_blob_id": ColumnUse.of(DataElement.FACE_IMAGE),

@@ -20,6 +20,7 @@ REGISTRY: ReachRegistry = REACH
 NOT_REACHED: dict[str, str] = {
     "erasure_receipts": "Proof of erasure: kinds and counts, the person only as a keyed hash.",
     "data_keys": "Wrapped encryption keys; no personal data.",
+    "audit_keys": "The audit log's signing key, wrapped by the master key; no personal data.",
     "seen_signatures": "Request signatures kept 5 minutes against replays; no personal data.",
     "alembic_version": "Schema version.",
 }

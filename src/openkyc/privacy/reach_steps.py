@@ -54,7 +54,7 @@ BLOB_RETENTION = {
     "document_image": RetentionKind.DOCUMENT_IMAGE,
 }
 _SERVICE = (Purpose.PROVIDE_FEATURES, Purpose.TROUBLESHOOTING)
-_RECORD = ColumnUse(None, DataCategory.IDENTIFICATION)  # consent records: not named by the policy yet
+_RECORD = ColumnUse.of(DataElement.CONSENT_RECORD)
 
 
 def media_type_of(data: bytes) -> tuple[str, str]:
@@ -100,7 +100,10 @@ class BlobReach:
     name = "store.blobs"
     order = 40
     covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "blobs": {"id": ColumnUse(None, DataCategory.IDENTIFICATION), "subject_id": _RECORD},
+        "blobs": {
+            "id": ColumnUse(None, DataCategory.IDENTIFICATION),
+            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),
+        },
     }  # ``id`` names the encrypted file: the image or video itself
     plain: Mapping[str, tuple[str, ...]] = {
         "blobs": ("app_id", "kind", "size", "created_at", "expires_at", "key_version"),

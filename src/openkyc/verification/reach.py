@@ -63,7 +63,7 @@ class ResultReach:
     order = 20
     covers: Mapping[str, Mapping[str, ColumnUse]] = {
         "verification_results": {
-            "subject_id": ColumnUse(None, DataCategory.IDENTIFICATION),
+            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),
             "result_code": _STATUS,
             "live": _STATUS,
             "sim": _STATUS,
