@@ -30,6 +30,7 @@ from openkyc.settings import Settings
 from openkyc.store import db
 from openkyc.store.blobs import BlobStore
 from openkyc.store.keys import load_keyring, load_master_key
+from openkyc.store.live_keyring import LiveKeyring
 
 if TYPE_CHECKING:
     from openkyc.documents.reader import DocumentReader
@@ -114,8 +115,10 @@ class Runtime:
         sessions = db.session_factory(engine)
         master = load_master_key(settings)
         with db.transaction(sessions) as session:
-            keyring = load_keyring(session, master)
+            loaded = load_keyring(session, master)
             audit_key = load_audit_key(session, master)
+        # follows rotations by other processes (``openkyc keys ...``) without a restart
+        keyring = LiveKeyring(loaded, sessions, master, lambda: load_master_key(settings))
         checkpoints = CheckpointFile(settings.resolved_audit_checkpoint_file)
         attach_signer(sessions, AuditSigner(audit_key, checkpoints, every=settings.audit_checkpoint_every))
         return cls(settings=settings, engine=engine, sessions=sessions, master_key=master, keyring=keyring)

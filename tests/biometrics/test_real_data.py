@@ -156,4 +156,4 @@ def test_cli_commands(shared_data: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
     res = runner.invoke(app, ["detect", str(bad), "--json"])
-    assert res.exit_code == 1 and "InvalidParameterValue.ImageDecodeFailed" in res.stderr
+    assert res.exit_code == 2 and json.loads(res.stdout)["Error"]["Code"] == "InvalidParameterValue.ImageDecodeFailed"

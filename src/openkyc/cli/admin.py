@@ -36,6 +36,13 @@ def _runtime(data_dir: Path | None) -> Runtime:
     return Runtime.open(settings)
 
 
+def _require_app(runtime: Runtime, app_id: int) -> None:
+    """A missing app is one clear error, never a database constraint failure."""
+    with runtime.transaction() as session:
+        if session.get(App, app_id) is None:
+            raise fail(f"no app has APPID {app_id} (see `openkyc apps list`)", "ResourceNotFound.App")
+
+
 def _default_account(runtime: Runtime) -> int:
     with runtime.transaction() as session:
         account_id = session.scalar(select(Account.id).order_by(Account.created_at).limit(1))
@@ -244,6 +251,7 @@ def credentials_create(
 ) -> None:
     """Issue a new credential for an app (the key is shown only once)."""
     runtime = _runtime(data_dir)
+    _require_app(runtime, app_id)
     with cli_errors(), runtime.transaction() as session:
         issued = accounts.create_credential(session, runtime.keyring, app_id, actor="admin-cli")
     emit({"app_id": app_id, "secret_id": issued.secret_id, "secret_key": issued.secret_key}, as_json)
@@ -287,6 +295,7 @@ def credentials_list(
 ) -> None:
     """List an app's credentials (never their keys)."""
     runtime = _runtime(data_dir)
+    _require_app(runtime, app_id)
     with runtime.transaction() as session:
         rows = [
             {"secret_id": c.secret_id, "status": c.status, "created_at": c.created_at, "last_used_at": c.last_used_at}
@@ -345,6 +354,7 @@ def keys_rotate_template(
     from openkyc.biometrics.rotation import rotate_template_key
 
     runtime = _runtime(data_dir)
+    _require_app(runtime, app_id)
     if queue:
         from openkyc.jobs.queue import RedisJobs, redis_connection
 
