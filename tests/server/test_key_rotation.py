@@ -56,6 +56,9 @@ def test_rotations_while_serving_never_fail_a_request(server: KeyFileServer, sha
     credential = server.init()
     assert (server.data_dir / "master.key").exists()
     server.start()
+    started = server.log_tail()
+    assert f"listening on http://127.0.0.1:{server.port}" in started
+    assert f"curl http://127.0.0.1:{server.port}/v1/health" in started  # how to call it
     client = SignedClient(server, credential)
     photos = list(face_photos(shared_data).values())[:6]
     collection = client.post("/v1/collections", {"name": "rotating"})
