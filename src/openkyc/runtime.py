@@ -31,6 +31,8 @@ from openkyc.store import db
 from openkyc.store.blobs import BlobStore
 from openkyc.store.keys import load_keyring, load_master_key
 from openkyc.store.live_keyring import LiveKeyring
+from openkyc.usage.prices import PriceBook
+from openkyc.usage.prices import load as load_prices
 
 if TYPE_CHECKING:
     from openkyc.documents.reader import DocumentReader
@@ -179,6 +181,12 @@ class Runtime:
 
         pool: ModelPool[ModelSet] = self.component("models", build)
         return pool
+
+    @property
+    def prices(self) -> PriceBook:
+        """The price lists of ``OPENKYC_PRICE_LIST_FILE`` (or the built-in one), read once."""
+        book: PriceBook = self.component("prices", lambda: load_prices(self.settings.price_list_file))
+        return book
 
     @property
     def face_index(self) -> IndexManager:
