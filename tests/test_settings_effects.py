@@ -25,9 +25,8 @@ from openkyc.privacy.crypto import write_master_key_file
 from openkyc.runtime import Runtime
 
 
-def _served(settings: Any, **changes: Any) -> tuple[Runtime, TestClient, Any]:
-    from conftest import Tenant
-
+def _served(settings: Any, tenant: Any, **changes: Any) -> tuple[Runtime, TestClient, Any]:
+    """A runtime and app with ``changes``, and a signing client (``tenant``'s class) of a new app."""
     changed = settings.model_copy(update=changes)
     runtime = Runtime.open(changed, migrate=False)
     with runtime.transaction() as session:
@@ -35,11 +34,11 @@ def _served(settings: Any, **changes: Any) -> tuple[Runtime, TestClient, Any]:
         app = accounts.create_app(session, account.id, "effects")
         issued = accounts.create_credential(session, runtime.keyring, app.id)
     client = TestClient(create_app(changed, runtime), raise_server_exceptions=False)
-    return runtime, client, Tenant(account.id, app.id, issued.secret_id, issued.secret_key, client)
+    return runtime, client, type(tenant)(account.id, app.id, issued.secret_id, issued.secret_key, client)
 
 
-def test_signature_window_seconds(settings: Any) -> None:
-    runtime, client, tenant = _served(settings, signature_window_seconds=60)
+def test_signature_window_seconds(settings: Any, tenant: Any) -> None:
+    runtime, client, tenant = _served(settings, tenant, signature_window_seconds=60)
     try:
         with client:
             old = int(time.time()) - 120  # inside the default 300 s, outside 60 s
@@ -51,8 +50,8 @@ def test_signature_window_seconds(settings: Any) -> None:
         runtime.close()
 
 
-def test_public_base_url(settings: Any) -> None:
-    runtime, client, tenant = _served(settings, public_base_url="https://kyc.example.com/")
+def test_public_base_url(settings: Any, tenant: Any) -> None:
+    runtime, client, tenant = _served(settings, tenant, public_base_url="https://kyc.example.com/")
     try:
         with client:
             created = tenant.post("/v1/sessions", {"redirect_url": "https://shop.example/done"}).json()
@@ -93,9 +92,9 @@ def test_controller_contact_in_the_record_of_processing(settings: Any) -> None:
         runtime.close()
 
 
-def test_audit_checkpoint_file_and_every(settings: Any, tmp_path: Path) -> None:
+def test_audit_checkpoint_file_and_every(settings: Any, tmp_path: Path, tenant: Any) -> None:
     path = tmp_path / "anchors" / "cp.jsonl"
-    runtime, client, tenant = _served(settings, audit_checkpoint_file=path, audit_checkpoint_every=2)
+    runtime, client, tenant = _served(settings, tenant, audit_checkpoint_file=path, audit_checkpoint_every=2)
     try:
         with client:
             for index in range(4):  # each rule creation writes one config_change audit record

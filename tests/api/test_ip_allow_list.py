@@ -100,7 +100,7 @@ def test_hosted_submit_is_refused_outside_the_list_and_uses_no_attempt(
     assert answer.json()["Error"]["Code"] != DENIED
 
 
-def test_the_address_behind_a_trusted_proxy_is_the_one_checked(settings: Any, database_url: str) -> None:
+def test_the_address_behind_a_trusted_proxy_is_the_one_checked(settings: Any, tenant: Any) -> None:
     from openkyc.accounts import service as accounts
     from openkyc.api.app import create_app
     from openkyc.runtime import Runtime
@@ -113,9 +113,7 @@ def test_the_address_behind_a_trusted_proxy_is_the_one_checked(settings: Any, da
             app_row = accounts.create_app(session, account.id, "proxied")
             issued = accounts.create_credential(session, runtime.keyring, app_row.id)
         with TestClient(create_app(proxied, runtime), client=("127.0.0.1", 1), raise_server_exceptions=False) as c:
-            from conftest import Tenant
-
-            tenant = Tenant(account.id, app_row.id, issued.secret_id, issued.secret_key, c)
+            tenant = type(tenant)(account.id, app_row.id, issued.secret_id, issued.secret_key, c)
             rule_id = tenant.post(
                 "/v1/rules", {"name": "office", "config": {"security": {"ip_allow_list": ["10.0.0.0/8"]}}}
             ).json()["rule_id"]

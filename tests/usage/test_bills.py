@@ -49,7 +49,7 @@ def test_the_built_in_list_bills_in_its_currency(tenant: Any, runtime: Any) -> N
 
 
 @pytest.fixture
-def priced(settings: Any, tmp_path: Path) -> Iterator[tuple[Any, Any, Any]]:
+def priced(settings: Any, tmp_path: Path, tenant: Any) -> Iterator[tuple[Any, Any, Any]]:
     """An app served with a price list file: one account in EUR, the others on the default list."""
     from openkyc.accounts import service as accounts
     from openkyc.api.app import create_app
@@ -67,8 +67,7 @@ def priced(settings: Any, tmp_path: Path) -> Iterator[tuple[Any, Any, Any]]:
     path.write_text(json.dumps(book))
     priced_settings = settings.model_copy(update={"price_list_file": path})
     runtime.settings = priced_settings
-    from conftest import Tenant
-
+    Tenant = type(tenant)  # the signing client of tests/conftest.py, for this app's own TestClient
     try:
         with TestClient(create_app(priced_settings, runtime), raise_server_exceptions=False) as client:
             made = []
