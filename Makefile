@@ -1,4 +1,5 @@
-# OpenKYC: `make run` installs and serves on the embedded default; `make test` installs and runs every test.
+# OpenKYC: `make run` installs the runtime dependencies and serves on the embedded default;
+# `make test` installs with the test extras and runs every test.
 VENV      ?= .venv
 PYTHON    ?= python3
 PY        := $(VENV)/bin/python
@@ -8,20 +9,30 @@ PYTEST    := $(VENV)/bin/pytest -p no:cacheprovider
 
 .PHONY: install system-deps run test test-sqlite test-postgres lint bench clean
 
+# The runtime dependencies only (what `make run` needs).
+$(VENV)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# With the test extras (linters, browser tests, the dlib embedder): `make test`, `make lint`.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	touch $@
+	touch $@ $(VENV)/.runtime
 
 install: $(VENV)/.installed
 
 system-deps:
 	bash scripts/system-deps.sh
 
-run: install
-	@test -f $(DATA_DIR)/master.key || $(VENV)/bin/openkyc init --data-dir $(DATA_DIR)
-	$(VENV)/bin/openkyc serve --data-dir $(DATA_DIR)
+# Initialised means "an account exists" (asked of the database), not "a key file exists": `serve`
+# creates the key file itself. The first run prints the credential; `serve` prints where it listens.
+run: $(VENV)/.runtime
+	@$(VENV)/bin/openkyc init --data-dir $(DATA_DIR) --if-missing
+	@$(VENV)/bin/openkyc serve --data-dir $(DATA_DIR)
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

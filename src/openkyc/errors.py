@@ -38,7 +38,8 @@ Hierarchy::
     │   ├── CredentialDisabled                  AuthFailure.SecretIdDisabled
     │   └── ReplayedRequest                     AuthFailure.RequestReplayed
     ├── UnauthorizedOperation (403)             UnauthorizedOperation[.*]
-    │   └── PurposeNotAllowed                   UnauthorizedOperation.PurposeNotAllowed / .ConsentRequired
+    │   ├── PurposeNotAllowed                   UnauthorizedOperation.PurposeNotAllowed / .ConsentRequired
+    │   └── IpNotAllowed                        UnauthorizedOperation.IpNotAllowed (rule's security.ip_allow_list)
     ├── ResourceNotFound (404)                  ResourceNotFound[.*]
     ├── UnsupportedOperation (405)              UnsupportedOperation.MethodNotAllowed
     │   └── EmbedderUnavailable (501)           UnsupportedOperation.EmbedderUnavailable
@@ -277,6 +278,11 @@ class UnauthorizedOperation(OpenKYCError):
 class PurposeNotAllowed(UnauthorizedOperation):
     code = "UnauthorizedOperation.PurposeNotAllowed"
     default_message = "The data-processing policy does not allow this purpose for this data."
+
+
+class IpNotAllowed(UnauthorizedOperation):
+    code = "UnauthorizedOperation.IpNotAllowed"
+    default_message = "The rule does not allow calls from this client address."
 
 
 class ConsentRequired(UnauthorizedOperation):

@@ -30,6 +30,9 @@ from openkyc.settings import Settings
 from openkyc.store import db
 from openkyc.store.blobs import BlobStore
 from openkyc.store.keys import load_keyring, load_master_key
+from openkyc.store.live_keyring import LiveKeyring
+from openkyc.usage.prices import PriceBook
+from openkyc.usage.prices import load as load_prices
 
 if TYPE_CHECKING:
     from openkyc.documents.reader import DocumentReader
@@ -114,8 +117,10 @@ class Runtime:
         sessions = db.session_factory(engine)
         master = load_master_key(settings)
         with db.transaction(sessions) as session:
-            keyring = load_keyring(session, master)
+            loaded = load_keyring(session, master)
             audit_key = load_audit_key(session, master)
+        # follows rotations by other processes (``openkyc keys ...``) without a restart
+        keyring = LiveKeyring(loaded, sessions, master, lambda: load_master_key(settings))
         checkpoints = CheckpointFile(settings.resolved_audit_checkpoint_file)
         attach_signer(sessions, AuditSigner(audit_key, checkpoints, every=settings.audit_checkpoint_every))
         return cls(settings=settings, engine=engine, sessions=sessions, master_key=master, keyring=keyring)
@@ -176,6 +181,12 @@ class Runtime:
 
         pool: ModelPool[ModelSet] = self.component("models", build)
         return pool
+
+    @property
+    def prices(self) -> PriceBook:
+        """The price lists of ``OPENKYC_PRICE_LIST_FILE`` (or the built-in one), read once."""
+        book: PriceBook = self.component("prices", lambda: load_prices(self.settings.price_list_file))
+        return book
 
     @property
     def face_index(self) -> IndexManager:

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         default=None,
         description="Signed audit checkpoints, kept outside the database; default data_dir/audit/checkpoints.jsonl.",
     )
+    price_list_file: Path | None = Field(
+        default=None,
+        description="Prices per 1,000 billable calls and their currency, per account (JSON or YAML); default: built in.",
+    )
     audit_checkpoint_every: int = Field(
         default=1, ge=0, description="Write an audit checkpoint every N records (0: only at sweeps and on demand)."
     )

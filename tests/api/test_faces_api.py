@@ -225,3 +225,23 @@ def test_index_is_rebuilt_from_the_database_at_start_up(
         assert runtime.face_index.size(col) == 1  # loaded in the lifespan, before any search
         found = tenant.post(f"/v1/collections/{col}/search", {"image": b64(photos["obama2"])}).json()
     assert found["matches"][0]["subject_id"] == "u1"
+
+
+def test_search_answers_match_and_the_rules_threshold(tenant: Any, photos: dict[str, Path]) -> None:
+    collection_id = tenant.post("/v1/collections", {"name": "people"}).json()["collection_id"]
+    for subject_id, photo in (("obama", "obama"), ("rose", "rose")):
+        enrolled = tenant.post(
+            f"/v1/collections/{collection_id}/subjects", {"subject_id": subject_id, "image": b64(photos[photo])}
+        )
+        assert enrolled.status_code == 200, enrolled.text
+    found = tenant.post(f"/v1/collections/{collection_id}/search", {"image": b64(photos["obama2"])}).json()
+    assert found["threshold"] == 70
+    hits = {m["subject_id"]: m for m in found["matches"]}
+    assert hits["obama"]["match"] is True and hits["rose"]["match"] is False
+    assert all(m["match"] is (m["sim"] >= 70) for m in found["matches"])
+    strict = tenant.post("/v1/rules", {"name": "strict-search", "config": {"compare_threshold": 99.9}}).json()
+    again = tenant.post(
+        f"/v1/collections/{collection_id}/search", {"image": b64(photos["obama2"]), "rule_id": strict["rule_id"]}
+    ).json()
+    assert again["threshold"] == 99.9
+    assert all(m["match"] is (m["sim"] >= 99.9) for m in again["matches"])

@@ -17,6 +17,7 @@ from openkyc import errors
 from openkyc.biometrics import evaluation
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.templates import TemplateKey, TemplateProtector, hamming_similarity
+from openkyc.cli.common import ErrorReportingGroup
 from openkyc.cli.faces import register
 
 pytestmark = pytest.mark.slow
@@ -138,7 +139,7 @@ def test_several_faces_where_one_expected(engine: FaceEngine, shared_data: Path)
 def test_cli_commands(shared_data: Path, tmp_path: Path) -> None:
     import json
 
-    app = typer.Typer()
+    app = typer.Typer(cls=ErrorReportingGroup)  # the root command's error format
     register(app)
     runner = CliRunner()
     d = shared_data / "facerec-examples"
@@ -156,4 +157,4 @@ def test_cli_commands(shared_data: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
     res = runner.invoke(app, ["detect", str(bad), "--json"])
-    assert res.exit_code == 1 and "InvalidParameterValue.ImageDecodeFailed" in res.stderr
+    assert res.exit_code == 2 and json.loads(res.stdout)["Error"]["Code"] == "InvalidParameterValue.ImageDecodeFailed"

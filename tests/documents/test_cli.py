@@ -9,11 +9,12 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
+from openkyc.cli.common import ErrorReportingGroup
 from openkyc.cli.documents import register
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
+    app = typer.Typer(cls=ErrorReportingGroup)  # the root command's error format
     register(app)
 
     @app.callback()
@@ -25,24 +26,27 @@ def _app() -> typer.Typer:
 
 def test_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["ocr", str(tmp_path / "nope.jpg"), "--json"])
-    assert result.exit_code == 2 and result.stdout == ""
-    assert "InvalidParameterValue.FileNotFound" in result.stderr
+    assert result.exit_code == 2 and result.stderr == ""
+    assert json.loads(result.stdout)["Error"]["Code"] == "InvalidParameterValue.FileNotFound"
 
 
 def test_not_an_image(tmp_path: Path) -> None:
     path = tmp_path / "x.jpg"
     path.write_bytes(b"not an image at all")
     result = CliRunner().invoke(_app(), ["ocr", str(path), "--json"])
-    assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith("InvalidParameterValue.ImageDecodeFailed:")
+    assert result.exit_code == 2 and result.stderr == ""
+    assert json.loads(result.stdout)["Error"]["Code"] == "InvalidParameterValue.ImageDecodeFailed"
+    human = CliRunner().invoke(_app(), ["ocr", str(path)])
+    assert human.exit_code == 2 and human.stdout == ""
+    assert human.stderr.startswith("error: InvalidParameterValue.ImageDecodeFailed:")
 
 
 def test_huge_image(tmp_path: Path) -> None:
     path = tmp_path / "huge.png"
     Image.new("1", (30_000, 30_000)).save(path, optimize=True)
-    result = CliRunner().invoke(_app(), ["ocr", str(path), "--json"])
+    result = CliRunner().invoke(_app(), ["ocr", str(path)])
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith("InvalidParameterValue.ImageSizeTooLarge:")
+    assert result.stderr.startswith("error: InvalidParameterValue.ImageSizeTooLarge:")
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ def test_serve_refuses_workers_from_the_environment_too(
 
 def test_worker_needs_redis(cli: Any, tmp_path: Path) -> None:
     result = cli("worker", "--data-dir", str(tmp_path))
-    assert result.exit_code == 2 and "FailedOperation.NoJobQueue" in result.stderr
+    assert result.exit_code == 1 and result.stderr.startswith("error: FailedOperation.NoJobQueue:")
 
 
 def test_webhooks_secret_is_the_signing_secret(cli: Any, tmp_path: Path) -> None:
@@ -60,4 +60,4 @@ def test_webhooks_secret_is_the_signing_secret(cli: Any, tmp_path: Path) -> None
         runtime.close()
     assert shown["header"] == "X-OpenKYC-Signature"
     missing = cli("webhooks", "secret", "--app-id", "999", "--data-dir", str(tmp_path))
-    assert missing.exit_code == 2 and "ResourceNotFound.App" in missing.stderr
+    assert missing.exit_code == 1 and missing.stderr.startswith("error: ResourceNotFound.App:")

@@ -8,11 +8,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from openkyc.cli.common import ErrorReportingGroup
 from openkyc.cli.liveness import register
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
+    app = typer.Typer(cls=ErrorReportingGroup)  # the root command's error format
     register(app)
 
     @app.callback()
@@ -24,9 +25,8 @@ def _app() -> typer.Typer:
 
 def test_image_instead_of_video_exits_non_zero(shared_data: Path) -> None:
     result = CliRunner().invoke(_app(), ["liveness", str(shared_data / "antispoof-samples" / "image_T1.jpg"), "--json"])
-    assert result.exit_code == 2
-    assert "InvalidParameterValue.VideoIsImage:" in result.stderr
-    assert result.stdout == ""
+    assert result.exit_code == 2 and result.stderr == ""
+    assert json.loads(result.stdout)["Error"]["Code"] == "InvalidParameterValue.VideoIsImage"
 
 
 def test_bad_mode_and_actions(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_bad_mode_and_actions(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["liveness", str(tmp_path / "nope.mp4")])
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and result.stderr.startswith("error: InvalidParameterValue.FileNotFound:")
 
 
 @pytest.mark.slow

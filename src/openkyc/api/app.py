@@ -27,8 +27,9 @@ from openkyc.settings import Settings
 
 
 def _start_up(runtime: Runtime) -> None:
-    """Validates the data-processing policy and builds the 1:N index from the database."""
+    """Validates the data-processing policy and the price lists, builds the 1:N index from the database."""
     gate = runtime.gate  # loads and validates the policy file: a bad policy stops start-up
+    runtime.prices  # noqa: B018 - loads and validates the price list file: a bad one stops start-up
     if not gate.allows(Purpose.PROVIDE_FEATURES, DataElement.TEMPLATE):
         return  # a narrower policy without 1:N search: no index to build (searches are refused)
     with runtime.transaction() as session:

@@ -40,22 +40,34 @@ def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[S
         yield session
 
 
+def client_ip(request: Request) -> str | None:
+    """The client address the gateway resolved (behind ``OPENKYC_TRUSTED_PROXIES``)."""
+    value = getattr(request.state, "client_ip", None)
+    return value if isinstance(value, str) else None
+
+
 def face_service(
-    runtime: Annotated[Runtime, Depends(get_runtime)], caller: Annotated[Caller, Depends(get_caller)]
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    caller: Annotated[Caller, Depends(get_caller)],
+    address: Annotated[str | None, Depends(client_ip)],
 ) -> FaceService:
-    return FaceService(runtime.access, runtime.models, runtime.face_index, caller.app_id)
+    return FaceService(runtime.access, runtime.models, runtime.face_index, caller.app_id, address)
 
 
 def verification_service(
-    runtime: Annotated[Runtime, Depends(get_runtime)], caller: Annotated[Caller, Depends(get_caller)]
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    caller: Annotated[Caller, Depends(get_caller)],
+    address: Annotated[str | None, Depends(client_ip)],
 ) -> VerificationService:
-    return VerificationService(runtime.access, runtime.models, jobs_for(runtime), caller.app_id)
+    return VerificationService(runtime.access, runtime.models, jobs_for(runtime), caller.app_id, address)
 
 
 def document_service(
-    runtime: Annotated[Runtime, Depends(get_runtime)], caller: Annotated[Caller, Depends(get_caller)]
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    caller: Annotated[Caller, Depends(get_caller)],
+    address: Annotated[str | None, Depends(client_ip)],
 ) -> DocumentService:
-    return DocumentService(runtime.access, runtime.models, caller.app_id)
+    return DocumentService(runtime.access, runtime.models, caller.app_id, address)
 
 
 def session_service(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SessionService:
@@ -81,3 +93,4 @@ VerificationServiceDep = Annotated[VerificationService, Depends(verification_ser
 DocumentServiceDep = Annotated[DocumentService, Depends(document_service)]
 SessionServiceDep = Annotated[SessionService, Depends(session_service)]
 RequestIdDep = Annotated[str, Depends(request_id)]
+ClientIpDep = Annotated[str | None, Depends(client_ip)]

@@ -22,7 +22,8 @@ from openkyc.biometrics.engine import FaceEngine, base_key_id
 from openkyc.biometrics.repository import SubjectExists, SubjectRepository
 from openkyc.biometrics.search import IndexManager
 from openkyc.biometrics.templates import FaceTemplate, TemplateKey
-from openkyc.config.service import rule_config
+from openkyc.config.rules import RuleConfig
+from openkyc.config.service import admitted_rule
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
@@ -53,9 +54,13 @@ class FaceService:
     models: ModelPool[FaceModels]
     index: IndexManager
     app_id: int
+    client_ip: str | None = None  # the caller's address, checked against a named rule's ip_allow_list
 
     def _repo(self, session: Session) -> SubjectRepository:
         return SubjectRepository(session, self.data.gate, self.data.keyring)
+
+    def _rule(self, session: Session, rule_id: str | None) -> RuleConfig:
+        return admitted_rule(session, self.app_id, rule_id, self.client_ip)
 
     def _key(self, session: Session, embedder: str) -> TemplateKey:
         """The app's active key; ``engine.protector`` derives the embedder's sub-key from it."""
@@ -69,7 +74,7 @@ class FaceService:
     def compare(self, image_a: bytes, image_b: bytes, rule_id: str | None) -> dict[str, Any]:
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
         with self.data.transaction() as session:
-            rule = rule_config(session, self.app_id, rule_id)
+            rule = self._rule(session, rule_id)
             key = self._key(session, rule.embedder)
         with self.models.lease() as models:
             result = models.face_engine(rule.embedder).compare(image_a, image_b, key)
@@ -93,7 +98,8 @@ class FaceService:
     ) -> dict[str, Any]:
         """A new collection; its embedder is ``embedder``, else the rule's, else ``sface``."""
         with self.data.transaction() as session:
-            chosen = embedder or rule_config(session, self.app_id, rule_id).embedder
+            rule = self._rule(session, rule_id)  # read (and its ip_allow_list checked) even with an embedder
+            chosen = embedder or rule.embedder
             check_available(chosen)  # fails now (EmbedderUnavailable) rather than at first enrolment
             now = self.data.clock()
             collection_id = ids.resource_id("col")
@@ -146,7 +152,7 @@ class FaceService:
         )
         with self.data.transaction() as session:
             collection, _ = self._collection(session, collection_id)
-            threshold = rule_config(session, self.app_id, rule_id).compare_threshold
+            threshold = self._rule(session, rule_id).compare_threshold
             key = self._key(session, collection.embedder)
             if self._repo(session).exists(self.app_id, collection_id, subject_id, purpose=Purpose.PROVIDE_FEATURES):
                 raise SubjectExists()  # early answer; the unique constraint decides under concurrency
@@ -202,9 +208,12 @@ class FaceService:
         matches = self.index.search(collection_id, queries, top_k)
         return [ScoredMatch(m.id, round(engine.sim(m.score), 2)) for m in matches]
 
-    def search(self, collection_id: str, image: bytes, top_k: int) -> dict[str, Any]:
+    def search(self, collection_id: str, image: bytes, top_k: int, rule_id: str | None = None) -> dict[str, Any]:
+        """The ``top_k`` nearest subjects, best first; each hit says whether it reaches the threshold
+        (the rule's ``compare_threshold``, else the default rule's), and the answer names it."""
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
         with self.data.transaction() as session:
+            threshold = self._rule(session, rule_id).compare_threshold
             collection, _ = self._collection(session, collection_id)
             self.index.sync(session, self._repo(session), self.app_id)
             key_ids = self.index.key_ids(collection_id)
@@ -226,7 +235,8 @@ class FaceService:
         matches = self._search(engine, collection_id, queries, top_k)
         return {
             "collection_id": collection_id,
-            "matches": [{"subject_id": m.subject_id, "sim": m.sim} for m in matches],
+            "threshold": threshold,
+            "matches": [{"subject_id": m.subject_id, "sim": m.sim, "match": m.sim >= threshold} for m in matches],
         }
 
     def delete_subject(self, collection_id: str, subject_id: str) -> dict[str, Any]:

@@ -36,6 +36,13 @@ def _runtime(data_dir: Path | None) -> Runtime:
     return Runtime.open(settings)
 
 
+def _require_app(runtime: Runtime, app_id: int) -> None:
+    """A missing app is one clear error, never a database constraint failure."""
+    with runtime.transaction() as session:
+        if session.get(App, app_id) is None:
+            raise fail(f"no app has APPID {app_id} (see `openkyc apps list`)", "ResourceNotFound.App")
+
+
 def _default_account(runtime: Runtime) -> int:
     with runtime.transaction() as session:
         account_id = session.scalar(select(Account.id).order_by(Account.created_at).limit(1))
@@ -50,9 +57,16 @@ def init(
     app_name: str = typer.Option("default", help="Name of the first app."),
     admin_user: str = typer.Option("admin", help="User name of the owner."),
     admin_password: str | None = typer.Option(None, help="Owner password (default: generated and printed once)."),
+    if_missing: bool = typer.Option(
+        False, "--if-missing", help="Do nothing (exit 0) when an account already exists (`make run`)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create the database, an account, an owner user, an app and one credential."""
+    """Create the database, an account, an owner user, an app and one credential.
+
+    Whether the data directory is initialised is decided by the database (an account exists),
+    never by the master key file, which ``serve`` also creates.
+    """
     settings = load_settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key_file = settings.resolved_master_key_file
@@ -60,6 +74,19 @@ def init(
         write_master_key_file(key_file)
     runtime = Runtime.open(settings)
     password = admin_password or secrets.token_urlsafe(18)
+    with runtime.transaction() as session:
+        existing = session.scalar(select(Account.id).order_by(Account.created_at).limit(1))
+    if existing is not None:
+        runtime.close()
+        if not if_missing:
+            raise fail("this data directory is already initialised", "FailedOperation.AlreadyInitialised")
+        where = str(settings.data_dir.resolve())
+        emit(
+            {"initialised": False, "account_id": existing, "data_dir": where},
+            as_json,
+            lambda _: typer.echo(f"{where}: already initialised (account {existing}); its credential was shown once"),
+        )
+        return
     with cli_errors(), runtime.transaction() as session:
         if session.scalar(select(Account.id).limit(1)) is not None:
             raise fail("this data directory is already initialised", "FailedOperation.AlreadyInitialised")
@@ -85,6 +112,13 @@ def init(
         typer.echo("The secret key and password are shown only this once; keep them safe.")
 
     emit(result, as_json, human)
+
+
+def _url_host(host: str) -> str:
+    """The host as a client would type it: a wildcard address becomes 127.0.0.1, IPv6 gets brackets."""
+    if host in {"0.0.0.0", "::", ""}:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 SQLITE_ONE_PROCESS = (
@@ -117,7 +151,14 @@ def serve(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         write_master_key_file(settings.resolved_master_key_file)
     plural = "process" if settings.workers == 1 else "processes"
-    typer.echo(f"listening on http://{settings.host}:{settings.port} ({settings.workers} {plural}, {backend})", nl=True)
+    bound = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{_url_host(settings.host)}:{settings.port}"
+    typer.echo(f"listening on http://{bound}:{settings.port} ({settings.workers} {plural}, {backend})")
+    typer.echo(f"  check it:  curl {url}/v1/health")
+    typer.echo(
+        "  call it:   sign requests (TC3-HMAC-SHA256) with the SecretId/SecretKey `openkyc init` printed; "
+        "see docs/api.md"
+    )
     sys.stdout.flush()
     if settings.workers == 1:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
@@ -244,6 +285,7 @@ def credentials_create(
 ) -> None:
     """Issue a new credential for an app (the key is shown only once)."""
     runtime = _runtime(data_dir)
+    _require_app(runtime, app_id)
     with cli_errors(), runtime.transaction() as session:
         issued = accounts.create_credential(session, runtime.keyring, app_id, actor="admin-cli")
     emit({"app_id": app_id, "secret_id": issued.secret_id, "secret_key": issued.secret_key}, as_json)
@@ -287,6 +329,7 @@ def credentials_list(
 ) -> None:
     """List an app's credentials (never their keys)."""
     runtime = _runtime(data_dir)
+    _require_app(runtime, app_id)
     with runtime.transaction() as session:
         rows = [
             {"secret_id": c.secret_id, "status": c.status, "created_at": c.created_at, "last_used_at": c.last_used_at}
@@ -345,6 +388,7 @@ def keys_rotate_template(
     from openkyc.biometrics.rotation import rotate_template_key
 
     runtime = _runtime(data_dir)
+    _require_app(runtime, app_id)
     if queue:
         from openkyc.jobs.queue import RedisJobs, redis_connection
 

@@ -1,21 +1,42 @@
-"""Helpers shared by CLI commands: settings, JSON output, clear errors."""
+"""Helpers shared by CLI commands: settings, JSON output, and the one error format.
+
+Every command answers an error the same way, whatever raised it (a bad option, a missing app, an
+OpenKYC error, a library failure):
+
+* on stderr, one line ``error: Code: message``; with ``--json``, instead, the API's envelope
+  ``{"Error": {"Code": ..., "Message": ...}, "RequestId": null}`` on stdout and nothing else;
+* exit status 2 for a usage error (the command line cannot be carried out as written: unknown
+  command or option, a missing or malformed value, options that do not go together: codes
+  ``InvalidParameter*``, ``MissingParameter``, ``UnsupportedOperation*``), 1 for an operation that
+  failed (``ResourceNotFound.*``, ``FailedOperation.*``, ``InternalError*``).
+
+:class:`ErrorReportingGroup` (the root command's class) does the rendering; commands raise
+:func:`fail` or let an :class:`~openkyc.errors.OpenKYCError` through. No traceback is printed: an
+unexpected exception is reported as ``InternalError`` with its class name (the traceback goes to
+the ``openkyc.cli`` logger at DEBUG level, never to the terminal by default).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
-from openkyc.errors import OpenKYCError
+try:  # typer >= 0.20 runs on its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+from openkyc.errors import InvalidParameter, MissingParameter, OpenKYCError
 from openkyc.settings import Settings
-
-T = TypeVar("T")
 
 DataDirOption = typer.Option(
     None, "--data-dir", "-d", help="Data directory (default: OPENKYC_DATA_DIR or ./openkyc-data)."
@@ -23,6 +44,12 @@ DataDirOption = typer.Option(
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 
 err_console = Console(stderr=True)
+log = logging.getLogger("openkyc.cli")
+
+USAGE_EXIT = 2
+FAILED_EXIT = 1
+_USAGE_CODES = ("InvalidParameter", "MissingParameter", "UnsupportedOperation")
+_JSON_META = "openkyc.json"
 
 
 def load_settings(data_dir: Path | None, **overrides: Any) -> Settings:
@@ -40,15 +67,93 @@ def emit(payload: Any, as_json: bool, human: Callable[[Any], None] | None = None
         human(payload)
 
 
-def fail(message: str, code: str = "InvalidParameter", exit_code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error[/red] {code}: {message}", highlight=False)
-    return typer.Exit(exit_code)
+def exit_code_for(code: str) -> int:
+    """2 for a usage error, 1 for a failed operation (see the module docstring)."""
+    return USAGE_EXIT if code.startswith(_USAGE_CODES) else FAILED_EXIT
+
+
+class CommandError(Exception):
+    """A command's error, rendered by :class:`ErrorReportingGroup`."""
+
+    def __init__(self, code: str, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.exit_code = exit_code if exit_code is not None else exit_code_for(code)
+
+
+def fail(message: str, code: str = "InvalidParameter", exit_code: int | None = None) -> CommandError:
+    """The error to ``raise``; the exit status follows from ``code`` unless given."""
+    return CommandError(code, message, exit_code)
+
+
+def from_openkyc(exc: OpenKYCError) -> CommandError:
+    usage = isinstance(exc, InvalidParameter | MissingParameter)
+    return CommandError(exc.error_code, exc.message, USAGE_EXIT if usage else FAILED_EXIT)
 
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """OpenKYC errors become ``code: message`` on stderr and a non-zero exit."""
+    """OpenKYC errors become command errors (also done by the root group; kept for clarity)."""
     try:
         yield
     except OpenKYCError as exc:
-        raise fail(exc.message, exc.error_code, 1 if exc.status_code >= 500 else 2) from exc
+        raise from_openkyc(exc) from exc
+
+
+def read_input(path: Path, what: str = "file") -> bytes:
+    """The bytes of an input file; a missing or unreadable one is a usage error (not a decode error)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise fail(f"cannot read {what} {path.name}: {reason}", "InvalidParameterValue.FileNotFound") from exc
+
+
+def _usage_code(exc: Exception) -> str:
+    if isinstance(exc, click_errors.MissingParameter):
+        return "MissingParameter"
+    if isinstance(exc, click_errors.BadParameter):
+        return "InvalidParameterValue"
+    return "InvalidParameter"
+
+
+def report(error: CommandError, as_json: bool) -> NoReturn:
+    """Prints ``error`` in the one format and exits with its status."""
+    if as_json:
+        body = {"Error": {"Code": error.code, "Message": error.message}, "RequestId": None}
+        sys.stdout.write(json.dumps(body) + "\n")
+        sys.stdout.flush()
+    else:
+        sys.stderr.write(f"error: {error.code}: {error.message}\n")
+        sys.stderr.flush()
+    raise typer.Exit(error.exit_code)
+
+
+class ErrorReportingGroup(TyperGroup):
+    """The root command: renders every error of every sub-command in the one format."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[_JSON_META] = "--json" in args
+        result: list[str] = super().parse_args(ctx, args)
+        return result
+
+    def invoke(self, ctx: Any) -> Any:
+        as_json = bool(ctx.meta.get(_JSON_META))
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except click_errors.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            report(CommandError(_usage_code(exc), exc.format_message() + hint, USAGE_EXIT), as_json)
+        except click_errors.ClickException as exc:
+            report(CommandError("InvalidParameter", exc.format_message(), USAGE_EXIT), as_json)
+        except CommandError as exc:
+            report(exc, as_json)
+        except OpenKYCError as exc:
+            report(from_openkyc(exc), as_json)
+        except Exception as exc:
+            log.debug("command failed", exc_info=exc)
+            message = f"the operation did not complete (unexpected {type(exc).__name__})"
+            report(CommandError("InternalError", message, FAILED_EXIT), as_json)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from openkyc.errors import OpenKYCError
+from openkyc.cli.common import read_input
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 NoPortraitOpt = Annotated[bool, typer.Option("--no-portrait", help="Skip the portrait (face) search.")]
@@ -18,19 +18,11 @@ NoPortraitOpt = Annotated[bool, typer.Option("--no-portrait", help="Skip the por
 
 def ocr(image: Path, as_json: JsonOpt = False, no_portrait: NoPortraitOpt = False) -> None:
     """Read an identity document: document_type, fields, MRZ (lines, valid, checks), warnings, portrait box."""
-    try:
-        data = image.read_bytes()
-    except OSError as exc:
-        typer.echo(f"InvalidParameterValue.FileNotFound: cannot read {image.name}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from exc
-    try:
-        from openkyc.documents.reader import DocumentReader
+    from openkyc.documents.reader import DocumentReader
 
-        reader = DocumentReader.default(portrait=not no_portrait)
-        result = reader.read_bytes(data, today=date.today()).to_dict()
-    except OpenKYCError as exc:
-        typer.echo(f"{exc.error_code}: {exc.message}", err=True)
-        raise typer.Exit(1 if exc.status_code >= 500 else 2) from exc
+    data = read_input(image, "image")
+    reader = DocumentReader.default(portrait=not no_portrait)
+    result = reader.read_bytes(data, today=date.today()).to_dict()  # errors: reported by the root command
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
         return

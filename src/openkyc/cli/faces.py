@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from openkyc.errors import OpenKYCError
+from openkyc.cli.common import fail, read_input
 
 CLI_KEY_ID = "cli"
 CLI_KEY_SECRET = b"openkyc-cli-public-demo-key-v1"  # public by design: CLI comparisons only
@@ -33,19 +33,6 @@ def _cli_key() -> Any:
     return TemplateKey(CLI_KEY_ID, CLI_KEY_SECRET)
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        typer.echo(f"error: cannot read {path}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from exc
-
-
-def _fail(exc: OpenKYCError) -> typer.Exit:
-    typer.echo(f"{exc.error_code}: {exc.message}", err=True)
-    return typer.Exit(1)
-
-
 def _emit(document: dict[str, Any], as_json: bool, lines: list[str]) -> None:
     if as_json:
         sys.stdout.write(json.dumps(document) + "\n")
@@ -56,11 +43,8 @@ def _emit(document: dict[str, Any], as_json: bool, lines: list[str]) -> None:
 
 def detect(image: Path, as_json: JsonOpt = False) -> None:
     """Faces in IMAGE: box [x, y, w, h], 5 keypoints, detection score, quality."""
-    data = _read(image)
-    try:
-        result = _engine().detect(data).as_dict()
-    except OpenKYCError as exc:
-        raise _fail(exc) from exc
+    data = read_input(image, "image")
+    result = _engine().detect(data).as_dict()  # an OpenKYCError is reported by the root command
     lines = [f"{result['face_count']} face(s) in {result['width']}x{result['height']}"]
     for face in result["faces"]:
         issues = ", ".join(face["quality"]["issues"]) or "ok"
@@ -70,11 +54,8 @@ def detect(image: Path, as_json: JsonOpt = False) -> None:
 
 def compare(image_a: Path, image_b: Path, as_json: JsonOpt = False) -> None:
     """sim (0-100), match and threshold for the largest face of each image (CLI key)."""
-    a, b = _read(image_a), _read(image_b)
-    try:
-        result = _engine().compare(a, b, _cli_key()).as_dict()
-    except OpenKYCError as exc:
-        raise _fail(exc) from exc
+    a, b = read_input(image_a, "image"), read_input(image_b, "image")
+    result = _engine().compare(a, b, _cli_key()).as_dict()
     result["key_id"] = CLI_KEY_ID
     verdict = "match" if result["match"] else "no match"
     _emit(result, as_json, [f"sim={result['sim']} threshold={result['threshold']} {verdict}"])
@@ -91,8 +72,10 @@ def evaluate(
     try:
         pairs = evaluation.read_pairs(pairs_csv)
     except (OSError, KeyError, ValueError) as exc:
-        typer.echo(f"error: cannot read pairs file {pairs_csv}: need image_a,image_b,same_person", err=True)
-        raise typer.Exit(2) from exc
+        raise fail(
+            f"cannot read pairs file {pairs_csv.name}: need columns image_a,image_b,same_person",
+            "InvalidParameterValue.PairsFile",
+        ) from exc
     engine = _engine()
     images = len({p.image_a for p in pairs} | {p.image_b for p in pairs})
     if sys.stderr.isatty():

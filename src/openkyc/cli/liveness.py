@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from openkyc.cli.common import cli_errors, emit, fail
+from openkyc.cli.common import cli_errors, emit, fail, read_input
 
 
 def liveness(
@@ -31,10 +31,9 @@ def liveness(
 
     if mode not in ("silent", "action"):
         raise fail("--mode must be silent or action", "InvalidParameterValue.LivenessMode")
-    try:
-        data = video.read_bytes()
-    except OSError as exc:
-        raise fail(f"cannot read {video.name}", "InvalidParameterValue.VideoDecodeFailed") from exc
+    if actions is not None and mode != "action":
+        raise fail("--actions is used only with --mode action", "InvalidParameterValue.LivenessActions")
+    data = read_input(video, "video")
     with cli_errors():
         wanted = parse_actions(actions) if mode == "action" else None
         result = LivenessChecker(default_detector()).check(

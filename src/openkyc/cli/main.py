@@ -7,6 +7,7 @@ import importlib
 import typer
 
 from openkyc.cli import admin
+from openkyc.cli.common import ErrorReportingGroup
 
 COMMAND_MODULES = ("faces", "liveness", "documents", "privacy", "jobs", "compliance")
 
@@ -17,6 +18,7 @@ def build() -> typer.Typer:
         help="OpenKYC: self-hosted eKYC (face verification, liveness, document OCR).",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
+        cls=ErrorReportingGroup,  # one error format and exit status for every command
     )
     admin.register(app)
     for name in COMMAND_MODULES:
@@ -31,4 +33,4 @@ def build() -> typer.Typer:
 
 
 def main() -> None:
-    build()()
+    build()(prog_name="openkyc")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -82,6 +82,32 @@ class Security(_Strict):
     ip_allow_list: list[IPv4Network | IPv6Network] = Field(default_factory=list, max_length=256)
     session_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
     max_retries: int = Field(default=3, ge=0, le=10)
+
+    def allows(self, client_ip: str | None) -> bool:
+        """Whether a call from ``client_ip`` (the gateway's resolved client address) may use the rule.
+
+        An empty list allows every address; otherwise the address must lie in one of the networks.
+        An unknown or unparsable address is refused (fail closed). An IPv4-mapped IPv6 address
+        (``::ffff:10.0.0.1``) is compared as the IPv4 address it carries.
+        """
+        if not self.ip_allow_list:
+            return True
+        address = _parse_address(client_ip)
+        if address is None:
+            return False
+        return any(address.version == network.version and address in network for network in self.ip_allow_list)
+
+
+def _parse_address(text: str | None) -> IPv4Address | IPv6Address | None:
+    if not text:
+        return None
+    try:
+        address = ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 class RuleConfig(_Strict):

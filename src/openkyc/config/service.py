@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from openkyc.accounts import ids
 from openkyc.config.rules import RuleConfig, RuleIn
-from openkyc.errors import ConcurrentUpdate, InvalidParameterValue, ResourceNotFound
+from openkyc.errors import ConcurrentUpdate, InvalidParameterValue, IpNotAllowed, ResourceNotFound
 from openkyc.privacy import audit
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.config import Rule, RuleChange
@@ -94,6 +94,22 @@ def rule_config(session: Session, app_id: int, rule_id: str | None) -> RuleConfi
         return RuleConfig()
     rule, _ = get_rule(session, app_id, rule_id)
     return RuleConfig.model_validate(rule.config)
+
+
+def admitted_rule(session: Session, app_id: int, rule_id: str | None, client_ip: str | None) -> RuleConfig:
+    """The rule's configuration, if the rule lets ``client_ip`` use it (``security.ip_allow_list``).
+
+    Every call that names a rule reads it through here, so a restricted rule is refused with 403
+    ``UnauthorizedOperation.IpNotAllowed`` before any model runs or anything is stored.
+    """
+    rule = rule_config(session, app_id, rule_id)
+    check_client(rule, client_ip)
+    return rule
+
+
+def check_client(rule: RuleConfig, client_ip: str | None) -> None:
+    if not rule.security.allows(client_ip):
+        raise IpNotAllowed()
 
 
 def update_rule(session: Session, app_id: int, rule_id: str, body: RuleIn, actor: str) -> tuple[Rule, str]:

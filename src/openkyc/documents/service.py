@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from openkyc.config.rules import RuleConfig
-from openkyc.config.service import rule_config
+from openkyc.config.service import admitted_rule
 from openkyc.documents.quality import apply_warning_rule
 from openkyc.documents.reader import DocumentReader, DocumentResult, error_for_code
 from openkyc.errors import FailedOperation
@@ -52,6 +52,7 @@ class DocumentService:
     data: DataAccess
     models: ModelPool[DocumentModels]
     app_id: int
+    client_ip: str | None = None  # the caller's address, checked against a named rule's ip_allow_list
 
     def read(self, image: bytes, models: DocumentModels | None = None) -> DocumentResult:
         """OCR of ``image`` on ``models`` (an instance the caller already holds) or on a pooled one."""
@@ -64,7 +65,7 @@ class DocumentService:
 
     def ocr(self, image: bytes, rule_id: str | None) -> dict[str, Any]:
         with self.data.transaction() as session:
-            rule = rule_config(session, self.app_id, rule_id)
+            rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
         result = self.read(image)
         if result.code == NOT_FOUND:
             error = error_for_code(result.code) or FailedOperation(code=NOT_FOUND)

@@ -2,13 +2,16 @@
 
 A call is billable when the action is a metered one and the call succeeded (2xx), whatever the
 verification's result code: a failed liveness check was still performed. Prices are per 1,000
-billable calls, in the currency unit of the deployment's choice (``PRICES``, documented in
-docs/api.md); self-hosted deployments use the bill to charge back internal teams.
+billable calls, from the account's price list (:mod:`openkyc.usage.prices`,
+``OPENKYC_PRICE_LIST_FILE``), in its currency; self-hosted deployments use the bill to charge back
+internal teams. A bill is JSON, or CSV (:func:`bill_csv`) for spreadsheets and accounting imports.
 """
 
 from __future__ import annotations
 
 import calendar
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -18,18 +21,8 @@ from sqlalchemy.orm import Session
 
 from openkyc.errors import DateOutOfRange, InvalidParameterValue
 from openkyc.store.models.diagnostics import CallRecord
+from openkyc.usage.prices import PriceList, built_in
 
-PRICES: dict[str, Decimal] = {
-    "DetectFace": Decimal("1.00"),
-    "CompareFace": Decimal("1.50"),
-    "CreateSubject": Decimal("1.50"),
-    "SearchFaces": Decimal("2.00"),
-    "DetectLiveness": Decimal("3.00"),
-    "VerifySelfie": Decimal("4.00"),
-    "RecognizeDocument": Decimal("3.00"),
-    "VerifyIdentity": Decimal("8.00"),
-    "SubmitSessionVideo": Decimal("4.00"),
-}
 MAX_RANGE = timedelta(days=366)
 
 
@@ -72,7 +65,9 @@ def usage(session: Session, app_id: int, start: date, end: date) -> dict[str, An
     }
 
 
-def bill(session: Session, app_id: int, month: str) -> dict[str, Any]:
+def bill(session: Session, app_id: int, month: str, prices: PriceList | None = None) -> dict[str, Any]:
+    """The month's billable calls per action, priced from ``prices`` (default: the built-in list)."""
+    prices = prices or built_in().default
     try:
         year, number = (int(part) for part in month.split("-"))
         first = date(year, number, 1)
@@ -87,8 +82,30 @@ def bill(session: Session, app_id: int, month: str) -> dict[str, Any]:
     lines: list[dict[str, Any]] = []
     total = Decimal("0.00")
     for action, calls in sorted(per_action.items()):
-        price = PRICES.get(action, Decimal(0))
+        price = prices.price(action)
         amount = (price * calls / 1000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         total += amount
         lines.append({"action": action, "billable_calls": calls, "price_per_1000": str(price), "amount": str(amount)})
-    return {"month": first.strftime("%Y-%m"), "app_id": app_id, "lines": lines, "total": str(total)}
+    return {
+        "month": first.strftime("%Y-%m"),
+        "app_id": app_id,
+        "currency": prices.currency,
+        "lines": lines,
+        "total": str(total),
+    }
+
+
+CSV_COLUMNS = ("month", "app_id", "currency", "action", "billable_calls", "price_per_1000", "amount")
+
+
+def bill_csv(document: dict[str, Any]) -> str:
+    """The bill as CSV: a header, one row per action, and a ``TOTAL`` row (amount only)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    common = (document["month"], document["app_id"], document["currency"])
+    for line in document["lines"]:
+        writer.writerow((*common, line["action"], line["billable_calls"], line["price_per_1000"], line["amount"]))
+    calls = sum(int(line["billable_calls"]) for line in document["lines"])
+    writer.writerow((*common, "TOTAL", calls, "", document["total"]))
+    return buffer.getvalue()

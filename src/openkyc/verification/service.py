@@ -23,7 +23,7 @@ from openkyc.biometrics.service import FaceModels
 from openkyc.biometrics.templates import TemplateKey, hamming_similarity
 from openkyc.biometrics.types import Embedding
 from openkyc.config.rules import RuleConfig
-from openkyc.config.service import rule_config
+from openkyc.config.service import admitted_rule
 from openkyc.documents.service import NOT_FOUND, DocumentModels, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.jobs import Jobs
@@ -93,6 +93,7 @@ class VerificationService:
     models: ModelPool[VerificationModels]
     jobs: Jobs
     app_id: int
+    client_ip: str | None = None  # the caller's address, checked against a named rule's ip_allow_list
 
     def _results(self, session: Session) -> ResultRepository:
         return ResultRepository(session, self.data.gate, self.data.keyring)
@@ -149,7 +150,7 @@ class VerificationService:
         """The rule, mode and actions; a reflection sequence is claimed (and committed) here."""
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_VIDEO, DataElement.KEYPOINTS])
         with self.data.transaction() as session:
-            rule = rule_config(session, self.app_id, rule_id)
+            rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
             chosen = mode or rule.liveness.mode
             wanted = actions if actions is not None else (list(rule.liveness.actions) or None)
             sequence = None
@@ -247,9 +248,9 @@ class VerificationService:
     ) -> dict[str, Any]:
         """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
-        documents = DocumentService(self.data, self.models, self.app_id)
+        documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
-            rule = rule_config(session, self.app_id, rule_id)
+            rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
         with self.models.lease() as models:
             document = documents.read(document_image, models)
             if document.code == NOT_FOUND:

@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from openkyc.config.rules import RuleConfig
-from openkyc.config.service import rule_config
+from openkyc.config.service import admitted_rule, check_client, rule_config
 from openkyc.errors import InvalidParameterValue, OpenKYCError, ResourceNotFound, UnauthorizedOperation
 from openkyc.jobs import Jobs
 from openkyc.pool import ModelPool
@@ -52,8 +52,8 @@ class SessionService:
     jobs: Jobs
     public_base_url: str | None = None
 
-    def _verifications(self, app_id: int) -> VerificationService:
-        return VerificationService(self.data, self.models, self.jobs, app_id)
+    def _verifications(self, app_id: int, client_ip: str | None = None) -> VerificationService:
+        return VerificationService(self.data, self.models, self.jobs, app_id, client_ip)
 
     def create(
         self,
@@ -64,9 +64,10 @@ class SessionService:
         compare_image: bytes | None,
         extra: str | None,
         base_url: str,
+        client_ip: str | None = None,
     ) -> dict[str, Any]:
         with self.data.transaction() as session:
-            rule = rule_config(session, app_id, rule_id)
+            rule = admitted_rule(session, app_id, rule_id, client_ip)
         if compare_image is not None:
             with self.models.lease() as models:
                 engine = models.face_engine()
@@ -133,10 +134,11 @@ class SessionService:
             "attempts_left": max(0, rule.security.max_retries + 1 - row.attempts),
         }
 
-    def sequence(self, token: str) -> dict[str, Any]:
+    def sequence(self, token: str, client_ip: str | None = None) -> dict[str, Any]:
         with self.data.transaction() as session:
             row = self._open(session, token)
-        return self._verifications(row.app_id).issue_sequence()
+            check_client(rule_config(session, row.app_id, row.rule_id), client_ip)
+        return self._verifications(row.app_id, client_ip).issue_sequence()
 
     def _open(self, session: Session, token: str) -> VerificationSession:
         row = self._row(session, token)
@@ -144,12 +146,15 @@ class SessionService:
             raise SessionFinished()
         return row
 
-    def _claim_attempt(self, token: str) -> tuple[VerificationSession, RuleConfig, int, bytes | None]:
+    def _claim_attempt(
+        self, token: str, client_ip: str | None
+    ) -> tuple[VerificationSession, RuleConfig, int, bytes | None]:
         """One attempt, taken by a conditional update and committed before any model runs: of
-        concurrent submits, only as many as the rule allows go on; the others get SessionFinished."""
+        concurrent submits, only as many as the rule allows go on; the others get SessionFinished.
+        An end user whose address the rule's ``ip_allow_list`` refuses uses up no attempt."""
         with self.data.transaction() as session:
             row = self._open(session, token)
-            rule = rule_config(session, row.app_id, row.rule_id)
+            rule = admitted_rule(session, row.app_id, row.rule_id, client_ip)
             allowed = rule.security.max_retries + 1
             claimed = session.execute(
                 update(VerificationSession)
@@ -181,9 +186,9 @@ class SessionService:
                 .values(attempts=VerificationSession.attempts - 1)
             )
 
-    def submit(self, token: str, video: bytes, sequence_id: str | None) -> dict[str, Any]:
-        row, rule, attempt, reference = self._claim_attempt(token)
-        service = self._verifications(row.app_id)
+    def submit(self, token: str, video: bytes, sequence_id: str | None, client_ip: str | None = None) -> dict[str, Any]:
+        row, rule, attempt, reference = self._claim_attempt(token, client_ip)
+        service = self._verifications(row.app_id, client_ip)
         try:
             if reference is not None:
                 out = service.selfie(

@@ -43,6 +43,7 @@ class EnrolIn(Body):
 class SearchIn(Body):
     image: Base64Media
     top_k: int = Field(default=5, ge=1, le=100)
+    rule_id: str | None = None  # its compare_threshold decides each hit's ``match`` (default 70)
 
 
 @router.post("/v1/faces/detect", name="DetectFace")
@@ -88,7 +89,7 @@ def enrol(
 def search(
     collection_id: str, body: SearchIn, request: Request, faces: FaceServiceDep, rid: RequestIdDep
 ) -> dict[str, Any]:
-    result = faces.search(collection_id, decode_b64(body.image, "image"), body.top_k)
+    result = faces.search(collection_id, decode_b64(body.image, "image"), body.top_k, body.rule_id)
     metered(request)
     return {**result, "RequestId": rid}
 

@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import Field, field_validator
 
-from openkyc.api.deps import CallerDep, RequestIdDep, SessionServiceDep, metered
+from openkyc.api.deps import CallerDep, ClientIpDep, RequestIdDep, SessionServiceDep, metered
 from openkyc.api.payloads import Base64Media, Body, decode_b64
 from openkyc.verification.sessions import validate_redirect
+from openkyc.web.i18n import catalog
 
 router = APIRouter()
 
@@ -39,7 +40,12 @@ class SubmitIn(Body):
 
 @router.post("/v1/sessions", name="CreateSession")
 def create_session(
-    body: SessionIn, request: Request, sessions: SessionServiceDep, caller: CallerDep, rid: RequestIdDep
+    body: SessionIn,
+    request: Request,
+    sessions: SessionServiceDep,
+    caller: CallerDep,
+    address: ClientIpDep,
+    rid: RequestIdDep,
 ) -> dict[str, Any]:
     image = decode_b64(body.compare_image, "compare_image") if body.compare_image else None
     out = sessions.create(
@@ -49,6 +55,7 @@ def create_session(
         compare_image=image,
         extra=body.extra,
         base_url=str(request.base_url),
+        client_ip=address,
     )
     return {**out, "RequestId": rid}
 
@@ -62,7 +69,7 @@ def session_result(biz_token: str, sessions: SessionServiceDep, caller: CallerDe
 def page(biz_token: str, sessions: SessionServiceDep) -> HTMLResponse:
     context = sessions.page_context(biz_token)
     nonce = secrets.token_urlsafe(16)
-    html = _templates.get_template("verify.html").render(**context, nonce=nonce)
+    html = _templates.get_template("verify.html").render(**context, t=catalog(context["language"]), nonce=nonce)
     headers = {
         "Content-Security-Policy": (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
@@ -78,13 +85,15 @@ def page(biz_token: str, sessions: SessionServiceDep) -> HTMLResponse:
 
 
 @router.post("/verify/{biz_token}/sequence", name="CreateSessionReflectSequence")
-def page_sequence(biz_token: str, sessions: SessionServiceDep) -> dict[str, Any]:
-    return sessions.sequence(biz_token)
+def page_sequence(biz_token: str, sessions: SessionServiceDep, address: ClientIpDep) -> dict[str, Any]:
+    return sessions.sequence(biz_token, address)
 
 
 @router.post("/verify/{biz_token}/submit", name="SubmitSessionVideo")
-def page_submit(biz_token: str, body: SubmitIn, request: Request, sessions: SessionServiceDep) -> dict[str, Any]:
-    out = sessions.submit(biz_token, decode_b64(body.video, "video"), body.reflect_sequence_id)
+def page_submit(
+    biz_token: str, body: SubmitIn, request: Request, sessions: SessionServiceDep, address: ClientIpDep
+) -> dict[str, Any]:
+    out = sessions.submit(biz_token, decode_b64(body.video, "video"), body.reflect_sequence_id, address)
     request.state.app_id = out.pop("app_id")  # the call is billed to the session's app
     metered(request, out["Result"])
     return out

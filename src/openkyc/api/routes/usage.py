@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from openkyc.api.deps import CallerDep, RequestIdDep, RuntimeDep, SessionDep
 from openkyc.usage import service
@@ -27,6 +27,21 @@ def usage(
     return {**service.usage(session, caller.app_id, first, last), "RequestId": rid}
 
 
-@router.get("/v1/bills/{month}", name="DescribeBill")
-def bill(month: str, caller: CallerDep, session: SessionDep, rid: RequestIdDep) -> dict[str, Any]:
-    return {**service.bill(session, caller.app_id, month), "RequestId": rid}
+@router.get("/v1/bills/{month}", name="DescribeBill", response_model=None)
+def bill(
+    month: str,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    session: SessionDep,
+    rid: RequestIdDep,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> dict[str, Any] | Response:
+    """The month's bill in the currency of the caller's account price list; ``?format=csv`` for CSV."""
+    document = service.bill(session, caller.app_id, month, runtime.prices.for_account(caller.account_id))
+    if fmt == "csv":
+        return Response(
+            service.bill_csv(document),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="bill-{caller.app_id}-{document["month"]}.csv"'},
+        )
+    return {**document, "RequestId": rid}
