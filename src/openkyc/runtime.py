@@ -31,6 +31,7 @@ from openkyc.store import db
 from openkyc.store.blobs import BlobStore
 from openkyc.store.keys import load_keyring, load_master_key
 from openkyc.store.live_keyring import LiveKeyring
+from openkyc.store.subject_keys import SubjectKeys, attach_subject_keys
 from openkyc.usage.prices import PriceBook
 from openkyc.usage.prices import load as load_prices
 
@@ -104,26 +105,37 @@ class Runtime:
     sessions: sessionmaker[Session]
     master_key: MasterKey
     keyring: Keyring
+    subject_keys: SubjectKeys
     clock: Callable[[], datetime] = utc_now
     components: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
-        """Open the database (applying migrations) and unwrap the data keys."""
+        """Open the database (applying migrations), the key store, and unwrap the data keys."""
         engine = db.make_engine(settings.resolved_database_url)
-        if migrate:
-            db.upgrade(engine)
-        sessions = db.session_factory(engine)
         master = load_master_key(settings)
+        subject_keys = SubjectKeys.open(settings.resolved_key_store_url, master)
+        if migrate:
+            db.upgrade(engine, keys=subject_keys)
+        sessions = db.session_factory(engine)
         with db.transaction(sessions) as session:
             loaded = load_keyring(session, master)
             audit_key = load_audit_key(session, master)
         # follows rotations by other processes (``openkyc keys ...``) without a restart
         keyring = LiveKeyring(loaded, sessions, master, lambda: load_master_key(settings))
+        keyring.resolver = subject_keys.key  # subject and record keys come from the key store
+        attach_subject_keys(sessions, subject_keys)
         checkpoints = CheckpointFile(settings.resolved_audit_checkpoint_file)
         attach_signer(sessions, AuditSigner(audit_key, checkpoints, every=settings.audit_checkpoint_every))
-        return cls(settings=settings, engine=engine, sessions=sessions, master_key=master, keyring=keyring)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            master_key=master,
+            keyring=keyring,
+            subject_keys=subject_keys,
+        )
 
     def transaction(self) -> Any:
         return db.transaction(self.sessions)
@@ -195,3 +207,4 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.subject_keys.close()

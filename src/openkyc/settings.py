@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
     master_key_file: Path | None = Field(default=None, description="Master key file; default data_dir/master.key.")
     master_key: SecretStr | None = Field(default=None, description="Master key as base64 (instead of a file).")
+    key_store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the key store (per-subject keys), apart from the data; default SQLite data_dir/keys/keys.db.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `openkyc serve` listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port `openkyc serve` listens on.")
     workers: int = Field(default=1, ge=1, le=64, description="API processes of `openkyc serve` (above 1: PostgreSQL).")
@@ -116,6 +120,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'openkyc.db').resolve()}"
+
+    @property
+    def resolved_key_store_url(self) -> str:
+        if self.key_store_url:
+            return self.key_store_url
+        return f"sqlite:///{(self.data_dir / 'keys' / 'keys.db').resolve()}"
 
     @property
     def resolved_model_pool_size(self) -> int:

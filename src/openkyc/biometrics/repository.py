@@ -1,7 +1,10 @@
 """Repository of enrolled subjects: protected templates, sealed identification fields.
 
 Every method states its purpose; the purpose gate checks it against the policy before any row is
-read or written (see openkyc.privacy.guards).
+read or written (see openkyc.privacy.guards). The subject id is stored as a keyed hash
+(``subject_id``) and, sealed under the subject's own key, as ``subject_id_enc`` (search answers
+name subjects); identification fields are sealed under that key too, so erasure, which destroys
+it, leaves only undecryptable copies (see openkyc.store.subject_keys).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openkyc.errors import InvalidParameterValue, ResourceNotFound
-from openkyc.privacy.crypto import Keyring
+from openkyc.privacy.crypto import Keyring, sealed_key_id, unseal
 from openkyc.privacy.gate import PurposeGate
 from openkyc.privacy.guards import personal_data_repository, requires_purpose
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.faces import IndexEvent, Subject
+from openkyc.store.subject_keys import subject_keys_for
 
 IDENTIFICATION_FIELDS = ("name", "id_number", "date_of_birth", "address", "country")
 
@@ -31,6 +35,10 @@ class SubjectExists(InvalidParameterValue):
 
 def _aad(app_id: int, collection_id: str, subject_id: str) -> bytes:
     return f"subject:{app_id}:{collection_id}:{subject_id}".encode()
+
+
+def _id_aad(app_id: int, subject_ref: str) -> bytes:
+    return f"subject-id:{app_id}:{subject_ref}".encode()
 
 
 @personal_data_repository
@@ -58,14 +66,18 @@ class SubjectRepository:
         now: datetime,
         purpose: Purpose,
     ) -> Subject:
+        keys = subject_keys_for(self.session)
+        ref = keys.subject_ref(app_id, subject_id)
+        subject_key = keys.for_subject(app_id, subject_id)
         sealed = None
         if identification:
             plain = json.dumps(identification, sort_keys=True).encode()
-            sealed = self.keyring.encrypt(plain, _aad(app_id, collection_id, subject_id))
+            sealed = subject_key.encrypt(plain, _aad(app_id, collection_id, subject_id))
         row = Subject(
             collection_id=collection_id,
             app_id=app_id,
-            subject_id=subject_id,
+            subject_id=ref,
+            subject_id_enc=subject_key.encrypt_text(subject_id, _id_aad(app_id, ref)),
             template=template,
             template_version=template_version,
             key_id=key_id,
@@ -83,11 +95,26 @@ class SubjectRepository:
         self.session.flush()
         return row
 
+    def _ref(self, app_id: int, subject_id: str) -> str:
+        return subject_keys_for(self.session).subject_ref(app_id, subject_id)
+
+    def _subject_ids(self, rows: list[tuple[int, str, bytes | None]]) -> list[str]:
+        """The subject ids of ``(app_id, keyed hash, sealed id)`` rows, opened with one key-store read."""
+        sealed = [token for _, _, token in rows if token is not None]
+        found = subject_keys_for(self.session).keys(sealed_key_id(t) for t in sealed)
+        out = []
+        for app_id, ref, token in rows:
+            key = found.get(sealed_key_id(token)) if token is not None else None
+            out.append(unseal(key, token, _id_aad(app_id, ref)).decode() if key and token else ref)
+        return out
+
     @requires_purpose(DataElement.TEMPLATE)
     def exists(self, app_id: int, collection_id: str, subject_id: str, *, purpose: Purpose) -> bool:
         found = self.session.scalar(
             select(Subject.id).where(
-                Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.subject_id == subject_id
+                Subject.app_id == app_id,
+                Subject.collection_id == collection_id,
+                Subject.subject_id == self._ref(app_id, subject_id),
             )
         )
         return found is not None
@@ -95,28 +122,34 @@ class SubjectRepository:
     @requires_purpose(DataElement.TEMPLATE)
     def templates(self, app_id: int, collection_id: str, *, purpose: Purpose) -> list[tuple[int, str, bytes]]:
         rows = self.session.execute(
-            select(Subject.id, Subject.subject_id, Subject.template).where(
+            select(Subject.id, Subject.app_id, Subject.subject_id, Subject.subject_id_enc, Subject.template).where(
                 Subject.app_id == app_id, Subject.collection_id == collection_id
             )
-        )
-        return [(r[0], r[1], r[2]) for r in rows]
+        ).all()
+        ids = self._subject_ids([(r[1], r[2], r[3]) for r in rows])
+        return [(r[0], sid, r[4]) for r, sid in zip(rows, ids, strict=True)]
 
     @requires_purpose(DataElement.TEMPLATE)
     def rows_by_id(self, app_id: int, row_ids: list[int], *, purpose: Purpose) -> list[tuple[int, str, str, bytes]]:
+        """``(row id, collection, subject id, template)``: the subject id opened from its sealed copy."""
         if not row_ids:
             return []
         rows = self.session.execute(
-            select(Subject.id, Subject.collection_id, Subject.subject_id, Subject.template).where(
-                Subject.id.in_(row_ids)
-            )
-        )
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+            select(
+                Subject.id, Subject.collection_id, Subject.app_id, Subject.subject_id, Subject.subject_id_enc,
+                Subject.template,
+            ).where(Subject.id.in_(row_ids))
+        ).all()  # fmt: skip
+        ids = self._subject_ids([(r[2], r[3], r[4]) for r in rows])
+        return [(r[0], r[1], sid, r[5]) for r, sid in zip(rows, ids, strict=True)]
 
     @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
     def remove(self, app_id: int, collection_id: str, subject_id: str, *, now: datetime, purpose: Purpose) -> Subject:
         row = self.session.scalar(
             select(Subject).where(
-                Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.subject_id == subject_id
+                Subject.app_id == app_id,
+                Subject.collection_id == collection_id,
+                Subject.subject_id == self._ref(app_id, subject_id),
             )
         )
         if row is None:
@@ -129,13 +162,14 @@ class SubjectRepository:
     @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
     def of_subject(self, app_id: int, subject_id: str, *, purpose: Purpose) -> list[dict[str, Any]]:
         """Everything held about a subject across the app's collections, decrypted (access/export)."""
-        rows = self.session.scalars(select(Subject).where(Subject.app_id == app_id, Subject.subject_id == subject_id))
+        ref = self._ref(app_id, subject_id)
+        rows = self.session.scalars(select(Subject).where(Subject.app_id == app_id, Subject.subject_id == ref))
         out = []
         for row in rows:
             identification = None
-            if row.identification_enc is not None:
-                plain = self.keyring.decrypt(row.identification_enc, _aad(app_id, row.collection_id, subject_id))
-                identification = json.loads(plain)
+            token = row.identification_enc
+            if token is not None and self.keyring.key_for(sealed_key_id(token)) is not None:  # else shredded
+                identification = json.loads(self.keyring.decrypt(token, _aad(app_id, row.collection_id, subject_id)))
             out.append(
                 {
                     "collection_id": row.collection_id,
@@ -150,7 +184,7 @@ class SubjectRepository:
     @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
     def erase_subject(self, app_id: int, subject_id: str, *, now: datetime, purpose: Purpose) -> int:
         rows = self.session.scalars(
-            select(Subject).where(Subject.app_id == app_id, Subject.subject_id == subject_id)
+            select(Subject).where(Subject.app_id == app_id, Subject.subject_id == self._ref(app_id, subject_id))
         ).all()
         for row in rows:
             self.session.add(

@@ -18,9 +18,11 @@ from openkyc.privacy import audit
 from openkyc.privacy.audit_signing import rewrap_audit_key
 from openkyc.privacy.crypto import new_key, write_master_key_file
 from openkyc.runtime import Runtime
+from openkyc.settings import Settings
 from openkyc.store import db
-from openkyc.store.keys import create_data_key, replace_master_key_file, rewrap_data_keys
+from openkyc.store.keys import create_data_key, load_master_key, replace_master_key_file, rewrap_data_keys
 from openkyc.store.models.accounts import Account, App
+from openkyc.store.subject_keys import SubjectKeys
 
 apps_cli = typer.Typer(help="Apps (each app has its own credentials, rules and data).", no_args_is_help=True)
 users_cli = typer.Typer(help="Console users of the account.", no_args_is_help=True)
@@ -165,9 +167,7 @@ def serve(
         return
     # Several processes: migrate once here, then each worker process builds Settings() from the
     # environment (the import-string factory), so pass what the command line chose through it.
-    engine = db.make_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    engine.dispose()
+    _upgrade(settings)
     os.environ["OPENKYC_DATA_DIR"] = str(settings.data_dir.resolve())
     os.environ["OPENKYC_HOST"] = settings.host
     os.environ["OPENKYC_PORT"] = str(settings.port)
@@ -186,9 +186,21 @@ def db_upgrade(data_dir: Path | None = DataDirOption) -> None:
     """Apply database migrations up to the newest."""
     settings = load_settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _upgrade(settings)
+
+
+def _upgrade(settings: Settings) -> None:
+    """Migrate the data database, handing migrations the key store when the master key is there."""
+    keys = None
+    if settings.master_key is not None or settings.resolved_master_key_file.exists():
+        keys = SubjectKeys.open(settings.resolved_key_store_url, load_master_key(settings))
     engine = db.make_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    engine.dispose()
+    try:
+        db.upgrade(engine, keys=keys)
+    finally:
+        engine.dispose()
+        if keys is not None:
+            keys.close()
     typer.echo("database is up to date")
 
 
@@ -356,8 +368,17 @@ def keys_rotate_master(data_dir: Path | None = DataDirOption, as_json: bool = Js
             actor="admin-cli",
             details={"key": "master", "master_key_id": new.key_id, "rewrapped_data_keys": count},
         )
+        subject_count = runtime.subject_keys.rewrap(new)  # the key store, last: one commit of its own
         backup = replace_master_key_file(runtime.settings.resolved_master_key_file, new)
-    emit({"rewrapped_data_keys": count, "master_key_id": new.key_id, "old_key_file": str(backup)}, as_json)
+    emit(
+        {
+            "rewrapped_data_keys": count,
+            "rewrapped_subject_keys": subject_count,
+            "master_key_id": new.key_id,
+            "old_key_file": str(backup),
+        },
+        as_json,
+    )
 
 
 @keys_cli.command("rotate-data")

@@ -4,7 +4,8 @@ The customer collects consent (for model improvement on sensitive data) and reco
 ``POST /v1/privacy/consents``; the service stores one row per grant, with the consent-text
 version, and sets ``withdrawn_at`` on withdrawal. Withdrawing model-improvement consent also
 removes the subject's items from the consented dataset (``model_improvement_items``); the caller
-deletes the blobs named in the returned :class:`Withdrawal`.
+deletes the blobs named in the returned :class:`Withdrawal`. Subject ids are stored only as keyed
+hashes (the session's :func:`~openkyc.store.subject_keys.subject_keys_for`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openkyc.errors import ConsentRequired, InvalidParameterValue
 from openkyc.privacy.vocabulary import Purpose
 from openkyc.store.models.privacy import Consent, ModelImprovementItem
+from openkyc.store.subject_keys import subject_keys_for
 
 __all__ = ["ConsentRecord", "ConsentRepository", "SqlConsentLookup", "Withdrawal", "utcnow"]
 
@@ -42,11 +44,12 @@ class ConsentRecord:
         return self.withdrawn_at is None
 
     @classmethod
-    def from_row(cls, row: Consent) -> ConsentRecord:
+    def from_row(cls, row: Consent, subject_id: str) -> ConsentRecord:
+        """``subject_id``: the id the caller gave (the row holds only its keyed hash)."""
         return cls(
             id=row.id,
             app_id=row.app_id,
-            subject_id=row.subject_id,
+            subject_id=subject_id,
             purpose=Purpose(row.purpose),
             text_version=row.text_version,
             granted_at=row.granted_at,
@@ -80,6 +83,10 @@ class ConsentRepository:
     def __repr__(self) -> str:
         return "ConsentRepository()"
 
+    def _ref(self, app_id: int, subject_id: str) -> str:
+        """Subject ids are stored as keyed hashes (openkyc.store.subject_keys)."""
+        return subject_keys_for(self.session).subject_ref(app_id, subject_id)
+
     def record(self, app_id: int, subject_id: str, purpose: Purpose, text_version: str) -> ConsentRecord:
         """Record a grant; an identical active grant (same text version) is returned as is."""
         _check_text(subject_id, "SubjectId", 128)
@@ -88,17 +95,17 @@ class ConsentRepository:
         existing = self.session.scalars(
             select(Consent).where(
                 Consent.app_id == app_id,
-                Consent.subject_id == subject_id,
+                Consent.subject_id == self._ref(app_id, subject_id),
                 Consent.purpose == purpose.value,
                 Consent.text_version == text_version,
                 Consent.withdrawn_at.is_(None),
             )
         ).first()
         if existing is not None:
-            return ConsentRecord.from_row(existing)
+            return ConsentRecord.from_row(existing, subject_id)
         row = Consent(
             app_id=app_id,
-            subject_id=subject_id,
+            subject_id=self._ref(app_id, subject_id),
             purpose=purpose.value,
             text_version=text_version,
             granted_at=self.clock(),
@@ -106,7 +113,7 @@ class ConsentRepository:
         )
         self.session.add(row)
         self.session.flush()
-        return ConsentRecord.from_row(row)
+        return ConsentRecord.from_row(row, subject_id)
 
     def withdraw(self, app_id: int, subject_id: str, purpose: Purpose) -> Withdrawal:
         """Withdraw every active grant for the purpose; model improvement also drops the items."""
@@ -115,7 +122,7 @@ class ConsentRepository:
             update(Consent)
             .where(
                 Consent.app_id == app_id,
-                Consent.subject_id == subject_id,
+                Consent.subject_id == self._ref(app_id, subject_id),
                 Consent.purpose == purpose.value,
                 Consent.withdrawn_at.is_(None),
             )
@@ -134,7 +141,7 @@ class ConsentRepository:
             select(Consent.id)
             .where(
                 Consent.app_id == app_id,
-                Consent.subject_id == subject_id,
+                Consent.subject_id == self._ref(app_id, subject_id),
                 Consent.purpose == Purpose(purpose).value,
                 Consent.withdrawn_at.is_(None),
             )
@@ -145,10 +152,10 @@ class ConsentRepository:
     def history(self, app_id: int, subject_id: str) -> list[ConsentRecord]:
         rows = self.session.scalars(
             select(Consent)
-            .where(Consent.app_id == app_id, Consent.subject_id == subject_id)
+            .where(Consent.app_id == app_id, Consent.subject_id == self._ref(app_id, subject_id))
             .order_by(Consent.granted_at, Consent.id)
         )
-        return [ConsentRecord.from_row(row) for row in rows]
+        return [ConsentRecord.from_row(row, subject_id) for row in rows]
 
     def add_item(self, app_id: int, subject_id: str, kind: str, blob_ref: str) -> int:
         """Add an item to the consented dataset; refused without active model-improvement consent."""
@@ -156,7 +163,7 @@ class ConsentRepository:
             select(Consent.id)
             .where(
                 Consent.app_id == app_id,
-                Consent.subject_id == subject_id,
+                Consent.subject_id == self._ref(app_id, subject_id),
                 Consent.purpose == Purpose.MODEL_IMPROVEMENT.value,
                 Consent.withdrawn_at.is_(None),
             )
@@ -167,7 +174,7 @@ class ConsentRepository:
             raise ConsentRequired()
         item = ModelImprovementItem(
             app_id=app_id,
-            subject_id=subject_id,
+            subject_id=self._ref(app_id, subject_id),
             consent_id=consent_id,
             kind=_check_text(kind, "Kind", 48),
             blob_ref=_check_text(blob_ref, "BlobRef", 255),
@@ -182,7 +189,7 @@ class ConsentRepository:
             self.session.scalars(
                 select(ModelImprovementItem.blob_ref).where(
                     ModelImprovementItem.app_id == app_id,
-                    ModelImprovementItem.subject_id == subject_id,
+                    ModelImprovementItem.subject_id == self._ref(app_id, subject_id),
                 )
             )
         )
@@ -192,7 +199,7 @@ class ConsentRepository:
         refs = self._delete_items(app_id, subject_id)
         result = self.session.execute(
             delete(Consent)
-            .where(Consent.app_id == app_id, Consent.subject_id == subject_id)
+            .where(Consent.app_id == app_id, Consent.subject_id == self._ref(app_id, subject_id))
             .execution_options(synchronize_session=False)
         )
         self.session.expire_all()
@@ -207,7 +214,7 @@ class ConsentRepository:
             delete(ModelImprovementItem)
             .where(
                 ModelImprovementItem.app_id == app_id,
-                ModelImprovementItem.subject_id == subject_id,
+                ModelImprovementItem.subject_id == self._ref(app_id, subject_id),
             )
             .execution_options(synchronize_session=False)
         )

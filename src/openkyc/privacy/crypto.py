@@ -9,6 +9,11 @@
 * A **sealed value** is ``b"K1" | len(key_id) | key_id | nonce(12) | ciphertext+tag``. The caller
   passes associated data naming what the value is (``b"credential:AKID...``), so a ciphertext
   moved to another row does not decrypt.
+* **Subject and record keys** (``sk-...``, ``rk-...``) seal one data subject's personal data, or one
+  anonymous record's, and live in the key store apart from the data
+  (:mod:`openkyc.store.subject_keys`); erasure destroys them. The key id in each sealed value says
+  which key opens it, so values sealed under the shared data keys before per-subject keys existed
+  still open: :class:`Keyring` asks its ``resolver`` for a key id it does not hold.
 
 Rotating the master key re-wraps the data keys only (no data is re-encrypted), so it is quick and
 needs no downtime: running processes keep their unwrapped data keys in memory.
@@ -20,6 +25,7 @@ import base64
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,35 +92,87 @@ def read_master_key_file(path: Path) -> MasterKey:
     return MasterKey(raw)
 
 
+def seal(key_id: str, key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """A sealed value (see the module docstring) under ``key``, named ``key_id``."""
+    raw_id = key_id.encode()
+    nonce = os.urandom(_NONCE)
+    return _MAGIC + bytes([len(raw_id)]) + raw_id + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+STORE_KEY_PREFIXES = ("sk-", "rk-")  # subject and record keys (the key store); data keys are "dk-"
+
+
+def is_store_key(key_id: str) -> bool:
+    """Whether ``key_id`` names a subject or record key (kept in the key store, not ``data_keys``)."""
+    return key_id.startswith(STORE_KEY_PREFIXES)
+
+
+def sealed_key_id(token: bytes) -> str:
+    """The id of the key that sealed ``token``; DecryptionError if it is not a sealed value."""
+    if token[:2] != _MAGIC or len(token) < 3:
+        raise DecryptionError()
+    try:
+        return token[3 : 3 + token[2]].decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise DecryptionError() from exc
+
+
+def unseal(key: bytes, token: bytes, aad: bytes) -> bytes:
+    body = token[3 + token[2] :]
+    try:
+        return AESGCM(key).decrypt(body[:_NONCE], body[_NONCE:], aad)
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError() from exc
+
+
+@dataclass(frozen=True, repr=False)
+class SealingKey:
+    """One subject's (or one record's) data key, unwrapped: seals that subject's values."""
+
+    key_id: str
+    key: bytes
+
+    def __repr__(self) -> str:
+        return f"SealingKey(key_id={self.key_id!r})"
+
+    def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
+        return seal(self.key_id, self.key, plaintext, aad)
+
+    def encrypt_text(self, text: str, aad: bytes) -> bytes:
+        return self.encrypt(text.encode("utf-8"), aad)
+
+
 @dataclass(repr=False)
 class Keyring:
-    """Unwrapped data keys in memory; encrypts with the active one, decrypts with any."""
+    """Unwrapped data keys in memory; encrypts with the active one, decrypts with any.
+
+    A sealed value whose key id is not one of the shared data keys (a subject or record key) is
+    opened with the key ``resolver`` returns for that id (the key store); ``None`` from it, a
+    destroyed key, makes the value undecryptable.
+    """
 
     active_id: str
     keys: dict[str, bytes] = field(default_factory=dict)
+    resolver: Callable[[str], bytes | None] | None = None
 
     def __repr__(self) -> str:
         return f"Keyring(active_id={self.active_id!r}, keys={len(self.keys)})"
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
-        key_id = self.active_id.encode()
-        nonce = os.urandom(_NONCE)
-        sealed = AESGCM(self.keys[self.active_id]).encrypt(nonce, plaintext, aad)
-        return _MAGIC + bytes([len(key_id)]) + key_id + nonce + sealed
+        return seal(self.active_id, self.keys[self.active_id], plaintext, aad)
+
+    def key_for(self, key_id: str) -> bytes | None:
+        """The key named ``key_id``: a shared data key, else the resolver's (None when destroyed)."""
+        key = self.keys.get(key_id)
+        if key is None and self.resolver is not None:
+            key = self.resolver(key_id)
+        return key
 
     def decrypt(self, token: bytes, aad: bytes) -> bytes:
-        if token[:2] != _MAGIC or len(token) < 3:
-            raise DecryptionError()
-        id_len = token[2]
-        key_id = token[3 : 3 + id_len].decode()
-        body = token[3 + id_len :]
-        key = self.keys.get(key_id)
+        key = self.key_for(sealed_key_id(token))
         if key is None:
             raise DecryptionError()
-        try:
-            return AESGCM(key).decrypt(body[:_NONCE], body[_NONCE:], aad)
-        except InvalidTag as exc:
-            raise DecryptionError() from exc
+        return unseal(key, token, aad)
 
     def encrypt_text(self, text: str, aad: bytes) -> bytes:
         return self.encrypt(text.encode("utf-8"), aad)

@@ -49,6 +49,7 @@ from openkyc.store.locks import try_transaction_lock
 from openkyc.store.models.accounts import SeenSignature
 from openkyc.store.models.media import Blob
 from openkyc.store.models.privacy import Consent, ModelImprovementItem
+from openkyc.store.subject_keys import subject_keys_for
 
 __all__ = [
     "CONTRIBUTORS",
@@ -103,6 +104,12 @@ class SweepReport:
 
 def _improvement_refs(ctx: SweepContext) -> set[str]:
     return set(ctx.session.scalars(select(ModelImprovementItem.blob_ref)))
+
+
+@register(None, "expired_record_keys")
+def expired_record_keys(ctx: SweepContext) -> int:
+    """Keys of records tied to no subject, past their record's expiry: destroyed (crypto-shredding)."""
+    return subject_keys_for(ctx.session).destroy_expired(ctx.now)
 
 
 @register(None, "expired_blobs")

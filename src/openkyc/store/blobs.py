@@ -1,7 +1,9 @@
 """The encrypted blob store: files under ``data_dir/blobs``, a row per blob, expiry enforced.
 
 Each blob is sealed with AES-256-GCM (associated data names the blob and its app, so a file moved
-to another id or app does not decrypt). Files are written to a temporary name and renamed, so a
+to another id or app does not decrypt) under its subject's own key, or, for a blob of no subject,
+under a key of its own that the key store destroys when the blob expires
+(:mod:`openkyc.store.subject_keys`); the row keeps the subject id only as a keyed hash. Files are written to a temporary name and renamed, so a
 failed write never leaves a half-written blob; the row is added in the caller's transaction.
 """
 
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from openkyc.errors import ResourceNotFound
 from openkyc.privacy.crypto import Keyring
 from openkyc.store.models.media import Blob
+from openkyc.store.subject_keys import subject_keys_for
 
 BLOB_KINDS = frozenset({"face_image", "video", "document_image", "best_frame"})
 
@@ -51,12 +54,17 @@ class BlobStore:
         if kind not in BLOB_KINDS:
             raise ValueError(f"unknown blob kind {kind!r}")
         blob_id = "bl-" + secrets.token_hex(12)
+        keys = subject_keys_for(session)
+        if subject_id is not None:
+            key = keys.for_subject(app_id, subject_id)
+        else:
+            key = keys.for_record(app_id, expires_at)
         path = self._path(blob_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(self.keyring.encrypt(data, self._aad(blob_id, app_id)))
+            handle.write(key.encrypt(data, self._aad(blob_id, app_id)))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -65,7 +73,7 @@ class BlobStore:
                 id=blob_id,
                 app_id=app_id,
                 kind=kind,
-                subject_id=subject_id,
+                subject_id=keys.subject_ref(app_id, subject_id) if subject_id is not None else None,
                 size=len(data),
                 created_at=now,
                 expires_at=expires_at,
@@ -99,7 +107,8 @@ class BlobStore:
         return list(session.scalars(select(Blob.id).where(Blob.expires_at <= now).limit(limit)))
 
     def of_subject(self, session: Session, app_id: int, subject_id: str) -> list[Blob]:
-        return list(session.scalars(select(Blob).where(Blob.app_id == app_id, Blob.subject_id == subject_id)))
+        ref = subject_keys_for(session).subject_ref(app_id, subject_id)
+        return list(session.scalars(select(Blob).where(Blob.app_id == app_id, Blob.subject_id == ref)))
 
     def orphan_files(self, session: Session) -> list[Path]:
         """Files without a row (a transaction that failed after the write); safe to remove."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -62,17 +63,43 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, keys: Any = None) -> Config:
     script_location = str(resources.files("openkyc.store") / "migrations")
     config = Config()
     config.set_main_option("script_location", script_location)
     config.attributes["engine"] = engine
+    config.attributes["subject_keys"] = keys
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", *, keys: Any = None) -> None:
+    """Apply migrations up to ``revision`` (idempotent).
+
+    ``keys`` (a :class:`~openkyc.store.subject_keys.SubjectKeys`) lets a migration that converts
+    stored data to keyed hashes and subject keys do so; without it such a migration refuses to run
+    on a database that holds data.
+    """
+    command.upgrade(alembic_config(engine, keys), revision)
+
+
+def vacuum(engine: Engine, tables: list[str]) -> list[str]:
+    """PostgreSQL: ``VACUUM`` ``tables`` so deleted rows leave the pages; returns those vacuumed.
+
+    Run after an erasure. Tables the database user may not vacuum are skipped (logged); other
+    backends do nothing (SQLite zeroes deleted pages itself with ``secure_delete``).
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    done = []
+    with engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables:
+            try:
+                autocommit.exec_driver_sql(f'VACUUM "{table}"')
+                done.append(table)
+            except Exception:  # not the owner, or a replica: the rows are deleted all the same
+                logging.getLogger("openkyc.store.db").warning("VACUUM %s was not allowed", table)
+    return done
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from openkyc.privacy.crypto import DecryptionError, Keyring, MasterKey
+from openkyc.privacy.crypto import DecryptionError, Keyring, MasterKey, is_store_key
 from openkyc.store import db
 from openkyc.store.models.accounts import DataKey
 
@@ -76,7 +76,7 @@ class LiveKeyring(Keyring):
         key_id = sealed_key_id(token)
         if key_id is None:
             raise DecryptionError()
-        if key_id not in self.keys:
+        if key_id not in self.keys and not is_store_key(key_id):  # subject/record keys: the key store
             self.reload(wanted=key_id)
         return super().decrypt(token, aad)
 

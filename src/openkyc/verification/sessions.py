@@ -4,6 +4,9 @@ The customer creates a session with a rule, a redirect URL and optionally a refe
 end user opens ``/verify/{biz_token}`` (the token is the only credential), records a short selfie
 video, and is sent back to the redirect URL. The customer then reads the result with a signed
 ``GET /v1/sessions/{biz_token}/result``.
+
+The database holds the token only as a keyed hash; the extra data is sealed under a key of the
+session's own, destroyed by the key store once the policy's session period has passed.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from openkyc.errors import InvalidParameterValue, OpenKYCError, ResourceNotFound
 from openkyc.jobs import Jobs
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
+from openkyc.privacy.crypto import sealed_key_id
+from openkyc.privacy.vocabulary import RetentionKind
 from openkyc.store.models.verification import VerificationSession
+from openkyc.store.subject_keys import subject_keys_for
 from openkyc.verification.service import VerificationModels, VerificationService
 
 MEDIA_HOURS = 2.0
+SESSION_RETENTION = RetentionKind.VERIFICATION_SESSION
 
 
 class SessionFinished(UnauthorizedOperation):
@@ -37,6 +44,10 @@ class SessionFinished(UnauthorizedOperation):
 
 def _aad(token: str, app_id: int) -> bytes:
     return f"session:{token}:{app_id}".encode()
+
+
+def _ref(session: Session, token: str) -> str:
+    return subject_keys_for(session).token_ref(token)
 
 
 def _with_token(url: str, token: str) -> str:
@@ -89,13 +100,18 @@ class SessionService:
                     now=now,
                     expires_at=now + timedelta(hours=min(MEDIA_HOURS, rule.retention.media_hours)),
                 )
+            extra_enc = None
+            if extra:  # sealed under a key of the session's own, destroyed after the policy's period
+                kept = timedelta(hours=self.data.gate.policy.max_retention_hours(SESSION_RETENTION))
+                extra_key = subject_keys_for(session).for_record(app_id, now + max(kept, ttl))
+                extra_enc = extra_key.encrypt(extra.encode(), _aad(token, app_id))
             row = VerificationSession(
-                biz_token=token,
+                biz_token=_ref(session, token),
                 app_id=app_id,
                 rule_id=rule_id,
                 redirect_url=redirect_url,
                 compare_blob_id=blob_id,
-                extra_enc=self.data.keyring.encrypt(extra.encode(), _aad(token, app_id)) if extra else None,
+                extra_enc=extra_enc,
                 actions=actions,
                 state="created",
                 attempts=0,
@@ -113,7 +129,7 @@ class SessionService:
 
     @staticmethod
     def _row(session: Session, token: str) -> VerificationSession:
-        row = session.get(VerificationSession, token)
+        row = session.get(VerificationSession, _ref(session, token))
         if row is None:
             raise ResourceNotFound("The verification session does not exist.", code="ResourceNotFound.Session")
         return row
@@ -159,7 +175,7 @@ class SessionService:
             claimed = session.execute(
                 update(VerificationSession)
                 .where(
-                    VerificationSession.biz_token == token,
+                    VerificationSession.biz_token == _ref(session, token),
                     VerificationSession.state == "created",
                     VerificationSession.attempts < allowed,
                 )
@@ -179,7 +195,7 @@ class SessionService:
             session.execute(
                 update(VerificationSession)
                 .where(
-                    VerificationSession.biz_token == token,
+                    VerificationSession.biz_token == _ref(session, token),
                     VerificationSession.state == "created",
                     VerificationSession.attempts > 0,
                 )
@@ -221,7 +237,7 @@ class SessionService:
             # A session another attempt already finished keeps that attempt's result.
             session.execute(
                 update(VerificationSession)
-                .where(VerificationSession.biz_token == token, VerificationSession.state == "created")
+                .where(VerificationSession.biz_token == _ref(session, token), VerificationSession.state == "created")
                 .values(result_id=out["verification_id"], state="completed" if finished else "created")
             )
         return {
@@ -241,8 +257,8 @@ class SessionService:
         now = self.data.clock()
         state = "expired" if row.state == "created" and row.expires_at <= now else row.state
         extra = None
-        if row.extra_enc is not None:
-            extra = self.data.keyring.decrypt(row.extra_enc, _aad(token, app_id)).decode()
+        if row.extra_enc is not None and self.data.keyring.key_for(sealed_key_id(row.extra_enc)) is not None:
+            extra = self.data.keyring.decrypt(row.extra_enc, _aad(token, app_id)).decode()  # else: shredded
         result = None
         if row.result_id is not None:
             try:

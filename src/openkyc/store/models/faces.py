@@ -1,7 +1,8 @@
 """Face data: per-app template keys, collections, enrolled subjects, index change events.
 
 Only protected binary templates are stored (never raw embeddings); identification fields given at
-enrolment are sealed with AES-256-GCM.
+enrolment and the subject id are sealed with AES-256-GCM under the subject's own key; the
+``subject_id`` column holds a keyed hash of the id (see openkyc.store.subject_keys).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Subject(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[str] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
     app_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    subject_id: Mapped[str] = mapped_column(String(128), index=True)
+    subject_id: Mapped[str] = mapped_column(String(128), index=True)  # keyed hash (SubjectKeys.subject_ref)
+    subject_id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # the id, sealed under the subject key
     template: Mapped[bytes] = mapped_column(LargeBinary)
     template_version: Mapped[int] = mapped_column(Integer)
     key_id: Mapped[str] = mapped_column(String(40))

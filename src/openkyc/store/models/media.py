@@ -16,7 +16,7 @@ class Blob(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    subject_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    subject_id: Mapped[str | None] = mapped_column(String(128), index=True)  # keyed hash
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -26,7 +26,7 @@ class Consent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     app_id: Mapped[int] = mapped_column(BigInteger)
-    subject_id: Mapped[str] = mapped_column(String(128))
+    subject_id: Mapped[str] = mapped_column(String(128))  # keyed hash (SubjectKeys.subject_ref)
     purpose: Mapped[str] = mapped_column(String(48))
     text_version: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[datetime]
@@ -93,7 +93,7 @@ class ModelImprovementItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     app_id: Mapped[int] = mapped_column(BigInteger)
-    subject_id: Mapped[str] = mapped_column(String(128))
+    subject_id: Mapped[str] = mapped_column(String(128))  # keyed hash
     consent_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(48))
     blob_ref: Mapped[str] = mapped_column(String(255))

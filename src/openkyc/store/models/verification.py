@@ -24,14 +24,16 @@ class ReflectSequenceRow(Base):
 
 class VerificationResult(Base):
     """One verification's outcome. ``details`` holds codes, scores and evidence only; fields read
-    from a document are sealed in ``identification_enc``. Kept 3 days by default."""
+    from a document are sealed in ``identification_enc``, under the subject's key (or, with no
+    subject, a key of the record's own that expires with it). Kept 3 days by default."""
 
     __tablename__ = "verification_results"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     app_id: Mapped[int] = mapped_column(BigInteger, index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    subject_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    subject_id: Mapped[str | None] = mapped_column(String(128), index=True)  # keyed hash
+    subject_id_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed under the subject key
     result_code: Mapped[str] = mapped_column(String(96))
     live: Mapped[bool | None] = mapped_column(Boolean)
     sim: Mapped[float | None] = mapped_column(Float)
@@ -50,7 +52,7 @@ class VerificationSession(Base):
 
     __tablename__ = "verification_sessions"
 
-    biz_token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    biz_token: Mapped[str] = mapped_column(String(64), primary_key=True)  # keyed hash of the token
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     rule_id: Mapped[str | None] = mapped_column(String(64))
     redirect_url: Mapped[str] = mapped_column(String(2048))

@@ -1,0 +1,131 @@
+"""The key store: subject and record keys, keyed lookup hashes, destruction, master-key rotation."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from openkyc.privacy.crypto import DecryptionError, MasterKey, new_key
+from openkyc.store import db
+from openkyc.store.subject_keys import StoredKey, SubjectKeys
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _open(tmp_path: Path, master: MasterKey, name: str = "keys") -> SubjectKeys:
+    return SubjectKeys.open(f"sqlite:///{tmp_path / name / 'keys.db'}", master)
+
+
+def test_a_subject_has_one_key_until_it_is_destroyed(tmp_path: Path) -> None:
+    keys = _open(tmp_path, MasterKey(new_key()))
+    first = keys.for_subject(1, "alice")
+    assert keys.for_subject(1, "alice").key_id == first.key_id and first.key_id.startswith("sk-")
+    assert keys.for_subject(2, "alice").key_id != first.key_id  # another app: another subject
+    sealed = first.encrypt(b"secret", b"aad")
+    assert keys.key(first.key_id) == first.key and sealed[3:6] == b"sk-"
+
+    assert keys.destroy(1, "alice") == 1
+    assert keys.key(first.key_id) is None
+    assert keys.destroy(1, "alice") == 0
+    assert keys.key(keys.for_subject(2, "alice").key_id) is not None  # untouched
+    assert keys.for_subject(1, "alice").key_id != first.key_id  # a later enrolment gets a new key
+    keys.close()
+
+
+def test_lookup_hashes_are_keyed_stable_and_scoped(tmp_path: Path) -> None:
+    master = MasterKey(new_key())
+    keys = _open(tmp_path, master)
+    ref = keys.subject_ref(7, "alice")
+    assert len(ref) == 64 and "alice" not in ref
+    assert keys.subject_ref(8, "alice") != ref and keys.token_ref("alice") != ref
+    keys.close()
+    again = _open(tmp_path, master)
+    assert again.subject_ref(7, "alice") == ref  # the lookup key is kept in the store
+    assert _open(tmp_path, MasterKey(new_key()), "other").subject_ref(7, "alice") != ref  # and is secret
+    with pytest.raises(DecryptionError):
+        _open(tmp_path, MasterKey(new_key()))  # the store is unusable without its master key
+    again.close()
+
+
+def test_record_keys_are_destroyed_after_their_expiry(tmp_path: Path) -> None:
+    keys = _open(tmp_path, MasterKey(new_key()))
+    short = keys.for_record(1, NOW + timedelta(hours=2))
+    long = keys.for_record(1, NOW + timedelta(hours=72))
+    assert short.key_id.startswith("rk-")
+    assert keys.destroy_expired(NOW + timedelta(hours=1)) == 0
+    assert keys.destroy_expired(NOW + timedelta(hours=2)) == 1
+    assert keys.key(short.key_id) is None and keys.key(long.key_id) == long.key
+    keys.close()
+
+
+def test_master_key_rotation_rewraps_the_store_and_running_processes_keep_working(tmp_path: Path) -> None:
+    old, new = MasterKey(new_key()), MasterKey(new_key())
+    keys = _open(tmp_path, old)
+    running = _open(tmp_path, old)  # another process, started before the rotation
+    key = keys.for_subject(1, "alice")
+    ref = keys.subject_ref(1, "alice")
+    assert keys.rewrap(new) == 1
+    keys.close()
+    later = running.for_subject(1, "bob")  # written by the running process after the rotation
+    assert running.key(key.key_id) == key.key
+    running.close()
+    reopened = _open(tmp_path, new)
+    assert reopened.key(key.key_id) == key.key and reopened.key(later.key_id) == later.key
+    assert reopened.subject_ref(1, "alice") == ref
+    with pytest.raises(DecryptionError):
+        _open(tmp_path, old)  # the old master key no longer opens the store
+    reopened.close()
+
+
+def test_concurrent_first_use_yields_one_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = _open(tmp_path, MasterKey(new_key()))
+    with ThreadPoolExecutor(4) as pool:
+        ids = set(pool.map(lambda _: keys.for_subject(1, "bob").key_id, range(8)))
+    assert len(ids) == 1
+    keys.close()
+
+
+@pytest.fixture
+def pg_key_store() -> Iterator[str]:
+    server = os.environ.get("OPENKYC_TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("needs OPENKYC_TEST_DATABASE_URL (PostgreSQL)")
+    name = f"openkyc_keys_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(db.make_engine(server).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.db
+def test_postgresql_key_store_leaves_no_destroyed_key_in_its_pages(pg_key_store: str) -> None:
+    """OPENKYC_KEY_STORE_URL on another PostgreSQL database: destruction rewrites the key table
+    (a plain VACUUM left this row's wrapped key in the page's free space)."""
+    keys = SubjectKeys.open(pg_key_store, MasterKey(new_key()))
+    keys.for_subject(1, "bob")
+    keys.for_subject(1, "carol")
+    doomed = keys.for_subject(1, "alice")  # the last row: compaction moves nothing over it
+    with keys.engine.connect() as connection:
+        wrapped = connection.execute(select(StoredKey.wrapped_key).where(StoredKey.id == doomed.key_id)).scalar_one()
+    assert keys.destroy(1, "alice") == 1
+    with keys.engine.connect() as connection:
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        pages = int(connection.exec_driver_sql("SELECT pg_relation_size('subject_keys') / 8192").scalar() or 0)
+        raw = b"".join(
+            bytes(connection.exec_driver_sql(f"SELECT get_raw_page('subject_keys', {n})").scalar())
+            for n in range(pages)
+        )
+    assert pages >= 1 and bytes(wrapped) not in raw and doomed.key_id.encode() not in raw
+    keys.close()
