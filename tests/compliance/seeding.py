@@ -135,7 +135,8 @@ def seed_person(runtime: Any, app_id: int, subject_id: str) -> Seeded:
         )
         session.add(
             VerificationSession(
-                biz_token=token, app_id=app_id, rule_id=None, redirect_url="https://customer.example/done?u=77",
+                biz_token=runtime.subject_keys.token_ref(token), app_id=app_id, rule_id=None,
+                redirect_url="https://customer.example/done?u=77",
                 compare_blob_id=reference, extra_enc=keyring.encrypt(b"customer-ref-77", session_aad(token, app_id)),
                 actions=["blink"], state="completed", attempts=1, result_id=from_page,
                 created_at=now, expires_at=now + timedelta(minutes=30),

@@ -140,6 +140,7 @@ def test_erasure_reaches_every_store_and_keeps_the_neighbour(make_tenant: Any, r
         "index_entries": 1,
         "model_improvement_items": 1,
         "stored_answers": 1,
+        "subject_keys_destroyed": 1,
         "subjects": 1,
         "verification_results": 2,
     }

@@ -29,9 +29,10 @@ from sqlalchemy import select
 from openkyc.accounts import service as accounts
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.templates import FaceTemplate
+from openkyc.compliance.rights import SubjectRights
 from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.crypto import DecryptionError
-from openkyc.privacy.rights import SubjectRights
+from openkyc.privacy.reach import EndUser
 from openkyc.privacy.sweep import run_sweep
 from openkyc.privacy.vocabulary import Purpose
 from openkyc.store.models.accounts import Resource
@@ -120,6 +121,7 @@ def _seed(runtime: Any) -> dict[str, Any]:
         consents.add_item(app_id, SUBJECT, "face_image:eval", blob_id)
         ref = runtime.subject_keys.subject_ref(app_id, SUBJECT)
     return {
+        "account_id": account.id,
         "app_id": app_id,
         "collection_id": collection_id,
         "blob_id": blob_id,
@@ -144,7 +146,7 @@ def _finders(runtime: Any, seeded: dict[str, Any]) -> tuple[Finder, Finder]:
 
 
 def _erase(runtime: Any, app_id: int) -> dict[str, Any]:
-    return SubjectRights(runtime, app_id, "test").erase(SUBJECT)
+    return SubjectRights(runtime.access, "test", runtime.face_index).erase(EndUser(app_id, SUBJECT)).model_dump()
 
 
 def _flush_sqlite(runtime: Any) -> None:
@@ -239,10 +241,14 @@ def test_postgresql_dead_tuples_wal_and_dump_hold_nothing_readable_after_erasure
 def test_erasure_destroys_the_key_before_the_rows_and_everything_else_still_works(runtime: Any) -> None:
     seeded = _seed(runtime)
     app_id = seeded["app_id"]
-    rights = SubjectRights(runtime, app_id, "test")
-    exported = rights.export(SUBJECT)
-    names = [item["value"].get("name") for item in exported["items"] if isinstance(item["value"], dict)]
-    assert IDENT["name"] in names and exported["subject_id"] == SUBJECT
+    rights = SubjectRights(runtime.access, "test", runtime.face_index)
+    person = EndUser(app_id, SUBJECT)
+    exported = rights.export(person).export
+    values = [item.value for item in exported.items if isinstance(item.value, dict)]
+    assert {v.get("id_number") for v in values} >= {IDENT["id_number"]}
+    assert {v.get("document_number") for v in values} >= {DOC["document_number"]}
+    assert [v for v in values if v.get("subject_id") == SUBJECT] != []  # opened from its sealed copy
+    assert exported.subject_id == SUBJECT
     with runtime.transaction() as session:
         token = session.scalar(select(Subject.identification_enc).where(Subject.subject_id == seeded["ref"]))
         search_ids = sorted(
@@ -256,9 +262,9 @@ def test_erasure_destroys_the_key_before_the_rows_and_everything_else_still_work
     runtime.subject_keys.destroy(app_id, SUBJECT)  # as erasure does first: the rows are still there
     with pytest.raises(DecryptionError):
         runtime.keyring.decrypt(token, f"subject:{app_id}:{seeded['collection_id']}:{SUBJECT}".encode())
-    receipt = rights.erase(SUBJECT)  # an erasure that stopped after the key still completes
-    assert receipt["items"]["subjects"] == 1 and receipt["items"]["verification_results"] == 1
-    assert rights.export(SUBJECT)["items"] == []
+    receipt = rights.erase(person)  # an erasure that stopped after the key still completes
+    assert receipt.items["subjects"] == 1 and receipt.items["verification_results"] == 1
+    assert rights.export(person).export.items == ()
     with runtime.transaction() as session:
         repo = SubjectRepository(session, runtime.gate, runtime.keyring)
         kept = repo.of_subject(app_id, NEIGHBOUR, purpose=Purpose.PROVIDE_FEATURES)
@@ -308,9 +314,22 @@ def test_hosted_session_token_is_hashed_and_its_extra_shredded_after_its_period(
         raw = sqlite_files(settings.data_dir)
         assert token.encode() not in raw and runtime.subject_keys.token_ref(token).encode() in raw
 
-    start = runtime.clock()
-    runtime.clock = lambda: start + timedelta(hours=73)  # past the policy's 72-hour session period
-    assert run_sweep(runtime).counts["expired_record_keys"] == 1
-    runtime.clock = lambda: start  # back to the signing clock; the key stays destroyed
+    later = runtime.clock() + timedelta(hours=73)  # past the policy's 72-hour session period
+    assert runtime.subject_keys.destroy_expired(later) == 1  # the key goes first (the sweep's first step)
     after = tenant.get(f"/v1/sessions/{token}/result")
     assert after.status_code == 200 and after.json()["extra"] is None  # shredded, not an error
+    runtime.clock = lambda: later
+    report = run_sweep(runtime)
+    assert report.counts["expired_record_keys"] == 0 and report.counts["verification_sessions"] == 1
+
+
+def test_offboarding_destroys_every_key_of_the_account(runtime: Any) -> None:
+    seeded = _seed(runtime)
+    with runtime.transaction() as session:
+        kept = session.scalar(select(Subject.identification_enc).where(Subject.subject_id != seeded["ref"]))
+    aad = f"subject:{seeded['app_id']}:{seeded['collection_id']}:{NEIGHBOUR}".encode()
+    assert json.loads(runtime.keyring.decrypt(kept, aad)) == KEEP
+    done = SubjectRights(runtime.access, "test", runtime.face_index).erase_account(seeded["account_id"])
+    assert done.receipt.items["subject_keys_destroyed"] == 3  # two subjects' keys, the anonymous result's
+    with pytest.raises(DecryptionError):
+        runtime.keyring.decrypt(kept, aad)

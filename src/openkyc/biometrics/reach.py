@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 
-from openkyc.biometrics.repository import _aad
+from openkyc.biometrics.repository import _aad, _id_aad
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -48,6 +48,15 @@ _SERVICE = (Purpose.PROVIDE_FEATURES, Purpose.TROUBLESHOOTING)
 _SOURCE = "given by the customer at enrolment (POST /v1/collections/{id}/subjects)"
 
 
+def _subject_id(ctx: ReachContext, row: Subject, target: Target) -> str:
+    """The subject id of a row: the one asked about, else opened from its sealed copy."""
+    if isinstance(target, EndUser) and target.subject_id is not None:
+        return target.subject_id
+    if row.subject_id_enc is not None and ctx.opens(row.subject_id_enc):
+        return ctx.keyring.decrypt(row.subject_id_enc, _id_aad(row.app_id, row.subject_id)).decode()
+    return row.subject_id  # shredded: only the keyed hash is left
+
+
 def identification_use(field: str) -> ColumnUse:
     """The element of an identification field; fields the policy does not name yet (sex, document
     expiry, optional data) are still identification data and are exported all the same."""
@@ -61,7 +70,8 @@ class EnrolmentReach:
     order = 10
     covers: Mapping[str, Mapping[str, ColumnUse]] = {
         "subjects": {
-            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),
+            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),  # its keyed hash
+            "subject_id_enc": ColumnUse.of(DataElement.SUBJECT_ID),  # the id, sealed under the subject key
             "template": ColumnUse.of(DataElement.TEMPLATE),
             "identification_enc": ColumnUse.of(DataCategory.IDENTIFICATION),
             "image_blob_id": ColumnUse.of(DataElement.FACE_IMAGE),
@@ -76,7 +86,8 @@ class EnrolmentReach:
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[Subject]:
         if isinstance(target, EndUser) and target.subject_id is not None:
-            query = select(Subject).where(Subject.app_id == target.app_id, Subject.subject_id == target.subject_id)
+            ref = ctx.subject_ref(target.app_id, target.subject_id)
+            query = select(Subject).where(Subject.app_id == target.app_id, Subject.subject_id == ref)
         elif isinstance(target, WholeAccount) and target.app_ids:
             query = select(Subject).where(Subject.app_id.in_(target.app_ids))
         else:
@@ -111,7 +122,15 @@ class EnrolmentReach:
     def export(self, ctx: ReachContext, target: Target) -> Iterable[Found]:
         covers = self.covers["subjects"]
         for row in self._rows(ctx, target):
-            yield self._found(ctx, row, "subject_id", covers["subject_id"], {"subject_id": row.subject_id})
+            subject_id = _subject_id(ctx, row, target)
+            hashed: dict[str, object] = {"subject_id": subject_id, "stored_as": "keyed hash (HMAC-SHA256)"}
+            yield self._found(ctx, row, "subject_id", covers["subject_id"], hashed)
+            if row.subject_id_enc is not None:
+                sealed: dict[str, object] = {
+                    "subject_id": subject_id,
+                    "stored_as": "sealed under the subject's own key",
+                }
+                yield self._found(ctx, row, "subject_id_enc", covers["subject_id_enc"], sealed)
             yield self._found(
                 ctx,
                 row,
@@ -126,8 +145,8 @@ class EnrolmentReach:
                 },
                 source="computed by the face models from the enrolment image",
             )
-            if row.identification_enc is not None:
-                plain = ctx.keyring.decrypt(row.identification_enc, _aad(row.app_id, row.collection_id, row.subject_id))
+            if ctx.opens(row.identification_enc) and row.identification_enc is not None:
+                plain = ctx.keyring.decrypt(row.identification_enc, _aad(row.app_id, row.collection_id, subject_id))
                 for name, value in sorted(json.loads(plain).items()):
                     if value is not None:
                         use = identification_use(name)

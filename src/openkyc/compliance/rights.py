@@ -31,7 +31,9 @@ from openkyc.privacy.access import DataAccess
 from openkyc.privacy.reach import EndUser, Found, MediaFile, ReachContext, StaffUser, Target, WholeAccount
 from openkyc.privacy.service import subject_salt
 from openkyc.privacy.vocabulary import DataElement, Purpose
+from openkyc.store import db
 from openkyc.store.models.accounts import Account, App, User
+from openkyc.store.subject_keys import SUBJECT_TABLES, SubjectKeys, subject_keys_of
 
 __all__ = ["AccountErasure", "RightsExport", "SubjectRights"]
 
@@ -163,12 +165,15 @@ class SubjectRights:
 
     def _erase(self, target: Target, app_id: int, reference: str) -> ErasureReceipt:
         requested_at = self.data.clock()
+        shredded = _shred(subject_keys_of(self.data.sessions), target)  # first: every copy unreadable at once
         with self.data.transaction() as session:
             sqlite = session.get_bind().dialect.name == "sqlite"
             if sqlite:
                 session.execute(text("PRAGMA secure_delete=ON"))
             ctx = self._context(session)
             counts: Counter[str] = Counter()
+            if shredded is not None:
+                counts["subject_keys_destroyed"] = shredded
             for step in steps():
                 counts.update(step.erase(ctx, target))
             counts["blobs"] += sum(self.data.blobs.delete(session, blob_id) for blob_id in sorted(ctx.blob_ids))
@@ -207,6 +212,7 @@ class SubjectRights:
                 connection = session.connection()
                 connection.exec_driver_sql("PRAGMA secure_delete=ON")
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.vacuum(self.data.sessions.kw["bind"], SUBJECT_TABLES)  # PostgreSQL: dead tuples leave the pages
 
     @staticmethod
     def _user(session: Session, target: StaffUser) -> User:
@@ -214,6 +220,15 @@ class SubjectRights:
         if user is None or user.account_id != target.account_id:
             raise ResourceNotFound("The user does not exist.", code="ResourceNotFound.User")
         return user
+
+
+def _shred(keys: SubjectKeys, target: Target) -> int | None:
+    """Crypto-shredding: destroy the keys sealing the target's data; None when keys are not per target."""
+    if isinstance(target, EndUser):
+        return keys.destroy(target.app_id, target.subject_id) if target.subject_id is not None else None
+    if isinstance(target, WholeAccount):
+        return sum(keys.destroy_app(app_id) for app_id in target.app_ids)
+    return None
 
 
 def _end_user_reference(target: EndUser) -> str:

@@ -206,7 +206,8 @@ TABLES: dict[str, TableMap] = {
             "id": NOT_PERSONAL,
             "collection_id": (E.RESOURCE_ATTRIBUTES,),
             "app_id": (E.APP_ID,),
-            "subject_id": (E.SUBJECT_ID,),
+            "subject_id": (E.SUBJECT_ID,),  # a keyed hash (openkyc.store.subject_keys)
+            "subject_id_enc": (E.SUBJECT_ID,),  # the id, sealed under the subject's key
             "template": (E.TEMPLATE,),
             "template_version": NOT_PERSONAL,
             "key_id": NOT_PERSONAL,
@@ -234,7 +235,8 @@ TABLES: dict[str, TableMap] = {
             "id": NOT_PERSONAL,
             "app_id": (E.APP_ID,),
             "kind": (E.OPERATION_STATUS,),
-            "subject_id": (E.SUBJECT_ID,),
+            "subject_id": (E.SUBJECT_ID,),  # a keyed hash
+            "subject_id_enc": (E.SUBJECT_ID,),  # the id, sealed under the subject's key
             "result_code": (E.OPERATION_STATUS,),
             "live": (E.OPERATION_STATUS,),
             "sim": (E.OPERATION_STATUS,),

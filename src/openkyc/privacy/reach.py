@@ -34,10 +34,11 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from openkyc.errors import ResourceNotFound
-from openkyc.privacy.crypto import DecryptionError, Keyring
+from openkyc.privacy.crypto import DecryptionError, Keyring, sealed_key_id
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.vocabulary import DataCategory, DataElement, LegalBasis, Purpose, RetentionKind
 from openkyc.store.blobs import BlobStore
+from openkyc.store.subject_keys import subject_keys_for
 
 __all__ = [
     "REACH",
@@ -145,6 +146,19 @@ class ReachContext:
     request_ids: set[str] = _field(default_factory=set)
     linked_ids: set[str] = _field(default_factory=set)  # verification ids of the target's results
     hosted_windows: list[tuple[int, datetime, datetime]] = _field(default_factory=list)
+
+    def subject_ref(self, app_id: int, subject_id: str) -> str:
+        """What the tables hold instead of the subject id (a keyed hash, openkyc.store.subject_keys)."""
+        return subject_keys_for(self.session).subject_ref(app_id, subject_id)
+
+    def token_refs(self, tokens: Iterable[str]) -> dict[str, str]:
+        """Stored keyed hash -> BizToken, for the tokens the customer named."""
+        keys = subject_keys_for(self.session)
+        return {keys.token_ref(token): token for token in tokens}
+
+    def opens(self, token: bytes | None) -> bool:
+        """Whether a sealed value can still be opened (False once its subject's key is destroyed)."""
+        return token is not None and self.keyring.key_for(sealed_key_id(token)) is not None
 
     def purposes(
         self, element: DataElement | None, category: DataCategory, used_for: Iterable[Purpose]

@@ -89,7 +89,10 @@ def _improvement(ctx: ReachContext, target: EndUser) -> list[ModelImprovementIte
     return list(
         ctx.session.scalars(
             select(ModelImprovementItem)
-            .where(ModelImprovementItem.app_id == target.app_id, ModelImprovementItem.subject_id == target.subject_id)
+            .where(
+                ModelImprovementItem.app_id == target.app_id,
+                ModelImprovementItem.subject_id == ctx.subject_ref(target.app_id, target.subject_id),
+            )
             .order_by(ModelImprovementItem.id)
         )
     )
@@ -111,7 +114,8 @@ class BlobReach:
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[Blob]:
         if isinstance(target, EndUser) and target.subject_id is not None:
-            query = select(Blob).where(Blob.app_id == target.app_id, Blob.subject_id == target.subject_id)
+            ref = ctx.subject_ref(target.app_id, target.subject_id)
+            query = select(Blob).where(Blob.app_id == target.app_id, Blob.subject_id == ref)
         elif isinstance(target, WholeAccount) and target.app_ids:
             query = select(Blob).where(Blob.app_id.in_(target.app_ids))
         else:
@@ -196,12 +200,14 @@ class ConsentReach:
             return
         consents = ctx.session.scalars(
             select(Consent)
-            .where(Consent.app_id == target.app_id, Consent.subject_id == target.subject_id)
+            .where(
+                Consent.app_id == target.app_id, Consent.subject_id == ctx.subject_ref(target.app_id, target.subject_id)
+            )
             .order_by(Consent.granted_at, Consent.id)
         )
         for consent in consents:
             for column in ("subject_id", "purpose", "text_version", "granted_at", "withdrawn_at"):
-                value = getattr(consent, column)
+                value = target.subject_id if column == "subject_id" else getattr(consent, column)  # stored hashed
                 yield Found(
                     table="consents",
                     column=column,
@@ -218,7 +224,7 @@ class ConsentReach:
                     expires_at=None,
                 )
         for item in _improvement(ctx, target):
-            for column, value in (("subject_id", item.subject_id), ("kind", item.kind), ("blob_ref", item.blob_ref)):
+            for column, value in (("subject_id", target.subject_id), ("kind", item.kind), ("blob_ref", item.blob_ref)):
                 use = self.covers["model_improvement_items"][column]
                 yield Found(
                     table="model_improvement_items",
@@ -239,7 +245,7 @@ class ConsentReach:
             items = _improvement(ctx, target)
             consent_filter: tuple[ColumnElement[bool], ...] = (
                 Consent.app_id == target.app_id,
-                Consent.subject_id == target.subject_id,
+                Consent.subject_id == ctx.subject_ref(target.app_id, target.subject_id),
             )
         elif isinstance(target, WholeAccount) and target.app_ids:
             items = list(

@@ -49,6 +49,7 @@ __all__ = [
     "SubjectKeys",
     "attach_subject_keys",
     "subject_keys_for",
+    "subject_keys_of",
 ]
 
 log = logging.getLogger("openkyc.store.subject_keys")
@@ -241,6 +242,15 @@ class SubjectKeys:
         self._scrub()
         return count
 
+    def destroy_app(self, app_id: int) -> int:
+        """Offboarding: destroy every subject and record key of an app (all its data unreadable)."""
+        with db.transaction(self._sessions) as session:
+            count = int(
+                getattr(session.execute(delete(StoredKey).where(StoredKey.app_id == app_id)), "rowcount", 0) or 0
+            )
+        self._scrub()
+        return count
+
     def destroy_expired(self, now: datetime) -> int:
         """Destroy the record keys whose record has expired (a retention sweep step)."""
         with db.transaction(self._sessions) as session:
@@ -291,6 +301,14 @@ def attach_subject_keys(factory: sessionmaker[Session], keys: SubjectKeys) -> No
     info = dict(factory.kw.get("info") or {})
     info[_ATTACHED] = keys
     factory.configure(info=info)
+
+
+def subject_keys_of(factory: sessionmaker[Session]) -> SubjectKeys:
+    """The key store attached to a session factory (to act on keys with no transaction open)."""
+    keys = (factory.kw.get("info") or {}).get(_ATTACHED)
+    if not isinstance(keys, SubjectKeys):
+        raise InternalError("No key store: the session factory has no subject keys attached.")
+    return keys
 
 
 def subject_keys_for(session: Session) -> SubjectKeys:

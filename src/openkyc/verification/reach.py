@@ -32,6 +32,7 @@ from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose, Reten
 from openkyc.store.models.media import Blob
 from openkyc.store.models.verification import VerificationResult, VerificationSession
 from openkyc.verification.repository import _aad as _result_aad
+from openkyc.verification.repository import _id_aad as _result_id_aad
 from openkyc.verification.sessions import _aad as _session_aad
 
 __all__ = ["ResultReach", "SessionReach"]
@@ -47,8 +48,9 @@ _SOURCES = {
 
 def _sessions(ctx: ReachContext, target: Target) -> list[VerificationSession]:
     if isinstance(target, EndUser) and target.biz_tokens:
+        refs = list(ctx.token_refs(target.biz_tokens))  # the table holds keyed hashes of the tokens
         query = select(VerificationSession).where(
-            VerificationSession.app_id == target.app_id, VerificationSession.biz_token.in_(target.biz_tokens)
+            VerificationSession.app_id == target.app_id, VerificationSession.biz_token.in_(refs)
         )
     elif isinstance(target, WholeAccount) and target.app_ids:
         query = select(VerificationSession).where(VerificationSession.app_id.in_(target.app_ids))
@@ -63,7 +65,8 @@ class ResultReach:
     order = 20
     covers: Mapping[str, Mapping[str, ColumnUse]] = {
         "verification_results": {
-            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),
+            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),  # its keyed hash
+            "subject_id_enc": ColumnUse.of(DataElement.SUBJECT_ID),  # the id, sealed under the subject key
             "result_code": _STATUS,
             "live": _STATUS,
             "sim": _STATUS,
@@ -81,7 +84,7 @@ class ResultReach:
             linked = [s.result_id for s in _sessions(ctx, target) if s.result_id]
             conditions = []
             if target.subject_id is not None:
-                conditions.append(VerificationResult.subject_id == target.subject_id)
+                conditions.append(VerificationResult.subject_id == ctx.subject_ref(target.app_id, target.subject_id))
             if linked:
                 conditions.append(VerificationResult.id.in_(linked))
             if not conditions:
@@ -127,8 +130,12 @@ class ResultReach:
         found = self._found
         covers = self.covers["verification_results"]
         for row in self._rows(ctx, target):
-            if row.subject_id is not None:
-                yield found(ctx, row, "subject_id", covers["subject_id"], {"subject_id": row.subject_id})
+            if row.subject_id_enc is not None and ctx.opens(row.subject_id_enc):
+                subject_id = ctx.keyring.decrypt(row.subject_id_enc, _result_id_aad(row.id, row.app_id)).decode()
+                hashed = {"subject_id": subject_id, "stored_as": "keyed hash (HMAC-SHA256)"}
+                yield found(ctx, row, "subject_id", covers["subject_id"], hashed)
+                sealed = {"subject_id": subject_id, "stored_as": "sealed under the subject's own key"}
+                yield found(ctx, row, "subject_id_enc", covers["subject_id_enc"], sealed)
             yield found(ctx, row, "result_code", _STATUS, {"kind": row.kind, "Result": row.result_code})
             if row.live is not None:
                 yield found(ctx, row, "live", _STATUS, {"live": row.live})
@@ -136,7 +143,7 @@ class ResultReach:
                 yield found(ctx, row, "sim", _STATUS, {"sim": row.sim})
             # liveness evidence, document checks, comparison scores: everything the result keeps
             yield found(ctx, row, "details", _STATUS, {"details": row.details})
-            if row.identification_enc is not None:
+            if row.identification_enc is not None and ctx.opens(row.identification_enc):
                 plain = ctx.keyring.decrypt(row.identification_enc, _result_aad(row.id, row.app_id))
                 for name, value in sorted(json.loads(plain).items()):
                     if value is not None:
@@ -177,7 +184,7 @@ class SessionReach:
         return rows
 
     def _found(
-        self, ctx: ReachContext, row: VerificationSession, column: str, value: dict[str, Any], source: str
+        self, ctx: ReachContext, row: VerificationSession, column: str, value: dict[str, Any], source: str, token: str
     ) -> Found:
         use = self.covers["verification_sessions"][column]
         return Found(
@@ -187,39 +194,41 @@ class SessionReach:
             kind="hosted_session",
             source=source,
             purposes=ctx.purposes(use.element, use.category, _SERVICE),
-            value={"biz_token": row.biz_token, **value},
-            record=row.biz_token,
+            value={"biz_token": token, **value},
+            record=token,
             created_at=row.created_at,
             expires_at=deletion_time(ctx.policy, RetentionKind.VERIFICATION_SESSION, row.created_at),
             retention=RetentionKind.VERIFICATION_SESSION,
         )
 
     def export(self, ctx: ReachContext, target: Target) -> Iterable[Found]:
+        tokens = ctx.token_refs(target.biz_tokens) if isinstance(target, EndUser) else {}
         by_customer = "given by the customer when creating the session (POST /v1/sessions)"
         page = "the hosted page, as the end user completed it (/verify/{biz_token})"
         for row in self._rows(ctx, target):
-            yield self._found(ctx, row, "biz_token", {"link_expires_at": row.expires_at.isoformat()}, by_customer)
-            yield self._found(ctx, row, "redirect_url", {"redirect_url": row.redirect_url}, by_customer)
-            yield self._found(ctx, row, "actions", {"actions": list(row.actions or [])}, "chosen by the rule")
-            yield self._found(ctx, row, "state", {"state": row.state}, page)
-            yield self._found(ctx, row, "attempts", {"attempts": row.attempts}, page)
+            token = tokens.get(row.biz_token, row.biz_token)  # the table holds the token's keyed hash
+            expires = {"link_expires_at": row.expires_at.isoformat()}
+            yield self._found(ctx, row, "biz_token", expires, by_customer, token)
+            yield self._found(ctx, row, "redirect_url", {"redirect_url": row.redirect_url}, by_customer, token)
+            yield self._found(ctx, row, "actions", {"actions": list(row.actions or [])}, "chosen by the rule", token)
+            yield self._found(ctx, row, "state", {"state": row.state}, page, token)
+            yield self._found(ctx, row, "attempts", {"attempts": row.attempts}, page, token)
             if row.result_id is not None:
-                yield self._found(ctx, row, "result_id", {"verification_id": row.result_id}, page)
-            if row.extra_enc is not None:
-                extra = ctx.keyring.decrypt(row.extra_enc, _session_aad(row.biz_token, row.app_id)).decode()
-                yield self._found(ctx, row, "extra_enc", {"extra": extra}, by_customer)
+                yield self._found(ctx, row, "result_id", {"verification_id": row.result_id}, page, token)
+            if row.extra_enc is not None and ctx.opens(row.extra_enc):
+                extra = ctx.keyring.decrypt(row.extra_enc, _session_aad(token, row.app_id)).decode()
+                yield self._found(ctx, row, "extra_enc", {"extra": extra}, by_customer, token)
             if row.compare_blob_id is not None:
-                yield self._reference(ctx, row, row.compare_blob_id)
+                yield self._reference(ctx, row, row.compare_blob_id, token)
 
-    def _reference(self, ctx: ReachContext, row: VerificationSession, blob_id: str) -> Found:
+    def _reference(self, ctx: ReachContext, row: VerificationSession, blob_id: str, token: str) -> Found:
         blob = ctx.session.get(Blob, blob_id)
         media = media_file(ctx, row.app_id, blob_id)
         created = blob.created_at if blob else row.created_at
         expires = deletion_time(ctx.policy, RetentionKind.FACE_IMAGE, created, blob.expires_at if blob else None)
         value = {"blob_id": blob_id, "bytes": blob.size if blob else None, "file": media.name if media else None}
-        base = self._found(
-            ctx, row, "compare_blob_id", value, "given by the customer when creating the session (compare_image)"
-        )
+        source = "given by the customer when creating the session (compare_image)"
+        base = self._found(ctx, row, "compare_blob_id", value, source, token)
         return dataclasses.replace(
             base, created_at=created, expires_at=expires, file=media, retention=RetentionKind.FACE_IMAGE
         )
