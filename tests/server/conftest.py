@@ -40,7 +40,7 @@ class ServerPool:
     def __init__(self, database_url: str, data_dir: Path) -> None:
         self.process = ServerProcess(data_dir=data_dir, database_url=database_url)
         self.credential: Credential | None = None
-        self.db = Database(database_url)
+        self.db = Database(database_url, data_dir, self.process.master_key)
 
     def acquire(self) -> LiveServer:
         if self.credential is None:

@@ -390,19 +390,40 @@ class SignedClient:
 class Database:
     """Read-only look-ups straight from the server's database (SQLite file or PostgreSQL)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, data_dir: Path | None = None, master_key: str | None = None) -> None:
         from sqlalchemy import create_engine
         from sqlalchemy.engine import make_url
 
+        self.data_dir, self.master_key = data_dir, master_key  # to reach the key store (keyed hashes)
         parsed = make_url(url)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         self.engine = create_engine(parsed)
 
+    def subject_ref(self, app_id: int, subject_id: str) -> str:
+        """What the server stores instead of ``subject_id``: its keyed hash (the key store's lookup key)."""
+        from openkyc.privacy.crypto import MasterKey
+        from openkyc.store.subject_keys import SubjectKeys
+
+        assert self.data_dir is not None and self.master_key is not None, "Database(url, data_dir, master_key)"
+        keys = SubjectKeys.open(
+            f"sqlite:///{self.data_dir / 'keys' / 'keys.db'}", MasterKey(base64.b64decode(self.master_key))
+        )
+        try:
+            return keys.subject_ref(app_id, subject_id)
+        finally:
+            keys.close()
+
     def subject_count(self, collection_id: str, subject_id: str) -> int:
         from sqlalchemy import func, select
 
-        from openkyc.store.models.faces import Subject
+        from openkyc.store.models.faces import Collection, Subject
+
+        with self.engine.connect() as connection:
+            app_id = connection.scalar(select(Collection.app_id).where(Collection.id == collection_id))
+        if app_id is None:
+            return 0
+        subject_id = self.subject_ref(int(app_id), subject_id)
 
         with self.engine.connect() as connection:
             return int(
@@ -504,10 +525,13 @@ def identity_check(
         environment="test",
         preload_models=False,
     )
-    database = Database(server.database_url)
+    database = Database(server.database_url, server.data_dir, server.master_key)
     stored = database.templates(collection_id)
     database.close()
     runtime = Runtime.open(settings, migrate=False)
+    names = {*subject_photo, *(expected or ())}  # the database holds subject ids as keyed hashes
+    by_ref = {runtime.subject_keys.subject_ref(app_id, sid): sid for sid in names}
+    stored = [(by_ref.get(ref, ref), key_id, blob) for ref, key_id, blob in stored]
     engine = FaceEngine.for_embedder("sface", num_threads=1)
     recomputed: dict[str, dict[str, FaceTemplate]] = {}  # key_id -> photo name -> template
     exact = own_best = 0

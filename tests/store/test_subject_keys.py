@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -129,3 +130,22 @@ def test_postgresql_key_store_leaves_no_destroyed_key_in_its_pages(pg_key_store:
         )
     assert pages >= 1 and bytes(wrapped) not in raw and doomed.key_id.encode() not in raw
     keys.close()
+
+
+def test_the_key_store_url_setting_places_the_store_apart(settings: Any, tmp_path: Path) -> None:
+    """OPENKYC_KEY_STORE_URL: the keys go where it says, and nothing into the default file."""
+    from openkyc.runtime import Runtime
+
+    elsewhere = tmp_path / "elsewhere" / "keys.db"
+    runtime = Runtime.open(settings.model_copy(update={"key_store_url": f"sqlite:///{elsewhere}"}), migrate=False)
+    try:
+        key = runtime.subject_keys.for_subject(1, "alice")
+        assert elsewhere.exists() and key.key_id.encode() in elsewhere.read_bytes() + _wal(elsewhere)
+        assert not (settings.data_dir / "keys" / "keys.db").exists()
+    finally:
+        runtime.close()
+
+
+def _wal(path: Path) -> bytes:
+    wal = path.with_name(path.name + "-wal")
+    return wal.read_bytes() if wal.exists() else b""
