@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -125,12 +125,14 @@ class ModelPool(Generic[T_co]):
                 self._idle.append(item)
                 self._cond.notify_all()
 
-    def warm(self, prepare: Callable[[T_co], object] | None = None) -> None:
-        """Builds one instance now (start-up) and runs ``prepare`` on it (e.g. load its models),
-        so the first request does not pay for loading and a broken model stops start-up."""
-        with self.lease() as item:
-            if prepare is not None:
-                prepare(item)
+    def warm(self, prepare: Callable[[T_co], object] | None = None, *, count: int = 1) -> None:
+        """Builds ``count`` instances now (start-up; at most ``size``) and runs ``prepare`` on each
+        (e.g. load its models), so no request pays for loading and a broken model stops start-up."""
+        with ExitStack() as stack:
+            for _ in range(min(count, self.size)):
+                item = stack.enter_context(self.lease())
+                if prepare is not None:
+                    prepare(item)
 
     def idle(self) -> list[T_co]:
         """A snapshot of the instances not in use now (diagnostics and tests; do not call models on them)."""

@@ -69,8 +69,9 @@ class ModelSet:
         return engine
 
     def loaded(self) -> list[str]:
-        """Names of the face engines built so far (tests, diagnostics)."""
-        return sorted(self._engines)
+        """Names of the models built so far: face engines by embedder, ``liveness``, ``documents``."""
+        extra = [name for name, built in (("documents", self._documents), ("liveness", self._liveness)) if built]
+        return sorted(self._engines) + extra
 
     @property
     def faces(self) -> FaceEngine:

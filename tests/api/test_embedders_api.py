@@ -106,9 +106,11 @@ def test_preload_loads_and_verifies_the_default_models(
 
     on = settings.model_copy(update={"preload_models": True})
     with TestClient(create_app(on, runtime)):
-        # one model set built (and its models sha256-checked) before any request
-        assert runtime.models.stats().built == 1
-        assert [models.loaded() for models in runtime.models.idle()] == [["sface"]]
+        # every model set of the pool built, with all its models (sha256-checked), before any request
+        assert runtime.models.stats().built == runtime.models.size >= 1
+        assert [models.loaded() for models in runtime.models.idle()] == [["sface", "documents", "liveness"]] * (
+            runtime.models.size
+        )
     runtime.components.pop("models")
     with TestClient(create_app(settings, runtime)):
         assert runtime.models.stats().built == 0  # the test settings switch it off

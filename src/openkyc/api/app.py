@@ -22,7 +22,7 @@ from openkyc.jobs import open_jobs
 from openkyc.logs import configure_logging
 from openkyc.privacy.sweep import RetentionScheduler
 from openkyc.privacy.vocabulary import DataElement, Purpose
-from openkyc.runtime import Runtime
+from openkyc.runtime import ModelSet, Runtime
 from openkyc.settings import Settings
 
 
@@ -34,6 +34,12 @@ def _start_up(runtime: Runtime) -> None:
         return  # a narrower policy without 1:N search: no index to build (searches are refused)
     with runtime.transaction() as session:
         runtime.face_index.load(session, SubjectRepository(session, gate, runtime.keyring))
+
+
+def _load_models(models: ModelSet) -> None:
+    models.faces  # noqa: B018  YuNet + SFace
+    models.liveness  # noqa: B018
+    models.documents  # noqa: B018  RapidOCR (+ its own YuNet)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -52,7 +58,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, pool.size + pool.queue_size + 32)
         if settings.preload_models:
-            app.state.runtime.models.warm(lambda models: models.faces)  # YuNet + SFace, sha256-checked (fails fast)
+            # every model set of the pool, with every model a request may need: no request pays for
+            # loading, and a damaged model file (sha256) stops start-up
+            pool.warm(_load_models, count=pool.size)
         if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
         scheduler = None
