@@ -92,7 +92,11 @@ def test_hosted_submit_is_refused_outside_the_list_and_uses_no_attempt(
         assert answer.status_code == 403, (path, answer.text)
         assert answer.json()["Error"]["Code"] == DENIED
     with runtime.transaction() as session:
-        attempts = session.scalar(select(VerificationSession.attempts).where(VerificationSession.biz_token == token))
+        attempts = session.scalar(
+            select(VerificationSession.attempts).where(
+                VerificationSession.biz_token == runtime.subject_keys.token_ref(token)
+            )
+        )
     assert attempts == 0
     # an allowed end user gets past the address check (a bogus video is then refused as a bad video)
     inside = TestClient(tenant.client.app, client=(ALLOWED_IP, 50000), raise_server_exceptions=False)

@@ -24,14 +24,15 @@ def test_rotation_reissues_retained_and_search_still_finds_everyone(
     for subject, path, retain in enrol:
         body = {"subject_id": subject, "image": base64.b64encode(path.read_bytes()).decode(), "retain_image": retain}
         assert tenant.post(f"/v1/collections/{col}/subjects", body).status_code == 200
+    names = {runtime.subject_keys.subject_ref(tenant.app_id, s): s for s, _, _ in enrol}  # stored as keyed hashes
     with runtime.transaction() as session:
-        old_keys = {row.subject_id: row.key_id for row in session.scalars(select(Subject))}
+        old_keys = {names[row.subject_id]: row.key_id for row in session.scalars(select(Subject))}
 
     report = rotate_template_key(runtime, tenant.app_id)
     assert (report.reissued, report.pending, report.retired_keys) == (1, 1, 0)
 
     with runtime.transaction() as session:
-        new_keys = {row.subject_id: row.key_id for row in session.scalars(select(Subject))}
+        new_keys = {names[row.subject_id]: row.key_id for row in session.scalars(select(Subject))}
         active = session.scalars(select(TemplateKeyRow).where(TemplateKeyRow.active.is_(True))).all()
     assert new_keys["obama"] == report.new_key_id != old_keys["obama"]
     assert new_keys["biden"] == old_keys["biden"]

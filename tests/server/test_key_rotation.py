@@ -127,8 +127,11 @@ def test_rotations_while_serving_never_fail_a_request(server: KeyFileServer, sha
     try:
         after = fresh.post("/v1/faces/compare", {"image_a": b64(photos[0]), "image_b": b64(photos[0])})
         assert after.status == 200 and after.body["match"] is True, after.body
-        found = fresh.post(f"/v1/collections/{collection_id}/search", {"image": b64(photos[1])})
-        assert found.status == 200 and found.body["matches"][0]["subject_id"] == "s1", found.body
+        found = fresh.post(f"/v1/collections/{collection_id}/search", {"image": b64(photos[1]), "top_k": 100})
+        assert found.status == 200, found.body
+        # the load enrolled the same photo under other ids too: "s1" is among the equal best matches
+        best = found.body["matches"][0]["sim"]
+        assert any(m["subject_id"] == "s1" and m["sim"] == best for m in found.body["matches"]), found.body
     finally:
         fresh.close()
         client.close()

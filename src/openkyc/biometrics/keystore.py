@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from openkyc.biometrics.templates import TemplateKey
 from openkyc.errors import ConcurrentUpdate, ResourceNotFound
 from openkyc.privacy.crypto import Keyring
+from openkyc.store.models.accounts import App
 from openkyc.store.models.faces import TemplateKeyRow
 
 _RETRIES = 3
@@ -53,6 +54,9 @@ def create_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: 
     The partial unique index allows one active key per app: a rotation racing another one (or a
     first use) deactivates whatever is active when it retries, so exactly one key stays active.
     """
+    # rotations of one app take turns on the app's row (PostgreSQL; SQLite has one writer anyway),
+    # so a rotation never races another one into the unique index; the retry stays for first use
+    session.execute(select(App.id).where(App.id == app_id).with_for_update())
     for attempt in range(_RETRIES):
         row, key = _new_row(keyring, app_id, bits, now)
         try:
