@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from openkyc.config.rules import Security
 from openkyc.store.models.verification import VerificationSession
+from openkyc.store.subject_keys import subject_keys_for
 
 ALLOWED_IP = "10.1.2.3"
 REFUSED_IP = "192.0.2.7"
@@ -92,7 +93,11 @@ def test_hosted_submit_is_refused_outside_the_list_and_uses_no_attempt(
         assert answer.status_code == 403, (path, answer.text)
         assert answer.json()["Error"]["Code"] == DENIED
     with runtime.transaction() as session:
-        attempts = session.scalar(select(VerificationSession.attempts).where(VerificationSession.biz_token == token))
+        attempts = session.scalar(
+            select(VerificationSession.attempts).where(
+                VerificationSession.biz_token == subject_keys_for(session).token_ref(token)
+            )
+        )
     assert attempts == 0
     # an allowed end user gets past the address check (a bogus video is then refused as a bad video)
     inside = TestClient(tenant.client.app, client=(ALLOWED_IP, 50000), raise_server_exceptions=False)

@@ -24,6 +24,7 @@ from openkyc.config.rules import RuleConfig
 from openkyc.documents.reader import DocumentResult
 from openkyc.documents.service import judge
 from openkyc.store.models.verification import VerificationResult, VerificationSession
+from openkyc.store.subject_keys import subject_keys_for
 from openkyc.web.i18n import available, catalog
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -101,7 +102,7 @@ def _session(tenant: Any, rule_id: str) -> str:
 
 def _row(runtime: Any, token: str) -> VerificationSession:
     with runtime.transaction() as session:
-        row = session.get(VerificationSession, token)
+        row = session.get(VerificationSession, subject_keys_for(session).token_ref(token))
         assert row is not None
         session.expunge(row)
         return row
@@ -136,13 +137,15 @@ def test_randomize_order_shuffles_the_session_actions(tenant: Any, runtime: Any)
 
 def test_session_ttl_and_attempts(tenant: Any, runtime: Any) -> None:
     rule_id = _rule(tenant, "brief", {"security": {"session_ttl_minutes": 7, "max_retries": 0}})
-    row = _row(runtime, _session(tenant, rule_id))
+    token = _session(tenant, rule_id)
+    row = _row(runtime, token)
     assert row.expires_at - row.created_at == timedelta(minutes=7)
-    page = tenant.client.get(f"/verify/{row.biz_token}").text
+    page = tenant.client.get(f"/verify/{token}").text
     assert '<span id="left">1</span>' in page  # max_retries 0: one attempt
-    default = _row(runtime, _session(tenant, _rule(tenant, "default", {})))
+    default_token = _session(tenant, _rule(tenant, "default", {}))
+    default = _row(runtime, default_token)
     assert default.expires_at - default.created_at == timedelta(minutes=30)
-    assert '<span id="left">4</span>' in tenant.client.get(f"/verify/{default.biz_token}").text
+    assert '<span id="left">4</span>' in tenant.client.get(f"/verify/{default_token}").text
 
 
 @pytest.mark.parametrize(
