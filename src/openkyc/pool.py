@@ -6,7 +6,8 @@ an instance for the span of its model work with :meth:`ModelPool.lease` and give
 end. At most ``size`` instances exist in a process (built lazily, on first need). A request that
 finds them all busy waits in a queue of at most ``queue_size``; when the queue is full, or the wait
 passes ``timeout_s``, it is answered at once with :class:`~openkyc.errors.ServerBusy` (503 with a
-``Retry-After`` estimated from recent lease times), never piled up.
+``Retry-After`` estimated from recent lease times), never piled up. Each lease is recorded in the
+request's :mod:`~openkyc.privacy.ledger` (models run only after the request's gate decision).
 
 The pool is generic: the composition root decides what one instance holds (see
 ``openkyc.runtime.ModelSet``); each service names the narrow protocol it needs from it.
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from openkyc.errors import ServerBusy
+from openkyc.privacy import ledger
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -103,7 +105,12 @@ class ModelPool(Generic[T_co]):
 
     @contextmanager
     def lease(self) -> Iterator[T_co]:
-        """One instance for this thread alone until the block ends; ServerBusy when none comes."""
+        """One instance for this thread alone until the block ends; ServerBusy when none comes.
+
+        A lease is a touch of personal data (models only ever run on it) in the request's ledger:
+        the request's gate decision must come first.
+        """
+        ledger.touched("models.lease", kind=ledger.MODEL)
         item = self._acquire()
         if item is None:
             try:

@@ -164,7 +164,7 @@ class Runtime:
 
     @property
     def blobs(self) -> BlobStore:
-        store: BlobStore = self.component("blobs", lambda: BlobStore(self.settings.blob_dir, self.keyring))
+        store: BlobStore = self.component("blobs", lambda: BlobStore(self.settings.blob_dir, self.keyring, self.gate))
         return store
 
     @property

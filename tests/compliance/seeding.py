@@ -101,7 +101,14 @@ def seed_person(runtime: Any, app_id: int, subject_id: str) -> Seeded:
         )
         session.flush()
         image = blobs.put(
-            session, app_id=app_id, kind="face_image", data=png(), now=now, expires_at=later, subject_id=subject_id
+            session,
+            app_id=app_id,
+            kind="face_image",
+            data=png(),
+            now=now,
+            expires_at=later,
+            subject_id=subject_id,
+            purpose=Purpose.PROVIDE_FEATURES,
         )
         SubjectRepository(session, gate, keyring).add(
             app_id, collection_id, subject_id,
@@ -131,7 +138,13 @@ def seed_person(runtime: Any, app_id: int, subject_id: str) -> Seeded:
         finally:
             request_id_var.reset(reset)
         reference = blobs.put(
-            session, app_id=app_id, kind="face_image", data=png((10, 200, 30)), now=now, expires_at=later
+            session,
+            app_id=app_id,
+            kind="face_image",
+            data=png((10, 200, 30)),
+            now=now,
+            expires_at=later,
+            purpose=Purpose.PROVIDE_FEATURES,
         )
         session.add(
             VerificationSession(
@@ -146,7 +159,7 @@ def seed_person(runtime: Any, app_id: int, subject_id: str) -> Seeded:
         consents.record(app_id, subject_id, Purpose.MODEL_IMPROVEMENT, "v3")
         sample = blobs.put(
             session, app_id=app_id, kind="face_image", data=png((1, 2, 3)), now=now,
-            expires_at=now + timedelta(days=365), subject_id=subject_id,
+            expires_at=now + timedelta(days=365), subject_id=subject_id, purpose=Purpose.PROVIDE_FEATURES,
         )  # fmt: skip
         consents.add_item(app_id, subject_id, "face_image:default", sample)
         key = "idem-" + secrets.token_hex(4)

@@ -11,7 +11,7 @@ from seeding import END_USER_IP, IDENT, MRZ_FIELDS, SERVER_IP, seed_person
 from sqlalchemy import func, select, text
 
 from openkyc.compliance.registry import REGISTRY, steps
-from openkyc.privacy.vocabulary import DataCategory
+from openkyc.privacy.vocabulary import DataCategory, Purpose
 from openkyc.store.models.diagnostics import CallRecord
 from openkyc.store.models.media import Blob
 from openkyc.store.models.privacy import AuditRecord
@@ -114,7 +114,9 @@ def test_zip_download_has_manifest_media_files_and_summary(tenant: Any, runtime:
         assert {f["name"] for f in manifest["files"]} <= names and len(manifest["files"]) == 3
         with runtime.transaction() as session:
             for blob_id in seeded.blob_ids:
-                expected = runtime.blobs.get(session, tenant.app_id, blob_id, now=runtime.clock())
+                expected = runtime.blobs.get(
+                    session, tenant.app_id, blob_id, now=runtime.clock(), purpose=Purpose.PROVIDE_FEATURES
+                )
                 assert archive.read(f"media/{blob_id}.png") == expected  # decrypted, byte for byte
         summary = archive.read("summary.html").decode()
         assert "ERIKSSON" in summary and "Legal basis" in summary and "media/" in summary

@@ -74,6 +74,7 @@ def _seed(runtime: Any) -> dict[str, Any]:
             now=now,
             expires_at=now + timedelta(hours=2),
             subject_id=SUBJECT,
+            purpose=Purpose.PROVIDE_FEATURES,
         )
         repo = SubjectRepository(session, runtime.gate, runtime.keyring)
         for subject_id, ident in ((SUBJECT, IDENT), (NEIGHBOUR, KEEP)):

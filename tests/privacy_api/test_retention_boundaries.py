@@ -22,7 +22,7 @@ from openkyc.diagnostics.requests import describe_request
 from openkyc.diagnostics.retention import truncate_address
 from openkyc.errors import ResourceNotFound
 from openkyc.privacy.sweep import run_sweep
-from openkyc.privacy.vocabulary import RetentionKind
+from openkyc.privacy.vocabulary import Purpose, RetentionKind
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.diagnostics import CallRecord
 from openkyc.store.models.faces import Collection, IndexEvent, Subject
@@ -59,7 +59,7 @@ def _blob(runtime: Any, app_id: int, kind: str, *, hours: float = 24 * 400, subj
     with runtime.transaction() as session:
         blob_id: str = runtime.blobs.put(
             session, app_id=app_id, kind=kind, data=b"x" * 32, now=now, expires_at=now + timedelta(hours=hours),
-            subject_id=subject_id,
+            subject_id=subject_id, purpose=Purpose.PROVIDE_FEATURES,
         )  # fmt: skip
     return blob_id
 
@@ -185,7 +185,7 @@ def seed_request_log(runtime: Any, tenant: Any) -> Probe:
     def probe() -> tuple[bool, ...]:
         with runtime.transaction() as session:
             try:
-                describe_request(session, tenant.app_id, request_id, now=runtime.clock(), policy=runtime.gate.policy)
+                describe_request(session, tenant.app_id, request_id, now=runtime.clock(), gate=runtime.gate)
                 answers = True
             except ResourceNotFound:
                 answers = False

@@ -14,6 +14,7 @@ from wiring_helpers import audit_events, b64, cli_json, png_bytes
 
 from openkyc.api.app import create_app
 from openkyc.privacy.sweep import STEPS, RetentionScheduler, run_sweep
+from openkyc.privacy.vocabulary import Purpose
 from openkyc.store.models.accounts import SeenSignature
 from openkyc.store.models.diagnostics import CallRecord
 from openkyc.store.models.media import Blob
@@ -34,7 +35,13 @@ def _put_blob(runtime: Any, app_id: int, hours: float, kind: str = "face_image")
     now = runtime.clock()
     with runtime.transaction() as session:
         blob_id: str = runtime.blobs.put(
-            session, app_id=app_id, kind=kind, data=b"x" * 32, now=now, expires_at=now + timedelta(hours=hours)
+            session,
+            app_id=app_id,
+            kind=kind,
+            data=b"x" * 32,
+            now=now,
+            expires_at=now + timedelta(hours=hours),
+            purpose=Purpose.PROVIDE_FEATURES,
         )
     return blob_id
 

@@ -13,7 +13,10 @@ Order of work for one request:
    the caller is put on ``scope["state"]["caller"]``; then the app's rate and monthly quota are
    checked (429 ``RequestLimitExceeded`` with ``Retry-After``);
 5. a signed write with an ``Idempotency-Key`` is claimed, or answered from its stored answer;
-6. the app runs with the buffered body;
+6. the app runs with the buffered body, with the request's ledger open
+   (:mod:`openkyc.privacy.ledger`): the purpose gate's refusals wait there and are written to the
+   audit log, each in its own transaction, once the route's transactions have ended and before
+   the answer starts (so a refusal never waits on the request's own write lock);
 7. a call record (action, app, status, error code, duration, client address; never payloads) is
    written, and a billable 2xx counts towards the app's monthly quota.
 An exception no handler took is logged with its (redacted) traceback and the RequestId, and
@@ -48,6 +51,7 @@ from openkyc.errors import (
     ServerBusy,
 )
 from openkyc.logs import request_id_var
+from openkyc.privacy import ledger
 from openkyc.runtime import Runtime
 from openkyc.settings import Settings
 from openkyc.store.idempotency import fingerprint
@@ -159,9 +163,13 @@ class Gateway:
         state["request_id"] = request_id
         started = time.perf_counter()
         status = {"code": 500, "started": False}
+        opened = ledger.open_ledger(f"{scope['method']} {scope['path']}")
+        request_ledger = opened.__enter__()
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if request_ledger.pending:  # refusals: audited before the answer leaves
+                    await anyio.to_thread.run_sync(self._flush_refusals, request_ledger)
                 status["code"] = message["status"]
                 status["started"] = True
                 message.setdefault("headers", [])
@@ -221,6 +229,9 @@ class Gateway:
                     raise  # the answer is already on its way: the server closes the connection
                 await envelope(InternalError(), request_id)(scope, receive, send_wrapper)
         finally:
+            if request_ledger.pending:
+                await anyio.to_thread.run_sync(self._flush_refusals, request_ledger)
+            opened.__exit__(None, None, None)
             duration_ms = (time.perf_counter() - started) * 1000
             await anyio.to_thread.run_sync(self._record, runtime, scope, status["code"], duration_ms)
             request_id_var.reset(token)
@@ -308,6 +319,13 @@ class Gateway:
         except IntegrityError as exc:
             raise ReplayedRequest() from exc
         return caller
+
+    @staticmethod
+    def _flush_refusals(request_ledger: ledger.Ledger) -> None:
+        try:
+            request_ledger.flush_refusals()
+        except Exception:  # the refusal itself stands; a lost audit record is logged loudly
+            log.exception("gate refusal not audited")
 
     def _record(self, runtime: Runtime, scope: Scope, status_code: int, duration_ms: float) -> None:
         state = scope.get("state", {})

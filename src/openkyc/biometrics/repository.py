@@ -51,7 +51,7 @@ class SubjectRepository:
     def __repr__(self) -> str:
         return "SubjectRepository()"
 
-    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
+    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION, writes=True)
     def add(
         self,
         app_id: int,
@@ -143,7 +143,7 @@ class SubjectRepository:
         ids = self._subject_ids([(r[2], r[3], r[4]) for r in rows])
         return [(r[0], r[1], sid, r[5]) for r, sid in zip(rows, ids, strict=True)]
 
-    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
+    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION, writes=True)
     def remove(self, app_id: int, collection_id: str, subject_id: str, *, now: datetime, purpose: Purpose) -> Subject:
         row = self.session.scalar(
             select(Subject).where(
@@ -181,7 +181,7 @@ class SubjectRepository:
             )
         return out
 
-    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION)
+    @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION, writes=True)
     def erase_subject(self, app_id: int, subject_id: str, *, now: datetime, purpose: Purpose) -> int:
         rows = self.session.scalars(
             select(Subject).where(Subject.app_id == app_id, Subject.subject_id == self._ref(app_id, subject_id))
@@ -194,7 +194,7 @@ class SubjectRepository:
         self.session.flush()
         return len(rows)
 
-    @requires_purpose(DataElement.TEMPLATE)
+    @requires_purpose(DataElement.TEMPLATE, writes=True)
     def replace_template(
         self, app_id: int, row_id: int, *, template: bytes, key_id: str, now: datetime, purpose: Purpose
     ) -> None:
@@ -217,7 +217,7 @@ class SubjectRepository:
             or 0
         )
 
-    @requires_purpose(DataElement.TEMPLATE)
+    @requires_purpose(DataElement.TEMPLATE, writes=True)
     def delete_collection(self, app_id: int, collection_id: str, *, purpose: Purpose) -> int:
         result = self.session.execute(
             delete(Subject).where(Subject.app_id == app_id, Subject.collection_id == collection_id)

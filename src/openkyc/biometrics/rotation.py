@@ -58,7 +58,7 @@ def rotate_template_key(
             if blob_id is None:
                 raise LookupError
             with runtime.transaction() as session:
-                image = runtime.blobs.get(session, app_id, blob_id, now=now)
+                image = runtime.blobs.get(session, app_id, blob_id, now=now, purpose=Purpose.PROVIDE_FEATURES)
             with runtime.models.lease() as models:  # no transaction open during inference
                 engine = models.face_engine(embedder)
                 embedding, _ = engine.embed(image)

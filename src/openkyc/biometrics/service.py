@@ -72,7 +72,9 @@ class FaceService:
             return models.face_engine().detect(image).as_dict()
 
     def compare(self, image_a: bytes, image_b: bytes, rule_id: str | None) -> dict[str, Any]:
-        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE]
+        )
         with self.data.transaction() as session:
             rule = self._rule(session, rule_id)
             key = self._key(session, rule.embedder)
@@ -148,7 +150,9 @@ class FaceService:
         rule_id: str | None,
     ) -> dict[str, Any]:
         self.data.gate.check(
-            Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE, DataCategory.IDENTIFICATION]
+            Purpose.PROVIDE_FEATURES,
+            [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE, DataCategory.IDENTIFICATION],
+            app_id=self.app_id,
         )
         with self.data.transaction() as session:
             collection, _ = self._collection(session, collection_id)
@@ -182,6 +186,7 @@ class FaceService:
                     now=now,
                     expires_at=now + timedelta(hours=MEDIA_HOURS),
                     subject_id=subject_id,
+                    purpose=Purpose.PROVIDE_FEATURES,
                 )
             repo.add(
                 self.app_id,
@@ -211,7 +216,9 @@ class FaceService:
     def search(self, collection_id: str, image: bytes, top_k: int, rule_id: str | None = None) -> dict[str, Any]:
         """The ``top_k`` nearest subjects, best first; each hit says whether it reaches the threshold
         (the rule's ``compare_threshold``, else the default rule's), and the answer names it."""
-        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE]
+        )
         with self.data.transaction() as session:
             threshold = self._rule(session, rule_id).compare_threshold
             collection, _ = self._collection(session, collection_id)
@@ -240,13 +247,19 @@ class FaceService:
         }
 
     def delete_subject(self, collection_id: str, subject_id: str) -> dict[str, Any]:
+        # the template row, its identification and its retained image: decided before anything is deleted
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES,
+            [DataElement.TEMPLATE, DataCategory.IDENTIFICATION, DataElement.FACE_IMAGE],
+            app_id=self.app_id,
+        )
         with self.data.transaction() as session:
             self._collection(session, collection_id)
             row = self._repo(session).remove(
                 self.app_id, collection_id, subject_id, now=self.data.clock(), purpose=Purpose.PROVIDE_FEATURES
             )
             if row.image_blob_id:
-                self.data.blobs.delete(session, row.image_blob_id)
+                self.data.blobs.delete(session, row.image_blob_id, purpose=Purpose.PROVIDE_FEATURES)
         return {"collection_id": collection_id, "subject_id": subject_id, "deleted": True}
 
 

@@ -30,7 +30,7 @@ from openkyc.privacy import audit
 from openkyc.privacy.access import DataAccess
 from openkyc.privacy.reach import EndUser, Found, MediaFile, ReachContext, StaffUser, Target, WholeAccount
 from openkyc.privacy.service import subject_salt
-from openkyc.privacy.vocabulary import DataElement, Purpose
+from openkyc.privacy.vocabulary import DataElement, Obligation, Purpose
 from openkyc.store import db
 from openkyc.store.models.accounts import Account, App, User
 from openkyc.store.subject_keys import SUBJECT_TABLES, SubjectKeys, subject_keys_of
@@ -176,7 +176,10 @@ class SubjectRights:
                 counts["subject_keys_destroyed"] = shredded
             for step in steps():
                 counts.update(step.erase(ctx, target))
-            counts["blobs"] += sum(self.data.blobs.delete(session, blob_id) for blob_id in sorted(ctx.blob_ids))
+            counts["blobs"] += sum(
+                self.data.blobs.delete(session, blob_id, purpose=Obligation.SUBJECT_RIGHTS)
+                for blob_id in sorted(ctx.blob_ids)
+            )
             receipt = new_receipt(
                 salt=ctx.salt,
                 app_id=app_id,

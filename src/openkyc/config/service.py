@@ -13,10 +13,15 @@ from openkyc.accounts import ids
 from openkyc.config.rules import RuleConfig, RuleIn
 from openkyc.errors import ConcurrentUpdate, InvalidParameterValue, IpNotAllowed, ResourceNotFound
 from openkyc.privacy import audit
+from openkyc.privacy.gate import PurposeGate
+from openkyc.privacy.guards import use
+from openkyc.privacy.vocabulary import DataElement, Purpose
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.config import Rule, RuleChange
 
 RULE_NOT_FOUND = "ResourceNotFound.Rule"
+# a rule, its name, and who changed it (the credential's SecretId)
+RULE_ELEMENTS = (DataElement.RULE, DataElement.RESOURCE_ATTRIBUTES, DataElement.SECURITY_SETTINGS)
 _UPDATE_TRIES = 3
 
 
@@ -35,7 +40,13 @@ def rule_view(rule: Rule, name: str) -> dict[str, Any]:
     }
 
 
-def create_rule(session: Session, app_id: int, body: RuleIn, actor: str) -> tuple[Rule, str]:
+def _maintain(gate: PurposeGate, app_id: int, what: str) -> None:
+    """Reading or changing rules through the API is maintaining the configuration."""
+    use(gate, Purpose.MAINTAIN_CONFIGURATION, RULE_ELEMENTS, what=what, app_id=app_id)
+
+
+def create_rule(session: Session, app_id: int, body: RuleIn, actor: str, *, gate: PurposeGate) -> tuple[Rule, str]:
+    _maintain(gate, app_id, "rules.create")
     now = _now()
     rule_id = ids.resource_id("rule")
     config = body.config.model_dump(mode="json")
@@ -112,7 +123,14 @@ def check_client(rule: RuleConfig, client_ip: str | None) -> None:
         raise IpNotAllowed()
 
 
-def update_rule(session: Session, app_id: int, rule_id: str, body: RuleIn, actor: str) -> tuple[Rule, str]:
+def describe_rule(session: Session, app_id: int, rule_id: str, *, gate: PurposeGate) -> tuple[Rule, str]:
+    _maintain(gate, app_id, "rules.describe")
+    return get_rule(session, app_id, rule_id)
+
+
+def update_rule(
+    session: Session, app_id: int, rule_id: str, body: RuleIn, actor: str, *, gate: PurposeGate
+) -> tuple[Rule, str]:
     """Replaces the rule's name and configuration as the next version, recording the change.
 
     No lost update: the rule is read locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite lets
@@ -122,6 +140,7 @@ def update_rule(session: Session, app_id: int, rule_id: str, body: RuleIn, actor
     the read is retried; after a few tries the answer is 409 ``FailedOperation.ConcurrentUpdate``.
     ``rule_changes(rule_id, version)`` is unique, so a version is never written twice.
     """
+    _maintain(gate, app_id, "rules.update")
     new = body.config.model_dump(mode="json")
     now = _now()
     for _ in range(_UPDATE_TRIES):
@@ -162,7 +181,8 @@ def _rename(session: Session, rule_id: str, name: str) -> None:
         ) from exc
 
 
-def rule_history(session: Session, app_id: int, rule_id: str) -> list[dict[str, Any]]:
+def rule_history(session: Session, app_id: int, rule_id: str, *, gate: PurposeGate) -> list[dict[str, Any]]:
+    _maintain(gate, app_id, "rules.history")
     get_rule(session, app_id, rule_id)
     changes = session.scalars(select(RuleChange).where(RuleChange.rule_id == rule_id).order_by(RuleChange.version))
     return [

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from openkyc.errors import ResourceNotFound
+from openkyc.privacy.gate import PurposeGate
+from openkyc.privacy.guards import use
 from openkyc.privacy.policy import Policy
-from openkyc.privacy.vocabulary import RetentionKind
+from openkyc.privacy.vocabulary import DataElement, Purpose, RetentionKind
 from openkyc.store.models.diagnostics import CallRecord
 
 
@@ -23,9 +25,22 @@ def readable_since(policy: Policy, now: datetime) -> datetime:
     return now - timedelta(hours=policy.max_retention_hours(RetentionKind.REQUEST_LOG))
 
 
+REQUEST_LOG_ELEMENTS = (
+    DataElement.CALL_RECORD,
+    DataElement.OPERATION_STATUS,
+    DataElement.ERROR,
+    DataElement.PERFORMANCE,
+    DataElement.CONNECTIVITY,
+    DataElement.SECURITY_SETTINGS,  # the credential (SecretId) that made the call
+)
+
+
 def describe_request(
-    session: Session, app_id: int, request_id: str, *, now: datetime, policy: Policy
+    session: Session, app_id: int, request_id: str, *, now: datetime, gate: PurposeGate
 ) -> dict[str, Any]:
+    """The call's record, for troubleshooting: the gate decides before the record is read."""
+    use(gate, Purpose.TROUBLESHOOTING, REQUEST_LOG_ELEMENTS, what="request_log.describe", app_id=app_id)
+    policy = gate.policy
     record = session.get(CallRecord, request_id)
     if record is None or record.app_id != app_id or record.created_at <= readable_since(policy, now):
         raise ResourceNotFound("No such request for this app.", code="ResourceNotFound.Request")

@@ -52,6 +52,7 @@ class ImprovementService:
                 now=now,
                 expires_at=expires_at,
                 subject_id=subject_id,
+                purpose=Purpose.MODEL_IMPROVEMENT,
             )
             item_id = ConsentRepository(session, clock=self.runtime.clock).add_item(
                 self.app_id, subject_id, f"face_image:{dataset}", blob_id

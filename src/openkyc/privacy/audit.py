@@ -376,8 +376,10 @@ class AuditLogSink:
     """The gate's :class:`~openkyc.privacy.gate.AuditSink`: each refusal in its own transaction,
     so it survives the rollback of the refused request's transaction.
 
-    On SQLite (one writer at a time) check the gate before the request's transaction writes, or
-    use :class:`DeferredAuditSink`; otherwise the sink waits for the request's own write lock.
+    Inside an API request the gate does not call it at once: the refusal waits in the request's
+    ledger (:mod:`openkyc.privacy.ledger`) and the gateway calls the sink after the request's
+    transactions have ended, so it never waits on the request's own SQLite write lock. Outside a
+    request (CLI, sweeps) it is called at once.
     """
 
     def __init__(

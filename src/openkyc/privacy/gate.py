@@ -9,9 +9,15 @@ elements), and raises otherwise:
   element (model improvement on face images, face features, ID numbers) and the subject has none
   recorded, or no subject was named.
 
-Each refusal is reported to the :class:`AuditSink` *before* the error is raised. The sink should
-write in its own transaction (see :class:`openkyc.privacy.audit.AuditLogSink`), so the refusal is
-kept when the caller's transaction rolls back because of the error.
+An :class:`~openkyc.privacy.vocabulary.Obligation` (retention, data-subject rights) is stated like a
+purpose and never refused: the law requires it whatever the policy's purposes say.
+
+Each decision is recorded in the request's :mod:`~openkyc.privacy.ledger` (the storage boundary
+checks touches against it in tests). Each refusal is reported to the :class:`AuditSink` before the
+error is raised: inside a request it is *deferred* to the request's ledger, which the gateway
+writes once the request's transactions have ended (so a refusal never waits on the request's own
+SQLite write lock, nor rolls back with it); outside a request it is written at once. The sink
+writes in its own transaction (see :class:`openkyc.privacy.audit.AuditLogSink`).
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from openkyc.errors import ConsentRequired, PurposeNotAllowed
+from openkyc.privacy import ledger
 from openkyc.privacy.policy import Policy
-from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose, elements_of
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Obligation, Purpose, elements_of
 
 __all__ = [
     "AuditSink",
@@ -33,6 +40,7 @@ __all__ = [
     "GateRefusal",
     "InMemoryAuditSink",
     "InMemoryConsentLookup",
+    "Obligation",
     "Purpose",
     "PurposeGate",
     "expand",
@@ -63,7 +71,7 @@ class AuditSink(Protocol):
 
 @dataclass(frozen=True)
 class GateDecision:
-    purpose: Purpose
+    purpose: Purpose | Obligation
     elements: tuple[DataElement, ...]
     consent_checked: bool
 
@@ -122,19 +130,22 @@ class PurposeGate:
 
     def check(
         self,
-        purpose: Purpose,
+        purpose: Purpose | Obligation,
         items: Iterable[DataCategory | DataElement] | DataCategory | DataElement,
         *,
         subject: str | None = None,
         app_id: int | None = None,
     ) -> GateDecision:
-        if not isinstance(purpose, Purpose):
-            raise TypeError("purpose must be a Purpose")
+        if not isinstance(purpose, Purpose | Obligation):
+            raise TypeError("purpose must be a Purpose or an Obligation")
         if isinstance(items, DataCategory | DataElement):
             items = [items]
         elements = expand(items)
         if not elements:
             raise ValueError("the gate needs at least one data category or element")
+        if isinstance(purpose, Obligation):  # required by law: recorded, never refused
+            ledger.decided(purpose.value, elements, obligation=True)
+            return GateDecision(purpose=purpose, elements=elements, consent_checked=False)
 
         refused = tuple(e for e in elements if purpose not in self.policy.allowed_purposes(e))
         if refused:
@@ -155,6 +166,7 @@ class PurposeGate:
                     f"The purpose {purpose.value} on {names} needs the subject's recorded explicit consent."
                 )
                 self._refuse(purpose, needing, error, app_id, subject)
+        ledger.decided(purpose.value, elements)
         return GateDecision(purpose=purpose, elements=elements, consent_checked=bool(needing))
 
     def _refuse(
@@ -166,14 +178,15 @@ class PurposeGate:
         subject: str | None,
     ) -> None:
         if self.audit_sink is not None:
-            self.audit_sink.gate_refusal(
-                GateRefusal(
-                    purpose=purpose,
-                    elements=elements,
-                    code=error.error_code,
-                    reason=error.message,
-                    app_id=app_id,
-                    subject_given=subject is not None,
-                )
+            refusal = GateRefusal(
+                purpose=purpose,
+                elements=elements,
+                code=error.error_code,
+                reason=error.message,
+                app_id=app_id,
+                subject_given=subject is not None,
             )
+            # in a request: written after its transactions end; elsewhere: now, in its own transaction
+            if not ledger.defer_refusal(self.audit_sink.gate_refusal, refusal):
+                self.audit_sink.gate_refusal(refusal)
         raise error

@@ -19,7 +19,13 @@ registered class and fails on any public method without a purpose requirement::
     assert REGISTRY.unguarded() == {}
 
 The subject and app are taken from the arguments named ``subject_id`` and ``app_id`` (or from
-``self.app_id``), so consent is checked for model improvement on sensitive data.
+``self.app_id``), so consent is checked for model improvement on sensitive data. ``purpose`` may
+also be an :class:`~openkyc.privacy.vocabulary.Obligation` (retention, subject rights): recorded,
+never refused. Each call is recorded as a touch in the request's :mod:`~openkyc.privacy.ledger`.
+
+A store whose elements depend on what it holds (the blob store: an image, a video or a document
+image by blob kind) checks its purpose itself and is marked with ``@checks_purpose(<all elements>)``,
+which demands the same ``purpose`` argument.
 """
 
 from __future__ import annotations
@@ -32,17 +38,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from openkyc.privacy import ledger
 from openkyc.privacy.gate import PurposeGate, expand
-from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Obligation, Purpose
 
 __all__ = [
     "REGISTRY",
     "PurposeRequirement",
     "RepositoryRegistry",
+    "checks_purpose",
     "personal_data_repository",
     "requirement_of",
     "requires_purpose",
     "unguarded_methods",
+    "use",
 ]
 
 P = ParamSpec("P")
@@ -60,23 +69,22 @@ class PurposeRequirement:
 
 
 def requires_purpose(
-    *items: DataCategory | DataElement, subject_arg: str = "subject_id", app_arg: str = "app_id"
+    *items: DataCategory | DataElement, subject_arg: str = "subject_id", app_arg: str = "app_id", writes: bool = False
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Check the method's ``purpose`` keyword through ``self.gate`` before it runs."""
+    """Check the method's ``purpose`` keyword through ``self.gate`` before it runs.
+
+    ``writes``: the method adds, changes or deletes personal data (its touch is a write: decisions
+    the request makes after it come too late, see :mod:`openkyc.privacy.ledger`).
+    """
     elements = expand(items)
     if not elements:
         raise TypeError("requires_purpose needs at least one data category or element")
     requirement = PurposeRequirement(elements, subject_arg, app_arg)
 
     def decorate(method: Callable[P, R]) -> Callable[P, R]:
-        signature = inspect.signature(method)
-        param = signature.parameters.get("purpose")
-        if (
-            param is None
-            or param.kind is not inspect.Parameter.KEYWORD_ONLY
-            or param.default is not inspect.Parameter.empty
-        ):
-            raise TypeError(f"{method.__qualname__} must take a required keyword-only argument 'purpose: Purpose'")
+        signature = _purpose_signature(method)
+        touch_name = method.__qualname__
+        touch_kind = ledger.WRITE if writes else ledger.READ
 
         @functools.wraps(method)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -87,8 +95,8 @@ def requires_purpose(
             if not isinstance(gate, PurposeGate):
                 raise TypeError(f"{method.__qualname__}: the repository has no PurposeGate 'gate'")
             purpose = arguments["purpose"]
-            if not isinstance(purpose, Purpose):
-                raise TypeError("purpose must be a Purpose")
+            if not isinstance(purpose, Purpose | Obligation):
+                raise TypeError("purpose must be a Purpose or an Obligation")
             subject = arguments.get(subject_arg)
             app_id = arguments.get(app_arg, getattr(owner, "app_id", None))
             gate.check(
@@ -97,10 +105,37 @@ def requires_purpose(
                 subject=subject if isinstance(subject, str) else None,
                 app_id=app_id if isinstance(app_id, int) else None,
             )
+            ledger.touched(touch_name, elements, touch_kind)
             return method(*args, **kwargs)
 
         setattr(guarded, _MARK, requirement)
         return guarded
+
+    return decorate
+
+
+def _purpose_signature(method: Callable[..., Any]) -> inspect.Signature:
+    signature = inspect.signature(method)
+    param = signature.parameters.get("purpose")
+    if (
+        param is None
+        or param.kind is not inspect.Parameter.KEYWORD_ONLY
+        or param.default is not inspect.Parameter.empty
+    ):
+        raise TypeError(f"{method.__qualname__} must take a required keyword-only argument 'purpose: Purpose'")
+    return signature
+
+
+def checks_purpose(*items: DataCategory | DataElement) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Marks a method that checks its required ``purpose`` itself, on some of ``items`` per call."""
+    elements = expand(items)
+    if not elements:
+        raise TypeError("checks_purpose needs at least one data category or element")
+
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        _purpose_signature(method)
+        setattr(method, _MARK, PurposeRequirement(elements, "subject_id", "app_id"))
+        return method
 
     return decorate
 
@@ -171,3 +206,17 @@ class RepositoryRegistry:
 
 REGISTRY = RepositoryRegistry()
 personal_data_repository = REGISTRY.register
+
+
+def use(
+    gate: PurposeGate,
+    purpose: Purpose | Obligation,
+    items: tuple[DataCategory | DataElement, ...],
+    *,
+    what: str,
+    app_id: int | None = None,
+) -> None:
+    """For a read outside a repository (a call record, a bill, a rule): the gate decides on
+    ``purpose`` for ``items``, then the read is recorded as a touch named ``what``."""
+    gate.check(purpose, items, app_id=app_id)
+    ledger.touched(what, expand(items))

@@ -26,6 +26,7 @@ from openkyc.privacy.vocabulary import (
     DataCategory,
     DataElement,
     LegalBasis,
+    Obligation,
     Purpose,
     RetentionKind,
     elements_of,
@@ -35,6 +36,7 @@ __all__ = [
     "CategorySpec",
     "DataSubjectSpec",
     "ElementSpec",
+    "ObligationSpec",
     "Policy",
     "PolicyInvalid",
     "PurposeSpec",
@@ -97,6 +99,29 @@ class RetentionSpec(_Frozen):
     description: str
 
 
+class ObligationSpec(_Frozen):
+    """Processing the law requires (:class:`~openkyc.privacy.vocabulary.Obligation`): described
+    here for the record of processing; the gate never refuses it, whatever the purposes say."""
+
+    title: str
+    description: str
+    basis: str = "legal obligation (GDPR Art. 6(1)(c))"
+
+
+DEFAULT_OBLIGATIONS: dict[Obligation, ObligationSpec] = {
+    Obligation.RETENTION: ObligationSpec(
+        title="Retention",
+        description="Deleting what the retention periods say must go (storage limitation).",
+        basis="legal obligation (GDPR Art. 5(1)(e), 6(1)(c))",
+    ),
+    Obligation.SUBJECT_RIGHTS: ObligationSpec(
+        title="Data-subject rights",
+        description="Access, export and erasure for a person, and the deletion a withdrawn consent requires.",
+        basis="legal obligation (GDPR Art. 6(1)(c), 7(3), 15-20)",
+    ),
+}
+
+
 class Recipient(_Frozen):
     name: str
     description: str
@@ -112,6 +137,7 @@ class Policy(_Frozen):
     data_subjects: dict[str, DataSubjectSpec]
     categories: dict[DataCategory, CategorySpec]
     retention: dict[RetentionKind, RetentionSpec]
+    obligations: dict[Obligation, ObligationSpec] = Field(default_factory=lambda: dict(DEFAULT_OBLIGATIONS))
     recipients: tuple[Recipient, ...] = ()
     transfers: tuple[str, ...] = ()
     security_measures: tuple[str, ...] = ()

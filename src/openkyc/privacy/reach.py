@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from openkyc.errors import ResourceNotFound
 from openkyc.privacy.crypto import DecryptionError, Keyring, sealed_key_id
 from openkyc.privacy.policy import Policy
-from openkyc.privacy.vocabulary import DataCategory, DataElement, LegalBasis, Purpose, RetentionKind
+from openkyc.privacy.vocabulary import DataCategory, DataElement, LegalBasis, Obligation, Purpose, RetentionKind
 from openkyc.store.blobs import BlobStore
 from openkyc.store.subject_keys import subject_keys_for
 
@@ -180,7 +180,7 @@ class ReachContext:
     def read_blob(self, app_id: int, blob_id: str) -> bytes | None:
         """A blob's plain content, or ``None`` when its file is gone (export only)."""
         try:  # an expired blob the sweep has not removed yet is still held, so still exported
-            return self.blobs.get(self.session, app_id, blob_id, now=_LONG_AGO)
+            return self.blobs.get(self.session, app_id, blob_id, now=_LONG_AGO, purpose=Obligation.SUBJECT_RIGHTS)
         except (ResourceNotFound, DecryptionError):
             return None
 

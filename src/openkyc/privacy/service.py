@@ -21,7 +21,7 @@ from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.crypto import Keyring
 from openkyc.privacy.policy import Policy, default_policy_text
 from openkyc.privacy.ropa import AppRetention, Format, Party, build_record, render
-from openkyc.privacy.vocabulary import Purpose, RetentionKind
+from openkyc.privacy.vocabulary import Obligation, Purpose, RetentionKind
 from openkyc.runtime import Runtime
 from openkyc.store.models.accounts import App
 from openkyc.store.models.config import Rule
@@ -86,7 +86,10 @@ class ConsentService:
         chosen = parse_purpose(purpose)
         with self.runtime.transaction() as session:
             withdrawal = ConsentRepository(session, clock=self.runtime.clock).withdraw(self.app_id, subject_id, chosen)
-            blobs_deleted = sum(self.runtime.blobs.delete(session, ref) for ref in withdrawal.blob_refs)
+            blobs_deleted = sum(
+                self.runtime.blobs.delete(session, ref, purpose=Obligation.SUBJECT_RIGHTS)
+                for ref in withdrawal.blob_refs
+            )
             audit.append(
                 session,
                 audit.AuditEvent.CONSENT,

@@ -29,7 +29,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from openkyc.privacy.policy import Policy
-from openkyc.privacy.vocabulary import RetentionKind
+from openkyc.privacy.vocabulary import Obligation, RetentionKind
 from openkyc.store.blobs import BlobStore
 from openkyc.store.models.privacy import ModelImprovementItem
 
@@ -82,7 +82,7 @@ class SweepContext:
             .where(ModelImprovementItem.blob_ref.in_(blob_ids))
             .execution_options(synchronize_session=False)
         )
-        return sum(self.blobs.delete(self.session, blob_id) for blob_id in blob_ids)
+        return sum(self.blobs.delete(self.session, blob_id, purpose=Obligation.RETENTION) for blob_id in blob_ids)
 
 
 SweepStep = Callable[[SweepContext], int]

@@ -42,7 +42,7 @@ from openkyc.privacy.policy import Policy
 from openkyc.privacy.retention import cutoffs
 from openkyc.privacy.service import app_retention
 from openkyc.privacy.steps import BATCH, REGISTRY, SweepContext, SweepStep, register, rowcount
-from openkyc.privacy.vocabulary import RetentionKind
+from openkyc.privacy.vocabulary import Obligation, RetentionKind
 from openkyc.runtime import Runtime
 from openkyc.store import idempotency
 from openkyc.store.locks import try_transaction_lock
@@ -115,7 +115,7 @@ def expired_record_keys(ctx: SweepContext) -> int:
 @register(None, "expired_blobs")
 def expired_blobs(ctx: SweepContext) -> int:
     """Blobs past the ``expires_at`` they were written with."""
-    return ctx.delete_blobs(ctx.blobs.expired(ctx.session, ctx.now, limit=BATCH))
+    return ctx.delete_blobs(ctx.blobs.expired(ctx.session, ctx.now, limit=BATCH, purpose=Obligation.RETENTION))
 
 
 def media_by_policy(ctx: SweepContext) -> int:
@@ -148,7 +148,7 @@ def orphan_files(ctx: SweepContext) -> int:
     """Blob files without a row (a write whose transaction failed), older than a grace period."""
     limit = (ctx.now - ORPHAN_GRACE).timestamp()
     count = 0
-    for path in ctx.blobs.orphan_files(ctx.session):
+    for path in ctx.blobs.orphan_files(ctx.session, purpose=Obligation.RETENTION):
         try:
             if path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)

@@ -19,6 +19,19 @@ class Purpose(StrEnum):
     MODEL_IMPROVEMENT = "model_improvement"
 
 
+class Obligation(StrEnum):
+    """Processing the law requires of the service itself, whatever the policy's purposes allow.
+
+    Stated at the storage boundary like a purpose (the blob store and repositories take either),
+    recorded by the gate as a decision, and never refused: a narrower policy must not stop
+    deletions the law requires or a data subject's rights (GDPR Art. 6(1)(c)). The policy file
+    describes them under ``obligations`` (``policy.yaml``).
+    """
+
+    RETENTION = "retention"  # storage limitation, Art. 5(1)(e): the sweeps delete what expired
+    SUBJECT_RIGHTS = "subject_rights"  # Art. 7(3), 15-20: access, export, erasure, withdrawn consent
+
+
 class DataCategory(StrEnum):
     """The five categories of data the service holds."""
 

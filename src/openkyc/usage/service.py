@@ -20,10 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openkyc.errors import DateOutOfRange, InvalidParameterValue
+from openkyc.privacy.gate import PurposeGate
+from openkyc.privacy.guards import use
+from openkyc.privacy.vocabulary import DataElement, Purpose
 from openkyc.store.models.diagnostics import CallRecord
 from openkyc.usage.prices import PriceList, built_in
 
 MAX_RANGE = timedelta(days=366)
+CALL_RECORD_ELEMENTS = (DataElement.CALL_RECORD, DataElement.OPERATION_STATUS, DataElement.ERROR)
 
 
 def parse_day(value: str | None, default: date, field: str) -> date:
@@ -35,8 +39,9 @@ def parse_day(value: str | None, default: date, field: str) -> date:
         raise InvalidParameterValue(f"{field} must be a date (YYYY-MM-DD).", code="InvalidParameterValue.Date") from exc
 
 
-def usage(session: Session, app_id: int, start: date, end: date) -> dict[str, Any]:
-    """Calls of the app from ``start`` to ``end`` (inclusive), grouped."""
+def usage(session: Session, app_id: int, start: date, end: date, *, gate: PurposeGate) -> dict[str, Any]:
+    """Calls of the app from ``start`` to ``end`` (inclusive), grouped; the purpose is billing."""
+    use(gate, Purpose.BILLING, CALL_RECORD_ELEMENTS, what="usage.call_records", app_id=app_id)
     if end < start or end - start > MAX_RANGE:
         raise InvalidParameterValue(
             "The range must run forwards and span at most 366 days.", code="InvalidParameterValue.DateRange"
@@ -65,7 +70,9 @@ def usage(session: Session, app_id: int, start: date, end: date) -> dict[str, An
     }
 
 
-def bill(session: Session, app_id: int, month: str, prices: PriceList | None = None) -> dict[str, Any]:
+def bill(
+    session: Session, app_id: int, month: str, prices: PriceList | None = None, *, gate: PurposeGate
+) -> dict[str, Any]:
     """The month's billable calls per action, priced from ``prices`` (default: the built-in list)."""
     prices = prices or built_in().default
     try:
@@ -74,7 +81,7 @@ def bill(session: Session, app_id: int, month: str, prices: PriceList | None = N
     except (ValueError, OverflowError) as exc:
         raise InvalidParameterValue("The month must be YYYY-MM.", code="InvalidParameterValue.Month") from exc
     last = date(year, number, calendar.monthrange(year, number)[1])
-    counted = usage(session, app_id, first, last)
+    counted = usage(session, app_id, first, last, gate=gate)
     per_action: dict[str, int] = {}
     for item in counted["items"]:
         if item["billable"]:

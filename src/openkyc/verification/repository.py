@@ -43,7 +43,7 @@ class ResultRepository:
     def __repr__(self) -> str:
         return "ResultRepository()"
 
-    @requires_purpose(DataElement.OPERATION_STATUS, DataCategory.IDENTIFICATION)
+    @requires_purpose(DataElement.OPERATION_STATUS, DataCategory.IDENTIFICATION, writes=True)
     def add(
         self,
         app_id: int,
@@ -108,7 +108,7 @@ class ResultRepository:
         )
         return [self._view(row) for row in rows]
 
-    @requires_purpose(DataElement.OPERATION_STATUS, DataCategory.IDENTIFICATION)
+    @requires_purpose(DataElement.OPERATION_STATUS, DataCategory.IDENTIFICATION, writes=True)
     def erase_subject(self, app_id: int, subject_id: str, *, purpose: Purpose) -> int:
         ref = subject_keys_for(self.session).subject_ref(app_id, subject_id)
         rows = self.session.scalars(
@@ -119,7 +119,7 @@ class ResultRepository:
         self.session.flush()
         return len(rows)
 
-    @requires_purpose(DataElement.OPERATION_STATUS)
+    @requires_purpose(DataElement.OPERATION_STATUS, writes=True)
     def delete_expired(self, now: datetime, *, purpose: Purpose) -> int:
         rows = self.session.scalars(select(VerificationResult).where(VerificationResult.expires_at <= now)).all()
         for row in rows:

@@ -32,7 +32,7 @@ from openkyc.liveness.reflection import ReflectSequence, new_sequence
 from openkyc.liveness.video import VideoLimits
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
-from openkyc.privacy.vocabulary import DataElement, Purpose
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.verification import ReflectSequenceRow
 from openkyc.verification.repository import ResultRepository
 
@@ -41,6 +41,14 @@ LOW_SIMILARITY = "FailedOperation.CompareLowSimilarity"
 NO_FACE_IN_VIDEO = "FailedOperation.LivessNoFace"
 NO_PORTRAIT = "FailedOperation.DocumentNoPortrait"
 SEQUENCE_TTL = timedelta(minutes=10)
+
+# What each flow touches, decided by the gate before anything is written or any model runs: the
+# stored result (status, and the identification it may hold), then the media and features.
+E = DataElement
+RESULT_ELEMENTS: tuple[DataCategory | DataElement, ...] = (E.OPERATION_STATUS, DataCategory.IDENTIFICATION)
+LIVENESS_ELEMENTS = (*RESULT_ELEMENTS, E.FACE_VIDEO, E.KEYPOINTS)
+SELFIE_ELEMENTS = (*LIVENESS_ELEMENTS, E.FACE_IMAGE, E.TEMPLATE)
+IDENTITY_ELEMENTS = (*SELFIE_ELEMENTS, E.DOCUMENT_IMAGE)
 
 DESCRIPTIONS = {
     "Success": "Verification passed.",
@@ -94,6 +102,10 @@ class VerificationService:
     jobs: Jobs
     app_id: int
     client_ip: str | None = None  # the caller's address, checked against a named rule's ip_allow_list
+
+    def _decide(self, elements: Sequence[DataCategory | DataElement], subject_id: str | None) -> None:
+        """The flow's gate decision, before its first write or model call."""
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, elements, subject=subject_id, app_id=self.app_id)
 
     def _results(self, session: Session) -> ResultRepository:
         return ResultRepository(session, self.data.gate, self.data.keyring)
@@ -182,6 +194,7 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
     ) -> dict[str, Any]:
+        self._decide(LIVENESS_ELEMENTS, subject_id)
         plan = self._plan(rule_id, mode, actions, sequence_id)
         with self.models.lease() as models:
             result = self._check(models, video, plan)
@@ -210,7 +223,7 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
     ) -> dict[str, Any]:
-        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        self._decide(SELFIE_ELEMENTS, subject_id)
         plan = self._plan(rule_id, mode, actions, sequence_id)
         rule = plan.rule
         with self.models.lease() as models:
@@ -247,7 +260,7 @@ class VerificationService:
         subject_id: str | None,
     ) -> dict[str, Any]:
         """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
-        self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.TEMPLATE])
+        self._decide(IDENTITY_ELEMENTS, subject_id)
         documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)

@@ -26,15 +26,21 @@ from openkyc.config.service import admitted_rule, check_client, rule_config
 from openkyc.errors import InvalidParameterValue, OpenKYCError, ResourceNotFound, UnauthorizedOperation
 from openkyc.jobs import Jobs
 from openkyc.pool import ModelPool
+from openkyc.privacy import ledger
 from openkyc.privacy.access import DataAccess
 from openkyc.privacy.crypto import sealed_key_id
-from openkyc.privacy.vocabulary import RetentionKind
+from openkyc.privacy.vocabulary import DataElement, Purpose, RetentionKind
 from openkyc.store.models.verification import VerificationSession
 from openkyc.store.subject_keys import subject_keys_for
-from openkyc.verification.service import VerificationModels, VerificationService
+from openkyc.verification.service import SELFIE_ELEMENTS, VerificationModels, VerificationService
 
 MEDIA_HOURS = 2.0
 SESSION_RETENTION = RetentionKind.VERIFICATION_SESSION
+E = DataElement
+# the session row: its state and the customer's sealed pass-through data (extra)
+SESSION_ELEMENTS: tuple[DataElement, ...] = (E.OPERATION_STATUS, E.SUBJECT_ID)
+# creating one with a reference photo also checks the photo for a face and stores it
+REFERENCE_ELEMENTS: tuple[DataElement, ...] = (E.FACE_IMAGE, E.KEYPOINTS)
 
 
 class SessionFinished(UnauthorizedOperation):
@@ -77,6 +83,8 @@ class SessionService:
         base_url: str,
         client_ip: str | None = None,
     ) -> dict[str, Any]:
+        elements = SESSION_ELEMENTS + (REFERENCE_ELEMENTS if compare_image is not None else ())
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, elements, app_id=app_id)  # before any model or write
         with self.data.transaction() as session:
             rule = admitted_rule(session, app_id, rule_id, client_ip)
         if compare_image is not None:
@@ -99,12 +107,14 @@ class SessionService:
                     data=compare_image,
                     now=now,
                     expires_at=now + timedelta(hours=min(MEDIA_HOURS, rule.retention.media_hours)),
+                    purpose=Purpose.PROVIDE_FEATURES,
                 )
             extra_enc = None
             if extra:  # sealed under a key of the session's own, destroyed after the policy's period
                 kept = timedelta(hours=self.data.gate.policy.max_retention_hours(SESSION_RETENTION))
                 extra_key = subject_keys_for(session).for_record(app_id, now + max(kept, ttl))
                 extra_enc = extra_key.encrypt(extra.encode(), _aad(token, app_id))
+            ledger.touched("sessions.create", SESSION_ELEMENTS, ledger.WRITE)
             row = VerificationSession(
                 biz_token=_ref(session, token),
                 app_id=app_id,
@@ -170,6 +180,9 @@ class SessionService:
         An end user whose address the rule's ``ip_allow_list`` refuses uses up no attempt."""
         with self.data.transaction() as session:
             row = self._open(session, token)
+            # the whole attempt (a selfie against the reference, or liveness; the stored result),
+            # decided before the attempt is claimed or any model runs
+            self.data.gate.check(Purpose.PROVIDE_FEATURES, (*SESSION_ELEMENTS, *SELFIE_ELEMENTS), app_id=row.app_id)
             rule = admitted_rule(session, row.app_id, row.rule_id, client_ip)
             allowed = rule.security.max_retries + 1
             claimed = session.execute(
@@ -186,7 +199,9 @@ class SessionService:
                 raise SessionFinished()
             reference = None
             if row.compare_blob_id is not None:
-                reference = self.data.blobs.get(session, row.app_id, row.compare_blob_id, now=self.data.clock())
+                reference = self.data.blobs.get(
+                    session, row.app_id, row.compare_blob_id, now=self.data.clock(), purpose=Purpose.PROVIDE_FEATURES
+                )
         return row, rule, int(claimed), reference
 
     def _release_attempt(self, token: str) -> None:
@@ -250,6 +265,8 @@ class SessionService:
         }
 
     def result(self, app_id: int, token: str) -> dict[str, Any]:
+        self.data.gate.check(Purpose.PROVIDE_FEATURES, SESSION_ELEMENTS, app_id=app_id)
+        ledger.touched("sessions.result", SESSION_ELEMENTS)
         with self.data.transaction() as session:
             row = self._row(session, token)
         if row.app_id != app_id:

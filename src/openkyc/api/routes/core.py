@@ -35,9 +35,7 @@ def account(caller: CallerDep, request_id: RequestIdDep) -> dict[str, Any]:
 def describe_request(
     request_id: str, caller: CallerDep, session: SessionDep, runtime: RuntimeDep, rid: RequestIdDep
 ) -> dict[str, Any]:
-    record = requests.describe_request(
-        session, caller.app_id, request_id, now=runtime.clock(), policy=runtime.gate.policy
-    )
+    record = requests.describe_request(session, caller.app_id, request_id, now=runtime.clock(), gate=runtime.gate)
     return {**record, "RequestId": rid}
 
 

@@ -24,7 +24,7 @@ def usage(
     today = runtime.clock().date()
     first = service.parse_day(start, today.replace(day=1), "from")
     last = service.parse_day(end, today, "to")
-    return {**service.usage(session, caller.app_id, first, last), "RequestId": rid}
+    return {**service.usage(session, caller.app_id, first, last, gate=runtime.gate), "RequestId": rid}
 
 
 @router.get("/v1/bills/{month}", name="DescribeBill", response_model=None)
@@ -37,7 +37,9 @@ def bill(
     fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> dict[str, Any] | Response:
     """The month's bill in the currency of the caller's account price list; ``?format=csv`` for CSV."""
-    document = service.bill(session, caller.app_id, month, runtime.prices.for_account(caller.account_id))
+    document = service.bill(
+        session, caller.app_id, month, runtime.prices.for_account(caller.account_id), gate=runtime.gate
+    )
     if fmt == "csv":
         return Response(
             service.bill_csv(document),
