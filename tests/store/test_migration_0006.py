@@ -5,16 +5,11 @@ Runs on SQLite and, with OPENKYC_TEST_DATABASE_URL, on a fresh PostgreSQL databa
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, select
 from sqlalchemy.exc import IntegrityError
 
 from openkyc.store import db
@@ -22,27 +17,6 @@ from openkyc.store import db
 pytestmark = pytest.mark.db
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def fresh_engine(tmp_path: Path) -> Iterator[Engine]:
-    """An empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    server = os.environ.get("OPENKYC_TEST_DATABASE_URL")
-    if not server:
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    name = f"openkyc_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(db.make_engine(server).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = db.make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _seed(engine: Engine) -> None:

@@ -6,16 +6,12 @@ Runs on SQLite and, with OPENKYC_TEST_DATABASE_URL, on a fresh PostgreSQL databa
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, MetaData, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, select, text
 
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.templates import FaceTemplate
@@ -35,26 +31,6 @@ pytestmark = pytest.mark.db
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 IDENT = {"name": "Ada Legacy", "id_number": "L1234567"}
 TOKEN = "legacy-biz-token-abcdefghijklmnop"
-
-
-@pytest.fixture
-def fresh_engine(tmp_path: Path) -> Iterator[Engine]:
-    server = os.environ.get("OPENKYC_TEST_DATABASE_URL")
-    if not server:
-        engine = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    name = f"openkyc_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(db.make_engine(server).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = db.make_engine(make_url(server).set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _seed(engine: Engine, master: MasterKey) -> None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
+from dbhelpers import scratch_postgres_database
 from openkyc.privacy.crypto import DecryptionError, MasterKey, new_key
-from openkyc.store import db
 from openkyc.store.subject_keys import StoredKey, SubjectKeys
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -100,14 +98,8 @@ def pg_key_store() -> Iterator[str]:
     server = os.environ.get("OPENKYC_TEST_DATABASE_URL")
     if not server:
         pytest.skip("needs OPENKYC_TEST_DATABASE_URL (PostgreSQL)")
-    name = f"openkyc_keys_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(db.make_engine(server).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database(server, "openkyc_keys") as url:
+        yield url
 
 
 @pytest.mark.db
