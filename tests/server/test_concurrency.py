@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from server_data import compare_pairs, face_photos, grid_videos
+from server_data import compare_pairs, face_photos, first_frame_jpeg, grid_videos
 from server_harness import Answer, LiveServer, SignedClient, b64, identity_check
 
 pytestmark = pytest.mark.slow
@@ -159,6 +159,45 @@ def test_concurrent_liveness_answers_as_one_client(live_server: LiveServer, shar
                 f"{view(single)} score {single.body.get('score')} alone"
             )
     assert not differences, "liveness answers that differ at 8 clients:\n" + "\n".join(differences)
+
+
+def test_concurrent_ocr_and_selfie_verifications_answer_as_one_client(
+    live_server: LiveServer, shared_data: Path
+) -> None:
+    """Document OCR and selfie verification (liveness + compare) mixed at 8 clients: each answer is the
+    single-client answer (same fields and MRZ verdict; same Result, liveness and ``sim``)."""
+    folder = shared_data / "mrz-specimens"
+    requests: list[tuple[str, str, dict[str, Any]]] = [
+        (name, "/v1/documents/ocr", {"image": b64((folder / name).read_bytes())})
+        for name in ("td1.jpg", "td2.jpg", "td3.jpg", "mrva.jpg")
+    ]
+    clips = sorted((shared_data / "grid-talking-face-videos").glob("*.mpg"))[:4]
+    requests += [
+        (
+            clip.name,
+            "/v1/verifications/selfie",
+            {"video": b64(clip.read_bytes()), "image": b64(first_frame_jpeg(clip)), "mode": "silent"},
+        )
+        for clip in clips
+    ]
+    alone = {name: live_server.client.post(path, body) for name, path, body in requests}
+    assert all(a.status == 200 for a in alone.values()), {n: a.summary() for n, a in alone.items()}
+
+    together = at_once(lambda request: live_server.client.post(request[1], request[2]), requests, barrier=True)
+
+    def view(answer: Answer) -> tuple[Any, ...]:
+        body = answer.body
+        mrz = body.get("mrz") or {}
+        return (answer.status, body.get("Result"), body.get("fields"), mrz.get("valid"), body.get("live"))
+
+    differences = []
+    for (name, _, _), answer in zip(requests, together, strict=True):
+        single = alone[name]
+        sims = (answer.body.get("sim"), single.body.get("sim"))
+        if view(answer) != view(single) or (None not in sims and abs(sims[0] - sims[1]) > 0.011):
+            differences.append(f"{name}: {view(answer)} sim {sims[0]} together, {view(single)} sim {sims[1]} alone")
+    assert not differences, "answers that differ at 8 clients:\n" + "\n".join(differences)
+    assert sum(1 for a in together if a.body.get("Result") == "Success") >= 4  # the checks really passed
 
 
 def test_a_one_attempt_session_processes_one_of_eight_concurrent_submits(
