@@ -1,137 +1,233 @@
-"""Reproduce the face score calibration table and the embedder/fusion/template-size measurements.
+"""Fit the face score calibration on the wider population and measure it on held-out identities.
 
-    .venv/bin/python benchmarks/calibrate_faces.py [--data ../shared/data] [--write]
+    .venv/bin/python benchmarks/face_population.py            # once: embeds the population (minutes)
+    .venv/bin/python benchmarks/calibrate_faces.py [--keys 50] [--write] [--baseline OLD_TABLE.json]
 
-Faces: facerec-examples single-identity photos, dlib-johns crops (labelled identities) and every
-face of the dlib-faces-annotated group photos (each an unknown, distinct person). Genuine pairs:
-same labelled identity. Impostor pairs: different identities across all of them, except pairs of
-faces from the same group photo. Prints one JSON document; ``--write`` also writes
-src/openkyc/biometrics/calibration.json (the table the package ships).
+Reads the embeddings cached by ``benchmarks/face_population.py`` (no model runs here), merges GRID
+clips of one speaker (:func:`merge_clips`), and splits identities by a hash of their label: one in
+three is HELD OUT and never enters the fit. Pairs: every two faces of the same half; genuine =
+same identity, impostor = different identities (two people of one group photo are left out).
+
+Prints one JSON document: the population, the tables' knots with their confidence bounds, and on
+the held-out identities, for each template size and embedder, false matches and false non-matches
+at sim 70 and 80 under ``--keys`` random keys (mean, max, per key), raw-vs-template agreement,
+and the old table (``--baseline``, e.g. ``git show <rev>:src/openkyc/biometrics/calibration.json``)
+on the same keys. ``--write`` writes src/openkyc/biometrics/calibration.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
-from itertools import combinations
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from openkyc.biometrics.calibration import EMBEDDERS, build_table
-from openkyc.biometrics.detection import default_detector, largest_face
-from openkyc.biometrics.embedding import default_dlib, default_sface
-from openkyc.biometrics.evaluation import roc_metrics
-from openkyc.biometrics.images import decode_image
-from openkyc.biometrics.templates import TemplateKey, TemplateProtector, hamming_similarity
+from openkyc.biometrics.calibration import (
+    EMBEDDERS,
+    TABLE_VERSION,
+    TEMPLATE_SIZES,
+    Calibration,
+    build_table,
+    is_held_out,
+)
+from openkyc.biometrics.evaluation import key_spread, operating_point, random_keys, roc_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "src" / "openkyc" / "biometrics" / "calibration.json"
+DEFAULT_CACHE = Path("/tmp/openkyc-face-population.npz")
+DEFAULT_BITS = 4096
+SPEAKER_COSINE = 0.6  # median SFace cosine between two clips' frames to call them one speaker
+SPEAKER_DLIB = 0.95  # ... and dlib's (impostor dlib cosines sit near 0.82)
 
 
-def collect(data: Path) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    """(identity, source photo, sface embedding, dlib embedding) for every usable face."""
-    detector, sface, dlib = default_detector(), default_sface(), default_dlib()
-    items: list[tuple[str, str, Path, bool]] = []
-    for folder in ("facerec-examples", "dlib-johns"):
-        with (data / folder / "labels.csv").open() as fh:
-            for row in csv.DictReader(fh):
-                if row.get("kind", "single_identity") == "single_identity":
-                    items.append((row["identity"], row["image"], data / folder / row["image"], False))
-    with (data / "dlib-faces-annotated" / "face_counts.csv").open() as fh:
-        for row in csv.DictReader(fh):
-            if row["annotated_faces"] and int(row["annotated_faces"]) > 0:
-                path = data / "dlib-faces-annotated" / row["image"]
-                items.append((f"annotated:{row['image']}", row["image"], path, True))
-    out = []
-    for identity, photo, path, every_face in items:
-        image = decode_image(path.read_bytes())
-        faces = detector.detect(image)
-        chosen = faces if every_face else [f for f in [largest_face(faces)] if f is not None]
-        for i, face in enumerate(chosen):
-            ident = f"{identity}#{i}" if every_face else identity
-            out.append((ident, photo, sface.embed(image, face), dlib.embed(image, face)))
-    return out
+def load(cache: Path) -> dict[str, Any]:
+    with np.load(cache) as data:
+        return {k: data[k] for k in data.files}
 
 
-def pair_scores(faces: list[tuple[str, str, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
-    same, s_cos, d_cos, idx = [], [], [], []
-    for (i, a), (j, b) in combinations(enumerate(faces), 2):
-        if a[0] != b[0] and a[1] == b[1]:
-            continue  # two people of one group photo: left out
-        same.append(a[0] == b[0])
-        s_cos.append(float(a[2] @ b[2]))
-        d_cos.append(float(a[3] @ b[3]))
-        idx.append((i, j))
+def merge_clips(pop: dict[str, Any]) -> list[list[str]]:
+    """GRID speakers are not named upstream: clips whose frames agree far beyond any impostor pair
+    under both embedders (median cosine over their frame pairs) become one identity. Returns the merges."""
+    ident = pop["identity"]
+    clips = sorted({i for i in ident if i.startswith("grid-talking-face-videos:")})
+    parent = {c: c for c in clips}
+
+    def root(c: str) -> str:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    for n, a in enumerate(clips):
+        for b in clips[n + 1 :]:
+            ma, mb = ident == a, ident == b
+            s = float(np.median(pop["sface"][ma] @ pop["sface"][mb].T))
+            d = float(np.median(pop["dlib"][ma] @ pop["dlib"][mb].T))
+            if s >= SPEAKER_COSINE and d >= SPEAKER_DLIB:
+                parent[root(b)] = root(a)
+    groups: dict[str, list[str]] = {}
+    for c in clips:
+        groups.setdefault(root(c), []).append(c)
+    merged = [g for g in groups.values() if len(g) > 1]
+    mapping = {c: "grid-speaker:" + "+".join(sorted(g)) for g in merged for c in g}
+    pop["identity"] = np.asarray([mapping.get(i, i) for i in ident])
+    return merged
+
+
+def pairs(pop: dict[str, Any], rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """All pairs among ``rows`` (indices into the population) but two people of one photo."""
+    a, b = np.triu_indices(len(rows), 1)
+    ia, ib = rows[a], rows[b]
+    ident, source = pop["identity"], pop["source"]
+    same = ident[ia] == ident[ib]
+    keep = same | (source[ia] != source[ib])
+    return np.stack([ia[keep], ib[keep]], axis=1), same[keep]
+
+
+def vectors(pop: dict[str, Any], embedder: str) -> npt.NDArray[np.float32]:
+    if embedder == "fusion":  # the FusedEmbedder's vector: equal-weight concatenation, unit length
+        v = np.concatenate([pop["sface"], pop["dlib"]], axis=1) * np.float32(np.sqrt(0.5))
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+    return np.asarray(pop[embedder], dtype=np.float32)
+
+
+def cosines(vecs: npt.NDArray[np.float32], index: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    return np.einsum("ij,ij->i", vecs[index[:, 0]], vecs[index[:, 1]], dtype=np.float64)
+
+
+def describe(
+    pop: dict[str, Any], rows: npt.NDArray[np.int64], index: npt.NDArray[np.int64], same: Any
+) -> dict[str, Any]:
+    ident = pop["identity"][rows]
+    sets = pop["set"][rows]
     return {
-        "same": np.asarray(same),
-        "sface": np.asarray(s_cos),
-        "dlib": np.asarray(d_cos),
-        "fusion": (np.asarray(s_cos) + np.asarray(d_cos)) / 2,
-        "idx": np.asarray(idx),
+        "faces": len(rows),
+        "identities": len(set(ident)),
+        "faces_by_set": {str(s): int((sets == s).sum()) for s in np.unique(sets)},
+        "identities_by_set": {str(s): len(set(ident[sets == s])) for s in np.unique(sets)},
+        "genuine_pairs": int(same.sum()),
+        "impostor_pairs": int((~same).sum()),
+        "impostor_identity_pairs": len({tuple(sorted(p)) for p in pop["identity"][index[~same]]}),
     }
+
+
+def agreement(
+    vecs: npt.NDArray[np.float32], index: Any, same: Any, cal: Calibration, keys: list[Any], bits: int
+) -> dict[str, Any]:
+    """How closely templates follow raw cosines: RMS error of the Hamming similarity against
+    1 - arccos(cos)/pi, and the share of pairs whose decision at sim 70 is the raw cosine's."""
+    from openkyc.biometrics.evaluation import template_similarities
+
+    cos = cosines(vecs, index)
+    expected = 1.0 - np.arccos(np.clip(cos, -1, 1)) / np.pi
+    raw_match = cal.sims(cos, "cosine") >= 70
+    rms, agree = [], []
+    for key in keys:
+        ham = template_similarities(vecs, index, key, bits)
+        rms.append(float(np.sqrt(np.mean((ham - expected) ** 2))))
+        agree.append(float(np.mean((cal.sims(ham, "template", bits) >= 70) == raw_match)))
+    return {"rms_error": round(float(np.mean(rms)), 5), "decision_agreement_at_70": round(float(np.mean(agree)), 6)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--bits", type=int, default=1024)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--keys", type=int, default=50)
+    parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument("--bits", type=int, default=DEFAULT_BITS, help="template size of new keys")
+    parser.add_argument("--baseline", type=Path, help="an older calibration.json to measure on the same keys")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    faces = collect(args.data)
-    s = pair_scores(faces)
-    same = s["same"]
-    report: dict[str, object] = {
-        "faces": len(faces),
-        "genuine_pairs": int(same.sum()),
-        "impostor_pairs": int((~same).sum()),
+    started = time.perf_counter()
+    pop = load(args.cache)
+    merges = merge_clips(pop)
+    ident = pop["identity"]
+    names = sorted(set(ident))
+    held = np.asarray([is_held_out(i) for i in ident])
+    fit_rows, test_rows = np.flatnonzero(~held), np.flatnonzero(held)
+    fit_index, fit_same = pairs(pop, fit_rows)
+    test_index, test_same = pairs(pop, test_rows)
+    report: dict[str, Any] = {
+        "population": {"faces": len(ident), "identities": len(names), "merged_clips": merges},
+        "fit": describe(pop, fit_rows, fit_index, fit_same),
+        "held_out": describe(pop, test_rows, test_index, test_same),
+        "held_out_identities": sorted({str(i) for i in ident[held]}),
     }
-    z = {}
-    for name in ("sface", "dlib"):
-        imp = s[name][~same]
-        z[name] = (s[name] - imp.mean()) / imp.std()
-        report[name] = roc_metrics(s[name], same)
-    report["fused_znorm_mean"] = roc_metrics((z["sface"] + z["dlib"]) / 2, same)
-    report["fusion"] = roc_metrics(s["fusion"], same)
-    sface_emb = np.stack([f[2] for f in faces])
-    sizes = {}
-    for bits in (256, 512, 1024, 2048):
-        prot = TemplateProtector(TemplateKey("calibration", b"calibration-key-0123456789"), bits=bits)
-        temps = [prot.protect(e) for e in sface_emb]
-        ham = np.asarray([hamming_similarity(temps[i], temps[j]) for i, j in s["idx"]])
-        sizes[str(bits)] = roc_metrics(ham, same)
-    report["template_bits"] = sizes
-    data = {
-        "faces": len(faces),
-        "genuine_pairs": int(same.sum()),
-        "impostor_pairs": int((~same).sum()),
-        "command": "benchmarks/calibrate_faces.py --write",
-    }
-    tables: dict[str, dict[str, object]] = {}
-    knots: dict[str, object] = {}
+    fit_names = sorted(set(ident[fit_rows]))
+    position = {n: i for i, n in enumerate(fit_names)}
+    imp = fit_index[~fit_same]
+    id_a = np.asarray([position[i] for i in ident[imp[:, 0]]])
+    id_b = np.asarray([position[i] for i in ident[imp[:, 1]]])
+    tables: dict[str, dict[str, Any]] = {}
     for name in EMBEDDERS:
-        table = build_table(s[name][~same], bits=args.bits, embedder=name)
-        table["data"] = data
-        tables[name] = table
-        imp, gen = s[name][~same], s[name][same]
-        knots[name] = {
-            f"sim{int(sim)}": {
-                "cosine": cos_thr,
-                "template": tmpl_thr,
-                "impostors_at_or_above": int((imp >= cos_thr).sum()),
-                "genuine_tar": round(float((gen >= cos_thr).mean()), 4),
-            }
-            for (cos_thr, sim), (tmpl_thr, _) in zip(table["cosine"][1:-1], table["template"][1:-1], strict=True)
+        vecs = vectors(pop, name)
+        table = build_table(
+            cosines(vecs, imp),
+            id_a,
+            id_b,
+            len(fit_names),
+            embedder=name,
+            default_bits=args.bits,
+            resamples=args.resamples,
+        )
+        table["data"] = {
+            "faces": report["fit"]["faces"],
+            "identities": report["fit"]["identities"],
+            "genuine_pairs": report["fit"]["genuine_pairs"],
+            "impostor_pairs": report["fit"]["impostor_pairs"],
+            "held_out_identities": report["held_out"]["identities"],
+            "command": "benchmarks/face_population.py && benchmarks/calibrate_faces.py --write",
         }
-    document = {"version": 2, "default_embedder": "sface", "embedders": tables}
-    report["empirical_at_knots"] = knots
-    report["table"] = document
+        tables[name] = table
+    document = {"version": TABLE_VERSION, "default_embedder": "sface", "embedders": tables}
+    report["knots"] = {
+        name: {
+            "cosine": t["cosine"][1:-1],
+            **{f"template_{b}": t["templates"][b][1:-1] for b in t["templates"]},
+            "confidence": t["confidence"],
+            "tail_fit": t["impostor_fit"],
+        }
+        for name, t in tables.items()
+    }
+    keys = random_keys(args.keys, seed=17)
+    held_report: dict[str, Any] = {}
+    for name in EMBEDDERS:
+        cal = Calibration(tables[name])
+        vecs = vectors(pop, name)
+        cos = cosines(vecs, test_index)
+        entry: dict[str, Any] = {
+            "raw_cosine": roc_metrics(cos, test_same),
+            "raw_cosine_at": {f"{s:g}": operating_point(cal.sims(cos, "cosine"), test_same, s) for s in (70.0, 80.0)},
+        }
+        for bits in TEMPLATE_SIZES:
+            spread = key_spread(vecs, test_index, test_same, cal, keys, bits=bits)
+            spread["agreement"] = agreement(vecs, test_index, test_same, cal, keys[:10], bits)
+            entry[f"template_{bits}"] = spread
+        held_report[name] = entry
+    if args.baseline is not None:
+        old = json.loads(args.baseline.read_text())["embedders"]
+        for name in EMBEDDERS:
+            old_cal = Calibration(old[name])
+            held_report[name]["baseline"] = key_spread(
+                vectors(pop, name), test_index, test_same, _as_v3(old_cal), keys, bits=old_cal.bits
+            )
+    report["held_out_results"] = held_report
+    report["seconds"] = round(time.perf_counter() - started, 1)
     if args.write:
         TABLE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     json.dump(report, sys.stdout, indent=1)
     sys.stdout.write("\n")
+
+
+def _as_v3(cal: Calibration) -> Calibration:
+    """An older table (one template size) seen through the per-size accessor."""
+    table = dict(cal.table)
+    table.setdefault("templates", {str(cal.bits): table["template"]})
+    return Calibration(table)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from openkyc.biometrics.templates import DEFAULT_BITS
 from openkyc.errors import TemplateMismatch
 from openkyc.store.models.faces import Subject
 from openkyc.store.models.media import Blob
@@ -199,7 +200,7 @@ def test_only_the_bit_string_is_stored(tenant: Any, photos: dict[str, Path], run
     with runtime.transaction() as session:
         row = session.scalar(select(Subject))
         assert row is not None
-        assert len(row.template) == 8 + len(row.key_id) + 1024 // 8  # header, key id, 1024 bits: no floats
+        assert len(row.template) == 8 + len(row.key_id) + DEFAULT_BITS // 8  # header, key id, bits: no floats
         assert b"Planted" not in (row.identification_enc or b"")
     if settings.resolved_database_url.startswith("sqlite"):
         raw = b"".join(p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file())

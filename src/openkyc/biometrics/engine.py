@@ -37,7 +37,7 @@ def embedder_key(key: TemplateKey, embedder: str) -> TemplateKey:
         return key
     label = f"openkyc-face-embedder-subkey|{embedder}".encode()
     secret = hmac.new(key.secret, label, hashlib.sha256).digest()
-    return TemplateKey(f"{key.key_id}{KEY_SEPARATOR}{embedder}", secret)
+    return TemplateKey(f"{key.key_id}{KEY_SEPARATOR}{embedder}", secret, key.bits)
 
 
 def base_key_id(template_key_id: str) -> str:
@@ -185,14 +185,16 @@ class FaceEngine:
         return self.embedder.embed(image, face), quality
 
     def protector(self, key: TemplateKey) -> TemplateProtector:
-        """The protector for this embedder's sub-key of ``key``; matrices are kept for the few in use."""
+        """The protector for this embedder's sub-key of ``key``, making templates of the key's size
+        (a key without one: the table's default); matrices are kept for the few in use."""
         key = embedder_key(key, self.name)
-        cache_key = (key.key_id, hashlib.sha256(key.secret).digest())
+        bits = key.bits or self.bits
+        cache_key = (key.key_id, hashlib.sha256(key.secret).digest(), bits)
         protector = self._protectors.get(cache_key)
         if protector is None:
             if len(self._protectors) >= 64:
                 self._protectors.clear()
-            protector = self._protectors[cache_key] = TemplateProtector(key, dim=self.embedder.dim, bits=self.bits)
+            protector = self._protectors[cache_key] = TemplateProtector(key, dim=self.embedder.dim, bits=bits)
         return protector
 
     def enrol(self, data: bytes | Image, key: TemplateKey, **select: bool) -> Enrolment:
@@ -209,16 +211,17 @@ class FaceEngine:
             embedding, quality = self.embed(data)
             results.append((protector.protect(embedding), quality))
         (ta, qa), (tb, qb) = results
-        return self._result(hamming_similarity(ta, tb), qa, qb)
+        return self._result(hamming_similarity(ta, tb), qa, qb, ta.bits)
 
     def compare_templates(self, a: FaceTemplate, b: FaceTemplate) -> CompareResult:
-        return self._result(hamming_similarity(a, b), None, None)
+        return self._result(hamming_similarity(a, b), None, None, a.bits)
 
-    def sim(self, score: float) -> float:
-        return self.calibration.sim(score, "template")
+    def sim(self, score: float, bits: int | None = None) -> float:
+        """``sim`` of a Hamming similarity between two ``bits``-bit templates (default: the table's size)."""
+        return self.calibration.sim(score, "template", bits)
 
-    def _result(self, score: float, qa: Quality | None, qb: Quality | None) -> CompareResult:
-        sim = self.sim(score)
+    def _result(self, score: float, qa: Quality | None, qb: Quality | None, bits: int) -> CompareResult:
+        sim = self.sim(score, bits)
         return CompareResult(sim, sim >= self.threshold, self.threshold, score, qa, qb)
 
 

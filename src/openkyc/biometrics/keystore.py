@@ -1,4 +1,10 @@
-"""Per-app template keys in the database, sealed under the data keys; creation and rotation."""
+"""Per-app template keys in the database, sealed under the data keys; creation and rotation.
+
+Each key row keeps the template size it was made for (``bits``), and the :class:`TemplateKey` it
+unseals to carries it: when the default size changes, an app's existing key keeps making templates
+of its own size (so its stored templates keep matching), and ``openkyc keys rotate-template``
+moves the app to a new key of the current size, re-issuing the templates.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,8 @@ def _aad(key_id: str, app_id: int) -> bytes:
 
 
 def _unseal(row: TemplateKeyRow, keyring: Keyring) -> TemplateKey:
-    return TemplateKey(key_id=row.key_id, secret=keyring.decrypt(row.secret_enc, _aad(row.key_id, row.app_id)))
+    secret = keyring.decrypt(row.secret_enc, _aad(row.key_id, row.app_id))
+    return TemplateKey(key_id=row.key_id, secret=secret, bits=row.bits)
 
 
 def _new_row(keyring: Keyring, app_id: int, bits: int, now: datetime) -> tuple[TemplateKeyRow, TemplateKey]:
@@ -37,7 +44,7 @@ def _new_row(keyring: Keyring, app_id: int, bits: int, now: datetime) -> tuple[T
         active=True,
         created_at=now,
     )
-    return row, TemplateKey(key_id=key_id, secret=secret)
+    return row, TemplateKey(key_id=key_id, secret=secret, bits=bits)
 
 
 def _active_row(session: Session, app_id: int) -> TemplateKeyRow | None:

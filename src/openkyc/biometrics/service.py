@@ -211,7 +211,10 @@ class FaceService:
         self, engine: FaceEngine, collection_id: str, queries: dict[str, FaceTemplate], top_k: int = 5
     ) -> list[ScoredMatch]:
         matches = self.index.search(collection_id, queries, top_k)
-        return [ScoredMatch(m.id, round(engine.sim(m.score), 2)) for m in matches]
+        # scored with the knots of the shortest template size in play (only differs while a rotation
+        # to a new size is pending): the conservative choice, longer templates are less noisy
+        bits = min(q.bits for q in queries.values())
+        return [ScoredMatch(m.id, round(engine.sim(m.score, bits), 2)) for m in matches]
 
     def search(self, collection_id: str, image: bytes, top_k: int, rule_id: str | None = None) -> dict[str, Any]:
         """The ``top_k`` nearest subjects, best first; each hit says whether it reaches the threshold

@@ -64,9 +64,15 @@ def compare(image_a: Path, image_b: Path, as_json: JsonOpt = False) -> None:
 def evaluate(
     pairs_csv: Path,
     as_json: JsonOpt = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write ROC/DET curves as PNG.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write ROC/DET curves with the sim 70/80 operating points as PNG.")
+    ] = None,
+    keys: Annotated[
+        int, typer.Option("--keys", min=0, max=1000, help="Also measure under N random template keys (spread).")
+    ] = 0,
 ) -> None:
-    """AUC, EER, best accuracy, TAR at FMR 1e-2/1e-3/1e-4, failures to enrol (cosine and template)."""
+    """AUC, EER, TAR at FMR 1e-2/1e-3/1e-4, FMR and FNMR at the threshold (counts), failures to enrol;
+    with --keys N the false matches at sim 70/80 under N random keys (mean, max, per key)."""
     from openkyc.biometrics import evaluation
 
     try:
@@ -77,15 +83,16 @@ def evaluate(
             "InvalidParameterValue.PairsFile",
         ) from exc
     engine = _engine()
+    random_keys = evaluation.random_keys(keys) if keys else None
     images = len({p.image_a for p in pairs} | {p.image_b for p in pairs})
     if sys.stderr.isatty():
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             task = bar.add_task("embedding", total=images)
-            report = evaluation.evaluate(engine, pairs, _cli_key(), lambda: bar.advance(task))
+            report = evaluation.evaluate(engine, pairs, _cli_key(), lambda: bar.advance(task), keys=random_keys)
     else:
-        report = evaluation.evaluate(engine, pairs, _cli_key())
+        report = evaluation.evaluate(engine, pairs, _cli_key(), keys=random_keys)
     if plot is not None:
         evaluation.plot(report, plot)
     result = report.as_dict()
@@ -97,6 +104,18 @@ def evaluate(
             f"tar@fmr={m.get('tar_at_fmr')}"
         )
     lines.append(f"accuracy at sim>={result['threshold']}: {result['accuracy_at_threshold']}")
+    fm, fnm = result["fmr_at_threshold"], result["fnmr_at_threshold"]
+    lines.append(
+        f"at sim>={result['threshold']}: FMR={fm['rate']} ({fm['false_matches']} of {fm['impostor_pairs']}) "
+        f"FNMR={fnm['rate']} ({fnm['false_non_matches']} of {fnm['genuine_pairs']})"
+    )
+    for sim, spread in (result.get("keys") or {}).items():
+        if isinstance(spread, dict):
+            lines.append(
+                f"{result['keys']['keys']} keys, sim>={sim}: FMR mean={spread['fmr_mean']:.2e} "
+                f"max={spread['fmr_max']:.2e} false matches per key={spread['false_matches_per_key']} "
+                f"false non-matches max={max(spread['false_non_matches_per_key'])}"
+            )
     _emit(result, as_json, lines)
 
 
