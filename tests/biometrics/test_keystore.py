@@ -105,3 +105,21 @@ def test_two_active_keys_for_one_app_are_refused(make_tenant: Any, runtime: Any)
     with runtime.transaction() as session:
         count = session.scalar(select(func.count()).select_from(TemplateKeyRow).where(TemplateKeyRow.app_id == app_id))
     assert count == 1
+
+
+def test_keys_keep_the_size_they_were_made_with(make_tenant: Any, runtime: Any) -> None:
+    """An app whose key was made for 1024-bit templates keeps getting 1024-bit templates after the
+    default size changed; a rotation makes a key of the current size (``template_bits``)."""
+    from openkyc.biometrics.calibration import template_bits
+
+    app_id = make_tenant("sizes").app_id
+    with runtime.transaction() as session:
+        old = keystore.active_key(session, runtime.keyring, app_id, 1024, runtime.clock())
+    with runtime.transaction() as session:  # asked with another size: the existing key keeps its own
+        again = keystore.active_key(session, runtime.keyring, app_id, template_bits("sface"), runtime.clock())
+        assert again == old and again.bits == 1024
+        assert keystore.key_by_id(session, runtime.keyring, app_id, old.key_id).bits == 1024
+    with runtime.transaction() as session:
+        new = keystore.create_key(session, runtime.keyring, app_id, template_bits("sface"), runtime.clock())
+    assert new.bits == template_bits("sface") == 4096
+    assert {row.key_id: row.bits for row in _rows(runtime, app_id)} == {old.key_id: 1024, new.key_id: 4096}

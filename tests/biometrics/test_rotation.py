@@ -42,3 +42,46 @@ def test_rotation_reissues_retained_and_search_still_finds_everyone(
         query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 1}
         match = tenant.post(f"/v1/collections/{col}/search", query).json()["matches"][0]
         assert match["subject_id"] == subject and match["sim"] >= 70
+
+
+def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_the_new_size(
+    tenant: Any, runtime: Any, shared_data: Path
+) -> None:
+    """An app whose key predates 4096-bit templates (a 1024-bit key row): its templates stay 1024
+    bits and keep matching; rotate-template moves the retained one to a 4096-bit key, and a search
+    over both sizes still finds everyone."""
+    from openkyc.biometrics import keystore
+    from openkyc.biometrics.templates import FaceTemplate
+
+    with runtime.transaction() as session:  # the key an older release made for this app
+        old = keystore.active_key(session, runtime.keyring, tenant.app_id, 1024, runtime.clock())
+    ids = shared_data / "facerec-examples" / "identities"
+    col = tenant.post("/v1/collections", {"name": "sizes"}).json()["collection_id"]
+    enrol = [("obama", ids / "obama" / "obama.jpg", True), ("biden", ids / "biden" / "biden.jpg", False)]
+    for subject, path, retain in enrol:
+        body = {"subject_id": subject, "image": base64.b64encode(path.read_bytes()).decode(), "retain_image": retain}
+        assert tenant.post(f"/v1/collections/{col}/subjects", body).status_code == 200
+    names = {runtime.subject_keys.subject_ref(tenant.app_id, s): s for s, _, _ in enrol}
+
+    def sizes() -> dict[str, tuple[str, int]]:
+        with runtime.transaction() as session:
+            return {
+                names[row.subject_id]: (row.key_id, FaceTemplate.from_bytes(row.template).bits)
+                for row in session.scalars(select(Subject))
+            }
+
+    assert sizes() == {"obama": (old.key_id, 1024), "biden": (old.key_id, 1024)}
+    probes = (("obama", ids / "obama" / "obama2.jpg"), ("biden", ids / "biden" / "biden2.jpg"))
+    for subject, path in probes:
+        query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 1}
+        match = tenant.post(f"/v1/collections/{col}/search", query).json()["matches"][0]
+        assert match["subject_id"] == subject and match["sim"] >= 70
+
+    report = rotate_template_key(runtime, tenant.app_id)
+    assert (report.reissued, report.pending) == (1, 1)
+    assert sizes() == {"obama": (report.new_key_id, 4096), "biden": (old.key_id, 1024)}
+    for subject, path in probes:
+        query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 2}
+        matches = tenant.post(f"/v1/collections/{col}/search", query).json()["matches"]
+        assert matches[0]["subject_id"] == subject and matches[0]["sim"] >= 70
+        assert all(m["sim"] < 70 for m in matches[1:])

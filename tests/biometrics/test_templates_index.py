@@ -53,7 +53,7 @@ def test_hamming_tracks_angle() -> None:
 
 def test_index_matches_brute_force_and_remove() -> None:
     rng = np.random.default_rng(4)
-    p = TemplateProtector(KEY_A)
+    p = TemplateProtector(KEY_A, bits=1024)
     vecs = [_unit(rng) for _ in range(300)]
     index = TemplateIndex.build("app-a", 1024, ((str(i), p.protect(v).to_bytes()) for i, v in enumerate(vecs)))
     query = p.protect(vecs[7] + 0.1 * _unit(rng))

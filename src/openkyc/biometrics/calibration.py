@@ -100,9 +100,9 @@ def template_survival(bits: int) -> FloatArray:
     log_comb = lgam[bits] - lgam - lgam[::-1]
     log_pmf = log_comb[None, :] + k[None, :] * np.log(p)[:, None] + (bits - k)[None, :] * np.log1p(-p)[:, None]
     pmf = np.exp(log_pmf)
-    survival = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]
-    survival.setflags(write=False)
-    return np.minimum(survival, 1.0)
+    survival: FloatArray = np.minimum(np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1], 1.0)
+    survival.setflags(write=False)  # cached: shared by every caller
+    return survival
 
 
 def weighted_quantile_sf(hist: FloatArray, level: float) -> float:
@@ -197,7 +197,7 @@ def bootstrap_thresholds(
     return {name: np.asarray(values) for name, values in runs.items()}
 
 
-def _knots(scores: Sequence[float], low: float, high: float) -> list[list[float]]:
+def _knots(scores: Sequence[float] | FloatArray, low: float, high: float) -> list[list[float]]:
     knots = [[low, 0.0]] + [[round(float(s), 6), sim] for s, (_, sim) in zip(scores, FMR_KNOTS, strict=True)]
     knots.append([high, 100.0])
     return _monotone(knots)

@@ -128,7 +128,7 @@ class FaceEngine:
         self.threshold = threshold
         self.bits = calibration.bits
         self._limits = {"max_pixels": max_pixels, "max_bytes": max_bytes}
-        self._protectors: dict[tuple[str, bytes], TemplateProtector] = {}
+        self._protectors: dict[tuple[str, bytes, int], TemplateProtector] = {}
 
     @classmethod
     def default(cls, *, num_threads: int | None = 1, **options: object) -> FaceEngine:

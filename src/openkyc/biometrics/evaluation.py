@@ -109,10 +109,10 @@ def key_spread(
         for s in sims:
             per_key[f"{s:g}"].append(operating_point(mapped, labels, s))
     out: dict[str, Any] = {"keys": len(keys), "bits": size}
-    for s, points in per_key.items():
+    for level, points in per_key.items():
         fmr = np.asarray([p["fmr"] or 0.0 for p in points])
         fnm = np.asarray([p["false_non_matches"] for p in points])
-        out[s] = {
+        out[level] = {
             "fmr_mean": float(fmr.mean()),
             "fmr_min": float(fmr.min()),
             "fmr_max": float(fmr.max()),
