@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 
-from openkyc.biometrics.repository import _aad, _id_aad
+from openkyc.biometrics.repository import _aad, _id_aad, template_aad
+from openkyc.biometrics.templates import FaceTemplate
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -131,20 +132,23 @@ class EnrolmentReach:
                     "stored_as": "sealed under the subject's own key",
                 }
                 yield self._found(ctx, row, "subject_id_enc", covers["subject_id_enc"], sealed)
-            yield self._found(
-                ctx,
-                row,
-                "template",
-                covers["template"],
-                {
-                    "template": base64.b64encode(row.template).decode(),
-                    "bits": len(row.template) * 8,
-                    "template_version": row.template_version,
-                    "key_id": row.key_id,
-                    "note": "a protected binary template: it cannot be turned back into a face",
-                },
-                source="computed by the face models from the enrolment image",
-            )
+            if ctx.opens(row.template):  # sealed under the subject's key: gone once it is destroyed
+                template = ctx.keyring.decrypt(row.template, template_aad(row.app_id, row.collection_id, row.subject_id))
+                yield self._found(
+                    ctx,
+                    row,
+                    "template",
+                    covers["template"],
+                    {
+                        "template": base64.b64encode(template).decode(),
+                        "bits": FaceTemplate.from_bytes(template).bits,
+                        "template_version": row.template_version,
+                        "key_id": row.key_id,
+                        "stored_as": "sealed under the subject's own key",
+                        "note": "a protected binary template: it cannot be turned back into a face",
+                    },
+                    source="computed by the face models from the enrolment image",
+                )
             if ctx.opens(row.identification_enc) and row.identification_enc is not None:
                 plain = ctx.keyring.decrypt(row.identification_enc, _aad(row.app_id, row.collection_id, subject_id))
                 for name, value in sorted(json.loads(plain).items()):
