@@ -228,8 +228,7 @@ class SubjectKeys:
             for start in range(0, len(wanted), _FETCH_BATCH):
                 chunk = wanted[start : start + _FETCH_BATCH]
                 rows = session.execute(select(StoredKey.id, StoredKey.wrapped_key).where(StoredKey.id.in_(chunk)))
-                for key_id, wrapped in rows:
-                    out[key_id] = self._wrapping.unwrap(key_id, bytes(wrapped))
+                out.update(self._wrapping.unwrap_many((key_id, bytes(wrapped)) for key_id, wrapped in rows))
         return out
 
     # --- destruction ---------------------------------------------------------------------------
