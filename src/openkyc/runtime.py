@@ -36,6 +36,7 @@ from openkyc.usage.prices import PriceBook
 from openkyc.usage.prices import load as load_prices
 
 if TYPE_CHECKING:
+    from openkyc.privacy.sweep import Sweeper
     from openkyc.documents.reader import DocumentReader
 
 
@@ -176,6 +177,14 @@ class Runtime:
             lambda: DataAccess(self.sessions, self.gate, self.keyring, self.blobs, lambda: self.clock()),
         )
         return access
+
+    @property
+    def sweeper(self) -> Sweeper:
+        """What the retention sweep needs: data access, settings and this process's sweep lock."""
+        from openkyc.privacy.sweep import Sweeper  # the sweep imports every context: not at start-up
+
+        sweeper: Sweeper = self.component("sweeper", lambda: Sweeper(self.access, self.settings))
+        return sweeper
 
     @property
     def models(self) -> ModelPool[ModelSet]:

@@ -120,10 +120,15 @@ def _seed(runtime: Any) -> dict[str, Any]:
             expires_at=now + timedelta(hours=3),
             purpose=Purpose.PROVIDE_FEATURES,
         )
-        consents = ConsentRepository(session, clock=runtime.clock)
-        consents.record(app_id, SUBJECT, Purpose.MODEL_IMPROVEMENT, "v1")
-        consents.add_item(app_id, SUBJECT, "face_image:eval", blob_id)
         ref = runtime.subject_keys.subject_ref(app_id, SUBJECT)
+    with runtime.transaction() as session:  # committed first: the gate reads committed consents
+        ConsentRepository(session, runtime.gate, clock=runtime.clock).record(
+            app_id, SUBJECT, Purpose.MODEL_IMPROVEMENT, "v1", purpose=Purpose.MODEL_IMPROVEMENT
+        )
+    with runtime.transaction() as session:
+        ConsentRepository(session, runtime.gate, clock=runtime.clock).add_item(
+            app_id, SUBJECT, "face_image:eval", blob_id, purpose=Purpose.MODEL_IMPROVEMENT
+        )
     return {
         "account_id": account.id,
         "app_id": app_id,
@@ -310,7 +315,7 @@ def test_anonymous_records_are_shredded_when_they_expire(runtime: Any) -> None:
     assert json.loads(runtime.keyring.decrypt(token, aad)) == KEEP
     start = runtime.clock()
     runtime.clock = lambda: start + timedelta(hours=4)  # past the result's 3 hours
-    report = run_sweep(runtime)
+    report = run_sweep(runtime.sweeper)
     assert report.counts["expired_record_keys"] == 1  # the anonymous result's own key
     with pytest.raises(DecryptionError):
         runtime.keyring.decrypt(token, aad)
@@ -349,7 +354,7 @@ def test_hosted_session_token_is_hashed_and_its_extra_shredded_after_its_period(
     after = tenant.get(f"/v1/sessions/{token}/result")
     assert after.status_code == 200 and after.json()["extra"] is None  # shredded, not an error
     runtime.clock = lambda: later
-    report = run_sweep(runtime)
+    report = run_sweep(runtime.sweeper)
     assert report.counts["expired_record_keys"] == 0 and report.counts["verification_sessions"] == 1
 
 

@@ -24,7 +24,7 @@ log = logging.getLogger("openkyc.jobs")
 def retention_sweep(runtime: Runtime) -> dict[str, object] | None:
     """One retention sweep; ``None`` when another process's sweep holds the lock (skipped)."""
     try:
-        return run_sweep(runtime, actor="job-worker").as_dict()
+        return run_sweep(runtime.sweeper, actor="job-worker").as_dict()
     except SweepInProgress:
         log.info("retention sweep skipped: another one is running")
         return None
