@@ -183,8 +183,8 @@ class Runtime:
         """What the retention sweep needs: data access, settings and this process's sweep lock."""
         from openkyc.privacy.sweep import Sweeper  # the sweep imports every context: not at start-up
 
-        sweeper: Sweeper = self.component("sweeper", lambda: Sweeper(self.access, self.settings))
-        return sweeper
+        lock: threading.Lock = self.component("retention_sweep_lock", threading.Lock)  # one per process
+        return Sweeper(self.access, self.settings, lock)
 
     @property
     def models(self) -> ModelPool[ModelSet]:

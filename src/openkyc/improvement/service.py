@@ -36,8 +36,11 @@ class ImprovementService:
             raise InvalidParameterValue(
                 "dataset must be 1-36 letters, digits, '.', '_' or '-'.", code="InvalidParameterValue.Dataset"
             )
-        self.data.gate.check(
-            Purpose.MODEL_IMPROVEMENT, [DataElement.FACE_IMAGE], subject=subject_id, app_id=self.app_id
+        self.data.gate.check(  # everything the request stores: the image, the item's consent and subject
+            Purpose.MODEL_IMPROVEMENT,
+            [DataElement.FACE_IMAGE, DataElement.CONSENT_RECORD, DataElement.SUBJECT_ID],
+            subject=subject_id,
+            app_id=self.app_id,
         )
         decode_image(image)  # refuse what is not an image before storing it
         hours = self.data.gate.policy.max_retention_hours(RetentionKind.MODEL_IMPROVEMENT_ITEM)
