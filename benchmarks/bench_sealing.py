@@ -127,7 +127,9 @@ def measure(url: str, keys: SubjectKeys, n: int, chunk: int, repeat: int) -> dic
             select(Subject.subject_id, Subject.template).order_by(Subject.id).limit(min(n, 5000))
         ).all()
     with keys.engine.connect() as c:
-        wrapped = [(r[0], bytes(r[1])) for r in c.execute(select(StoredKey.id, StoredKey.wrapped_key).limit(len(sample)))]
+        wrapped = [
+            (r[0], bytes(r[1])) for r in c.execute(select(StoredKey.id, StoredKey.wrapped_key).limit(len(sample)))
+        ]
     wrapping = keys._wrapping
     unwrap_s, _ = _best(lambda: [wrapping.unwrap(k, w) for k, w in wrapped], repeat)
     found = keys.keys(bytes(t)[3 : 3 + bytes(t)[2]].decode() for _, t in sample)

@@ -36,8 +36,8 @@ from openkyc.usage.prices import PriceBook
 from openkyc.usage.prices import load as load_prices
 
 if TYPE_CHECKING:
-    from openkyc.privacy.sweep import Sweeper
     from openkyc.documents.reader import DocumentReader
+    from openkyc.privacy.sweep import Sweeper
 
 
 class ModelSet:

@@ -41,7 +41,6 @@ def _repo(session: Session, *granted: str, clock: Clock | None = None) -> Consen
     return ConsentRepository(session, _gate(*granted), clock=clock or Clock())
 
 
-
 def test_record_withdraw_keeps_history(factory: sessionmaker[Session]) -> None:
     with factory() as session, session.begin():
         repo = _repo(session)

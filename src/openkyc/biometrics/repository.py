@@ -299,7 +299,9 @@ class SubjectRepository:
         key = subject_keys_for(self.session).key(subject_key_id)
         if key is None:
             return False
-        row.template = seal_template(SealingKey(subject_key_id, key), app_id, row.collection_id, row.subject_id, template)
+        row.template = seal_template(
+            SealingKey(subject_key_id, key), app_id, row.collection_id, row.subject_id, template
+        )
         row.key_id = key_id
         self.session.add(IndexEvent(collection_id=row.collection_id, subject_row=row.id, op="add", created_at=now))
         self.session.flush()

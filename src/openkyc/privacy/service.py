@@ -91,7 +91,10 @@ class ConsentService:
         chosen = parse_purpose(purpose)
         with self.data.transaction() as session:
             withdrawal = self._repo(session).withdraw(
-                self.app_id, subject_id, chosen, purpose=Obligation.SUBJECT_RIGHTS  # Art. 7(3): never refused
+                self.app_id,
+                subject_id,
+                chosen,
+                purpose=Obligation.SUBJECT_RIGHTS,  # Art. 7(3): never refused
             )
             blobs_deleted = sum(
                 self.data.blobs.delete(session, ref, purpose=Obligation.SUBJECT_RIGHTS) for ref in withdrawal.blob_refs

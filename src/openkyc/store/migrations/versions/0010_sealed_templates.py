@@ -90,7 +90,9 @@ def upgrade() -> None:
             key = found.get(key_id) if key_id is not None else None
             if key is None or key_id is None:  # erased (its key destroyed): finish the erasure
                 bind.execute(
-                    _EVENTS.insert().values(collection_id=collection_id, subject_row=row_id, op="remove", created_at=now)
+                    _EVENTS.insert().values(
+                        collection_id=collection_id, subject_row=row_id, op="remove", created_at=now
+                    )
                 )
                 bind.execute(sa.text("DELETE FROM subjects WHERE id = :id"), {"id": row_id})
                 continue
