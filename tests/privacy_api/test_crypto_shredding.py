@@ -35,6 +35,7 @@ from openkyc.privacy.crypto import DecryptionError
 from openkyc.privacy.reach import EndUser
 from openkyc.privacy.sweep import run_sweep
 from openkyc.privacy.vocabulary import Purpose
+from openkyc.store import idempotency
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.faces import Collection, Subject
 from openkyc.store.models.verification import VerificationResult
@@ -50,6 +51,13 @@ IMAGE = b"\x89PNG face image bytes of the subject " * 8
 # the subject's and the neighbour's protected templates: distinct bits, so each is recognisable in raw bytes
 TEMPLATE = FaceTemplate(key_id="tk-test", bits=1024, data=bytes((i * 37 + 11) % 256 for i in range(128))).to_bytes()
 NEIGHBOUR_TEMPLATE = FaceTemplate(key_id="tk-test", bits=1024, data=bytes(range(128))).to_bytes()
+
+
+ANSWER_KEY = "idem-shred-1"
+
+
+def _answer(app_id: int) -> bytes:
+    return json.dumps({"subject_id": SUBJECT, "collection_id": f"col-{app_id}", "RequestId": "r-1"}).encode()
 
 
 def _ident(value: dict[str, str]) -> bytes:
@@ -121,6 +129,9 @@ def _seed(runtime: Any) -> dict[str, Any]:
             purpose=Purpose.PROVIDE_FEATURES,
         )
         ref = runtime.subject_keys.subject_ref(app_id, SUBJECT)
+    with runtime.transaction() as session:  # a retried enrolment's stored answer names the subject
+        idempotency.claim(session, runtime.keyring, app_id, ANSWER_KEY, "h" * 64, now, timedelta(hours=2))
+        idempotency.complete(session, runtime.keyring, app_id, ANSWER_KEY, 200, "application/json", _answer(app_id))
     with runtime.transaction() as session:  # committed first: the gate reads committed consents
         ConsentRepository(session, runtime.gate, clock=runtime.clock).record(
             app_id, SUBJECT, Purpose.MODEL_IMPROVEMENT, "v1", purpose=Purpose.MODEL_IMPROVEMENT
@@ -150,6 +161,7 @@ def _finders(runtime: Any, seeded: dict[str, Any]) -> tuple[Finder, Finder]:
     subject.add(f"verification-subject:{rid}:{app_id}", SUBJECT)
     subject.add(f"blob:{seeded['blob_id']}:{app_id}", IMAGE)
     subject.add(f"template:{app_id}:{col}:{seeded['ref']}", TEMPLATE)
+    subject.add(f"idempotency:{app_id}:{ANSWER_KEY}", _answer(app_id))  # sealed under its own record key
     neighbour = Finder(runtime.keyring)
     neighbour.add(f"subject:{app_id}:{col}:{NEIGHBOUR}", _ident(KEEP))
     neighbour_ref = runtime.subject_keys.subject_ref(app_id, NEIGHBOUR)
@@ -185,6 +197,7 @@ def test_sqlite_files_wal_and_backup_hold_nothing_readable_after_erasure(
     before = subject.scan(raw)
     assert _ident(IDENT) in before and _ident(DOC) in before and SUBJECT.encode() in before  # the scan works
     assert TEMPLATE in before  # the template is there, sealed under the subject's key
+    assert _answer(seeded["app_id"]) in before  # and the stored answer, under its record key
     assert _plain_templates(raw) == []  # ...and never in clear
     assert SUBJECT.encode() not in raw  # keyed hash and sealed copy only: the id never appears in clear
     assert SUBJECT.encode() not in sqlite_files(data_dir / "keys", "keys.db")
@@ -204,6 +217,7 @@ def test_sqlite_files_wal_and_backup_hold_nothing_readable_after_erasure(
 
     receipt = _erase(runtime, seeded["app_id"])
     assert receipt["items"]["subject_keys_destroyed"] == 1
+    assert receipt["items"]["answer_keys_destroyed"] == 1
     _flush_sqlite(runtime)
 
     raw_after = sqlite_files(data_dir)
@@ -240,6 +254,7 @@ def test_postgresql_dead_tuples_wal_and_dump_hold_nothing_readable_after_erasure
     assert _ident(IDENT) in subject.scan(pages) and _ident(DOC) in subject.scan(pages)  # the scan works
     assert _ident(IDENT) in subject.scan(wal)
     assert TEMPLATE in subject.scan(pages) and TEMPLATE in subject.scan(wal)  # sealed templates, found
+    assert _answer(seeded["app_id"]) in subject.scan(pages)  # the stored answer, under its record key
     assert _plain_templates(pages + wal) == []  # never in clear, not even in the WAL
     assert SUBJECT.encode() not in pages + wal + dump.read_bytes()  # keyed hashes only, even in the WAL
 
@@ -316,7 +331,7 @@ def test_anonymous_records_are_shredded_when_they_expire(runtime: Any) -> None:
     start = runtime.clock()
     runtime.clock = lambda: start + timedelta(hours=4)  # past the result's 3 hours
     report = run_sweep(runtime.sweeper)
-    assert report.counts["expired_record_keys"] == 1  # the anonymous result's own key
+    assert report.counts["expired_record_keys"] == 2  # the anonymous result's own key, the stored answer's
     with pytest.raises(DecryptionError):
         runtime.keyring.decrypt(token, aad)
 
@@ -365,6 +380,6 @@ def test_offboarding_destroys_every_key_of_the_account(runtime: Any) -> None:
     aad = f"subject:{seeded['app_id']}:{seeded['collection_id']}:{NEIGHBOUR}".encode()
     assert json.loads(runtime.keyring.decrypt(kept, aad)) == KEEP
     done = SubjectRights(runtime.access, "test", runtime.face_index).erase_account(seeded["account_id"])
-    assert done.receipt.items["subject_keys_destroyed"] == 3  # two subjects' keys, the anonymous result's
+    assert done.receipt.items["subject_keys_destroyed"] == 4  # two subjects', the anonymous result's, the answer's
     with pytest.raises(DecryptionError):
         runtime.keyring.decrypt(kept, aad)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import ColumnElement, delete, select
 
-from openkyc.privacy.crypto import DecryptionError
+from openkyc.privacy.crypto import DecryptionError, sealed_key_id
 from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
@@ -31,6 +31,7 @@ from openkyc.store.idempotency import _aad as idempotency_aad
 from openkyc.store.models.idempotency import IdempotentRequest
 from openkyc.store.models.media import Blob
 from openkyc.store.models.privacy import Consent, ModelImprovementItem
+from openkyc.store.subject_keys import subject_keys_for
 
 __all__ = [
     "BLOB_ELEMENTS",
@@ -306,7 +307,13 @@ class IdempotencyReach:
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
         rows = self._rows(ctx, target)
+        by_app: dict[int, list[str]] = {}
         for row, _ in rows:
+            if row.response_enc is not None:
+                by_app.setdefault(row.app_id, []).append(sealed_key_id(bytes(row.response_enc)))
             ctx.session.delete(row)
         ctx.session.flush()
-        return {"stored_answers": len(rows)}
+        # each answer has a record key of its own: destroyed now, so its copies (WAL, backups) stop opening
+        keys = subject_keys_for(ctx.session)
+        destroyed = sum(keys.destroy_records(app_id, key_ids) for app_id, key_ids in by_app.items())
+        return {"stored_answers": len(rows), "answer_keys_destroyed": destroyed}

@@ -55,7 +55,9 @@ __all__ = [
 log = logging.getLogger("openkyc.store.subject_keys")
 
 # Data-database tables that hold a subject's data (vacuumed on PostgreSQL after an erasure).
-SUBJECT_TABLES = ["subjects", "verification_results", "blobs", "consents", "model_improvement_items", "index_events"]
+SUBJECT_TABLES = [
+    "subjects", "verification_results", "blobs", "consents", "model_improvement_items", "index_events", "idempotency_keys",
+]  # fmt: skip
 
 _ATTACHED = "openkyc.subject_keys"
 _LOOKUP_SECRET = "lookup-hash-v1"
@@ -253,6 +255,23 @@ class SubjectKeys:
                 getattr(session.execute(delete(StoredKey).where(StoredKey.app_id == app_id)), "rowcount", 0) or 0
             )
         self._scrub()
+        return count
+
+    def destroy_records(self, app_id: int, key_ids: Iterable[str]) -> int:
+        """Destroy the named record keys of an app now (erasure of a person an anonymous record
+        names, e.g. a stored idempotent answer); subject keys are never destroyed this way."""
+        wanted = sorted({k for k in key_ids if k.startswith("rk-")})
+        if not wanted:
+            return 0
+        with db.transaction(self._sessions) as session:
+            result = session.execute(
+                delete(StoredKey).where(
+                    StoredKey.id.in_(wanted), StoredKey.app_id == app_id, StoredKey.owner_ref.is_(None)
+                )
+            )
+            count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            self._scrub()
         return count
 
     def destroy_expired(self, now: datetime) -> int:
