@@ -131,4 +131,8 @@ def test_every_personal_data_repository_requires_a_purpose() -> None:
     assert "openkyc.biometrics.repository" in modules
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in REGISTRY.classes}
     assert "openkyc.biometrics.repository.SubjectRepository" in names
+    import openkyc.privacy.consent  # noqa: F401  (not a repositor* module: registered on import)
+
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in REGISTRY.classes}
+    assert "openkyc.privacy.consent.ConsentRepository" in names  # consent records: gated like the others
     assert REGISTRY.unguarded() == {}
