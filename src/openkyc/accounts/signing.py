@@ -127,15 +127,18 @@ def sign_request(
     return result
 
 
-def parse_authorization(value: str) -> ParsedAuthorization:
+def parse_authorization(value: str, services: frozenset[str] = frozenset({SERVICE})) -> ParsedAuthorization:
+    """The parsed ``Authorization`` header; its credential scope must name one of ``services``
+    (``openkyc`` for the native API; ``faceid``/``ocr`` for the Tencent-compatible endpoint)."""
     match = _AUTH_RE.match(value.strip())
     if match is None:
         raise InvalidAuthorization()
     headers = tuple(match["headers"].split(";"))
     if any(name not in headers for name in REQUIRED_SIGNED_HEADERS):
         raise InvalidAuthorization("SignedHeaders must include content-type and host.")
-    if match["service"] != SERVICE:
-        raise InvalidAuthorization(f"The credential scope must name service '{SERVICE}'.")
+    if match["service"] not in services:
+        names = " or ".join(f"'{name}'" for name in sorted(services))
+        raise InvalidAuthorization(f"The credential scope must name service {names}.")
     return ParsedAuthorization(
         secret_id=match["secret_id"],
         date=match["date"],

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from openkyc.api import errors
 from openkyc.api.gateway import Gateway
 from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, usage, verification
+from openkyc.api.tencent.routes import router as tencent_router
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.jobs import open_jobs
@@ -86,6 +87,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     for module in (core, rules, faces, verification, documents, sessions, privacy, usage):
         app.include_router(module.router)
+    app.include_router(tencent_router(settings))
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app
 
