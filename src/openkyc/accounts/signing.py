@@ -101,20 +101,22 @@ def sign_request(
     body: bytes = b"",
     timestamp: int,
     extra_signed_headers: Mapping[str, str] | None = None,
+    service: str = SERVICE,
 ) -> dict[str, str]:
     """The headers a client sends: ``Authorization``, ``X-TC-Timestamp``, ``Content-Type``, ``Host``.
 
     ``extra_signed_headers`` (for example ``X-TC-Nonce``) are sent and signed too; a nonce lets a
     client send the same request twice within one second without it being taken for a replay.
+    ``service``: ``openkyc`` for the native API, ``faceid`` or ``ocr`` for the Tencent-compatible ``POST /``.
     """
     headers = {"content-type": content_type, "host": host}
     extra = {name.lower(): value for name, value in (extra_signed_headers or {}).items()}
     headers.update(extra)
     signed = tuple(sorted(headers))
     canonical = canonical_request(method, path, query, headers, signed, body)
-    sig = signature(secret_key, timestamp, canonical)
+    sig = signature(secret_key, timestamp, canonical, service)
     authorization = (
-        f"{ALGORITHM} Credential={secret_id}/{date_of(timestamp)}/{SERVICE}/tc3_request, "
+        f"{ALGORITHM} Credential={secret_id}/{date_of(timestamp)}/{service}/tc3_request, "
         f"SignedHeaders={';'.join(signed)}, Signature={sig}"
     )
     result = {

@@ -27,6 +27,7 @@ answered ``InternalError``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -324,9 +325,15 @@ class Gateway:
         expires = datetime.fromtimestamp(timestamp, tz=UTC) + timedelta(
             seconds=runtime.settings.signature_window_seconds + 60
         )
+        seen = parsed.signature
+        if parsed.service != signing.SERVICE:
+            # Tencent's signature does not cover X-TC-Action: two actions with the same body in the
+            # same second sign alike, and are two calls, not a replay
+            action = headers.get("x-tc-action", [""])[0]
+            seen = hashlib.sha256(f"{parsed.signature}:{action}".encode()).hexdigest()
         try:
             with runtime.transaction() as session:
-                session.add(SeenSignature(signature=parsed.signature, expires_at=expires))
+                session.add(SeenSignature(signature=seen, expires_at=expires))
                 accounts.touch_credential(session, parsed.secret_id)
         except IntegrityError as exc:
             raise ReplayedRequest() from exc
