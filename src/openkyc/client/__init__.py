@@ -134,7 +134,6 @@ class Client(_Base, Operations[Json, bytes]):
                 prepared.url,
                 content=prepared.body,
                 headers=self._headers(prepared),
-                timeout=self.timeout,
             )
             if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
                 return response
@@ -204,7 +203,6 @@ class AsyncClient(_Base, Operations[Awaitable[Json], Awaitable[bytes]]):
                 prepared.url,
                 content=prepared.body,
                 headers=self._headers(prepared),
-                timeout=self.timeout,
             )
             if response.status_code not in RETRY_STATUSES or attempt >= self.max_retries:
                 return response

@@ -182,7 +182,7 @@ def prepare(
 ) -> Prepared:
     """What to send; a write gets an ``Idempotency-Key`` (kept across retries) unless one is given."""
     items = {k: v for k, v in (query or {}).items() if v is not None}
-    url = base_url.rstrip("/") + path + (f"?{urlencode(items)}" if items else "")
+    url = base_url.rstrip("/") + path + (f"?{urlencode(items, doseq=True)}" if items else "")
     body = b"" if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
     headers = dict(extra_headers or {})
     signed = (path.startswith("/v1/") and path != "/v1/health") or path == "/"

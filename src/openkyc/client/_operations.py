@@ -273,8 +273,11 @@ class Operations(Generic[T, R]):
         body = _body(subject_id=subject_id, image=image, dataset=dataset)
         return self._call("POST", "/v1/improvement/samples", body)
 
-    def describe_subject_data(self, subject_id: str, biz_token: Sequence[str] | None = None) -> T:
-        query = {"biz_token": list(biz_token)} if biz_token else None
+    def describe_subject_data(
+        self, subject_id: str, biz_token: Sequence[str] | None = None, format: Literal["json"] = "json"
+    ) -> T:
+        """Everything held about the subject (JSON; ``download_subject_data`` for the ZIP archive)."""
+        query: dict[str, Any] = {"format": format, "biz_token": list(biz_token) if biz_token else None}
         return self._call("GET", f"/v1/privacy/subjects/{_p(subject_id)}", query=query)
 
     def download_subject_data(self, subject_id: str, biz_token: Sequence[str] | None = None) -> R:
@@ -286,22 +289,30 @@ class Operations(Generic[T, R]):
         body = {"biz_tokens": list(biz_tokens)} if biz_tokens else None
         return self._call("POST", f"/v1/privacy/subjects/{_p(subject_id)}/erase", body)
 
-    def describe_session_data(self, biz_token: str) -> T:
-        return self._call("GET", f"/v1/privacy/sessions/{_p(biz_token)}")
+    def describe_session_data(self, biz_token: str, format: Literal["json"] = "json") -> T:
+        return self._call("GET", f"/v1/privacy/sessions/{_p(biz_token)}", query={"format": format})
 
     def erase_session_data(self, biz_token: str) -> T:
         return self._call("POST", f"/v1/privacy/sessions/{_p(biz_token)}/erase")
 
-    def describe_record_of_processing(self) -> T:
-        return self._call("GET", "/v1/privacy/ropa")
+    def describe_record_of_processing(self, format: Literal["json"] = "json") -> T:
+        """The record of processing as JSON (``download_record_of_processing`` for Markdown or HTML)."""
+        return self._call("GET", "/v1/privacy/ropa", query={"format": format})
+
+    def download_record_of_processing(self, format: Literal["md", "html"] = "md") -> R:
+        return self._call_raw("GET", "/v1/privacy/ropa", query={"format": format})
 
     # --- usage --------------------------------------------------------------------------------
     def describe_usage(self, from_: str | None = None, to: str | None = None) -> T:
         """Calls per action between ``from_`` and ``to`` (ISO dates; sent as ``from`` and ``to``)."""
         return self._call("GET", "/v1/usage", query={"from": from_, "to": to})
 
-    def describe_bill(self, month: str) -> T:
-        return self._call("GET", f"/v1/bills/{_p(month)}")
+    def describe_bill(self, month: str, format: Literal["json"] = "json") -> T:
+        """The month's bill (``YYYY-MM``) as JSON (``download_bill`` for CSV)."""
+        return self._call("GET", f"/v1/bills/{_p(month)}", query={"format": format})
+
+    def download_bill(self, month: str, format: Literal["csv"] = "csv") -> R:
+        return self._call_raw("GET", f"/v1/bills/{_p(month)}", query={"format": format})
 
     # --- Tencent-compatible endpoint ----------------------------------------------------------
     def tencent_action(self, action: str, params: Json, *, service: Literal["faceid", "ocr"] = "faceid") -> T:
