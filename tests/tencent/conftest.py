@@ -21,8 +21,6 @@ from server_harness import Credential, ServerProcess
 
 from dbhelpers import copy_sqlite_template
 
-pytest.importorskip("tencentcloud.faceid.v20180301.faceid_client")
-
 
 class TencentServer:
     def __init__(self, process: ServerProcess, credential: Credential) -> None:
@@ -59,6 +57,7 @@ class TencentServer:
 
 @pytest.fixture(scope="module")
 def tencent_server(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TencentServer]:
+    pytest.importorskip("tencentcloud.faceid.v20180301.faceid_client")
     url = copy_sqlite_template(_sqlite_template, tmp_path_factory.mktemp("tencent"))
     data_dir = Path(url.removeprefix("sqlite:///")).parent
     process = ServerProcess(data_dir=data_dir, database_url=url)

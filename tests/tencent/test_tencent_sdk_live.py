@@ -200,3 +200,27 @@ def test_the_same_call_twice_in_one_second_is_a_replay(tencent_server: Any) -> N
     url = f"http://{tencent_server.endpoint}/"
     codes = [httpx.post(url, content=r.data, headers=r.header).json()["Response"]["Error"]["Code"] for r in sent]
     assert codes == ["UnsupportedOperation", "AuthFailure.SignatureFailure", "UnsupportedOperation"]
+
+
+def test_concurrent_biz_tokens_each_keep_their_own_extra(tencent_server: Any, clip: tuple[bytes, bytes]) -> None:
+    """ApplyWebVerificationBizTokenIntl at 4 clients: four sessions, each answering its own Extra,
+    as the same calls one at a time do."""
+    _, photo = clip
+
+    def apply_and_read(extra: str) -> tuple[str | None, Any, int]:
+        faceid = tencent_server.faceid()
+        request = models.ApplyWebVerificationBizTokenIntlRequest()
+        request.RedirectURL = "https://shop.example/done"
+        request.CompareImageBase64 = b64(photo)
+        request.Extra = extra
+        token = faceid.ApplyWebVerificationBizTokenIntl(request).BizToken
+        read = models.GetWebVerificationResultIntlRequest()
+        read.BizToken = token
+        answer = faceid.GetWebVerificationResultIntl(read)
+        return answer.Extra, answer.ErrorCode, len(answer.VerificationDetailList)
+
+    extras = [f"order-{i}" for i in range(4)]
+    alone = [apply_and_read(extra) for extra in extras]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(apply_and_read, extras))
+    assert together == alone == [(extra, None, 0) for extra in extras]
