@@ -1,5 +1,6 @@
-"""``/docs`` renders in Debian's Chromium with the network cut off: Swagger UI comes from the
-installed ``swagger-ui-bundle`` package, nothing from a CDN. Checked in the DOM and on a screenshot."""
+"""``/docs`` and ``/redoc`` render in Debian's Chromium with the network cut off: Swagger UI and
+ReDoc come from the installed ``fastapi-offline`` package's files, nothing from a CDN. Checked in
+the DOM and on a screenshot."""
 
 from __future__ import annotations
 
@@ -81,6 +82,10 @@ def test_docs_render_offline(server: str, tmp_path: Path) -> None:
             authorize = page.locator(".btn.authorize").count()
             shot = tmp_path / "docs.png"
             page.screenshot(path=str(shot), full_page=False)
+            page.goto(f"{server}/redoc")
+            page.wait_for_selector("h1", timeout=60_000)
+            redoc_title = page.inner_text("h1")
+            redoc_operations = page.locator("[data-section-id^='operation/']").count()
         finally:
             browser.close()
 
@@ -88,6 +93,7 @@ def test_docs_render_offline(server: str, tmp_path: Path) -> None:
     assert "OpenKYC" in title
     assert operations >= 30
     assert authorize == 1  # the TC3 security scheme is described
+    assert "OpenKYC" in redoc_title and redoc_operations >= 30
     image = cv2.imread(str(shot), cv2.IMREAD_COLOR)
     assert image is not None and image.shape[:2] == (900, 1280)
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)

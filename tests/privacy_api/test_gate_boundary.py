@@ -73,6 +73,7 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     call("GET", "/openapi.json", "/openapi.json", signed=False)
     call("GET", "/docs", "/docs", signed=False)
     call("GET", "/docs/oauth2-redirect", "/docs/oauth2-redirect", signed=False)
+    call("GET", "/redoc", "/redoc", signed=False)
 
     rule = call("POST", "/v1/rules", "/v1/rules", {"name": "walk"}).json()["rule_id"]
     call("GET", "/v1/rules/{rule_id}", f"/v1/rules/{rule}")

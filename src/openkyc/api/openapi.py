@@ -1,8 +1,9 @@
 """The OpenAPI contract and its viewer, served from installed package files only.
 
-- ``/docs``: Swagger UI from the PyPI package ``swagger-ui-bundle`` (its files under
-  ``/docs/static/``), so the page works on a machine with no internet. ReDoc is not served: no
-  Python package ships its script, and a CDN copy would break the offline promise.
+- ``/docs`` (Swagger UI 5) and ``/redoc`` (ReDoc), from the static files that the PyPI package
+  ``fastapi-offline`` ships (served under ``/docs/static/``; its app class is not used), so both
+  pages work on a machine with no internet. (``swagger-ui-bundle`` ships Swagger UI 4, which
+  cannot read the OpenAPI 3.1 document FastAPI writes.)
 - ``/openapi.json``: the document, with operation ids equal to the action names (``VerifySelfie``)
   and the TC3-HMAC-SHA256 scheme described as a security scheme on every signed operation.
 """
@@ -13,13 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from starlette.staticfiles import StaticFiles
 
+# The pages may load nothing from elsewhere (ReDoc's footer logo points at its CDN): the browser
+# blocks it before any request leaves.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'"
+)
 DOCS_PATH = "/docs"
+REDOC_PATH = "/redoc"
 STATIC_PATH = "/docs/static"
 TC3_SCHEME = "TC3-HMAC-SHA256"
 TC3_DESCRIPTION = (
@@ -33,11 +42,11 @@ TC3_DESCRIPTION = (
 )
 
 
-def swagger_ui_dir() -> Path:
-    """The Swagger UI files of the installed ``swagger-ui-bundle`` package."""
-    import swagger_ui_bundle  # type: ignore[import-untyped]
+def static_dir() -> Path:
+    """Swagger UI and ReDoc files of the installed ``fastapi-offline`` package."""
+    import fastapi_offline
 
-    return Path(swagger_ui_bundle.swagger_ui_path)
+    return Path(fastapi_offline.__file__).parent / "static"
 
 
 def operation_id(route: APIRoute) -> str:
@@ -70,8 +79,8 @@ def document(app: FastAPI) -> dict[str, Any]:
 
 
 def install(app: FastAPI) -> None:
-    """``/docs`` (Swagger UI from package files), its OAuth redirect page, and the document."""
-    app.mount(STATIC_PATH, StaticFiles(directory=swagger_ui_dir()), name="swagger-ui")
+    """``/docs`` and ``/redoc`` from package files, Swagger UI's OAuth redirect page, the document."""
+    app.mount(STATIC_PATH, StaticFiles(directory=static_dir()), name="docs-static")
 
     def openapi() -> dict[str, Any]:
         return document(app)
@@ -80,15 +89,34 @@ def install(app: FastAPI) -> None:
 
     @app.get(DOCS_PATH, include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} API",
-            swagger_js_url=f"{STATIC_PATH}/swagger-ui-bundle.js",
-            swagger_css_url=f"{STATIC_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{STATIC_PATH}/favicon-32x32.png",
-            oauth2_redirect_url=f"{DOCS_PATH}/oauth2-redirect",
+        return _contained(
+            get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=f"{app.title} API",
+                swagger_js_url=f"{STATIC_PATH}/swagger-ui-bundle.js",
+                swagger_css_url=f"{STATIC_PATH}/swagger-ui.css",
+                swagger_favicon_url=f"{STATIC_PATH}/favicon.png",
+                oauth2_redirect_url=f"{DOCS_PATH}/oauth2-redirect",
+            )
+        )
+
+    @app.get(REDOC_PATH, include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return _contained(
+            get_redoc_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=f"{app.title} API",
+                redoc_js_url=f"{STATIC_PATH}/redoc.standalone.js",
+                redoc_favicon_url=f"{STATIC_PATH}/favicon.png",
+                with_google_fonts=False,
+            )
         )
 
     @app.get(f"{DOCS_PATH}/oauth2-redirect", include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
+
+
+def _contained(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = PAGE_POLICY
+    return page
