@@ -224,3 +224,33 @@ def test_concurrent_biz_tokens_each_keep_their_own_extra(tencent_server: Any, cl
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(apply_and_read, [f"again-{i}" for i in range(4)]))
     assert together == alone == [(True, None, 0)] * 4
+
+
+def test_the_mainland_sdk_for_the_actions_both_share(tencent_server: Any, shared_data: Path) -> None:
+    """``tencentcloud-sdk-python`` (mainland) shares MLIDPassportOCR, HKIDCardOCR, MLIDCardOCR and
+    DetectAIFakeFaces with the international SDK; it is installed apart (the two share the package
+    name ``tencentcloud``), in ``VENV/tencent-mainland`` by ``make install``, and run in a subprocess."""
+    import os
+    import subprocess
+
+    mainland = Path(sys.prefix) / "tencent-mainland"
+    if not (mainland / "tencentcloud" / "ocr").is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Tencent's mainland SDK is missing at {mainland} (make install puts it there)")
+        pytest.skip(f"Tencent's mainland SDK is not installed at {mainland}")
+    script = Path(__file__).with_name("mainland_sdk_call.py")
+    passport = shared_data / "mrz-specimens" / "td3.jpg"
+    cred = tencent_server.credential
+    done = subprocess.run(
+        [sys.executable, str(script), tencent_server.endpoint, cred.secret_id, cred.secret_key, str(passport)],
+        env={**os.environ, "PYTHONPATH": str(mainland)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["sdk"].startswith(str(mainland))  # the mainland package, not the international one
+    assert out["passport"] == {"ID": "L898902C3", "Surname": "ERIKSSON", "DateOfBirth": "1974-08-12"}
+    assert out["hkid"] == "FailedOperation.NoHKIDCard"
+    assert out["fake_faces"] == "UnsupportedOperation"
