@@ -166,3 +166,53 @@ def test_web_error_codes(result: str, code: int) -> None:
 
 def test_warnings_become_warn_card_infos() -> None:
     assert warn_codes(["WarnBlurred", "WarnTooDark", "WarnGlare", "WarnIncomplete"]) == [-9108, -9107, -9101]
+
+
+BAD_PARAMS: list[Any] = [
+    None,
+    [],
+    "text",
+    {"ImageBase64": 5},
+    {"ImageBase64": "%%%", "VideoBase64": "%%%", "LivenessType": "SILENT"},
+    {"ImageBase64": "AAAA", "VideoBase64": "AAAA", "LivenessType": "SILENT"},
+    {"ImageBase64": "AAAA", "VideoBase64": "AAAA", "LivenessType": "ACTION", "ValidateData": "9"},
+    {"ImageBase64": "AAAA", "VideoBase64": "AAAA", "LivenessType": "REFLECTION"},
+    {"ImageBase64": "AAAA", "VideoBase64": "AAAA", "LivenessType": "REFLECTION", "ValidateData": "nope"},
+    {"RedirectURL": "https://x.example/", "Config": "x"},
+    {"RedirectURL": "https://x.example/", "Config": {"CheckMode": "a"}},
+    {"RedirectURL": "https://x.example/", "CompareImageBase64": "AAAA"},
+    {"RedirectURL": "https://x.example/", "Extra": "x" * 1001, "Config": {"CheckMode": 3}},
+    {"BizToken": {}},
+    {"BizToken": "x" * 500},
+]
+
+
+@pytest.mark.parametrize("params", BAD_PARAMS)
+@pytest.mark.parametrize(
+    ("action", "service"),
+    [
+        ("CompareFaceLiveness", "faceid"),
+        ("ApplyWebVerificationBizTokenIntl", "faceid"),
+        ("GetWebVerificationResultIntl", "faceid"),
+        ("MLIDPassportOCR", "ocr"),
+        ("HKIDCardOCR", "ocr"),
+    ],
+)
+def test_bad_input_is_never_an_internal_error(
+    runtime: Any, tenant: Any, action: str, service: str, params: Any
+) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "privacy_api"))
+    from gate_fakes import fake_pool
+
+    runtime.components["models"] = fake_pool()
+    version = "2018-11-19" if service == "ocr" else "2018-03-01"
+    response = call(tenant.client, tenant, action, params, service=service, version=version)
+    assert response.status_code == 200
+    answer = response.json()["Response"]
+    if "Error" in answer:
+        assert not answer["Error"]["Code"].startswith("InternalError"), answer
+    else:  # only a valid call may succeed
+        assert isinstance(params, dict)
