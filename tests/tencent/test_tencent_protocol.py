@@ -187,7 +187,6 @@ BAD_PARAMS: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("params", BAD_PARAMS)
 @pytest.mark.parametrize(
     ("action", "service"),
     [
@@ -198,9 +197,7 @@ BAD_PARAMS: list[Any] = [
         ("HKIDCardOCR", "ocr"),
     ],
 )
-def test_bad_input_is_never_an_internal_error(
-    runtime: Any, tenant: Any, action: str, service: str, params: Any
-) -> None:
+def test_bad_input_is_never_an_internal_error(runtime: Any, tenant: Any, action: str, service: str) -> None:
     import sys
     from pathlib import Path
 
@@ -209,10 +206,11 @@ def test_bad_input_is_never_an_internal_error(
 
     runtime.components["models"] = fake_pool()
     version = "2018-11-19" if service == "ocr" else "2018-03-01"
-    response = call(tenant.client, tenant, action, params, service=service, version=version)
-    assert response.status_code == 200
-    answer = response.json()["Response"]
-    if "Error" in answer:
-        assert not answer["Error"]["Code"].startswith("InternalError"), answer
-    else:  # only a valid call may succeed
-        assert isinstance(params, dict)
+    for params in BAD_PARAMS:
+        response = call(tenant.client, tenant, action, params, service=service, version=version)
+        assert response.status_code == 200
+        answer = response.json()["Response"]
+        if "Error" in answer:
+            assert not answer["Error"]["Code"].startswith("InternalError"), (params, answer)
+        else:  # only a valid call may succeed
+            assert isinstance(params, dict)
