@@ -22,6 +22,8 @@ from openkyc.errors import InvalidParameterValue, MissingParameter
 from openkyc.liveness.checker import Mode
 from openkyc.verification.sessions import validate_redirect
 
+# ApplyWebVerificationBizTokenIntl's CompareImageBase64 may be up to 8 MB (Tencent's API reference)
+COMPARE_IMAGE_MAX_BYTES = 8 * 1024 * 1024
 # ValidateData of an ACTION check: Tencent's action numbers
 ACTION_CODES = {"1": "mouth", "2": "blink", "3": "nod", "4": "shake"}
 LIVENESS_TYPES: dict[str, Mode] = {"SILENT": "silent", "ACTION": "action", "REFLECTION": "reflection"}
@@ -150,7 +152,7 @@ def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlPara
     if check_mode == 2:
         if not p.CompareImageBase64:
             raise MissingParameter("CheckMode 2 (liveness and face comparison) needs CompareImageBase64.")
-        image = media(p.CompareImageBase64, "CompareImageBase64", IMAGE_MAX_BYTES)
+        image = media(p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
     out = ctx.sessions.create(
         ctx.app_id,
         rule_id=p.RuleId,
