@@ -108,6 +108,9 @@ def document(app: FastAPI) -> dict[str, Any]:
     error_ref = _schemas(schemas, ErrorEnvelope)
     for path, operations in doc.get("paths", {}).items():
         for operation in operations.values():
+            name = str(operation.get("operationId", ""))
+            if operation.get("summary") == name.replace("_", " ").title():  # FastAPI's "Describeaccount"
+                operation["summary"] = name
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's validation answer: OpenKYC answers 400 instead
             model = ANSWERS.get(operation.get("operationId", ""))
