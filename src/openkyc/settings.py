@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(
         default=1, ge=0, description="Write an audit checkpoint every N records (0: only at sweeps and on demand)."
     )
+    tencent_path_prefix: str | None = Field(
+        default=None,
+        pattern=r"^/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]$",
+        description="A second path (besides /) that answers the Tencent Cloud compatible actions, e.g. /tencent.",
+    )
 
     @field_validator("verify_rate_limit")
     @classmethod
