@@ -40,7 +40,7 @@ from openkyc.biometrics.evaluation import key_spread, operating_point, random_ke
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "src" / "openkyc" / "biometrics" / "calibration.json"
 DEFAULT_CACHE = Path("/tmp/openkyc-face-population.npz")
-DEFAULT_BITS = 4096
+DEFAULT_BITS = 1024
 SPEAKER_COSINE = 0.6  # median SFace cosine between two clips' frames to call them one speaker
 SPEAKER_DLIB = 0.95  # ... and dlib's (impostor dlib cosines sit near 0.82)
 

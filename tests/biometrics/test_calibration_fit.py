@@ -134,8 +134,8 @@ def test_template_similarities_equal_the_protectors() -> None:
 
 
 def test_keys_of_an_older_size_keep_their_size_and_meaning() -> None:
-    """A key made when templates were 1024 bits keeps making 1024-bit templates, scored by the
-    1024-bit knots; a key without a size gets the table's default."""
+    """A key made for 4096-bit templates keeps making 4096-bit templates, scored by the
+    4096-bit knots; a key without a size gets the table's default."""
     from openkyc.biometrics.engine import FaceEngine
 
     class _Det:
@@ -151,13 +151,13 @@ def test_keys_of_an_older_size_keep_their_size_and_meaning() -> None:
     engine = FaceEngine(_Det(), _Emb(), Calibration.packaged("sface"), name="sface")  # type: ignore[arg-type]
     rng = np.random.default_rng(10)
     x, y = _pair_with_cosine(rng, 0.55)
-    old_key = TemplateKey("tk-old", b"o" * 32, bits=1024)
+    old_key = TemplateKey("tk-old", b"o" * 32, bits=4096)
     old = engine.protector(old_key)
-    assert old.bits == 1024 and engine.protector(TemplateKey("tk-new", b"n" * 32)).bits == DEFAULT_BITS
+    assert old.bits == 4096 and engine.protector(TemplateKey("tk-new", b"n" * 32)).bits == DEFAULT_BITS
     result = engine.compare_templates(old.protect(x), old.protect(y))
-    assert result.sim == pytest.approx(engine.calibration.sim(result.score, "template", 1024))
+    assert result.sim == pytest.approx(engine.calibration.sim(result.score, "template", 4096))
     assert result.match  # cosine 0.55 is far above any impostor
     cal = engine.calibration
-    assert cal.score_for_sim(70, "template", 1024) != cal.score_for_sim(70, "template", DEFAULT_BITS)
-    sub = engine.protector(TemplateKey("tk-old", b"o" * 32, bits=1024))
+    assert cal.score_for_sim(70, "template", 4096) != cal.score_for_sim(70, "template", DEFAULT_BITS)
+    sub = engine.protector(TemplateKey("tk-old", b"o" * 32, bits=4096))
     assert sub is old  # cached per key and size

@@ -108,18 +108,18 @@ def test_two_active_keys_for_one_app_are_refused(make_tenant: Any, runtime: Any)
 
 
 def test_keys_keep_the_size_they_were_made_with(make_tenant: Any, runtime: Any) -> None:
-    """An app whose key was made for 1024-bit templates keeps getting 1024-bit templates after the
-    default size changed; a rotation makes a key of the current size (``template_bits``)."""
+    """An app whose key was made for 4096-bit templates keeps getting 4096-bit templates whatever
+    the default size; a rotation makes a key of the current size (``template_bits``)."""
     from openkyc.biometrics.calibration import template_bits
 
     app_id = make_tenant("sizes").app_id
     with runtime.transaction() as session:
-        old = keystore.active_key(session, runtime.keyring, app_id, 1024, runtime.clock())
+        old = keystore.active_key(session, runtime.keyring, app_id, 4096, runtime.clock())
     with runtime.transaction() as session:  # asked with another size: the existing key keeps its own
         again = keystore.active_key(session, runtime.keyring, app_id, template_bits("sface"), runtime.clock())
-        assert again == old and again.bits == 1024
-        assert keystore.key_by_id(session, runtime.keyring, app_id, old.key_id).bits == 1024
+        assert again == old and again.bits == 4096
+        assert keystore.key_by_id(session, runtime.keyring, app_id, old.key_id).bits == 4096
     with runtime.transaction() as session:
         new = keystore.create_key(session, runtime.keyring, app_id, template_bits("sface"), runtime.clock())
-    assert new.bits == template_bits("sface") == 4096
-    assert {row.key_id: row.bits for row in _rows(runtime, app_id)} == {old.key_id: 1024, new.key_id: 4096}
+    assert new.bits == template_bits("sface") == 1024
+    assert {row.key_id: row.bits for row in _rows(runtime, app_id)} == {old.key_id: 4096, new.key_id: 1024}

@@ -59,13 +59,13 @@ def test_rotation_reissues_retained_and_search_still_finds_everyone(
 def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_the_new_size(
     tenant: Any, runtime: Any, shared_data: Path
 ) -> None:
-    """An app whose key predates 4096-bit templates (a 1024-bit key row): its templates stay 1024
-    bits and keep matching; rotate-template moves the retained one to a 4096-bit key, and a search
+    """An app whose key was made for another size (a 4096-bit key row): its templates stay 4096
+    bits and keep matching; rotate-template moves the retained one to a 1024-bit key, and a search
     over both sizes still finds everyone."""
     from openkyc.biometrics import keystore
 
     with runtime.transaction() as session:  # the key an older release made for this app
-        old = keystore.active_key(session, runtime.keyring, tenant.app_id, 1024, runtime.clock())
+        old = keystore.active_key(session, runtime.keyring, tenant.app_id, 4096, runtime.clock())
     ids = shared_data / "facerec-examples" / "identities"
     col = tenant.post("/v1/collections", {"name": "sizes"}).json()["collection_id"]
     enrol = [("obama", ids / "obama" / "obama.jpg", True), ("biden", ids / "biden" / "biden.jpg", False)]
@@ -88,7 +88,7 @@ def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_
                 for row in session.scalars(select(Subject))
             }
 
-    assert sizes() == {"obama": (old.key_id, 1024), "biden": (old.key_id, 1024)}
+    assert sizes() == {"obama": (old.key_id, 4096), "biden": (old.key_id, 4096)}
     probes = (("obama", ids / "obama" / "obama2.jpg"), ("biden", ids / "biden" / "biden2.jpg"))
     for subject, path in probes:
         query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 1}
@@ -97,7 +97,7 @@ def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_
 
     report = rotate_template_key(runtime.access, runtime.models, tenant.app_id)
     assert (report.reissued, report.pending) == (1, 1)
-    assert sizes() == {"obama": (report.new_key_id, 4096), "biden": (old.key_id, 1024)}
+    assert sizes() == {"obama": (report.new_key_id, 1024), "biden": (old.key_id, 4096)}
     for subject, path in probes:
         query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 2}  # both sizes in play
         matches = tenant.post(f"/v1/collections/{col}/search", query).json()["matches"]

@@ -26,7 +26,7 @@ from openkyc.biometrics.types import Embedding
 from openkyc.errors import TemplateMalformed, TemplateMismatch
 
 TEMPLATE_VERSION = 1
-DEFAULT_BITS = 4096  # chosen by measurement: docs/biometrics.md, "Calibration"
+DEFAULT_BITS = 1024  # chosen by measurement: docs/biometrics.md, "Calibration"
 MAGIC = b"OKFT"
 
 
