@@ -56,7 +56,9 @@ class StaffReach:
         "audit_log": {"actor": ColumnUse.of(DataElement.USER_ID)},
     }
     plain: Mapping[str, tuple[str, ...]] = {
-        "users": ("account_id", "role", "disabled", "created_at"),
+        "users": ("account_id", "role", "disabled", "created_at", "failed_logins", "locked_until", "last_login_at"),
+        # console sign-ins: a token hash and a CSRF token (deleted with the user: ON DELETE CASCADE)
+        "console_sessions": ("token_hash", "user_id", "csrf_token", "created_at", "expires_at"),
         "audit_log": ("id", "seq", "created_at", "app_id", "event_type", "details", "prev_hash", "hash", "mac"),
     }
 
@@ -131,7 +133,12 @@ class AccountReach:
     covers: Mapping[str, Mapping[str, ColumnUse]] = {}
     plain: Mapping[str, tuple[str, ...]] = {
         "accounts": ("id", "name", "created_at"),
-        "apps": ("id", "account_id", "name", "created_at", "qps_limit", "monthly_quota"),
+        "apps": ("id", "account_id", "name", "created_at", "qps_limit", "monthly_quota", "disabled_at"),
+        # ids and result codes only (jobs/webhooks.py); deleted with the app (ON DELETE CASCADE)
+        "webhook_deliveries": (
+            "id", "app_id", "event", "url", "body", "state", "attempts", "last_status", "last_error",
+            "next_attempt_at", "created_at", "delivered_at", "history",
+        ),
         "credentials": (
             "id", "secret_id", "app_id", "secret_key_enc", "status", "created_at", "last_used_at", "disabled_at",
         ),

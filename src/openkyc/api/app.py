@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from openkyc.api import errors
 from openkyc.api.gateway import Gateway
-from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, usage, verification
+from openkyc.api.routes import core, documents, faces, management, privacy, rules, sessions, usage, verification
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.jobs import open_jobs
@@ -63,6 +63,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             pool.warm(_load_models, count=pool.size)
         if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
+        app.state.runtime.components["jobs"].requeue_webhooks(app.state.runtime)  # the outbox: lost enqueues
         scheduler = None
         if not settings.redis_url:  # with Redis the job worker schedules the sweeps, not each API process
             scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)
@@ -84,7 +85,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime
         runtime.components.setdefault("metrics", Metrics())
     errors.install(app)
-    for module in (core, rules, faces, verification, documents, sessions, privacy, usage):
+    for module in (core, rules, faces, verification, documents, sessions, privacy, usage, management):
         app.include_router(module.router)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app

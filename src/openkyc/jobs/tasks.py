@@ -30,9 +30,17 @@ def retention_sweep(runtime: Runtime) -> dict[str, object] | None:
         return None
 
 
-def deliver_webhook(runtime: Runtime, **delivery: Any) -> int:
-    """One delivery attempt; raises :class:`webhooks.WebhookFailed` so the queue retries it."""
-    return webhooks.deliver(runtime.keyring, webhooks.WebhookDelivery(**delivery))
+def deliver_webhook(runtime: Runtime, delivery_id: str, base: int = 0, schedule: list[int] | None = None) -> int | None:
+    """One delivery attempt of an outbox row, logged on the row; raises
+    :class:`webhooks.WebhookFailed` so the queue retries it."""
+    return webhooks.deliver(
+        runtime.transaction,
+        runtime.keyring,
+        runtime.clock,
+        delivery_id,
+        base=base,
+        schedule=webhooks.BACKOFF_SECONDS if schedule is None else tuple(schedule),
+    )
 
 
 def rotate_template_key(runtime: Runtime, app_id: int) -> dict[str, object]:
