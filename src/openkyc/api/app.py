@@ -24,6 +24,7 @@ from openkyc.privacy.sweep import RetentionScheduler
 from openkyc.privacy.vocabulary import DataElement, Purpose
 from openkyc.runtime import ModelSet, Runtime
 from openkyc.settings import Settings
+from openkyc.web.console import build_console
 
 
 def _start_up(runtime: Runtime) -> None:
@@ -87,6 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     for module in (core, rules, faces, verification, documents, sessions, privacy, usage, management):
         app.include_router(module.router)
+    app.mount("/console", build_console(lambda: app.state.runtime))  # the operators' console (no API routes)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app
 

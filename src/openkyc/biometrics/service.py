@@ -27,6 +27,7 @@ from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.pool import ModelPool
+from openkyc.privacy import audit
 from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.accounts import Resource
@@ -269,7 +270,7 @@ class FaceService:
 
     # --- operators: collection delete and photo replacement (issue 15) ------------------------------
 
-    def delete_collection(self, collection_id: str) -> dict[str, Any]:
+    def delete_collection(self, collection_id: str, *, actor: str = "api") -> dict[str, Any]:
         """Deletes a collection, its subjects (index events keep every process's 1:N index in sync)
         and their retained images, like subject deletion; the collection's name becomes free."""
         self.data.gate.check(
@@ -290,6 +291,13 @@ class FaceService:
             if resource is not None:
                 session.delete(resource)  # the collection row goes with it (ON DELETE CASCADE)
             session.execute(sa_delete(Collection).where(Collection.id == collection_id))
+            audit.append(
+                session,
+                audit.AuditEvent.CONFIG_CHANGE,
+                actor=actor,
+                app_id=self.app_id,
+                details={"action": "collection_delete", "collection_id": collection_id, "subjects": len(removed)},
+            )
         self.index.drop(collection_id)
         return {"collection_id": collection_id, "deleted": True, "subjects_deleted": len(removed)}
 

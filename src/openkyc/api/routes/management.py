@@ -174,8 +174,10 @@ def list_collections(
 
 
 @router.delete("/v1/collections/{collection_id}", name="DeleteCollection")
-def delete_collection(collection_id: str, faces: FaceServiceDep, rid: RequestIdDep) -> dict[str, Any]:
-    return {**faces.delete_collection(collection_id), "RequestId": rid}
+def delete_collection(
+    collection_id: str, caller: CallerDep, faces: FaceServiceDep, rid: RequestIdDep
+) -> dict[str, Any]:
+    return {**faces.delete_collection(collection_id, actor=caller.secret_id), "RequestId": rid}
 
 
 @router.get("/v1/collections/{collection_id}/subjects", name="ListSubjects")
