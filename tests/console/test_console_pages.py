@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from console_helpers import PASSWORD, csrf_of, login_csrf_of, make_user, sign_in
+from console_helpers import PASSWORD, csrf_of, make_user, sign_in
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 

@@ -436,8 +436,8 @@ async def rule_page(request: Request, rule_id: str) -> HTMLResponse:
         history = rules_service.rule_history(session, app_id, rule_id, gate=runtime.gate)
         changes_ = []
         for change in reversed(history):
-            old = _pretty(change.get("old_config")) if change.get("old_config") is not None else ""
-            new = _pretty(change.get("new_config"))
+            old = _pretty(change["old"]) if change.get("old") is not None else ""
+            new = _pretty(change["new"])
             diff = "\n".join(
                 difflib.unified_diff(
                     old.splitlines(), new.splitlines(), f"version {change['version'] - 1}",
