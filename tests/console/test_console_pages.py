@@ -114,3 +114,37 @@ def test_console_changes_are_audited_under_a_pseudonym(runtime: Any, tenant: Any
     browser.post("/console/logout", data={"csrf": token})
     assert browser.get("/console/apps", follow_redirects=False).status_code == 303
     assert _events(runtime, "console_logout")
+
+
+@pytest.fixture
+def tuned(settings: Any, runtime: Any) -> Any:
+    """A console with 2 failures to lock, a 1-minute lockout and a 1-hour session, and a movable clock."""
+    from datetime import timedelta
+
+    from openkyc.api.app import create_app
+
+    changed = settings.model_copy(
+        update={"console_max_failed_logins": 2, "console_lockout_minutes": 1.0, "console_session_hours": 1.0}
+    )
+    runtime.settings = changed
+    start = runtime.clock()
+    offset = {"minutes": 0.0}
+    runtime.clock = lambda: start + timedelta(minutes=offset["minutes"])
+    with TestClient(create_app(changed, runtime), raise_server_exceptions=False) as client:
+        yield client, offset
+
+
+def test_the_console_settings_do_what_they_say(runtime: Any, tenant: Any, tuned: Any) -> None:
+    client, offset = tuned
+    make_user(runtime, tenant.account_id, "tess", "developer")
+    assert sign_in(client, "tess", "wrong password!").status_code == 401
+    assert sign_in(client, "tess", "wrong password!").status_code == 423  # OPENKYC_CONSOLE_MAX_FAILED_LOGINS=2
+    offset["minutes"] = 0.5
+    assert sign_in(client, "tess").status_code == 423  # still within OPENKYC_CONSOLE_LOCKOUT_MINUTES=1
+    offset["minutes"] = 1.5
+    answer = sign_in(client, "tess")
+    assert answer.status_code == 303  # the lockout ended
+    assert "Max-Age=3600" in answer.headers["set-cookie"]  # OPENKYC_CONSOLE_SESSION_HOURS=1
+    assert client.get("/console/apps").status_code == 200
+    offset["minutes"] = 1.5 + 61
+    assert client.get("/console/apps", follow_redirects=False).status_code == 303  # the sign-in expired

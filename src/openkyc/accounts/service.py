@@ -225,8 +225,9 @@ def rotate_credential(
             raise InvalidParameterValue(
                 "Only an active credential can be rotated.", code="InvalidParameterValue.CredentialDisabled"
             )
-        _audit_credential(session, "disable", old.app_id, actor, secret_id=secret_id)
     issued = create_credential(session, keyring, old.app_id, actor=actor)
+    if not keep_old:
+        _audit_credential(session, "disable", old.app_id, actor, secret_id=secret_id)
     _audit_credential(session, "rotate", old.app_id, actor, secret_id=issued.secret_id, old_secret_id=secret_id)
     return issued
 

@@ -170,12 +170,11 @@ class FaceService:
             enrolment = engine.enrol(image, key, require_single=True)
         with self.data.transaction() as session:
             repo = self._repo(session)
-            self._collection(session, collection_id, share=True)  # still there (deleted meanwhile: 404)
+            self._still_there(session, collection_id, exclusive=collection.duplicate_check)
             if collection.duplicate_check:
                 # Enrolments into one collection with a duplicate check are serialised on the
-                # collection row (the lock is held until commit), so two copies of one face
-                # enrolled at once cannot both pass the check.
-                lock_collection(session, collection_id)
+                # collection row (the lock, taken just above, is held until commit), so two
+                # copies of one face enrolled at once cannot both pass the check.
                 self.index.sync(session, repo, self.app_id)
                 if any(
                     m.sim >= threshold for m in self._search(engine, collection_id, {key.key_id: enrolment.template})
@@ -270,6 +269,15 @@ class FaceService:
 
     # --- operators: collection delete and photo replacement (issue 15) ------------------------------
 
+    def _still_there(self, session: Session, collection_id: str, *, exclusive: bool) -> None:
+        """The collection still exists (deleted meanwhile: 404), and a concurrent delete waits for this
+        transaction: the row's write lock when ``exclusive`` (serialises duplicate checks), else a
+        share lock (PostgreSQL; SQLite serialises writers anyway). One lock each, never a share lock
+        upgraded later, so two enrolments cannot deadlock on the row."""
+        if exclusive:
+            lock_collection(session, collection_id)
+        self._collection(session, collection_id, share=not exclusive)
+
     def delete_collection(self, collection_id: str, *, actor: str = "api") -> dict[str, Any]:
         """Deletes a collection, its subjects (index events keep every process's 1:N index in sync)
         and their retained images, like subject deletion; the collection's name becomes free."""
@@ -323,9 +331,8 @@ class FaceService:
             enrolment = engine.enrol(image, key, require_single=True)
         with self.data.transaction() as session:
             repo = self._repo(session)
-            self._collection(session, collection_id, share=True)
+            self._still_there(session, collection_id, exclusive=collection.duplicate_check)
             if collection.duplicate_check:
-                lock_collection(session, collection_id)
                 self.index.sync(session, repo, self.app_id)
                 hits = self._search(engine, collection_id, {key.key_id: enrolment.template}, top_k=6)
                 if any(m.sim >= threshold and m.subject_id != subject_id for m in hits):
