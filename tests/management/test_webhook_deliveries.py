@@ -183,3 +183,27 @@ def test_a_hosted_session_that_finishes_sends_session_finished(
         _check(docs_verifier, runtime, tenant.app_id, got)
     kinds = [d["event"] for d in tenant.get("/v1/webhooks/deliveries?event=session.finished").json()["deliveries"]]
     assert kinds == ["session.finished"]
+
+
+def test_the_retention_sweep_deletes_old_delivery_log_rows(tenant: Any, runtime: Any) -> None:
+    from openkyc.privacy.sweep import run_sweep
+
+    now = runtime.clock()
+    with runtime.transaction() as session:
+        old, new = (
+            hooks.record(
+                session,
+                app_id=tenant.app_id,
+                url="http://127.0.0.1:9/",
+                event=hooks.RESULT_EVENT,
+                payload={"verification_id": name},
+                now=when,
+            )
+            for name, when in (("v-old", now - timedelta(hours=73)), ("v-new", now - timedelta(hours=71)))
+        )
+        session.execute(update(WebhookDeliveryRow).values(state="delivered", next_attempt_at=None))
+    report = run_sweep(runtime, actor="test").as_dict()
+    assert report["counts"]["webhook_deliveries"] == 1, report
+    with runtime.transaction() as session:
+        left = set(session.scalars(select(WebhookDeliveryRow.id)))
+    assert left == {new} and old not in left

@@ -1,5 +1,8 @@
 """What each role may do: the one permission table the console and the management API check.
 
+``owner`` and ``admin`` differ only outside this table: ``openkyc init`` makes the owner, and no
+page shows identification fields or images to anyone (data-subject exports aside).
+
 docs/console.md prints this table (a test compares them). API credentials act as ``admin`` of
 their own account: they are held by the customer's back end, which already holds every key.
 """
@@ -18,18 +21,16 @@ class Permission(StrEnum):
     MANAGE_APPS = "manage_apps"  # create/disable apps; create/rotate/disable credentials
     EDIT_RULES = "edit_rules"
     MANAGE_COLLECTIONS = "manage_collections"  # delete collections, replace subject photos
-    VIEW_IDENTIFICATION = "view_identification"  # identification fields and images (troubleshooting)
     VIEW_BILLS = "view_bills"
     VIEW_AUDIT = "view_audit"  # audit log, verify, record of processing, consents
     SUBJECT_REQUESTS = "subject_requests"  # data-subject export, erase, receipts
     REDELIVER_WEBHOOKS = "redeliver_webhooks"
-    MANAGE_USERS = "manage_users"
 
 
 _ALL = frozenset(Permission)
 PERMISSIONS: dict[str, frozenset[Permission]] = {
     "owner": _ALL,
-    "admin": _ALL - {Permission.MANAGE_USERS},
+    "admin": _ALL,
     "developer": frozenset(
         {
             Permission.VIEW,
