@@ -111,6 +111,8 @@ def test_console_changes_are_audited_under_a_pseudonym(runtime: Any, tenant: Any
         if r.details.get("account_id") == tenant.account_id and r.actor != "admin"
     ]
     assert record.actor.startswith("staff-") and "olivia" not in str(record.details)
+    verified = browser.post("/console/audit/verify", data={"csrf": token})
+    assert verified.status_code == 200 and "The chain holds." in verified.text
     browser.post("/console/logout", data={"csrf": token})
     assert browser.get("/console/apps", follow_redirects=False).status_code == 303
     assert _events(runtime, "console_logout")

@@ -22,7 +22,16 @@ log = logging.getLogger("openkyc.jobs")
 
 
 def retention_sweep(runtime: Runtime) -> dict[str, object] | None:
-    """One retention sweep; ``None`` when another process's sweep holds the lock (skipped)."""
+    """One retention sweep; ``None`` when another process's sweep holds the lock (skipped).
+
+    Also enqueues again the webhook deliveries whose job was lost (the outbox), so a process that
+    died between a commit and its enqueue and never came back still has its events delivered."""
+    from openkyc.jobs.queue import jobs_for  # here: the queue module imports this one
+
+    try:
+        jobs_for(runtime).requeue_webhooks(runtime)
+    except Exception:  # the sweep must still run
+        log.exception("stale webhook deliveries could not be enqueued again")
     try:
         return run_sweep(runtime, actor="job-worker").as_dict()
     except SweepInProgress:

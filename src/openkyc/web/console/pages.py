@@ -38,6 +38,7 @@ from openkyc.store.models.privacy import Consent, ErasureReceiptRow
 from openkyc.usage import service as usage_service
 from openkyc.web.console.app import (
     COOKIE,
+    CSP,
     LOGIN_COOKIE,
     form,
     login_token,
@@ -707,8 +708,10 @@ async def ropa_page(request: Request) -> HTMLResponse:
         return record_of_processing(runtime, "html", app_ids=app_ids)
 
     document = await run_in_threadpool(run)
-    # the generated record is a full HTML document; served as it is, under the console's CSP
-    return HTMLResponse(document)
+    # the generated record is a whole HTML document with its own inline style (no script)
+    response = HTMLResponse(document)
+    response.headers["Content-Security-Policy"] = CSP.replace("style-src 'self'", "style-src 'unsafe-inline'")
+    return response
 
 
 @router.get("/consents", name="consents_page")
