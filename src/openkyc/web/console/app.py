@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,19 @@ CSP = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+_ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:\+00:00|Z)$")
+
+
+def shown(value: Any) -> str:
+    """A table cell: UTC times as ``YYYY-MM-DD HH:MM:SS``, ``None`` as nothing, the rest as text."""
+    if value is None:
+        return ""
+    text = str(value)
+    match = _ISO_TIME.match(text)
+    return f"{match.group(1)} {match.group(2)}" if match else text
+
+
+templates.env.filters["shown"] = shown
 
 
 class NeedLogin(Exception):
