@@ -150,3 +150,21 @@ def test_the_console_settings_do_what_they_say(runtime: Any, tenant: Any, tuned:
     assert client.get("/console/apps").status_code == 200
     offset["minutes"] = 1.5 + 61
     assert client.get("/console/apps", follow_redirects=False).status_code == 303  # the sign-in expired
+
+
+def test_long_lists_page_with_the_cursor(runtime: Any, tenant: Any, browser: Any) -> None:
+    from openkyc.accounts import service as accounts
+
+    with runtime.transaction() as session:
+        for i in range(101):
+            accounts.create_app(session, tenant.account_id, f"bulk-{i:03d}", actor="test")
+    make_user(runtime, tenant.account_id, "olivia", "owner")
+    sign_in(browser, "olivia")
+    first = browser.get(f"/console/apps?app={tenant.app_id}")
+    more = re.search(r'id="more" href="([^"]+)"|href="([^"]+)" id="more"', first.text)
+    assert more is not None, "no link to the next page"
+    second = browser.get(next(g for g in more.groups() if g).replace("&amp;", "&"))
+    assert second.status_code == 200 and 'id="more"' not in second.text
+    bodies = "".join(re.findall(r"<tbody>(.*?)</tbody>", first.text + second.text, re.S))
+    names = re.findall(r"<td>(bulk-\d{3}|tenant)</td>", bodies)
+    assert len(names) == 102 and len(set(names)) == 102  # every app once, over two pages

@@ -130,6 +130,20 @@ def app_param(fields: dict[str, str]) -> str | None:
     return fields.get("app") or None
 
 
+PAGE_ROWS = 100
+
+
+def cursor_of(request: Request) -> str | None:
+    return request.query_params.get("cursor") or None
+
+
+def more_link(request: Request, scope: Scope, next_cursor: str | None) -> str | None:
+    """The next page of a list (the same page with the cursor the list handed out)."""
+    if next_cursor is None:
+        return None
+    return f"{request.url.path}?app={scope.app_id}&cursor={next_cursor}"
+
+
 # --- sign-in ---------------------------------------------------------------------------------------
 
 
@@ -219,11 +233,15 @@ async def overview(request: Request) -> HTMLResponse:
             failed = listing.deliveries(
                 session, gate, scope, app_id=None, limit=200, cursor=None, state="failed", event=None
             )
+
+            def count(found: Any, items: Any = None) -> str:
+                return f"{len(found.items if items is None else items)}{'+' if found.next_cursor else ''}"
+
             stats += [
-                ("Collections", len(cols.items)),
-                ("Verifications, last 24 h", len(recent.items)),
-                ("Passed, last 24 h", sum(r.result_code == "Success" for r in recent.items)),
-                ("Failed webhook deliveries", len(failed.items)),
+                ("Collections", count(cols)),
+                ("Verifications, last 24 h", count(recent)),
+                ("Passed, last 24 h", count(recent, [r for r in recent.items if r.result_code == "Success"])),
+                ("Failed webhook deliveries", count(failed)),
             ]
         return {"stats": stats}
 
@@ -233,7 +251,7 @@ async def overview(request: Request) -> HTMLResponse:
 @router.get("/apps", name="apps_page")
 async def apps_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
-        found = listing.apps(session, runtime.gate, scope, limit=200, cursor=None, disabled=None)
+        found = listing.apps(session, runtime.gate, scope, limit=PAGE_ROWS, cursor=cursor_of(request), disabled=None)
         rows = []
         for app in found.items:
             action = "enable" if app.disabled_at else "disable"
@@ -257,7 +275,12 @@ async def apps_page(request: Request) -> HTMLResponse:
                 "url": request.url_for("app_create"),
                 "fields": [("name", "App name", "text")],
             }
-        return {"columns": ["APPID", "Name", "State", "Created"], "rows": rows, "create": create}
+        return {
+            "more": more_link(request, scope, found.next_cursor),
+            "columns": ["APPID", "Name", "State", "Created"],
+            "rows": rows,
+            "create": create,
+        }
 
     return await view(request, "Apps", work)
 
@@ -295,7 +318,9 @@ async def app_change(request: Request, app_id: int, action: str) -> Response:
 @router.get("/credentials", name="credentials_page")
 async def credentials_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
-        found = listing.credentials(session, runtime.gate, scope, app_id=None, limit=200, cursor=None, status=None)
+        found = listing.credentials(
+            session, runtime.gate, scope, app_id=None, limit=PAGE_ROWS, cursor=cursor_of(request), status=None
+        )
         manage = allowed(user.role, Permission.MANAGE_APPS)
         rows = []
         for c in found.items:
@@ -324,7 +349,12 @@ async def credentials_page(request: Request) -> HTMLResponse:
                 "url": request.url_for("credential_create"),
                 "fields": [],
             }
-        return {"columns": ["SecretId", "Status", "Created", "Last used"], "rows": rows, "create": create}
+        return {
+            "more": more_link(request, scope, found.next_cursor),
+            "columns": ["SecretId", "Status", "Created", "Last used"],
+            "rows": rows,
+            "create": create,
+        }
 
     return await view(request, "Credentials", work)
 
@@ -373,7 +403,9 @@ async def credential_change(request: Request, secret_id: str, action: str) -> Re
 @router.get("/rules", name="rules_page")
 async def rules_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
-        found = listing.rules(session, runtime.gate, scope, app_id=None, limit=200, cursor=None, name=None)
+        found = listing.rules(
+            session, runtime.gate, scope, app_id=None, limit=PAGE_ROWS, cursor=cursor_of(request), name=None
+        )
         rows = [
             {
                 "cells": [rule.id, name, rule.version, iso(rule.updated_at)],
@@ -389,7 +421,12 @@ async def rules_page(request: Request) -> HTMLResponse:
                 "url": request.url_for("rule_create"),
                 "fields": [("name", "Rule name", "text")],
             }
-        return {"columns": ["Rule id", "Name", "Version", "Updated"], "rows": rows, "create": create}
+        return {
+            "more": more_link(request, scope, found.next_cursor),
+            "columns": ["Rule id", "Name", "Version", "Updated"],
+            "rows": rows,
+            "create": create,
+        }
 
     return await view(request, "Rules", work)
 
@@ -474,7 +511,9 @@ async def rule_update(request: Request, rule_id: str) -> Response:
 @router.get("/collections", name="collections_page")
 async def collections_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
-        found = listing.collections(session, runtime.gate, scope, app_id=None, limit=200, cursor=None, name=None)
+        found = listing.collections(
+            session, runtime.gate, scope, app_id=None, limit=PAGE_ROWS, cursor=cursor_of(request), name=None
+        )
         counts = listing.subject_counts(session, runtime.gate, scope.app(session), [c.id for c, _ in found.items])
         rows = []
         for item in found.items:
@@ -490,7 +529,11 @@ async def collections_page(request: Request) -> HTMLResponse:
                     "actions": actions,
                 }
             )  # fmt: skip
-        return {"columns": ["Collection", "Name", "Subjects", "Duplicate check", "Embedder", "Created"], "rows": rows}
+        return {
+            "more": more_link(request, scope, found.next_cursor),
+            "columns": ["Collection", "Name", "Subjects", "Duplicate check", "Embedder", "Created"],
+            "rows": rows,
+        }
 
     return await view(request, "Collections", work)
 
@@ -500,7 +543,7 @@ async def collection_page(request: Request, collection_id: str) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
         found = listing.subjects(
             session, runtime.gate, runtime.keyring, scope, app_id=None, collection_id=collection_id,
-            limit=200, cursor=None,
+            limit=PAGE_ROWS, cursor=cursor_of(request),
         )  # fmt: skip
         rows = [
             {
@@ -512,6 +555,7 @@ async def collection_page(request: Request, collection_id: str) -> HTMLResponse:
         ]  # fmt: skip
         note = "Metadata only: identification fields and images are never shown here; use a data-subject export."
         return {
+            "more": more_link(request, scope, found.next_cursor),
             "columns": ["Subject", "Enrolled", "Template version", "Identification", "Image"],
             "rows": rows,
             "note": note,
@@ -544,7 +588,7 @@ async def collection_delete(request: Request, collection_id: str) -> Response:
 async def verifications_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
         found = listing.verifications(
-            session, runtime.gate, scope, app_id=None, limit=200, cursor=None, kind=None, result=None,
+            session, runtime.gate, scope, app_id=None, limit=PAGE_ROWS, cursor=cursor_of(request), kind=None, result=None,
             since=None, until=None,
         )  # fmt: skip
         rows = [
@@ -552,7 +596,12 @@ async def verifications_page(request: Request) -> HTMLResponse:
             for v in map(listing.verification_view, found.items)
         ]
         note = "Redacted: subject ids and document fields are not shown (GET /v1/verifications/{id} has them)."
-        return {"columns": ["Verification", "Kind", "Result", "Live", "Created"], "rows": rows, "note": note}
+        return {
+            "more": more_link(request, scope, found.next_cursor),
+            "columns": ["Verification", "Kind", "Result", "Live", "Created"],
+            "rows": rows,
+            "note": note,
+        }
 
     return await view(request, "Verifications", work)
 
@@ -560,7 +609,9 @@ async def verifications_page(request: Request) -> HTMLResponse:
 @router.get("/sessions", name="sessions_page")
 async def sessions_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
-        found = listing.sessions(session, runtime.gate, scope, app_id=None, limit=200, cursor=None, state=None)
+        found = listing.sessions(
+            session, runtime.gate, scope, app_id=None, limit=PAGE_ROWS, cursor=cursor_of(request), state=None
+        )
         now = runtime.clock()
         rows = [
             {
@@ -570,7 +621,12 @@ async def sessions_page(request: Request) -> HTMLResponse:
             for s in (listing.session_view(r, now) for r in found.items)
         ]
         note = "Redacted: BizTokens and the customer's extra data are never shown."
-        return {"columns": ["Session", "State", "Attempts", "Verification", "Created"], "rows": rows, "note": note}
+        return {
+            "more": more_link(request, scope, found.next_cursor),
+            "columns": ["Session", "State", "Attempts", "Verification", "Created"],
+            "rows": rows,
+            "note": note,
+        }
 
     return await view(request, "Hosted sessions", work)
 
@@ -651,7 +707,7 @@ async def requests_page(request: Request) -> HTMLResponse:
 async def audit_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
         found = listing.audit_log(
-            session, runtime.gate, scope, limit=50, cursor=request.query_params.get("cursor") or None,
+            session, runtime.gate, scope, limit=PAGE_ROWS, cursor=cursor_of(request),
             event_type=None, app_id=None,
         )  # fmt: skip
         rows = [
@@ -659,13 +715,10 @@ async def audit_page(request: Request) -> HTMLResponse:
              "actions": []}
             for r in found.items
         ]  # fmt: skip
-        more = None
-        if found.next_cursor:
-            more = str(request.url_for("audit_page")) + f"?app={scope.app_id}&cursor={found.next_cursor}"
         return {
+            "more": more_link(request, scope, found.next_cursor),
             "columns": ["Seq", "Time", "APPID", "Actor", "Event", "Details"],
             "rows": rows,
-            "more": more,
             "verify": request.url_for("audit_verify"),
         }
 
@@ -848,7 +901,14 @@ async def models_page(request: Request) -> HTMLResponse:
 async def webhooks_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
         found = listing.deliveries(
-            session, runtime.gate, scope, app_id=None, limit=200, cursor=None, state=None, event=None
+            session,
+            runtime.gate,
+            scope,
+            app_id=None,
+            limit=PAGE_ROWS,
+            cursor=cursor_of(request),
+            state=None,
+            event=None,
         )
         rows = []
         for d in map(listing.delivery_view, found.items):
@@ -863,6 +923,7 @@ async def webhooks_page(request: Request) -> HTMLResponse:
                            d["created_at"]], "actions": actions}
             )  # fmt: skip
         return {
+            "more": more_link(request, scope, found.next_cursor),
             "columns": ["Delivery", "Event", "State", "Attempts", "Status codes", "Next attempt", "Created"],
             "rows": rows,
         }
@@ -889,7 +950,7 @@ async def webhook_redeliver(request: Request, delivery_id: str) -> Response:
 @router.get("/users", name="users_page")
 async def users_page(request: Request) -> HTMLResponse:
     def work(runtime: Runtime, session: Session, user: SignedIn, scope: Scope) -> dict[str, Any]:
-        found = listing.users(session, runtime.gate, scope, limit=200, cursor=None, role=None)
+        found = listing.users(session, runtime.gate, scope, limit=PAGE_ROWS, cursor=cursor_of(request), role=None)
         rows = [
             {
                 "cells": [u["user_name"], u["role"], "yes" if u["locked"] else "no", u["last_login_at"] or "never"],
@@ -904,6 +965,11 @@ async def users_page(request: Request) -> HTMLResponse:
         note = "Users are created with `openkyc users create`. Permissions by role: " + "; ".join(
             f"{r['cells'][0]}: {r['cells'][1]}" for r in table
         )
-        return {"columns": ["User", "Role", "Locked", "Last sign-in"], "rows": rows, "note": note}
+        return {
+            "more": more_link(request, scope, found.next_cursor),
+            "columns": ["User", "Role", "Locked", "Last sign-in"],
+            "rows": rows,
+            "note": note,
+        }
 
     return await view(request, "Users", work)
