@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -26,7 +27,7 @@ from openkyc.privacy.reach import (
     WholeAccount,
     staff_reference,
 )
-from openkyc.privacy.vocabulary import DataElement, Purpose
+from openkyc.privacy.vocabulary import Purpose
 from openkyc.store.models.accounts import Account, App, Credential, Resource, User
 from openkyc.store.models.config import Rule, RuleChange
 from openkyc.store.models.faces import Collection, TemplateKeyRow
@@ -47,20 +48,9 @@ def _count(result: Any) -> int:
 class StaffReach:
     name = "accounts.staff"
     order = 95
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "users": {
-            "id": ColumnUse.of(DataElement.USER_ID),
-            "user_name": ColumnUse.of(DataElement.USER_NAME),
-            "password_hash": ColumnUse.of(DataElement.PASSWORD_HASH),
-        },
-        "audit_log": {"actor": ColumnUse.of(DataElement.USER_ID)},
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "users": ("account_id", "role", "disabled", "created_at", "failed_logins", "locked_until", "last_login_at"),
-        # console sign-ins: a token hash and a CSRF token (deleted with the user: ON DELETE CASCADE)
-        "console_sessions": ("token_hash", "user_id", "csrf_token", "created_at", "expires_at"),
-        "audit_log": ("id", "seq", "created_at", "app_id", "event_type", "details", "prev_hash", "hash", "mac"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="accounts.staff")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("accounts.staff")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("accounts.staff")
 
     def _users(self, ctx: ReachContext, target: Target) -> list[User]:
         if isinstance(target, StaffUser):
@@ -130,22 +120,9 @@ class AccountReach:
 
     name = "accounts.account"
     order = 100  # last: deleting apps cascades to anything a step above did not remove
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {}
-    plain: Mapping[str, tuple[str, ...]] = {
-        "accounts": ("id", "name", "created_at"),
-        "apps": ("id", "account_id", "name", "created_at", "qps_limit", "monthly_quota", "disabled_at"),
-        # ids and result codes only (jobs/webhooks.py); deleted with the app (ON DELETE CASCADE)
-        "webhook_deliveries": (
-            "id", "app_id", "event", "url", "body", "state", "attempts", "last_status", "last_error",
-            "next_attempt_at", "created_at", "delivered_at", "history",
-        ),
-        "credentials": (
-            "id", "secret_id", "app_id", "secret_key_enc", "status", "created_at", "last_used_at", "disabled_at",
-        ),
-        "resources": ("id", "app_id", "kind", "name", "created_at"),
-        "rules": ("id", "app_id", "version", "config", "created_at", "updated_at"),
-        "rule_changes": ("id", "rule_id", "version", "changed_by", "changed_at", "old_config", "new_config"),
-    }  # fmt: skip
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="accounts.account")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("accounts.account")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("accounts.account")
 
     def export(self, ctx: ReachContext, target: Target) -> Iterable[Found]:
         return ()

@@ -758,7 +758,7 @@ async def ropa_page(request: Request) -> HTMLResponse:
     def run() -> str:
         with runtime.transaction() as session:
             app_ids = [a.id for a in _apps(session, user.account_id)]
-        return record_of_processing(runtime, "html", app_ids=app_ids)
+        return record_of_processing(runtime.access, runtime.settings, "html", app_ids=app_ids)
 
     document = await run_in_threadpool(run)
     # the generated record is a whole HTML document with its own inline style (no script)
