@@ -202,7 +202,7 @@ def test_the_retention_sweep_deletes_old_delivery_log_rows(tenant: Any, runtime:
             for name, when in (("v-old", now - timedelta(hours=73)), ("v-new", now - timedelta(hours=71)))
         )
         session.execute(update(WebhookDeliveryRow).values(state="delivered", next_attempt_at=None))
-    report = run_sweep(runtime, actor="test").as_dict()
+    report = run_sweep(runtime.sweeper, actor="test").as_dict()
     assert report["counts"]["webhook_deliveries"] == 1, report
     with runtime.transaction() as session:
         left = set(session.scalars(select(WebhookDeliveryRow.id)))
