@@ -428,3 +428,37 @@ class ServerBusy(ResourceUnavailable):
 
     code = "ResourceUnavailable.ServerBusy"
     default_message = "The server is busy; retry after the time given in Retry-After."
+
+
+# --- operators: management API and console (issue 15) ----------------------------------------
+
+
+class AppDisabled(AuthFailure):
+    code = "AuthFailure.AppDisabled"
+    default_message = "The app of this credential is disabled."
+
+
+class InvalidCursor(InvalidParameterValue):
+    code = "InvalidParameterValue.Cursor"
+    default_message = "The cursor is not one this list returned."
+
+
+class RoleNotAllowed(UnauthorizedOperation):
+    code = "UnauthorizedOperation.RoleNotAllowed"
+    default_message = "Your role does not allow this action."
+
+
+class LoginFailed(AuthFailure):
+    code = "AuthFailure.LoginFailed"
+    default_message = "The user name or the password is wrong."
+
+
+class AccountLocked(AuthFailure):
+    status_code = 423
+    code = "AuthFailure.AccountLocked"
+    default_message = "Too many failed sign-ins: the user is locked for a while."
+
+
+class CsrfFailed(UnauthorizedOperation):
+    code = "UnauthorizedOperation.CsrfTokenInvalid"
+    default_message = "The form is stale or was not sent by the console; reload the page."

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         pattern=r"^/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]$",
         description="A second path (besides /) that answers the Tencent Cloud compatible actions, e.g. /tencent.",
     )
+    console_session_hours: float = Field(default=8.0, gt=0, le=720, description="Console sign-in lifetime.")
+    console_max_failed_logins: int = Field(default=5, ge=1, le=100, description="Failures before a lockout.")
+    console_lockout_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60, description="Console lockout length.")
 
     @field_validator("verify_rate_limit")
     @classmethod

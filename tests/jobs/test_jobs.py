@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from jobs.receiver import Receiver, webhook_receiver
-from openkyc.jobs import LocalJobs, RedisJobs, result_delivery, webhook_secret
+from openkyc.jobs import LocalJobs, RedisJobs, webhook_secret
+from openkyc.jobs.webhooks import verify_signature
 from openkyc.jobs.worker import run_worker
 from openkyc.store.models.privacy import AuditRecord
 
@@ -28,11 +27,10 @@ def _sweeps(runtime: Any) -> int:
 
 
 def _check_signed(runtime: Any, receiver: Receiver, app_id: int) -> dict[str, Any]:
-    """The last delivery is signed with the app's secret and carries ids and the Result only."""
+    """The last delivery is signed (timestamp + body) with the app's secret and carries ids and the Result only."""
     got = receiver.received[-1]
     secret = webhook_secret(runtime.keyring, app_id)
-    expected = "sha256=" + hmac.new(secret.encode(), got.body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(got.headers["x-openkyc-signature"], expected)
+    assert verify_signature(secret, got.headers["x-openkyc-timestamp"], got.body, got.headers["x-openkyc-signature"])
     assert got.headers["x-openkyc-event"] == "verification.result"
     body = got.json
     assert set(body) == {"event", "delivery_id", "app_id", "verification_id", "kind", "Result", "created_at"}
@@ -40,10 +38,31 @@ def _check_signed(runtime: Any, receiver: Receiver, app_id: int) -> dict[str, An
     return body
 
 
-def _delivery(url: str, app_id: int = 7) -> Any:
-    return result_delivery(
-        app_id=app_id, url=url, verification_id="v-123", kind="selfie", result="Success", created_at=datetime.now(UTC)
-    )
+@pytest.fixture
+def app_id(runtime: Any) -> int:
+    from openkyc.accounts import service as accounts
+
+    with runtime.transaction() as session:
+        account = accounts.create_account(session, "jobs")
+        return int(accounts.create_app(session, account.id, "jobs").id)
+
+
+def _notify(runtime: Any, jobs: Any, url: str | None, app_id: int, verification_id: str = "v-123") -> str | None:
+    """A result event written in its own transaction (the outbox row), enqueued after the commit."""
+    with runtime.transaction() as session:
+        return jobs.notify_result(
+            session, app_id=app_id, url=url, verification_id=verification_id, kind="selfie", result="Success",
+            created_at=datetime.now(UTC),
+        )  # fmt: skip
+
+
+def _row(runtime: Any, delivery_id: str) -> Any:
+    from openkyc.store.models.webhooks import WebhookDeliveryRow
+
+    with runtime.transaction() as session:
+        row = session.get(WebhookDeliveryRow, delivery_id)
+        session.expunge(row)
+        return row
 
 
 def test_secret_is_per_app_and_stable(runtime: Any) -> None:
@@ -52,54 +71,59 @@ def test_secret_is_per_app_and_stable(runtime: Any) -> None:
     assert len(webhook_secret(runtime.keyring, 1)) == 64
 
 
-def test_in_process_webhook_retries_then_arrives_signed(runtime: Any) -> None:
+def test_in_process_webhook_retries_then_arrives_signed(runtime: Any, app_id: int) -> None:
     jobs = LocalJobs(runtime, backoff=(0, 0))
     try:
         with webhook_receiver(answers=[500, 503]) as receiver:
-            jobs.enqueue_webhook(_delivery(receiver.url))
+            delivery_id = _notify(runtime, jobs, receiver.url, app_id)
             assert jobs.drain(20)
         assert len(receiver.received) == 3 and jobs.done == 1 and jobs.failed == 0
-        body = _check_signed(runtime, receiver, 7)
-        assert body["Result"] == "Success" and body["verification_id"] == "v-123" and body["app_id"] == 7
+        body = _check_signed(runtime, receiver, app_id)
+        assert body["Result"] == "Success" and body["verification_id"] == "v-123" and body["app_id"] == app_id
         assert len({r.headers["x-openkyc-delivery"] for r in receiver.received}) == 1  # one id for every retry
+        row = _row(runtime, str(delivery_id))
+        assert (row.state, row.attempts, row.last_status) == ("delivered", 3, 200)
+        assert [h["status"] for h in row.history] == [500, 503, 200]
     finally:
         jobs.close()
 
 
-def test_in_process_webhook_gives_up_after_the_backoff(runtime: Any) -> None:
+def test_in_process_webhook_gives_up_after_the_backoff(runtime: Any, app_id: int) -> None:
     jobs = LocalJobs(runtime, backoff=(0,))
     try:
         with webhook_receiver(answers=[500, 500, 500]) as receiver:
-            jobs.enqueue_webhook(_delivery(receiver.url))
+            delivery_id = _notify(runtime, jobs, receiver.url, app_id)
             assert jobs.drain(20)
         assert len(receiver.received) == 2 and jobs.failed == 1 and jobs.done == 0
+        row = _row(runtime, str(delivery_id))
+        assert (row.state, row.attempts, row.last_status, row.last_error) == ("failed", 2, 500, "answered 500")
     finally:
         jobs.close()
 
 
-def test_webhook_is_sent_only_when_the_result_commits(runtime: Any) -> None:
+def test_webhook_is_sent_only_when_the_result_commits(runtime: Any, app_id: int) -> None:
     jobs = LocalJobs(runtime, backoff=())
     try:
         with webhook_receiver() as receiver:
             with pytest.raises(RuntimeError), runtime.transaction() as session:
                 jobs.notify_result(
-                    session, app_id=3, url=receiver.url, verification_id="v-rolled-back", kind="selfie",
+                    session, app_id=app_id, url=receiver.url, verification_id="v-rolled-back", kind="selfie",
                     result="Success", created_at=datetime.now(UTC),
                 )  # fmt: skip
                 raise RuntimeError("the result was not stored")
             with runtime.transaction() as session:
                 jobs.notify_result(
-                    session, app_id=3, url=None, verification_id="v-no-url", kind="selfie",
+                    session, app_id=app_id, url=None, verification_id="v-no-url", kind="selfie",
                     result="Success", created_at=datetime.now(UTC),
                 )  # fmt: skip
                 jobs.notify_result(
-                    session, app_id=3, url=receiver.url, verification_id="v-stored", kind="liveness",
+                    session, app_id=app_id, url=receiver.url, verification_id="v-stored", kind="liveness",
                     result="FailedOperation.SilentDetectFail", created_at=datetime.now(UTC),
                 )  # fmt: skip
                 assert receiver.received == []  # nothing leaves before the commit
             assert jobs.drain(20)
         assert [r.json["verification_id"] for r in receiver.received] == ["v-stored"]
-        assert _check_signed(runtime, receiver, 3)["Result"] == "FailedOperation.SilentDetectFail"
+        assert _check_signed(runtime, receiver, app_id)["Result"] == "FailedOperation.SilentDetectFail"
     finally:
         jobs.close()
 
@@ -138,13 +162,17 @@ def redis_queue() -> Iterator[tuple[Any, str]]:
 
 
 def test_redis_queue_sweep_and_webhook_with_a_burst_worker(
-    runtime: Any, settings: Any, redis_queue: tuple[Any, str]
+    runtime: Any, settings: Any, redis_queue: tuple[Any, str], app_id: int
 ) -> None:
     connection, name = redis_queue
     jobs = RedisJobs(connection, queue_name=name, backoff=(0,))
     with webhook_receiver(answers=[502]) as receiver:
         jobs.enqueue_sweep()
-        jobs.enqueue_webhook(_delivery(receiver.url, app_id=11))
+        with runtime.transaction() as session:
+            jobs.notify_result(
+                session, app_id=app_id, url=receiver.url, verification_id="v-redis", kind="selfie",
+                result="Success", created_at=datetime.now(UTC),
+            )  # fmt: skip
         assert len(jobs.queue) == 2 and receiver.received == [] and _sweeps(runtime) == 0
         worked = run_worker(
             settings.model_copy(update={"redis_url": REDIS_URL}), runtime=runtime, burst=True, queue_name=name
@@ -152,7 +180,7 @@ def test_redis_queue_sweep_and_webhook_with_a_burst_worker(
     assert worked and len(jobs.queue) == 0
     assert _sweeps(runtime) == 1
     assert len(receiver.received) == 2  # a 502, retried by RQ, then delivered
-    assert _check_signed(runtime, receiver, 11)["app_id"] == 11
+    assert _check_signed(runtime, receiver, app_id)["app_id"] == app_id
     from rq.registry import FailedJobRegistry
 
     assert FailedJobRegistry(name, connection=connection).count == 0

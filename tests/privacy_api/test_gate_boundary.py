@@ -149,11 +149,48 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     call("GET", "/v1/privacy/subjects/{subject_id}/export.zip", "/v1/privacy/subjects/walker-1/export.zip")
     call("GET", "/v1/privacy/sessions/{biz_token}", f"/v1/privacy/sessions/{token}")
     call("POST", "/v1/privacy/sessions/{biz_token}/erase", f"/v1/privacy/sessions/{token}/erase")
+    # the management API (issue 15)
+    call("GET", "/v1/apps", "/v1/apps")
+    made = call("POST", "/v1/apps", "/v1/apps", {"name": "walk-app"}).json()
+    call("POST", "/v1/apps/{app_id}/disable", f"/v1/apps/{made['app_id']}/disable")
+    call("POST", "/v1/apps/{app_id}/enable", f"/v1/apps/{made['app_id']}/enable")
+    call("GET", "/v1/credentials", "/v1/credentials")
+    extra = call("POST", "/v1/credentials", "/v1/credentials", {}).json()["secret_id"]
+    turned = call("POST", "/v1/credentials/{secret_id}/rotate", f"/v1/credentials/{extra}/rotate", {}).json()
+    call("POST", "/v1/credentials/{secret_id}/disable", f"/v1/credentials/{turned['secret_id']}/disable")
+    call("GET", "/v1/users", "/v1/users")
+    call("GET", "/v1/rules", "/v1/rules")
+    call("GET", "/v1/collections", "/v1/collections")
+    call("GET", "/v1/collections/{collection_id}/subjects", f"/v1/collections/{col}/subjects")
+    photo = {"image": OTHER, "retain_image": True}
+    call(
+        "PUT",
+        "/v1/collections/{collection_id}/subjects/{subject_id}/photo",
+        f"/v1/collections/{col}/subjects/walker-1/photo",
+        photo,
+    )
+    call("GET", "/v1/verifications", "/v1/verifications")
+    call("GET", "/v1/sessions", "/v1/sessions")
+    call("GET", "/v1/audit-log", "/v1/audit-log")
+    hooked = call(
+        "POST", "/v1/rules", "/v1/rules", {"name": "walk-hook", "config": {"webhook_url": "http://127.0.0.1:9/"}}
+    )
+    call(
+        "POST", "/v1/liveness", "/v1/liveness", {"video": VIDEO, "mode": "silent", "rule_id": hooked.json()["rule_id"]}
+    )
+    delivery = call("GET", "/v1/webhooks/deliveries", "/v1/webhooks/deliveries").json()["deliveries"][0]
+    call(
+        "POST",
+        "/v1/webhooks/deliveries/{delivery_id}/redeliver",
+        f"/v1/webhooks/deliveries/{delivery['delivery_id']}/redeliver",
+    )
+
     call(
         "DELETE",
         "/v1/collections/{collection_id}/subjects/{subject_id}",
         f"/v1/collections/{col}/subjects/walker-1",
     )
+    call("DELETE", "/v1/collections/{collection_id}", f"/v1/collections/{col}")
     call("POST", "/v1/privacy/subjects/{subject_id}/erase", "/v1/privacy/subjects/walker-1/erase")
     return seen
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import pytest
 
 from jobs.receiver import webhook_receiver
 from openkyc.jobs import webhook_secret
+from openkyc.jobs.webhooks import verify_signature
 
 pytestmark = pytest.mark.slow
 
@@ -30,12 +29,20 @@ def test_liveness_result_is_posted_to_the_rules_webhook(tenant: Any, runtime: An
     assert len(receiver.received) == 1
     got = receiver.received[0]
     secret = webhook_secret(runtime.keyring, tenant.app_id)
-    assert (
-        got.headers["x-openkyc-signature"]
-        == "sha256=" + hmac.new(secret.encode(), got.body, hashlib.sha256).hexdigest()
-    )
+    timestamp, signature = got.headers["x-openkyc-timestamp"], got.headers["x-openkyc-signature"]
+    assert verify_signature(secret, timestamp, got.body, signature)
+    assert not verify_signature(secret, timestamp, got.body + b" ", signature)  # the body is signed
+    assert not verify_signature(secret, str(int(timestamp) - 1), got.body, signature)  # and the time
     body = got.json
     assert body["verification_id"] == response.json()["verification_id"]
     assert body["Result"] == response.json()["Result"] and body["app_id"] == tenant.app_id
     assert body["kind"] == "liveness"
     assert b"user-42" not in got.body  # the customer's subject id is not in the notification
+
+    # the delivery log, through the management API: one attempt, delivered, no personal data
+    log = tenant.get("/v1/webhooks/deliveries")
+    assert log.status_code == 200, log.text
+    (entry,) = log.json()["deliveries"]
+    assert entry["delivery_id"] == body["delivery_id"] and entry["event"] == "verification.result"
+    assert (entry["state"], entry["attempts"], entry["last_status"]) == ("delivered", 1, 200)
+    assert "user-42" not in log.text

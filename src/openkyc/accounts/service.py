@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openkyc.accounts import ids
 from openkyc.accounts.passwords import hash_password
-from openkyc.errors import CredentialDisabled, InvalidParameterValue, ResourceNotFound, SecretIdNotFound
+from openkyc.errors import AppDisabled, CredentialDisabled, InvalidParameterValue, ResourceNotFound, SecretIdNotFound
 from openkyc.privacy import audit
 from openkyc.privacy.crypto import Keyring
 from openkyc.store.models.accounts import Account, App, Credential, User
@@ -67,7 +67,9 @@ def create_account(session: Session, name: str) -> Account:
     return account
 
 
-def create_user(session: Session, account_id: int, user_name: str, password: str, role: Role) -> User:
+def create_user(
+    session: Session, account_id: int, user_name: str, password: str, role: Role, *, actor: str = "admin"
+) -> User:
     if not user_name or len(user_name) > 64:
         raise InvalidParameterValue("The user name must have 1 to 64 characters.")
     if len(password) < 12:
@@ -85,15 +87,46 @@ def create_user(session: Session, account_id: int, user_name: str, password: str
     )
     session.add(user)
     session.flush()
+    audit.append(
+        session,
+        audit.AuditEvent.ACCOUNT_EVENT,
+        actor=actor,
+        details={"action": "user_create", "account_id": account_id, "user_id": user.id, "role": role.value},
+    )
     return user
 
 
-def create_app(session: Session, account_id: int, name: str) -> App:
+def create_app(session: Session, account_id: int, name: str, *, actor: str = "admin") -> App:
+    if not name or len(name) > 128:
+        raise InvalidParameterValue("The app name must have 1 to 128 characters.")
     if session.get(Account, account_id) is None:
         raise ResourceNotFound("The account does not exist.", code="ResourceNotFound.Account")
     app = App(id=ids.numeric_id(), account_id=account_id, name=name, created_at=_now())
     session.add(app)
     session.flush()
+    audit.append(
+        session,
+        audit.AuditEvent.ACCOUNT_EVENT,
+        actor=actor,
+        app_id=app.id,
+        details={"action": "app_create", "account_id": account_id},
+    )
+    return app
+
+
+def set_app_disabled(session: Session, app_id: int, disabled: bool, *, actor: str = "admin") -> App:
+    """Disables an app (every credential of it is refused with ``AuthFailure.AppDisabled``) or enables it."""
+    app = session.get(App, app_id)
+    if app is None:
+        raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
+    app.disabled_at = _now() if disabled else None
+    audit.append(
+        session,
+        audit.AuditEvent.ACCOUNT_EVENT,
+        actor=actor,
+        app_id=app_id,
+        details={"action": "app_disable" if disabled else "app_enable"},
+    )
     return app
 
 
@@ -180,9 +213,21 @@ def rotate_credential(
 ) -> IssuedCredential:
     """A new credential for the same app; the old one is disabled unless ``keep_old``."""
     old = _credential(session, secret_id)
+    if not keep_old:
+        # conditional: of concurrent rotations of one credential exactly one wins, the others are refused
+        changed = session.execute(
+            update(Credential)
+            .where(Credential.secret_id == secret_id, Credential.status == "active")
+            .values(status="disabled", disabled_at=_now())
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(changed, "rowcount", 0):
+            raise InvalidParameterValue(
+                "Only an active credential can be rotated.", code="InvalidParameterValue.CredentialDisabled"
+            )
     issued = create_credential(session, keyring, old.app_id, actor=actor)
     if not keep_old:
-        disable_credential(session, secret_id, actor=actor)
+        _audit_credential(session, "disable", old.app_id, actor, secret_id=secret_id)
     _audit_credential(session, "rotate", old.app_id, actor, secret_id=issued.secret_id, old_secret_id=secret_id)
     return issued
 
@@ -201,6 +246,8 @@ def resolve_secret(session: Session, keyring: Keyring, secret_id: str) -> tuple[
     credential, app = row
     if credential.status != "active":
         raise CredentialDisabled()
+    if app.disabled_at is not None:
+        raise AppDisabled()
     secret_key = keyring.decrypt_text(credential.secret_key_enc, _aad(secret_id))
     caller = Caller(
         account_id=app.account_id,

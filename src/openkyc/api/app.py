@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from openkyc.api import errors, openapi
 from openkyc.api.gateway import Gateway
-from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, usage, verification
+from openkyc.api.routes import core, documents, faces, management, privacy, rules, sessions, usage, verification
 from openkyc.api.tencent.routes import router as tencent_router
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
@@ -25,6 +25,7 @@ from openkyc.privacy.sweep import RetentionScheduler
 from openkyc.privacy.vocabulary import DataElement, Purpose
 from openkyc.runtime import ModelSet, Runtime
 from openkyc.settings import Settings
+from openkyc.web.console import build_console
 
 
 def _start_up(runtime: Runtime) -> None:
@@ -64,6 +65,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             pool.warm(_load_models, count=pool.size)
         if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
+        app.state.runtime.components["jobs"].requeue_webhooks(app.state.runtime)  # the outbox: lost enqueues
         scheduler = None
         if not settings.redis_url:  # with Redis the job worker schedules the sweeps, not each API process
             scheduler = RetentionScheduler(app.state.runtime.sweeper, settings.retention_sweep_seconds)
@@ -93,9 +95,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime
         runtime.components.setdefault("metrics", Metrics())
     errors.install(app)
-    for module in (core, rules, faces, verification, documents, sessions, privacy, usage):
+    for module in (core, rules, faces, verification, documents, sessions, privacy, usage, management):
         app.include_router(module.router)
     app.include_router(tencent_router(settings))
+    app.mount("/console", build_console(lambda: app.state.runtime))  # the operators' console (no API routes)
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app
 

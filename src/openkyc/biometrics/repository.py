@@ -324,3 +324,76 @@ class SubjectRepository:
             delete(Subject).where(Subject.app_id == app_id, Subject.collection_id == collection_id)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # --- operators (management API and console): metadata only, never identification ---------------
+
+    @requires_purpose(DataElement.TEMPLATE, DataElement.SUBJECT_ID)
+    def metadata(self, app_id: int, rows: list[Subject], *, purpose: Purpose) -> list[dict[str, Any]]:
+        """What an operator sees of enrolled subjects: the id, times, template version, and whether
+        identification fields or an image are held, never their content."""
+        found = self._keys(r.subject_id_enc for r in rows)
+        ids = [self._subject_id(found, r.app_id, r.subject_id, r.subject_id_enc) for r in rows]
+        return [
+            {
+                "subject_id": sid,
+                "collection_id": r.collection_id,
+                "enrolled_at": r.created_at.isoformat(),
+                "template_version": r.template_version,
+                "key_id": r.key_id,
+                "has_identification": r.identification_enc is not None,
+                "image_retained": r.image_blob_id is not None,
+            }
+            for r, sid in zip(rows, ids, strict=True)
+            if r.app_id == app_id
+        ]
+
+    @requires_purpose(DataElement.TEMPLATE, writes=True)
+    def remove_collection(
+        self, app_id: int, collection_id: str, *, now: datetime, purpose: Purpose
+    ) -> list[tuple[str, str | None]]:
+        """Removes every subject of a collection with an index event each (every process's 1:N index
+        drops them); returns ``(keyed subject ref, retained image blob id)`` per removed row."""
+        rows = self.session.scalars(
+            select(Subject).where(Subject.app_id == app_id, Subject.collection_id == collection_id)
+        ).all()
+        removed = []
+        for row in rows:
+            self.session.add(IndexEvent(collection_id=collection_id, subject_row=row.id, op="remove", created_at=now))
+            removed.append((row.subject_id, row.image_blob_id))
+            self.session.delete(row)
+        self.session.flush()
+        return removed
+
+    @requires_purpose(DataElement.TEMPLATE, writes=True)
+    def replace_photo(
+        self,
+        app_id: int,
+        collection_id: str,
+        subject_id: str,
+        *,
+        template: bytes,
+        template_version: int,
+        key_id: str,
+        image_blob_id: str | None,
+        now: datetime,
+        purpose: Purpose,
+    ) -> str | None:
+        """A subject's new template (from a new photo); returns the old retained image's blob id."""
+        row = self.session.scalar(
+            select(Subject).where(
+                Subject.app_id == app_id,
+                Subject.collection_id == collection_id,
+                Subject.subject_id == self._ref(app_id, subject_id),
+            )
+        )
+        if row is None:
+            raise ResourceNotFound("The subject is not in this collection.", code="ResourceNotFound.Subject")
+        subject_key = subject_keys_for(self.session).for_subject(app_id, subject_id)
+        old_blob = row.image_blob_id
+        row.template = seal_template(subject_key, app_id, collection_id, row.subject_id, template)
+        row.template_version = template_version
+        row.key_id = key_id
+        row.image_blob_id = image_blob_id
+        self.session.add(IndexEvent(collection_id=collection_id, subject_row=row.id, op="add", created_at=now))
+        self.session.flush()
+        return old_blob

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.pool import ModelPool
+from openkyc.privacy import audit
 from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.accounts import Resource
@@ -85,12 +87,15 @@ class FaceService:
 
     # --- collections ---------------------------------------------------------------------------
 
-    def _collection(self, session: Session, collection_id: str) -> tuple[Collection, str]:
-        row = session.execute(
+    def _collection(self, session: Session, collection_id: str, *, share: bool = False) -> tuple[Collection, str]:
+        query = (
             select(Collection, Resource.name)
             .join(Resource, Resource.id == Collection.id)
             .where(Collection.id == collection_id, Collection.app_id == self.app_id)
-        ).first()
+        )
+        if share:  # PostgreSQL: a concurrent collection delete waits for this transaction (and v.v.)
+            query = query.with_for_update(read=True, of=Collection)
+        row = session.execute(query).first()
         if row is None:
             raise ResourceNotFound("The collection does not exist.", code="ResourceNotFound.Collection")
         return row[0], row[1]
@@ -165,11 +170,11 @@ class FaceService:
             enrolment = engine.enrol(image, key, require_single=True)
         with self.data.transaction() as session:
             repo = self._repo(session)
+            self._still_there(session, collection_id, exclusive=collection.duplicate_check)
             if collection.duplicate_check:
                 # Enrolments into one collection with a duplicate check are serialised on the
-                # collection row (the lock is held until commit), so two copies of one face
-                # enrolled at once cannot both pass the check.
-                lock_collection(session, collection_id)
+                # collection row (the lock, taken just above, is held until commit), so two
+                # copies of one face enrolled at once cannot both pass the check.
                 self.index.sync(session, repo, self.app_id)
                 if any(
                     m.sim >= threshold for m in self._search(engine, collection_id, {key.key_id: enrolment.template})
@@ -264,6 +269,110 @@ class FaceService:
             if row.image_blob_id:
                 self.data.blobs.delete(session, row.image_blob_id, purpose=Purpose.PROVIDE_FEATURES)
         return {"collection_id": collection_id, "subject_id": subject_id, "deleted": True}
+
+    # --- operators: collection delete and photo replacement (issue 15) ------------------------------
+
+    def _still_there(self, session: Session, collection_id: str, *, exclusive: bool) -> None:
+        """The collection still exists (deleted meanwhile: 404), and a concurrent delete waits for this
+        transaction: the row's write lock when ``exclusive`` (serialises duplicate checks), else a
+        share lock (PostgreSQL; SQLite serialises writers anyway). One lock each, never a share lock
+        upgraded later, so two enrolments cannot deadlock on the row."""
+        if exclusive:
+            lock_collection(session, collection_id)
+        self._collection(session, collection_id, share=not exclusive)
+
+    def delete_collection(self, collection_id: str, *, actor: str = "api") -> dict[str, Any]:
+        """Deletes a collection, its subjects (index events keep every process's 1:N index in sync)
+        and their retained images, like subject deletion; the collection's name becomes free."""
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES,
+            [DataElement.TEMPLATE, DataCategory.IDENTIFICATION, DataElement.FACE_IMAGE],
+            app_id=self.app_id,
+        )
+        with self.data.transaction() as session:
+            self._collection(session, collection_id)
+            lock_collection(session, collection_id)
+            removed = self._repo(session).remove_collection(
+                self.app_id, collection_id, now=self.data.clock(), purpose=Purpose.PROVIDE_FEATURES
+            )
+            for _ref, blob_id in removed:
+                if blob_id:
+                    self.data.blobs.delete(session, blob_id, purpose=Purpose.PROVIDE_FEATURES)
+            resource = session.get(Resource, collection_id)
+            if resource is not None:
+                session.delete(resource)  # the collection row goes with it (ON DELETE CASCADE)
+            session.execute(sa_delete(Collection).where(Collection.id == collection_id))
+            audit.append(
+                session,
+                audit.AuditEvent.CONFIG_CHANGE,
+                actor=actor,
+                app_id=self.app_id,
+                details={"action": "collection_delete", "collection_id": collection_id, "subjects": len(removed)},
+            )
+        self.index.drop(collection_id)
+        return {"collection_id": collection_id, "deleted": True, "subjects_deleted": len(removed)}
+
+    def replace_photo(
+        self, collection_id: str, subject_id: str, image: bytes, *, retain_image: bool, rule_id: str | None
+    ) -> dict[str, Any]:
+        """A new photo for an enrolled subject: a new template under the collection's current key,
+        the duplicate check (when the collection has one) against every other subject, the old
+        retained image deleted. Identification fields stay as enrolled."""
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES,
+            [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE],
+            app_id=self.app_id,
+        )
+        with self.data.transaction() as session:
+            collection, _ = self._collection(session, collection_id)
+            threshold = self._rule(session, rule_id).compare_threshold
+            key = self._key(session, collection.embedder)
+            if not self._repo(session).exists(self.app_id, collection_id, subject_id, purpose=Purpose.PROVIDE_FEATURES):
+                raise ResourceNotFound("The subject is not in this collection.", code="ResourceNotFound.Subject")
+        with self.models.lease() as models:
+            engine = models.face_engine(collection.embedder)
+            enrolment = engine.enrol(image, key, require_single=True)
+        with self.data.transaction() as session:
+            repo = self._repo(session)
+            self._still_there(session, collection_id, exclusive=collection.duplicate_check)
+            if collection.duplicate_check:
+                self.index.sync(session, repo, self.app_id)
+                hits = self._search(engine, collection_id, {key.key_id: enrolment.template}, top_k=6)
+                if any(m.sim >= threshold and m.subject_id != subject_id for m in hits):
+                    raise DuplicateSubject()
+            now = self.data.clock()
+            blob_id = None
+            if retain_image:
+                blob_id = self.data.blobs.put(
+                    session,
+                    app_id=self.app_id,
+                    kind="face_image",
+                    data=image,
+                    now=now,
+                    expires_at=now + timedelta(hours=MEDIA_HOURS),
+                    subject_id=subject_id,
+                    purpose=Purpose.PROVIDE_FEATURES,
+                )
+            old_blob = repo.replace_photo(
+                self.app_id,
+                collection_id,
+                subject_id,
+                template=enrolment.template.to_bytes(),
+                template_version=enrolment.template.version,
+                key_id=key.key_id,
+                image_blob_id=blob_id,
+                now=now,
+                purpose=Purpose.PROVIDE_FEATURES,
+            )
+            if old_blob:
+                self.data.blobs.delete(session, old_blob, purpose=Purpose.PROVIDE_FEATURES)
+        return {
+            "collection_id": collection_id,
+            "subject_id": subject_id,
+            "replaced": True,
+            "quality": enrolment.quality.as_dict(),
+            "image_retained_until": (now + timedelta(hours=MEDIA_HOURS)).isoformat() if retain_image else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)

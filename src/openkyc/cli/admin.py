@@ -93,8 +93,8 @@ def init(
         if session.scalar(select(Account.id).limit(1)) is not None:
             raise fail("this data directory is already initialised", "FailedOperation.AlreadyInitialised")
         account = accounts.create_account(session, account_name)
-        accounts.create_user(session, account.id, admin_user, password, accounts.Role.OWNER)
-        app = accounts.create_app(session, account.id, app_name)
+        accounts.create_user(session, account.id, admin_user, password, accounts.Role.OWNER, actor="admin-cli")
+        app = accounts.create_app(session, account.id, app_name, actor="admin-cli")
         issued = accounts.create_credential(session, runtime.keyring, app.id, actor="admin-cli")
     runtime.close()
     result: dict[str, Any] = {
@@ -214,7 +214,7 @@ def apps_create(
     runtime = _runtime(data_dir)
     account_id = _default_account(runtime)
     with cli_errors(), runtime.transaction() as session:
-        app = accounts.create_app(session, account_id, name)
+        app = accounts.create_app(session, account_id, name, actor="admin-cli")
         issued = accounts.create_credential(session, runtime.keyring, app.id, actor="admin-cli")
     emit({"app_id": app.id, "name": name, "secret_id": issued.secret_id, "secret_key": issued.secret_key}, as_json)
 
@@ -287,7 +287,7 @@ def users_create(
     runtime = _runtime(data_dir)
     account_id = _default_account(runtime)
     with cli_errors(), runtime.transaction() as session:
-        user = accounts.create_user(session, account_id, user_name, password, role)
+        user = accounts.create_user(session, account_id, user_name, password, role, actor="admin-cli")
     emit({"user_id": user.id, "user_name": user_name, "role": role.value}, as_json)
 
 

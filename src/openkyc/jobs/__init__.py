@@ -7,15 +7,15 @@ process runs the same functions (:mod:`openkyc.jobs.tasks`).
 """
 
 from openkyc.jobs.queue import Jobs, LocalJobs, RedisJobs, jobs_for, open_jobs
-from openkyc.jobs.webhooks import WebhookDelivery, result_delivery, webhook_secret
+from openkyc.jobs.webhooks import result_payload, session_payload, webhook_secret
 
 __all__ = [
     "Jobs",
     "LocalJobs",
     "RedisJobs",
-    "WebhookDelivery",
     "jobs_for",
     "open_jobs",
-    "result_delivery",
+    "result_payload",
+    "session_payload",
     "webhook_secret",
 ]

@@ -54,13 +54,26 @@ class Jobs(ABC):
     def close(self) -> None:
         """Stop background threads (the local backend); nothing to do for Redis."""
 
-    def enqueue_webhook(self, delivery: webhooks.WebhookDelivery, *, after_commit: Session | None = None) -> None:
-        """Deliver a signed webhook, with retries and backoff.
+    def enqueue_webhook(self, delivery_id: str, *, base: int = 0, after_commit: Session | None = None) -> None:
+        """Deliver the outbox row ``delivery_id``, with retries and backoff.
 
-        With ``after_commit`` it is enqueued only once that session's transaction commits, and
-        dropped if it rolls back: the receiver is never told of a result that was not stored.
+        With ``after_commit`` it is enqueued only once that session's transaction commits (the row
+        was written in it), and dropped if it rolls back (the row goes with it): the receiver is
+        never told of a result that was not stored, and a lost enqueue is recovered from the row.
         """
-        self._when_committed(after_commit, lambda: self.submit("webhook", delivery.as_kwargs(), retries=self.backoff))
+        kwargs = {"delivery_id": delivery_id, "base": base, "schedule": list(self.backoff)}
+        self._when_committed(after_commit, lambda: self.submit("webhook", kwargs, retries=self.backoff))
+
+    def notify(
+        self, session: Session, *, app_id: int, url: str | None, event: str, payload: dict[str, Any], now: datetime
+    ) -> str | None:
+        """An event happened in ``session``: an outbox row for the rule's ``webhook_url`` (if any),
+        delivered after the commit. Returns the delivery id."""
+        if not url:
+            return None
+        delivery_id = webhooks.record(session, app_id=app_id, url=url, event=event, payload=payload, now=now)
+        self.enqueue_webhook(delivery_id, after_commit=session)
+        return delivery_id
 
     def notify_result(
         self,
@@ -72,14 +85,20 @@ class Jobs(ABC):
         kind: str,
         result: str,
         created_at: datetime,
-    ) -> None:
+    ) -> str | None:
         """A verification result was stored in ``session``: tell the rule's ``webhook_url`` (if any)."""
-        if not url:
-            return
-        delivery = webhooks.result_delivery(
-            app_id=app_id, url=url, verification_id=verification_id, kind=kind, result=result, created_at=created_at
+        payload = webhooks.result_payload(
+            verification_id=verification_id, kind=kind, result=result, created_at=created_at
         )
-        self.enqueue_webhook(delivery, after_commit=session)
+        return self.notify(
+            session, app_id=app_id, url=url, event=webhooks.RESULT_EVENT, payload=payload, now=created_at
+        )
+
+    def requeue_webhooks(self, runtime: Runtime) -> int:
+        """Enqueues outbox rows whose job was lost (a process died between commit and enqueue)."""
+        return webhooks.requeue_stale(
+            runtime.transaction, runtime.clock, lambda delivery_id, base: self.enqueue_webhook(delivery_id, base=base)
+        )
 
     def enqueue_sweep(self) -> None:
         self.submit("retention_sweep", {})

@@ -1,8 +1,8 @@
 """Retention of webhook delivery attempts (registered with the sweep).
 
-Delivery attempts are not stored in the database. Without Redis they live only in the API
-process's memory until the attempt (and its retries) end. With Redis, RQ keeps a finished job
-(its arguments: the app, the URL and the small result body) for a day and a failed one for three
+The delivery log (``webhook_deliveries``: outbox rows with attempts and status codes) is deleted
+once older than the ``webhook_delivery`` period. With Redis, RQ also keeps a finished job
+(its arguments: the delivery id and retry schedule) for a day and a failed one for three
 (``result_ttl``/``failure_ttl`` in :mod:`openkyc.jobs.queue`); this step also deletes, by the
 sweep's clock, every finished or failed webhook job that ended before the ``webhook_delivery``
 cut-off, so the period holds even if the TTLs are changed. A Redis that cannot be reached is
@@ -28,8 +28,23 @@ def _utc(value: datetime) -> datetime:
 
 @register(RetentionKind.WEBHOOK_DELIVERY, "webhook_deliveries")
 def webhook_deliveries(ctx: SweepContext) -> int:
+    from sqlalchemy import delete
+
+    from openkyc.store.models.webhooks import WebhookDeliveryRow
+
+    cutoff = ctx.cutoff(RetentionKind.WEBHOOK_DELIVERY)
+    deleted = ctx.session.execute(  # the delivery log (outbox rows), pending ones included once this old
+        delete(WebhookDeliveryRow)
+        .where(WebhookDeliveryRow.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    count_rows = int(getattr(deleted, "rowcount", 0) or 0)
     if not ctx.settings.redis_url:
-        return 0  # in-process jobs keep nothing once an attempt has ended
+        return count_rows  # in-process jobs keep nothing once an attempt has ended
+    return count_rows + _redis_jobs(ctx)
+
+
+def _redis_jobs(ctx: SweepContext) -> int:
     from redis import Redis
     from redis.exceptions import RedisError
     from rq import Queue
@@ -39,7 +54,7 @@ def webhook_deliveries(ctx: SweepContext) -> int:
     from openkyc.jobs.queue import QUEUE_NAME  # here: the queue module imports the sweep
 
     cutoff = ctx.cutoff(RetentionKind.WEBHOOK_DELIVERY)
-    connection = Redis.from_url(ctx.settings.redis_url)
+    connection = Redis.from_url(str(ctx.settings.redis_url))
     count = 0
     try:
         queue = Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)

@@ -22,7 +22,16 @@ log = logging.getLogger("openkyc.jobs")
 
 
 def retention_sweep(runtime: Runtime) -> dict[str, object] | None:
-    """One retention sweep; ``None`` when another process's sweep holds the lock (skipped)."""
+    """One retention sweep; ``None`` when another process's sweep holds the lock (skipped).
+
+    Also enqueues again the webhook deliveries whose job was lost (the outbox), so a process that
+    died between a commit and its enqueue and never came back still has its events delivered."""
+    from openkyc.jobs.queue import jobs_for  # here: the queue module imports this one
+
+    try:
+        jobs_for(runtime).requeue_webhooks(runtime)
+    except Exception:  # the sweep must still run
+        log.exception("stale webhook deliveries could not be enqueued again")
     try:
         return run_sweep(runtime.sweeper, actor="job-worker").as_dict()
     except SweepInProgress:
@@ -30,9 +39,17 @@ def retention_sweep(runtime: Runtime) -> dict[str, object] | None:
         return None
 
 
-def deliver_webhook(runtime: Runtime, **delivery: Any) -> int:
-    """One delivery attempt; raises :class:`webhooks.WebhookFailed` so the queue retries it."""
-    return webhooks.deliver(runtime.keyring, webhooks.WebhookDelivery(**delivery))
+def deliver_webhook(runtime: Runtime, delivery_id: str, base: int = 0, schedule: list[int] | None = None) -> int | None:
+    """One delivery attempt of an outbox row, logged on the row; raises
+    :class:`webhooks.WebhookFailed` so the queue retries it."""
+    return webhooks.deliver(
+        runtime.transaction,
+        runtime.keyring,
+        runtime.clock,
+        delivery_id,
+        base=base,
+        schedule=webhooks.BACKOFF_SECONDS if schedule is None else tuple(schedule),
+    )
 
 
 def rotate_template_key(runtime: Runtime, app_id: int) -> dict[str, object]:

@@ -85,6 +85,7 @@ def run_worker(
         ticker = SweepTicker(RedisJobs(connection, queue_name=queue_name), settings.retention_sweep_seconds)
         ticker.start()
     _context["runtime"] = runtime
+    RedisJobs(connection, queue_name=queue_name).requeue_webhooks(runtime)  # the outbox: lost enqueues
     try:
         # maintenance every minute (RQ's default is 10): a job whose worker was killed mid-run is
         # found and retried within about a minute of its timeout instead of ten

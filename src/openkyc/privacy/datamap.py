@@ -88,6 +88,9 @@ TABLES: dict[str, TableMap] = {
             "role": (E.SECURITY_SETTINGS,),
             "disabled": (E.SECURITY_SETTINGS,),
             "created_at": NOT_PERSONAL,
+            "failed_logins": (E.SECURITY_SETTINGS,),
+            "locked_until": (E.SECURITY_SETTINGS,),
+            "last_login_at": (E.SECURITY_SETTINGS,),
         },
         note=_ACCOUNT_LIFETIME,
         reach="accounts.staff",
@@ -97,6 +100,36 @@ TABLES: dict[str, TableMap] = {
             "password_hash": ColumnUse.of(E.PASSWORD_HASH),
         },
     ),
+    "console_sessions": TableMap(
+        {
+            "token_hash": (E.SECURITY_SETTINGS,),
+            "user_id": NOT_PERSONAL,  # a reference to the users row
+            "csrf_token": (E.SECURITY_SETTINGS,),
+            "created_at": NOT_PERSONAL,
+            "expires_at": NOT_PERSONAL,
+        },
+        note="Console sign-ins: removed at sign-out and when they expire (OPENKYC_CONSOLE_SESSION_HOURS).",
+        reach="accounts.staff",  # erasing the user deletes them (ON DELETE CASCADE)
+    ),
+    "webhook_deliveries": TableMap(
+        {
+            "id": NOT_PERSONAL,
+            "app_id": (E.APP_ID,),
+            "event": NOT_PERSONAL,
+            "url": (E.SERVICE_SETTINGS,),  # the customer's endpoint, from the rule
+            "body": (E.OPERATION_STATUS,),  # ids and result codes only, never personal data
+            "state": (E.OPERATION_STATUS,),
+            "attempts": (E.OPERATION_STATUS,),
+            "last_status": (E.OPERATION_STATUS,),
+            "last_error": (E.ERROR,),
+            "next_attempt_at": NOT_PERSONAL,
+            "created_at": NOT_PERSONAL,
+            "delivered_at": NOT_PERSONAL,
+            "history": (E.OPERATION_STATUS,),  # per attempt: time, HTTP status, error class
+        },
+        retention=(K.WEBHOOK_DELIVERY,),
+        reach="accounts.account",  # offboarding deletes them with the apps (ON DELETE CASCADE)
+    ),
     "apps": TableMap(
         {
             "id": (E.APP_ID,),
@@ -105,6 +138,7 @@ TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
             "qps_limit": (E.SERVICE_SETTINGS,),
             "monthly_quota": (E.SERVICE_SETTINGS,),
+            "disabled_at": (E.SERVICE_SETTINGS,),
         },
         note=_ACCOUNT_LIFETIME,
         reach="accounts.account",

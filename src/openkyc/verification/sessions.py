@@ -25,6 +25,7 @@ from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule, check_client, rule_config
 from openkyc.errors import InvalidParameterValue, OpenKYCError, ResourceNotFound, UnauthorizedOperation
 from openkyc.jobs import Jobs
+from openkyc.jobs.webhooks import SESSION_EVENT, session_payload
 from openkyc.pool import ModelPool
 from openkyc.privacy import ledger
 from openkyc.privacy.access import DataAccess
@@ -250,11 +251,29 @@ class SessionService:
         finished = passed or retries_left <= 0
         with self.data.transaction() as session:
             # A session another attempt already finished keeps that attempt's result.
-            session.execute(
+            changed = session.execute(
                 update(VerificationSession)
                 .where(VerificationSession.biz_token == _ref(session, token), VerificationSession.state == "created")
                 .values(result_id=out["verification_id"], state="completed" if finished else "created")
             )
+            if finished and getattr(changed, "rowcount", 0):
+                # the rule's webhook hears once that the session finished (outbox row, this transaction)
+                now = self.data.clock()
+                self.jobs.notify(
+                    session,
+                    app_id=row.app_id,
+                    url=str(rule.webhook_url) if rule.webhook_url else None,
+                    event=SESSION_EVENT,
+                    payload=session_payload(
+                        biz_token=token,
+                        state="completed",
+                        verification_id=out["verification_id"],
+                        result=out["Result"],
+                        attempts=attempt,
+                        finished_at=now,
+                    ),
+                    now=now,
+                )
         return {
             "app_id": row.app_id,  # for metering; the route does not send it to the end user
             "Result": out["Result"],

@@ -29,6 +29,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # console sign-in (migration 0012): consecutive failures, lockout, last success
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class App(Base):
@@ -40,6 +44,7 @@ class App(Base):
     created_at: Mapped[datetime]
     qps_limit: Mapped[int | None] = mapped_column(Integer, default=None)  # None: the service default
     monthly_quota: Mapped[int | None] = mapped_column(Integer, default=None)  # billable calls per month
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)  # set: every credential is refused
 
 
 class Credential(Base):
@@ -86,4 +91,16 @@ class SeenSignature(Base):
     __tablename__ = "seen_signatures"
 
     signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in console user: the cookie holds the token, the row holds only its SHA-256."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
