@@ -203,7 +203,7 @@ class Runtime:
 
     @property
     def face_index(self) -> IndexManager:
-        manager: IndexManager = self.component("face_index", IndexManager)
+        manager: IndexManager = self.component("face_index", lambda: IndexManager(threads=self.settings.search_threads))
         return manager
 
     def close(self) -> None:

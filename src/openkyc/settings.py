@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(
         default=1, ge=0, description="Write an audit checkpoint every N records (0: only at sweeps and on demand)."
     )
+    search_threads: int = Field(
+        default=1, ge=1, le=64, description="Threads one 1:N search scan may use (the index is split in shards)."
+    )
 
     @field_validator("verify_rate_limit")
     @classmethod

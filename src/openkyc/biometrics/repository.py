@@ -10,6 +10,7 @@ it, leaves only undecryptable copies (see openkyc.store.subject_keys).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -223,3 +224,24 @@ class SubjectRepository:
             delete(Subject).where(Subject.app_id == app_id, Subject.collection_id == collection_id)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    @requires_purpose(DataElement.TEMPLATE)
+    def iter_templates(
+        self, app_id: int, collection_id: str, *, after_id: int = 0, chunk_size: int = 10_000, purpose: Purpose
+    ) -> Iterator[list[tuple[int, bytes]]]:
+        """``(row id, template)`` of the collection's rows above ``after_id``, by row id, a chunk at a
+        time (keyset pagination: no giant ``IN (...)``, no offset scans)."""
+        last = after_id
+        while True:
+            rows = self.session.execute(
+                select(Subject.id, Subject.template)
+                .where(Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.id > last)
+                .order_by(Subject.id)
+                .limit(chunk_size)
+            ).all()
+            if not rows:
+                return
+            yield [(int(r[0]), bytes(r[1])) for r in rows]
+            last = int(rows[-1][0])
+            if len(rows) < chunk_size:
+                return

@@ -172,7 +172,8 @@ class FaceService:
                 lock_collection(session, collection_id)
                 self.index.sync(session, repo, self.app_id)
                 if any(
-                    m.sim >= threshold for m in self._search(engine, collection_id, {key.key_id: enrolment.template})
+                    sim >= threshold
+                    for _, sim in self._search(engine, collection_id, [{key.key_id: enrolment.template}])[0]
                 ):
                     raise DuplicateSubject()
             now = self.data.clock()
@@ -208,14 +209,23 @@ class FaceService:
         }
 
     def _search(
-        self, engine: FaceEngine, collection_id: str, queries: dict[str, FaceTemplate], top_k: int = 5
-    ) -> list[ScoredMatch]:
-        matches = self.index.search(collection_id, queries, top_k)
-        return [ScoredMatch(m.id, round(engine.sim(m.score), 2)) for m in matches]
+        self, engine: FaceEngine, collection_id: str, queries: list[dict[str, FaceTemplate]], top_k: int = 5
+    ) -> list[list[tuple[int, float]]]:
+        """``(row id, sim)`` of the ``top_k`` nearest rows for each query, best first (one scan)."""
+        found = self.index.search_many(collection_id, queries, top_k)
+        return [[(m.id, round(engine.sim(m.score), 2)) for m in matches] for matches in found]
 
     def search(self, collection_id: str, image: bytes, top_k: int, rule_id: str | None = None) -> dict[str, Any]:
         """The ``top_k`` nearest subjects, best first; each hit says whether it reaches the threshold
         (the rule's ``compare_threshold``, else the default rule's), and the answer names it."""
+        answer = self.search_batch(collection_id, [image], top_k, rule_id)
+        return {"collection_id": collection_id, "threshold": answer["threshold"], **answer["results"][0]}
+
+    def search_batch(
+        self, collection_id: str, images: list[bytes], top_k: int, rule_id: str | None = None
+    ) -> dict[str, Any]:
+        """:meth:`search` for several images at once: one model lease, one scan of the index for
+        all of them; ``results`` in the order of ``images``."""
         self.data.gate.check(
             Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE]
         )
@@ -231,20 +241,38 @@ class FaceService:
                 ]
             else:
                 keys = [self._key(session, collection.embedder)]
+        queries: list[dict[str, FaceTemplate]] = []
         with self.models.lease() as models:
             engine = models.face_engine(collection.embedder)
-            embedding, _quality = engine.embed(engine.decode(image))
-            queries = {}
-            for key in keys:
-                query = engine.protector(key).protect(embedding)
-                queries[query.key_id] = query
-            del embedding
-        matches = self._search(engine, collection_id, queries, top_k)
-        return {
-            "collection_id": collection_id,
-            "threshold": threshold,
-            "matches": [{"subject_id": m.subject_id, "sim": m.sim, "match": m.sim >= threshold} for m in matches],
-        }
+            for image in images:
+                embedding, _quality = engine.embed(engine.decode(image))
+                query = {}
+                for key in keys:
+                    template = engine.protector(key).protect(embedding)
+                    query[template.key_id] = template
+                queries.append(query)
+                del embedding
+        found = self._search(engine, collection_id, queries, top_k)
+        wanted = sorted({row_id for hits in found for row_id, _ in hits})
+        with self.data.transaction() as session:  # the few rows found, named (a removed row is left out)
+            names = {
+                row_id: subject_id
+                for row_id, row_collection, subject_id, _ in self._repo(session).rows_by_id(
+                    self.app_id, wanted, purpose=Purpose.PROVIDE_FEATURES
+                )
+                if row_collection == collection_id
+            }
+        results = [
+            {
+                "matches": [
+                    {"subject_id": names[row_id], "sim": sim, "match": sim >= threshold}
+                    for row_id, sim in hits
+                    if row_id in names
+                ]
+            }
+            for hits in found
+        ]
+        return {"collection_id": collection_id, "threshold": threshold, "results": results}
 
     def delete_subject(self, collection_id: str, subject_id: str) -> dict[str, Any]:
         # the template row, its identification and its retained image: decided before anything is deleted
@@ -261,12 +289,6 @@ class FaceService:
             if row.image_blob_id:
                 self.data.blobs.delete(session, row.image_blob_id, purpose=Purpose.PROVIDE_FEATURES)
         return {"collection_id": collection_id, "subject_id": subject_id, "deleted": True}
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredMatch:
-    subject_id: str
-    sim: float
 
 
 def lock_collection(session: Session, collection_id: str) -> None:
