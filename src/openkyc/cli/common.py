@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -36,7 +36,9 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from openkyc.errors import InvalidParameter, MissingParameter, OpenKYCError
-from openkyc.settings import Settings
+
+if TYPE_CHECKING:  # pydantic-settings is loaded only by a command that runs
+    from openkyc.settings import Settings
 
 DataDirOption = typer.Option(
     None, "--data-dir", "-d", help="Data directory (default: OPENKYC_DATA_DIR or ./openkyc-data)."
@@ -53,6 +55,8 @@ _JSON_META = "openkyc.json"
 
 
 def load_settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    from openkyc.settings import Settings
+
     values = {key: value for key, value in overrides.items() if value is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
