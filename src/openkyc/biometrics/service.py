@@ -21,10 +21,10 @@ from openkyc.biometrics.embedding import check_available
 from openkyc.biometrics.engine import FaceEngine, base_key_id
 from openkyc.biometrics.repository import SubjectExists, SubjectRepository
 from openkyc.biometrics.search import IndexManager
-from openkyc.biometrics.templates import FaceTemplate, TemplateKey
+from openkyc.biometrics.templates import FaceTemplate, TemplateKey, hamming_similarity
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
-from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
+from openkyc.errors import FailedOperation, InvalidParameterValue, OpenKYCError, ResourceNotFound
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
@@ -207,6 +207,71 @@ class FaceService:
             "quality": enrolment.quality.as_dict(),
             "image_retained_until": (now + timedelta(hours=MEDIA_HOURS)).isoformat() if retain_image else None,
         }
+
+    def enrol_many(
+        self, collection_id: str, items: list[tuple[str, bytes, dict[str, Any] | None]], rule_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Bulk enrolment (``openkyc import``): ``(subject id, image, identification)`` items.
+
+        One model lease for the batch, then one transaction for its writes; the duplicate check
+        (when the collection has one) is one batch scan of the index for all the new templates,
+        plus the batch's templates against each other. Each item's answer is ``{"subject_id",
+        "status": "enrolled" | "failed", "code"}``: an image without a usable face, a subject
+        already enrolled or a duplicate fails alone; the others are written.
+        """
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES,
+            [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE, DataCategory.IDENTIFICATION],
+            app_id=self.app_id,
+        )
+        with self.data.transaction() as session:
+            collection, _ = self._collection(session, collection_id)
+            threshold = self._rule(session, rule_id).compare_threshold
+            key = self._key(session, collection.embedder)
+        answers: list[dict[str, Any]] = [{"subject_id": sid, "status": "failed", "code": None} for sid, _, _ in items]
+        made: list[tuple[int, FaceTemplate]] = []
+        with self.models.lease() as models:
+            engine = models.face_engine(collection.embedder)
+            for i, (_, image, _) in enumerate(items):
+                try:
+                    made.append((i, engine.enrol(image, key, require_single=True).template))
+                except OpenKYCError as exc:
+                    answers[i]["code"] = exc.error_code
+        with self.data.transaction() as session:
+            repo = self._repo(session)
+            if collection.duplicate_check and made:
+                lock_collection(session, collection_id)
+                self.index.sync(session, repo, self.app_id)
+                found = self._search(engine, collection_id, [{t.key_id: t} for _, t in made], 1)
+                kept: list[tuple[int, FaceTemplate]] = []
+                for (i, template), hits in zip(made, found, strict=True):
+                    twin = any(engine.sim(hamming_similarity(template, t)) >= threshold for _, t in kept)
+                    if twin or any(sim >= threshold for _, sim in hits):
+                        answers[i]["code"] = DuplicateSubject.code
+                    else:
+                        kept.append((i, template))
+                made = kept
+            now = self.data.clock()
+            for i, template in made:
+                subject_id, _, identification = items[i]
+                try:
+                    repo.add(
+                        self.app_id,
+                        collection_id,
+                        subject_id,
+                        template=template.to_bytes(),
+                        template_version=template.version,
+                        key_id=key.key_id,
+                        identification=identification or None,
+                        image_blob_id=None,
+                        now=now,
+                        purpose=Purpose.PROVIDE_FEATURES,
+                    )
+                except SubjectExists as exc:
+                    answers[i]["code"] = exc.error_code
+                    continue
+                answers[i].update(status="enrolled")
+        return answers
 
     def _search(
         self, engine: FaceEngine, collection_id: str, queries: list[dict[str, FaceTemplate]], top_k: int = 5
