@@ -68,6 +68,26 @@ class ModelSet:
             )
         return engine
 
+    def warm_up(self) -> None:
+        """Runs each built model once on a synthetic image, so that the first request does not pay
+        for first-inference work (buffer allocation, kernel selection) of OpenCV's DNN and ONNX
+        Runtime. Nothing personal is involved: blank and noise images."""
+        import numpy as np
+
+        from openkyc.errors import OpenKYCError
+
+        noise = np.random.default_rng(0).integers(0, 256, size=(480, 640, 3), dtype=np.uint8)
+        for engine in self._engines.values():
+            engine.detector.detect(noise)
+            embed_aligned = getattr(engine.embedder, "embed_aligned", None)
+            if embed_aligned is not None:
+                embed_aligned(noise[:112, :112].copy())
+        if self._documents is not None:
+            try:
+                self._documents.read(noise, today=utc_now().date())
+            except OpenKYCError:
+                pass  # no document in noise: the detector and recogniser ran anyway
+
     def loaded(self) -> list[str]:
         """Names of the models built so far: face engines by embedder, ``liveness``, ``documents``."""
         extra = [name for name, built in (("documents", self._documents), ("liveness", self._liveness)) if built]

@@ -40,6 +40,7 @@ def _load_models(models: ModelSet) -> None:
     models.faces  # noqa: B018  YuNet + SFace
     models.liveness  # noqa: B018
     models.documents  # noqa: B018  RapidOCR (+ its own YuNet)
+    models.warm_up()  # one inference each: the first request is served like the tenth
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -61,6 +62,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             # every model set of the pool, with every model a request may need: no request pays for
             # loading, and a damaged model file (sha256) stops start-up
             pool.warm(_load_models, count=pool.size)
+        app.state.runtime.components["ready"] = True  # index loaded, models built: /v1/health/ready
         if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
         scheduler = None
@@ -71,6 +73,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.runtime.components["ready"] = False
             if scheduler is not None:
                 scheduler.stop()
             jobs = app.state.runtime.components.pop("jobs", None)

@@ -254,6 +254,11 @@ class IndexManager:
             entry = self._collections.get(collection_id)
             return len(entry) if entry else 0
 
+    def total(self) -> int:
+        """Templates held over every collection."""
+        with self._lock.read():
+            return sum(len(entry) for entry in self._collections.values())
+
     def memory_bytes(self) -> int:
         """Bytes the indexes hold (codes and row ids, spare capacity included)."""
         with self._lock.read():
