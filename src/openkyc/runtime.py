@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.search import IndexManager
+from openkyc.biometrics.snapshot import SnapshotStore
 from openkyc.liveness.checker import LivenessChecker
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
@@ -225,6 +226,19 @@ class Runtime:
     def face_index(self) -> IndexManager:
         manager: IndexManager = self.component("face_index", lambda: IndexManager(threads=self.settings.search_threads))
         return manager
+
+    @property
+    def index_snapshots(self) -> SnapshotStore | None:
+        """Encrypted 1:N index snapshots under ``DATA_DIR/index`` (None when turned off)."""
+        if not self.settings.index_snapshot_min_templates:
+            return None
+        store: SnapshotStore = self.component(
+            "index_snapshots",
+            lambda: SnapshotStore(
+                self.settings.data_dir / "index", self.subject_keys, hours=self.settings.index_snapshot_hours
+            ),
+        )
+        return store
 
     def close(self) -> None:
         self.engine.dispose()

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     search_threads: int = Field(
         default=1, ge=1, le=64, description="Threads one 1:N search scan may use (the index is split in shards)."
     )
+    index_snapshot_min_templates: int = Field(
+        default=100_000, ge=0, description="Collections this large get an encrypted index snapshot (0: none)."
+    )
+    index_snapshot_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="Life of an index snapshot's key (destroyed after)."
+    )
 
     @field_validator("verify_rate_limit")
     @classmethod

@@ -32,8 +32,22 @@ def _start_up(runtime: Runtime) -> None:
     runtime.prices  # noqa: B018 - loads and validates the price list file: a bad one stops start-up
     if not gate.allows(Purpose.PROVIDE_FEATURES, DataElement.TEMPLATE):
         return  # a narrower policy without 1:N search: no index to build (searches are refused)
+    snapshots = runtime.index_snapshots
     with runtime.transaction() as session:
-        runtime.face_index.load(session, SubjectRepository(session, gate, runtime.keyring))
+        from_database = runtime.face_index.load(session, SubjectRepository(session, gate, runtime.keyring), snapshots)
+    if snapshots is not None:  # large collections read from the database: snapshot them for next time
+        runtime.face_index.write_snapshots(
+            snapshots, runtime.clock(), min_templates=runtime.settings.index_snapshot_min_templates, only=from_database
+        )
+
+
+def _shut_down(runtime: Runtime) -> None:
+    """Writes fresh index snapshots (their old keys destroyed) for the next start."""
+    snapshots = runtime.index_snapshots
+    if snapshots is not None and runtime.components.get("face_index") is not None:
+        runtime.face_index.write_snapshots(
+            snapshots, runtime.clock(), min_templates=runtime.settings.index_snapshot_min_templates
+        )
 
 
 def _load_models(models: ModelSet) -> None:
@@ -74,6 +88,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             yield
         finally:
             app.state.runtime.components["ready"] = False
+            _shut_down(app.state.runtime)
             if scheduler is not None:
                 scheduler.stop()
             jobs = app.state.runtime.components.pop("jobs", None)

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from openkyc.biometrics.index import Match, TemplateIndex
 from openkyc.biometrics.repository import SubjectRepository
+from openkyc.biometrics.snapshot import SnapshotStore
 from openkyc.biometrics.templates import FaceTemplate
 from openkyc.privacy.vocabulary import Purpose
 from openkyc.store.models.faces import Collection, IndexEvent
@@ -142,12 +144,30 @@ class IndexManager:
     def __repr__(self) -> str:
         return f"IndexManager(collections={len(self._collections)}, last_event={self._last_event})"
 
-    def load(self, session: Session, repo: SubjectRepository) -> None:
-        """Builds every collection's index from the database (start-up)."""
+    def load(self, session: Session, repo: SubjectRepository, snapshots: SnapshotStore | None = None) -> list[str]:
+        """Builds every collection's index (start-up): from its snapshot when one is readable and
+        current (then the rows and events since it), else from the database. Returns the ids of
+        the collections read from the database (those worth a new snapshot)."""
         last = session.scalar(select(func.max(IndexEvent.id)))
+        first = session.scalar(select(func.min(IndexEvent.id)))
         loaded: dict[str, _CollectionIndex] = {}
+        from_database: list[str] = []
         for collection_id, app_id in session.execute(select(Collection.id, Collection.app_id)).all():
-            entry = loaded[collection_id] = _CollectionIndex(int(app_id))
+            snap = snapshots.read(collection_id) if snapshots is not None else None
+            if snap is not None and snap.app_id == app_id and (first is None or snap.last_event >= first - 1):
+                entry = loaded[collection_id] = _CollectionIndex(
+                    int(app_id), {i.key_id: i for i in snap.indexes}, watermark=snap.watermark
+                )
+                since = snap.last_event - LOOK_BACK
+                touched = session.scalars(
+                    select(IndexEvent.subject_row)
+                    .where(IndexEvent.collection_id == collection_id, IndexEvent.id > since)
+                    .distinct()
+                ).all()
+                self._apply_entry(repo, collection_id, entry, {int(r) for r in touched})
+            else:
+                entry = loaded[collection_id] = _CollectionIndex(int(app_id))
+                from_database.append(collection_id)
             self._read_new_rows(repo, collection_id, entry)
             for index in entry.by_key.values():
                 index.compact()
@@ -155,6 +175,26 @@ class IndexManager:
             self._collections = loaded
             self._last_event = int(last or 0)
             self._recent = set()
+        return from_database
+
+    def write_snapshots(
+        self, snapshots: SnapshotStore, now: datetime, *, min_templates: int, only: list[str] | None = None
+    ) -> int:
+        """Writes the snapshot of every collection (or of ``only``) holding at least
+        ``min_templates``; searches go on meanwhile, index changes wait. Returns how many."""
+        written = 0
+        with self._lock.read():
+            with self._state:
+                last_event = self._last_event
+            for collection_id, entry in self._collections.items():
+                if (only is not None and collection_id not in only) or len(entry) < max(min_templates, 1):
+                    continue
+                indexes = [index for index in entry.by_key.values() if len(index)]
+                snapshots.write(
+                    collection_id, entry.app_id, indexes, watermark=entry.watermark, last_event=last_event, now=now
+                )
+                written += 1
+        return written
 
     @staticmethod
     def _read_new_rows(repo: SubjectRepository, collection_id: str, entry: _CollectionIndex) -> None:
@@ -204,6 +244,11 @@ class IndexManager:
             if app_id is None:
                 return  # the collection is gone
             entry = self._collections[collection_id] = _CollectionIndex(int(app_id))
+        self._apply_entry(repo, collection_id, entry, rows)
+
+    def _apply_entry(
+        self, repo: SubjectRepository, collection_id: str, entry: _CollectionIndex, rows: set[int]
+    ) -> None:
         old = sorted(r for r in rows if r <= entry.watermark)
         if old:
             entry.remove_rows(old)  # removed, re-issued, or re-added after removal
