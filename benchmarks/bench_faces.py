@@ -14,7 +14,8 @@ values), ``search.<n>`` holds, measured in one run and interleaved so both sides
 * ``q100_per_s_1_thread``/``_2_threads`` for both, and ``openkyc_ms_2_threads`` for one query;
 * ``bytes_per_template``: the index's memory (codes, row ids, spare capacity) over ``n``.
 
-``--load N`` also writes N subjects to a temporary SQLite database and times
+``--snapshot N`` writes a synthetic index of N templates to an encrypted snapshot and reads it
+back (``snapshot.read_s``, ``bytes_per_template_in_memory``). ``--load N`` also writes N subjects to a temporary SQLite database and times
 :meth:`IndexManager.load <openkyc.biometrics.search.IndexManager.load>` (keyset pages of
 ``iter_templates``): ``load.rows_per_s``.
 """
@@ -178,6 +179,42 @@ def load(n: int, bits: int) -> dict[str, Any]:
     }
 
 
+def snapshot(n: int, bits: int) -> dict[str, Any]:
+    """A synthetic index of ``n`` templates written to an encrypted snapshot and read back (the
+    bulk part of a start-up; rows and events newer than the snapshot are read from the database)."""
+    from datetime import UTC, datetime
+
+    from openkyc.biometrics.snapshot import SnapshotStore
+    from openkyc.privacy.crypto import MasterKey, new_key
+    from openkyc.store.subject_keys import SubjectKeys
+
+    rng = np.random.default_rng(n)
+    index = TemplateIndex("bench", bits)
+    index.add_codes(np.arange(1, n + 1, dtype=np.int64), rng.integers(0, 256, size=(n, bits // 8), dtype=np.uint8))
+    with tempfile.TemporaryDirectory() as tmp:
+        keys = SubjectKeys.open(f"sqlite:///{tmp}/keys.db", MasterKey(new_key()))
+        store = SnapshotStore(Path(tmp) / "index", keys, hours=1)
+        start = time.perf_counter()
+        path = store.write("col-bench", 1, [index], watermark=n, last_event=0, now=datetime.now(UTC))
+        write_s = time.perf_counter() - start
+        size = path.stat().st_size
+        del index
+        start = time.perf_counter()
+        read = store.read("col-bench")
+        read_s = time.perf_counter() - start
+        assert read is not None and len(read.indexes[0]) == n
+        held = read.indexes[0].memory_bytes
+        keys.close()
+    return {
+        "templates": n,
+        "file_bytes_per_template": round(size / n, 1),
+        "write_s": round(write_s, 2),
+        "read_s": round(read_s, 2),
+        "read_templates_per_s": round(n / read_s),
+        "bytes_per_template_in_memory": round(held / n, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -186,6 +223,7 @@ def main() -> None:
     parser.add_argument("--bits", type=int, default=1024)
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage model timings")
     parser.add_argument("--load", type=int, default=0, help="also time loading this many subjects from SQLite")
+    parser.add_argument("--snapshot", type=int, default=0, help="also time an encrypted snapshot of this many")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     out: dict[str, Any] = {"faiss_version": faiss.__version__, "cpu_simd": faiss.get_compile_options().strip()}
@@ -203,6 +241,8 @@ def main() -> None:
         sys.stderr.write(f"search {n}: {json.dumps(out['search'][str(n)])}\n")
     if args.load:
         out["load"] = load(args.load, args.bits)
+    if args.snapshot:
+        out["snapshot"] = snapshot(args.snapshot, args.bits)
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

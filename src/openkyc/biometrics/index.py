@@ -56,6 +56,18 @@ class TemplateIndex:
             index.add(row_id, FaceTemplate.from_bytes(blob))
         return index
 
+    @classmethod
+    def adopt(
+        cls, key_id: str, bits: int, row_ids: npt.NDArray[np.int64], codes: npt.NDArray[np.uint8]
+    ) -> TemplateIndex:
+        """An index over these arrays themselves (no copy: a snapshot read back)."""
+        index = cls(key_id, bits)
+        if codes.shape != (len(row_ids), index.nbytes) or codes.dtype != np.uint8 or row_ids.dtype != np.int64:
+            raise TemplateMismatch()
+        index._codes, index._rows, index._n = codes, row_ids, len(row_ids)
+        index._max_row = int(row_ids.max()) if len(row_ids) else -1
+        return index
+
     def __len__(self) -> int:
         return self._n
 

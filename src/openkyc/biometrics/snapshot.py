@@ -160,9 +160,8 @@ class SnapshotStore:
                             filled += len(plain)
                             chunk_no += 1
                         arrays.append(out)
-                    index = TemplateIndex(str(spec["key_id"]), bits)
-                    index.add_codes(arrays[1].view(np.int64), arrays[0].reshape(size, bits // 8))
-                    indexes.append(index)
+                    codes, rows = arrays[0].reshape(size, bits // 8), arrays[1].view(np.int64)
+                    indexes.append(TemplateIndex.adopt(str(spec["key_id"]), bits, rows, codes))
                 return Snapshot(
                     collection_id,
                     int(header["app_id"]),  # type: ignore[call-overload]
