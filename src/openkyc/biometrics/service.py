@@ -173,7 +173,9 @@ class FaceService:
                 self.index.sync(session, repo, self.app_id)
                 if any(
                     sim >= threshold
-                    for _, sim in self._search(engine, collection_id, [{key.key_id: enrolment.template}])[0]
+                    for _, sim in self._search(
+                        engine, collection_id, [{enrolment.template.key_id: enrolment.template}]
+                    )[0]
                 ):
                     raise DuplicateSubject()
             now = self.data.clock()
