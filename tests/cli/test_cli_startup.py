@@ -17,7 +17,7 @@ import pytest
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 SERVER_MODULES = ("sqlalchemy", "fastapi", "uvicorn", "alembic", "openkyc.runtime", "openkyc.api", "faiss")
-HEAVY_MODULES = (*SERVER_MODULES, "pydantic_settings", "numpy", "cv2", "onnxruntime", "rapidocr", "markdown_it")
+HEAVY_MODULES = (*SERVER_MODULES, "pydantic_settings", "numpy", "cv2", "onnxruntime", "rapidocr", "markdown_it", "rich")
 
 PROBE = """
 import json, sys

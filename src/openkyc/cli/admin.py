@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from openkyc.accounts.roles import Role
-from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, err_console, fail, load_settings
+from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings, stderr_console
 
 if TYPE_CHECKING:  # the commands import what they use when they run: `openkyc --help` loads none of it
     from openkyc.accounts import service as accounts
@@ -463,10 +463,10 @@ def keys_rotate_template(
         emit({"app_id": app_id, "queued": True}, as_json)
         return
     with cli_errors():
-        if as_json or not err_console.is_terminal:
+        if as_json or not stderr_console().is_terminal:
             report = rotate_template_key(runtime, app_id)
         else:
-            with Progress(console=err_console, transient=True) as bar:
+            with Progress(console=stderr_console(), transient=True) as bar:
                 task = bar.add_task("re-issuing templates", total=None)
                 report = rotate_template_key(
                     runtime, app_id, lambda done, total: bar.update(task, completed=done, total=total)

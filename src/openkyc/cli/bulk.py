@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from openkyc.cli.common import DataDirOption, JsonOption, emit, err_console, fail, load_settings
+from openkyc.cli.common import DataDirOption, JsonOption, emit, fail, load_settings, stderr_console
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")  # as the API's subject_id
@@ -111,13 +111,13 @@ def import_subjects(
                 position += len(chunk)
                 advance(len(chunk))
 
-        if as_json or not err_console.is_terminal:
+        if as_json or not stderr_console().is_terminal:
             run(lambda _: None)
         else:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             columns = (TextColumn("enrolling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-            with Progress(*columns, console=err_console, transient=True) as bar:
+            with Progress(*columns, console=stderr_console(), transient=True) as bar:
                 task = bar.add_task("enrolling", total=len(items))
                 run(lambda n: bar.advance(task, n))
     finally:

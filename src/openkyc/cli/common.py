@@ -18,6 +18,7 @@ the ``openkyc.cli`` logger at DEBUG level, never to the terminal by default).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 try:  # typer >= 0.20 runs on its own copy of click
@@ -37,7 +37,9 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from openkyc.errors import InvalidParameter, MissingParameter, OpenKYCError
 
-if TYPE_CHECKING:  # pydantic-settings is loaded only by a command that runs
+if TYPE_CHECKING:  # pydantic-settings and rich are loaded only by a command that uses them
+    from rich.console import Console
+
     from openkyc.settings import Settings
 
 DataDirOption = typer.Option(
@@ -45,7 +47,22 @@ DataDirOption = typer.Option(
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 
-err_console = Console(stderr=True)
+
+@functools.cache
+def stderr_console() -> Console:
+    """The rich console on stderr (progress bars), built on first use: rich is not imported by a
+    command that prints none."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def __getattr__(name: str) -> Any:  # ``from openkyc.cli.common import err_console`` still works
+    if name == "err_console":
+        return stderr_console()
+    raise AttributeError(name)
+
+
 log = logging.getLogger("openkyc.cli")
 
 USAGE_EXIT = 2
