@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import tempfile
 import time
@@ -123,13 +124,14 @@ def load(n: int, bits: int) -> dict[str, Any]:
     from sqlalchemy import insert
 
     from openkyc.accounts import service as accounts
-    from openkyc.biometrics.repository import SubjectRepository
+    from openkyc.biometrics.repository import SubjectRepository, seal_template
     from openkyc.biometrics.search import IndexManager
-    from openkyc.privacy.crypto import write_master_key_file
+    from openkyc.privacy.crypto import SealingKey, new_key, write_master_key_file
     from openkyc.runtime import Runtime
     from openkyc.settings import Settings
     from openkyc.store.models.accounts import Resource
     from openkyc.store.models.faces import Collection, Subject
+    from openkyc.store.subject_keys import StoredKey
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp))
@@ -142,26 +144,31 @@ def load(n: int, bits: int) -> dict[str, Any]:
             session.add(Resource(id="col-bench", app_id=app_id, kind="collection", name="bench", created_at=now))
             session.flush()
             session.add(Collection(id="col-bench", app_id=app_id, duplicate_check=False, created_at=now))
-        header = FaceTemplate("bench", bits, bytes(bits // 8)).to_bytes()[: -bits // 8]
         rng = np.random.default_rng(n)
-        with runtime.engine.begin() as connection:
-            for start in range(0, n, 50_000):
-                codes = rng.integers(0, 256, size=(min(n, start + 50_000) - start, bits // 8), dtype=np.uint8)
-                connection.execute(
-                    insert(Subject),
-                    [
-                        {
-                            "collection_id": "col-bench",
-                            "app_id": app_id,
-                            "subject_id": f"s{start + i}",
-                            "template": header + code.tobytes(),
-                            "template_version": 1,
-                            "key_id": "bench",
-                            "created_at": now,
-                        }
-                        for i, code in enumerate(codes)
-                    ],
-                )
+        keys = runtime.subject_keys
+        wrapping = keys._wrapping  # bulk-created subject keys, as SubjectKeys.for_subject makes them
+        for start in range(0, n, 50_000):
+            codes = rng.integers(0, 256, size=(min(n, start + 50_000) - start, bits // 8), dtype=np.uint8)
+            key_rows, subject_rows = [], []
+            for i, code in enumerate(codes):
+                subject_id = f"s{start + i}"
+                ref = keys.subject_ref(app_id, subject_id)
+                key = SealingKey("sk-" + secrets.token_hex(12), new_key())
+                key_rows.append(
+                    {"id": key.key_id, "owner_ref": ref, "app_id": app_id, "created_at": now, "expires_at": None,
+                     "wrapped_key": wrapping.wrap(key.key_id, key.key), "wrapped_by": wrapping.key_id}
+                )  # fmt: skip
+                template = FaceTemplate("bench", bits, code.tobytes()).to_bytes()
+                subject_rows.append(
+                    {"collection_id": "col-bench", "app_id": app_id, "subject_id": ref,
+                     "subject_id_enc": key.encrypt_text(subject_id, f"subject-id:{app_id}:{ref}".encode()),
+                     "template": seal_template(key, app_id, "col-bench", ref, template), "template_version": 1,
+                     "key_id": "bench", "created_at": now}
+                )  # fmt: skip
+            with keys.engine.begin() as connection:
+                connection.execute(insert(StoredKey), key_rows)
+            with runtime.engine.begin() as connection:
+                connection.execute(insert(Subject), subject_rows)
         manager = IndexManager()
         start_t = time.perf_counter()
         with runtime.transaction() as session:
@@ -175,7 +182,7 @@ def load(n: int, bits: int) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "rows_per_s": round(size / seconds),
         "bytes_per_template": round(memory / max(size, 1), 1),
-        "source": "SQLite, one collection, IndexManager.load (iter_templates keyset pages)",
+        "source": "SQLite, one collection, templates sealed per subject, IndexManager.load (iter_templates)",
     }
 
 

@@ -87,7 +87,10 @@ def test_controller_contact_in_the_record_of_processing(settings: Any) -> None:
 
     runtime = Runtime.open(settings.model_copy(update={"controller_contact": "privacy@bank.example"}), migrate=False)
     try:
-        assert json.loads(record_of_processing(runtime, "json"))["controller"]["contact"] == "privacy@bank.example"
+        assert (
+            json.loads(record_of_processing(runtime.access, runtime.settings, "json"))["controller"]["contact"]
+            == "privacy@bank.example"
+        )
     finally:
         runtime.close()
 

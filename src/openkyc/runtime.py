@@ -38,6 +38,7 @@ from openkyc.usage.prices import load as load_prices
 
 if TYPE_CHECKING:
     from openkyc.documents.reader import DocumentReader
+    from openkyc.privacy.sweep import Sweeper
 
 
 class ModelSet:
@@ -197,6 +198,14 @@ class Runtime:
             lambda: DataAccess(self.sessions, self.gate, self.keyring, self.blobs, lambda: self.clock()),
         )
         return access
+
+    @property
+    def sweeper(self) -> Sweeper:
+        """What the retention sweep needs: data access, settings and this process's sweep lock."""
+        from openkyc.privacy.sweep import Sweeper  # the sweep imports every context: not at start-up
+
+        lock: threading.Lock = self.component("retention_sweep_lock", threading.Lock)  # one per process
+        return Sweeper(self.access, self.settings, lock)
 
     @property
     def models(self) -> ModelPool[ModelSet]:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from openkyc.biometrics.repository import template_aad
 from openkyc.errors import TemplateMismatch
 from openkyc.store.models.faces import Subject
 from openkyc.store.models.media import Blob
@@ -175,7 +176,12 @@ def test_isolation_and_unlinkability_across_apps(make_tenant: Any, photos: dict[
     assert foreign.status_code == missing.status_code == 404
     assert foreign.json()["Error"] == missing.json()["Error"]
     with runtime.transaction() as session:
-        rows = {r.app_id: FaceTemplate.from_bytes(r.template) for r in session.scalars(select(Subject))}
+        rows = {
+            r.app_id: FaceTemplate.from_bytes(
+                runtime.keyring.decrypt(r.template, template_aad(r.app_id, r.collection_id, r.subject_id))
+            )
+            for r in session.scalars(select(Subject))
+        }  # stored sealed under each subject's key
     ta, tb = rows[alice.app_id], rows[bob.app_id]
     assert ta.key_id != tb.key_id
     # same face, two apps: bit agreement at chance level (impostor), not at genuine level
@@ -199,7 +205,9 @@ def test_only_the_bit_string_is_stored(tenant: Any, photos: dict[str, Path], run
     with runtime.transaction() as session:
         row = session.scalar(select(Subject))
         assert row is not None
-        assert len(row.template) == 8 + len(row.key_id) + 1024 // 8  # header, key id, 1024 bits: no floats
+        assert row.template[:2] == b"K1" and row.template[3:6] == b"sk-"  # sealed under the subject's key
+        opened = runtime.keyring.decrypt(row.template, template_aad(row.app_id, row.collection_id, row.subject_id))
+        assert len(opened) == 8 + len(row.key_id) + 1024 // 8  # header, key id, 1024 bits: no floats
         assert b"Planted" not in (row.identification_enc or b"")
     if settings.resolved_database_url.startswith("sqlite"):
         raw = b"".join(p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file())

@@ -3,17 +3,16 @@ subjects in one app failed with "too many SQL variables"); the index is read by 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import insert
+from sealed_rows import insert_sealed
 
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.search import IndexManager
 from openkyc.biometrics.templates import FaceTemplate
-from openkyc.store.models.faces import Subject
+from openkyc.privacy.vocabulary import Purpose
 
 pytestmark = pytest.mark.slow  # not a model, but half a minute of inserts
 
@@ -23,25 +22,7 @@ N = 260_000
 def test_index_loads_more_rows_than_sqlite_variables(tenant: Any, runtime: Any) -> None:
     col = tenant.post("/v1/collections", {"name": "big"}).json()["collection_id"]
     codes = np.random.default_rng(11).integers(0, 256, size=(N, 128), dtype=np.uint8)
-    header = FaceTemplate("tk-big", 1024, bytes(128)).to_bytes()[:-128]
-    now = datetime.now(UTC)
-    with runtime.engine.begin() as connection:
-        for start in range(0, N, 50_000):
-            connection.execute(
-                insert(Subject),
-                [
-                    {
-                        "collection_id": col,
-                        "app_id": tenant.app_id,
-                        "subject_id": f"h{i}",
-                        "template": header + codes[i].tobytes(),
-                        "template_version": 1,
-                        "key_id": "tk-big",
-                        "created_at": now,
-                    }
-                    for i in range(start, min(N, start + 50_000))
-                ],
-            )
+    insert_sealed(runtime, tenant.app_id, col, codes, key_id="tk-big")
     manager = IndexManager()
     with runtime.transaction() as session:
         manager.load(session, SubjectRepository(session, runtime.gate, runtime.keyring))
@@ -50,5 +31,7 @@ def test_index_loads_more_rows_than_sqlite_variables(tenant: Any, runtime: Any) 
     found = manager.search(col, {"tk-big": FaceTemplate("tk-big", 1024, codes[N - 3].tobytes())}, 3)
     assert found[0].score == 1.0
     with runtime.transaction() as session:
-        row = session.get(Subject, found[0].id)
-        assert row is not None and row.subject_id == f"h{N - 3}"
+        named = SubjectRepository(session, runtime.gate, runtime.keyring).rows_by_id(
+            tenant.app_id, [found[0].id], purpose=Purpose.PROVIDE_FEATURES
+        )
+        assert named[0][2] == f"h{N - 3}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert
+from sealed_rows import insert_sealed
 
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.search import IndexManager
@@ -21,17 +21,7 @@ N = 3_000
 
 
 def _insert(runtime: Any, app_id: int, col: str, codes: np.ndarray, first: int) -> None:
-    header = FaceTemplate("tk-s", 1024, bytes(128)).to_bytes()[:-128]
-    now = datetime.now(UTC)
-    with runtime.engine.begin() as connection:
-        connection.execute(
-            insert(Subject),
-            [
-                {"collection_id": col, "app_id": app_id, "subject_id": f"h{first + i}", "template": header + c.tobytes(),
-                 "template_version": 1, "key_id": "tk-s", "created_at": now}
-                for i, c in enumerate(codes)
-            ],
-        )  # fmt: skip
+    insert_sealed(runtime, app_id, col, codes, first)
 
 
 def _load(runtime: Any, store: SnapshotStore | None) -> tuple[IndexManager, list[str]]:
@@ -70,7 +60,8 @@ def test_snapshot_round_trip_events_since_and_shredding(tenant: Any, runtime: An
 
     # after the snapshot: one subject removed (with its event), new ones enrolled (rows and events)
     with runtime.transaction() as session:
-        gone = session.query(Subject).filter_by(collection_id=col, subject_id="h42").one()
+        ref = runtime.subject_keys.subject_ref(tenant.app_id, "h42")
+        gone = session.query(Subject).filter_by(collection_id=col, subject_id=ref).one()
         gone_id = gone.id
         session.delete(gone)
         session.add(IndexEvent(collection_id=col, subject_row=gone_id, op="remove", created_at=datetime.now(UTC)))

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from openkyc.biometrics.repository import template_aad
 from openkyc.biometrics.rotation import rotate_template_key
+from openkyc.biometrics.templates import FaceTemplate
 from openkyc.store.models.faces import Subject, TemplateKeyRow
 
 pytestmark = pytest.mark.slow
@@ -28,13 +30,23 @@ def test_rotation_reissues_retained_and_search_still_finds_everyone(
     with runtime.transaction() as session:
         old_keys = {names[row.subject_id]: row.key_id for row in session.scalars(select(Subject))}
 
-    report = rotate_template_key(runtime, tenant.app_id)
+    report = rotate_template_key(runtime.access, runtime.models, tenant.app_id)
     assert (report.reissued, report.pending, report.retired_keys) == (1, 1, 0)
 
     with runtime.transaction() as session:
-        new_keys = {names[row.subject_id]: row.key_id for row in session.scalars(select(Subject))}
+        rows = session.scalars(select(Subject)).all()
+        new_keys = {names[row.subject_id]: row.key_id for row in rows}
+        reissued = [
+            FaceTemplate.from_bytes(
+                runtime.keyring.decrypt(row.template, template_aad(row.app_id, row.collection_id, row.subject_id))
+            )
+            for row in rows
+            if names[row.subject_id] == "obama"
+        ]
+        assert all(row.template[:2] == b"K1" and row.template[3:6] == b"sk-" for row in rows)  # sealed
         active = session.scalars(select(TemplateKeyRow).where(TemplateKeyRow.active.is_(True))).all()
     assert new_keys["obama"] == report.new_key_id != old_keys["obama"]
+    assert reissued[0].key_id.startswith(report.new_key_id)  # the re-issued template, opened from its sealed copy
     assert new_keys["biden"] == old_keys["biden"]
     assert [k.key_id for k in active] == [report.new_key_id]
 

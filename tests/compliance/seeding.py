@@ -93,6 +93,10 @@ def seed_person(runtime: Any, app_id: int, subject_id: str) -> Seeded:
     collection_id = "col-" + secrets.token_hex(6)
     seeded = Seeded(app_id, subject_id, token, collection_id)
     later = now + timedelta(hours=2)
+    with runtime.transaction() as session:  # consent first, committed: the gate reads committed consents
+        ConsentRepository(session, gate, clock=runtime.clock).record(
+            app_id, subject_id, Purpose.MODEL_IMPROVEMENT, "v3", purpose=Purpose.MODEL_IMPROVEMENT
+        )
     with runtime.transaction() as session:
         session.add(Resource(id=collection_id, app_id=app_id, kind="collection", name=collection_id, created_at=now))
         session.flush()
@@ -155,13 +159,12 @@ def seed_person(runtime: Any, app_id: int, subject_id: str) -> Seeded:
                 created_at=now, expires_at=now + timedelta(minutes=30),
             )
         )  # fmt: skip
-        consents = ConsentRepository(session, clock=runtime.clock)
-        consents.record(app_id, subject_id, Purpose.MODEL_IMPROVEMENT, "v3")
+        consents = ConsentRepository(session, gate, clock=runtime.clock)
         sample = blobs.put(
             session, app_id=app_id, kind="face_image", data=png((1, 2, 3)), now=now,
             expires_at=now + timedelta(days=365), subject_id=subject_id, purpose=Purpose.PROVIDE_FEATURES,
         )  # fmt: skip
-        consents.add_item(app_id, subject_id, "face_image:default", sample)
+        consents.add_item(app_id, subject_id, "face_image:default", sample, purpose=Purpose.MODEL_IMPROVEMENT)
         key = "idem-" + secrets.token_hex(4)
         idempotency.claim(session, keyring, app_id, key, "h" * 64, now, timedelta(hours=24))
         body = json.dumps({"subject_id": subject_id, "collection_id": collection_id}).encode()

@@ -135,6 +135,7 @@ def test_erasure_reaches_every_store_and_keeps_the_neighbour(make_tenant: Any, r
     assert out.status_code == 200, out.text
     receipt = out.json()
     assert receipt["items"] == {
+        "answer_keys_destroyed": 1,  # the stored answer's own record key: its copies stop opening
         "blobs": 3,
         "call_records_pseudonymised": 3,
         "consents": 1,

@@ -29,7 +29,7 @@ class Blocking:
 
 def _hold_sweep(runtime: Runtime, step: Blocking) -> tuple[threading.Thread, list[Any]]:
     results: list[Any] = []
-    thread = threading.Thread(target=lambda: results.append(run_sweep(runtime, steps=[*STEPS, ("hold", step)])))
+    thread = threading.Thread(target=lambda: results.append(run_sweep(runtime.sweeper, steps=[*STEPS, ("hold", step)])))
     thread.start()
     assert step.entered.wait(20)
     return thread, results
@@ -40,13 +40,13 @@ def test_second_sweep_in_the_process_skips(runtime: Runtime) -> None:
     thread, results = _hold_sweep(runtime, step)
     try:
         with pytest.raises(SweepInProgress):
-            run_sweep(runtime)
+            run_sweep(runtime.sweeper)
         assert retention_sweep(runtime) is None  # the job form logs and skips
     finally:
         step.release.set()
         thread.join(20)
     assert len(results) == 1 and results[0].counts["hold"] == 0
-    assert run_sweep(runtime).total >= 0  # the lock is free again
+    assert run_sweep(runtime.sweeper).total >= 0  # the lock is free again
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_advisory_lock_makes_the_other_process_skip(runtime: Runtime, second_run
     thread, results = _hold_sweep(runtime, step)
     try:
         with pytest.raises(SweepInProgress):
-            run_sweep(second_runtime)
+            run_sweep(second_runtime.sweeper)
         assert retention_sweep(second_runtime) is None
     finally:
         step.release.set()

@@ -257,7 +257,7 @@ def test_every_n_records_and_forced_at_each_sweep(runtime: Any) -> None:
     fill(runtime, n=7)
     seqs = [json.loads(line)["seq"] for line in checkpoint_file(runtime).read_text().splitlines()]
     assert seqs == [1, 3, 6]  # the first signed record, then every third
-    run_sweep(runtime, steps=[])
+    run_sweep(runtime.sweeper, steps=[])
     seqs = [json.loads(line)["seq"] for line in checkpoint_file(runtime).read_text().splitlines()]
     assert seqs == [1, 3, 6, 8]  # the sweep's own record, checkpointed although not due
     assert verify(runtime).ok

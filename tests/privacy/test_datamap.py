@@ -1,13 +1,16 @@
 """The policy names every stored field, every retention kind has a sweep step, the rationale is in docs/.
 
 The tables below are generated from ``policy.yaml`` and from the schema itself, so adding a retention
-kind without a step, a column without naming it in the data map, or a document field without an
+kind without a step, a column without naming it in the data map (the one schema walk), a column of a
+person's data that no subject-rights step exports and erases, or a document field without an
 element makes a test fail.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -15,9 +18,12 @@ import pytest
 import yaml
 
 from openkyc.biometrics.repository import IDENTIFICATION_FIELDS
+from openkyc.compliance.registry import REGISTRY as REACH_REGISTRY
+from openkyc.compliance.registry import schema_problems, steps
 from openkyc.documents import templates as card_templates
 from openkyc.documents.mrz import parse_mrz
-from openkyc.privacy.datamap import BLOB_FILES, SEALED_FIELDS, TABLES, elements_stored
+from openkyc.privacy.datamap import BLOB_FILES, SEALED_FIELDS, TABLES, TableMap, covers_of, elements_stored, plain_of
+from openkyc.privacy.datamap import schema_problems as datamap_problems
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.steps import REGISTRY
 from openkyc.privacy.sweep import STEPS
@@ -31,6 +37,7 @@ POLICY_KINDS = sorted(POLICY_DATA["retention"])
 END_USER_CATEGORIES = {DataCategory.IDENTIFICATION, DataCategory.FACE_FEATURES}
 TRANSIENT = {DataElement.KEYPOINTS}  # computed and used within a call, never stored
 COLUMNS = sorted((table.name, column.name) for table in Base.metadata.sorted_tables for column in table.columns)
+STEP_NAMES = {step.name for step in steps()}
 
 
 @pytest.mark.parametrize("kind", POLICY_KINDS)
@@ -58,19 +65,49 @@ def test_a_step_name_cannot_be_taken_twice() -> None:
         REGISTRY.add(RetentionKind.CALL_RECORD, "call_records", other)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("table", "column"), COLUMNS)
-def test_every_column_is_classified_by_the_data_map(table: str, column: str) -> None:
-    assert table in TABLES, f"table {table!r} is not in openkyc.privacy.datamap.TABLES"
-    assert column in TABLES[table].columns, (
-        f"column {table}.{column} is not classified in openkyc.privacy.datamap (name the policy elements it "
-        "holds, or () if it holds no personal data)"
+def test_one_walk_of_the_schema_finds_every_column_classified_and_reached() -> None:
+    """The one schema walk: every column classified by the data map, every person's column exported
+    and erased by a registered subject-rights step (openkyc.compliance.registry.schema_problems)."""
+    assert schema_problems() == []
+
+
+def _schema() -> dict[str, list[str]]:
+    return {table: [c for _, c in cols] for table, cols in itertools.groupby(COLUMNS, key=lambda tc: tc[0])}
+
+
+def test_the_walk_fails_for_an_unclassified_column() -> None:
+    schema = _schema()
+    schema["subjects"].append("nickname")  # a new column in a model, not named in the data map
+    schema["pets"] = ["id", "owner_subject_id"]  # a new table
+    problems = datamap_problems(schema, STEP_NAMES)
+    assert "subjects.nickname: column not classified (name the policy elements it holds, or ())" in problems
+    assert "pets: table not classified by the data map (openkyc.privacy.datamap.TABLES)" in problems
+    assert len(problems) == 2
+
+
+def test_the_walk_fails_for_a_column_no_step_exports_or_erases() -> None:
+    schema = _schema()
+    schema["subjects"].append("nickname")
+    subjects = TABLES["subjects"]
+    tables = dict(TABLES)
+    tables["subjects"] = replace(subjects, columns={**subjects.columns, "nickname": (DataElement.NAME,)})
+    assert datamap_problems(schema, STEP_NAMES, tables) == [
+        "subjects.nickname: a person's data that no step exports and erases"
+    ]
+    schema["pets"] = ["id", "owner"]
+    tables["pets"] = TableMap({"id": (), "owner": (DataElement.SUBJECT_ID,)}, reach="pets.owners")
+    assert "pets: its export/erase step 'pets.owners' is not registered" in datamap_problems(schema, STEP_NAMES, tables)
+    tables["pets"] = TableMap({"id": (), "owner": (DataElement.SUBJECT_ID,)})  # no step and no reason
+    assert "pets: no subject-rights step reaches it and no note says why" in datamap_problems(
+        schema, STEP_NAMES, tables
     )
 
 
-def test_the_data_map_names_no_missing_column() -> None:
-    present = set(COLUMNS)
-    stale = sorted((t, c) for t, spec in TABLES.items() for c in spec.columns if (t, c) not in present)
-    assert not stale
+def test_steps_take_their_columns_from_the_data_map() -> None:
+    for step in REACH_REGISTRY.steps:
+        assert dict(step.covers) == covers_of(step.name) and dict(step.plain) == plain_of(step.name)
+    reached = {spec.reach for spec in TABLES.values() if spec.reach is not None}
+    assert reached == STEP_NAMES  # every step owns a table of the map, every named step exists
 
 
 def test_every_stored_element_is_named_by_the_policy(policy: Policy) -> None:

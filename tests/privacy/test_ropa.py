@@ -6,9 +6,9 @@ import pytest
 
 from conftest import NOW
 from openkyc.errors import RetentionExceedsPolicy
-from openkyc.privacy.policy import Policy, default_policy_text
+from openkyc.privacy.policy import Policy, default_policy_text, parse_policy
 from openkyc.privacy.ropa import AppRetention, Party, build_record, human_hours, render
-from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose, RetentionKind
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Obligation, Purpose, RetentionKind
 
 
 def record(policy: Policy, apps: list[AppRetention] | None = None):  # type: ignore[no-untyped-def]
@@ -64,3 +64,27 @@ def test_overrides_longer_than_policy_refused(policy: Policy) -> None:
 )
 def test_human_hours(hours: float, text: str) -> None:
     assert human_hours(hours) == text
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_record_lists_the_obligations_of_the_policy(policy: Policy, fmt: str) -> None:
+    """Retention and data-subject rights, from the policy's ``obligations:`` section, with their basis."""
+    text = render(record(policy), fmt)  # type: ignore[arg-type]
+    assert set(policy.obligations) == set(Obligation)
+    for key, spec in policy.obligations.items():
+        assert key.value in text and spec.title in text and spec.basis in text
+        assert spec.description[:40] in text
+
+
+def test_obligations_come_from_the_policy_file(policy: Policy) -> None:
+    text = default_policy_text().replace(
+        "Deleting what the retention periods say must go (storage limitation).",
+        "Storage limitation, the sweep deletes what expired (custom wording 7731).",
+    )
+    changed = parse_policy(text)
+    data = json.loads(render(record(changed), "json"))
+    by_key = {o["key"]: o for o in data["obligations"]}
+    assert list(by_key) == ["retention", "subject_rights"]
+    assert by_key["retention"]["description"].endswith("(custom wording 7731).")
+    assert by_key["subject_rights"]["basis"] == "legal obligation (GDPR Art. 6(1)(c), 7(3), 15-20)"
+    assert "custom wording 7731" in render(record(changed), "md")

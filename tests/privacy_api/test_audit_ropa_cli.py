@@ -107,15 +107,22 @@ def test_ropa_cli_and_endpoint(cli: Any, tenant: Any, settings: Any) -> None:
     assert overrides[0]["app_id"] == tenant.app_id and overrides[0]["overrides"]["face_image"] == 1.0
     assert "<html" in cli("ropa", "--format", "html").stdout.lower()
     assert cli("ropa", "--format", "pdf").exit_code == 2
+    # the processing the law requires (the policy's obligations) is listed in every form
+    assert [o["key"] for o in as_json["obligations"]] == ["retention", "subject_rights"]
+    assert "GDPR Art. 5(1)(e)" in as_json["obligations"][0]["basis"]
+    assert "(`subject_rights`)" in md.stdout and 'id="obligation-retention"' in cli("ropa", "--format", "html").stdout
 
     http = tenant.get("/v1/privacy/ropa?format=json")
     assert http.status_code == 200, http.text
+    assert http.json()["obligations"] == as_json["obligations"]
     assert http.json()["processor"]["name"] == settings.processor_name
     assert [a["app_id"] for a in http.json()["retention_overrides"]] == [tenant.app_id]
     html = tenant.get("/v1/privacy/ropa?format=html")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert 'id="obligation-subject_rights"' in html.text
     md_http = tenant.get("/v1/privacy/ropa")
     assert md_http.status_code == 200 and md_http.headers["content-type"].startswith("text/markdown")
+    assert "Processing required by law (obligations)" in md_http.text
     assert tenant.get("/v1/privacy/ropa?format=pdf").status_code == 400
 
 
@@ -124,4 +131,8 @@ def test_every_personal_data_repository_requires_a_purpose() -> None:
     assert "openkyc.biometrics.repository" in modules
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in REGISTRY.classes}
     assert "openkyc.biometrics.repository.SubjectRepository" in names
+    import openkyc.privacy.consent  # noqa: F401  (not a repositor* module: registered on import)
+
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in REGISTRY.classes}
+    assert "openkyc.privacy.consent.ConsentRepository" in names  # consent records: gated like the others
     assert REGISTRY.unguarded() == {}

@@ -35,6 +35,7 @@ from openkyc.privacy.crypto import DecryptionError
 from openkyc.privacy.reach import EndUser
 from openkyc.privacy.sweep import run_sweep
 from openkyc.privacy.vocabulary import Purpose
+from openkyc.store import idempotency
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.faces import Collection, Subject
 from openkyc.store.models.verification import VerificationResult
@@ -47,6 +48,16 @@ IDENT = {"name": "Quentin Marlowe-Ashby", "id_number": "X9922771", "date_of_birt
 DOC = {"name": "Quentin Marlowe-Ashby", "document_number": "P55123987", "nationality": "GBR"}
 KEEP = {"name": "Ottilie Brannigan", "id_number": "K0033442"}
 IMAGE = b"\x89PNG face image bytes of the subject " * 8
+# the subject's and the neighbour's protected templates: distinct bits, so each is recognisable in raw bytes
+TEMPLATE = FaceTemplate(key_id="tk-test", bits=1024, data=bytes((i * 37 + 11) % 256 for i in range(128))).to_bytes()
+NEIGHBOUR_TEMPLATE = FaceTemplate(key_id="tk-test", bits=1024, data=bytes(range(128))).to_bytes()
+
+
+ANSWER_KEY = "idem-shred-1"
+
+
+def _answer(app_id: int) -> bytes:
+    return json.dumps({"subject_id": SUBJECT, "collection_id": f"col-{app_id}", "RequestId": "r-1"}).encode()
 
 
 def _ident(value: dict[str, str]) -> bytes:
@@ -77,12 +88,12 @@ def _seed(runtime: Any) -> dict[str, Any]:
             purpose=Purpose.PROVIDE_FEATURES,
         )
         repo = SubjectRepository(session, runtime.gate, runtime.keyring)
-        for subject_id, ident in ((SUBJECT, IDENT), (NEIGHBOUR, KEEP)):
+        for subject_id, ident, template in ((SUBJECT, IDENT, TEMPLATE), (NEIGHBOUR, KEEP, NEIGHBOUR_TEMPLATE)):
             repo.add(
                 app_id,
                 collection_id,
                 subject_id,
-                template=FaceTemplate(key_id="tk-test", bits=1024, data=bytes(range(128))).to_bytes(),
+                template=template,
                 template_version=1,
                 key_id="tk-test",
                 identification=ident,
@@ -117,10 +128,18 @@ def _seed(runtime: Any) -> dict[str, Any]:
             expires_at=now + timedelta(hours=3),
             purpose=Purpose.PROVIDE_FEATURES,
         )
-        consents = ConsentRepository(session, clock=runtime.clock)
-        consents.record(app_id, SUBJECT, Purpose.MODEL_IMPROVEMENT, "v1")
-        consents.add_item(app_id, SUBJECT, "face_image:eval", blob_id)
         ref = runtime.subject_keys.subject_ref(app_id, SUBJECT)
+    with runtime.transaction() as session:  # a retried enrolment's stored answer names the subject
+        idempotency.claim(session, runtime.keyring, app_id, ANSWER_KEY, "h" * 64, now, timedelta(hours=2))
+        idempotency.complete(session, runtime.keyring, app_id, ANSWER_KEY, 200, "application/json", _answer(app_id))
+    with runtime.transaction() as session:  # committed first: the gate reads committed consents
+        ConsentRepository(session, runtime.gate, clock=runtime.clock).record(
+            app_id, SUBJECT, Purpose.MODEL_IMPROVEMENT, "v1", purpose=Purpose.MODEL_IMPROVEMENT
+        )
+    with runtime.transaction() as session:
+        ConsentRepository(session, runtime.gate, clock=runtime.clock).add_item(
+            app_id, SUBJECT, "face_image:eval", blob_id, purpose=Purpose.MODEL_IMPROVEMENT
+        )
     return {
         "account_id": account.id,
         "app_id": app_id,
@@ -141,9 +160,18 @@ def _finders(runtime: Any, seeded: dict[str, Any]) -> tuple[Finder, Finder]:
     subject.add(f"verification:{rid}:{app_id}", _ident(DOC))
     subject.add(f"verification-subject:{rid}:{app_id}", SUBJECT)
     subject.add(f"blob:{seeded['blob_id']}:{app_id}", IMAGE)
+    subject.add(f"template:{app_id}:{col}:{seeded['ref']}", TEMPLATE)
+    subject.add(f"idempotency:{app_id}:{ANSWER_KEY}", _answer(app_id))  # sealed under its own record key
     neighbour = Finder(runtime.keyring)
     neighbour.add(f"subject:{app_id}:{col}:{NEIGHBOUR}", _ident(KEEP))
+    neighbour_ref = runtime.subject_keys.subject_ref(app_id, NEIGHBOUR)
+    neighbour.add(f"template:{app_id}:{col}:{neighbour_ref}", NEIGHBOUR_TEMPLATE)
     return subject, neighbour
+
+
+def _plain_templates(raw: bytes) -> list[bytes]:
+    """The templates' bits found in clear in ``raw`` (sealing leaves none, even before erasure)."""
+    return [t for t in (TEMPLATE, NEIGHBOUR_TEMPLATE) if t[-64:] in raw]
 
 
 def _erase(runtime: Any, app_id: int) -> dict[str, Any]:
@@ -168,6 +196,9 @@ def test_sqlite_files_wal_and_backup_hold_nothing_readable_after_erasure(
     raw = sqlite_files(data_dir)
     before = subject.scan(raw)
     assert _ident(IDENT) in before and _ident(DOC) in before and SUBJECT.encode() in before  # the scan works
+    assert TEMPLATE in before  # the template is there, sealed under the subject's key
+    assert _answer(seeded["app_id"]) in before  # and the stored answer, under its record key
+    assert _plain_templates(raw) == []  # ...and never in clear
     assert SUBJECT.encode() not in raw  # keyed hash and sealed copy only: the id never appears in clear
     assert SUBJECT.encode() not in sqlite_files(data_dir / "keys", "keys.db")
 
@@ -186,12 +217,16 @@ def test_sqlite_files_wal_and_backup_hold_nothing_readable_after_erasure(
 
     receipt = _erase(runtime, seeded["app_id"])
     assert receipt["items"]["subject_keys_destroyed"] == 1
+    assert receipt["items"]["answer_keys_destroyed"] == 1
     _flush_sqlite(runtime)
 
     raw_after = sqlite_files(data_dir)
-    assert subject.scan(raw_after) == []
-    assert neighbour.scan(raw_after) == [_ident(KEEP)]  # the same scan still reads what was kept
+    assert subject.scan(raw_after) == []  # no identification, id, image or template opens
+    kept = sorted(neighbour.scan(raw_after))
+    assert kept == sorted([_ident(KEEP), NEIGHBOUR_TEMPLATE])  # the same scan still reads what was kept
+    assert _plain_templates(raw_after) == []
     assert subject.scan(sqlite_files(backup)) == []  # the pre-erasure backup: ciphertext only
+    assert _plain_templates(sqlite_files(backup)) == []  # the backup holds the template sealed only
     assert [t for t in column_values(f"sqlite:///{backup / 'openkyc.db'}") if subject.open_token(t)] == []
     assert all(subject.scan(b) == [] for b in blob_copies)  # copied blob files: unreadable
     assert list((data_dir / "blobs").rglob(seeded["blob_id"])) == []
@@ -218,6 +253,9 @@ def test_postgresql_dead_tuples_wal_and_dump_hold_nothing_readable_after_erasure
         wal = pg_wal(connection, started - timedelta(minutes=1))
     assert _ident(IDENT) in subject.scan(pages) and _ident(DOC) in subject.scan(pages)  # the scan works
     assert _ident(IDENT) in subject.scan(wal)
+    assert TEMPLATE in subject.scan(pages) and TEMPLATE in subject.scan(wal)  # sealed templates, found
+    assert _answer(seeded["app_id"]) in subject.scan(pages)  # the stored answer, under its record key
+    assert _plain_templates(pages + wal) == []  # never in clear, not even in the WAL
     assert SUBJECT.encode() not in pages + wal + dump.read_bytes()  # keyed hashes only, even in the WAL
 
     _erase(runtime, seeded["app_id"])
@@ -228,13 +266,17 @@ def test_postgresql_dead_tuples_wal_and_dump_hold_nothing_readable_after_erasure
     assert subject.scan(pages_after) == []  # dead tuples and free space: nothing opens
     assert subject.scan(wal_after) == []  # the WAL still holds the ciphertexts; none opens
     assert wal_after.count(key_id.encode()) >= 1  # ...the ciphertexts are there, sealed under the gone key
-    assert _ident(KEEP) in neighbour.scan(pages_after)  # the same scan still reads what was kept
+    kept = neighbour.scan(pages_after)
+    assert _ident(KEEP) in kept and NEIGHBOUR_TEMPLATE in kept  # the same scan still reads what was kept
+    assert _plain_templates(pages_after + wal_after) == []
     scratch, drop = pg_restore_scratch(url, dump)
     try:
         restored = list(column_values(scratch))
         assert len(restored) >= 5
         assert [t for t in restored if subject.open_token(t)] == []  # the restored backup: ciphertext only
         assert [t for t in restored if neighbour.open_token(t)] != []
+        assert _plain_templates(b"".join(restored) + dump.read_bytes()) == []  # templates: sealed copies only
+        assert any(t[3 : 3 + t[2]] == key_id.encode() for t in restored)  # its ciphertexts are in the backup
     finally:
         drop()
 
@@ -252,17 +294,24 @@ def test_erasure_destroys_the_key_before_the_rows_and_everything_else_still_work
     assert exported.subject_id == SUBJECT
     with runtime.transaction() as session:
         token = session.scalar(select(Subject.identification_enc).where(Subject.subject_id == seeded["ref"]))
-        search_ids = sorted(
-            r[2] for r in SubjectRepository(session, runtime.gate, runtime.keyring).rows_by_id(
-                app_id, list(session.scalars(select(Subject.id))), purpose=Purpose.PROVIDE_FEATURES
+        row_ids = list(session.scalars(select(Subject.id)))
+        opened = {
+            r[2]: r[3] for r in SubjectRepository(session, runtime.gate, runtime.keyring).rows_by_id(
+                app_id, row_ids, purpose=Purpose.PROVIDE_FEATURES
             )
-        )  # fmt: skip
-    assert search_ids == sorted([NEIGHBOUR, SUBJECT])  # search answers still name subjects
+        }  # fmt: skip
+    assert opened == {SUBJECT: TEMPLATE, NEIGHBOUR: NEIGHBOUR_TEMPLATE}  # search answers still name subjects
     assert token is not None and token[3:6] == b"sk-"
 
     runtime.subject_keys.destroy(app_id, SUBJECT)  # as erasure does first: the rows are still there
     with pytest.raises(DecryptionError):
         runtime.keyring.decrypt(token, f"subject:{app_id}:{seeded['collection_id']}:{SUBJECT}".encode())
+    with runtime.transaction() as session:
+        repo = SubjectRepository(session, runtime.gate, runtime.keyring)
+        left = [r[2] for r in repo.rows_by_id(app_id, row_ids, purpose=Purpose.PROVIDE_FEATURES)]
+        chunks = list(repo.iter_templates(app_id, seeded["collection_id"], purpose=Purpose.PROVIDE_FEATURES))
+    assert left == [NEIGHBOUR]  # the shredded template is no longer served to the index
+    assert [t for chunk in chunks for _, t in chunk] == [NEIGHBOUR_TEMPLATE]
     receipt = rights.erase(person)  # an erasure that stopped after the key still completes
     assert receipt.items["subjects"] == 1 and receipt.items["verification_results"] == 1
     assert rights.export(person).export.items == ()
@@ -281,8 +330,8 @@ def test_anonymous_records_are_shredded_when_they_expire(runtime: Any) -> None:
     assert json.loads(runtime.keyring.decrypt(token, aad)) == KEEP
     start = runtime.clock()
     runtime.clock = lambda: start + timedelta(hours=4)  # past the result's 3 hours
-    report = run_sweep(runtime)
-    assert report.counts["expired_record_keys"] == 1  # the anonymous result's own key
+    report = run_sweep(runtime.sweeper)
+    assert report.counts["expired_record_keys"] == 2  # the anonymous result's own key, the stored answer's
     with pytest.raises(DecryptionError):
         runtime.keyring.decrypt(token, aad)
 
@@ -320,7 +369,7 @@ def test_hosted_session_token_is_hashed_and_its_extra_shredded_after_its_period(
     after = tenant.get(f"/v1/sessions/{token}/result")
     assert after.status_code == 200 and after.json()["extra"] is None  # shredded, not an error
     runtime.clock = lambda: later
-    report = run_sweep(runtime)
+    report = run_sweep(runtime.sweeper)
     assert report.counts["expired_record_keys"] == 0 and report.counts["verification_sessions"] == 1
 
 
@@ -331,6 +380,6 @@ def test_offboarding_destroys_every_key_of_the_account(runtime: Any) -> None:
     aad = f"subject:{seeded['app_id']}:{seeded['collection_id']}:{NEIGHBOUR}".encode()
     assert json.loads(runtime.keyring.decrypt(kept, aad)) == KEEP
     done = SubjectRights(runtime.access, "test", runtime.face_index).erase_account(seeded["account_id"])
-    assert done.receipt.items["subject_keys_destroyed"] == 3  # two subjects' keys, the anonymous result's
+    assert done.receipt.items["subject_keys_destroyed"] == 4  # two subjects', the anonymous result's, the answer's
     with pytest.raises(DecryptionError):
         runtime.keyring.decrypt(kept, aad)

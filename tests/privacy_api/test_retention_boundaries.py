@@ -309,11 +309,11 @@ def test_each_retention_period_at_its_boundary(runtime: Any, tenant: Any, kind: 
     boundary = T0 + timedelta(hours=runtime.gate.policy.max_retention_hours(RetentionKind(kind)))
 
     clock.now = boundary - timedelta(seconds=1)
-    run_sweep(runtime)
+    run_sweep(runtime.sweeper)
     assert all(probe()), f"{kind}: deleted before its period ended"
 
     clock.now = boundary + timedelta(seconds=1)
-    run_sweep(runtime)
+    run_sweep(runtime.sweeper)
     assert not any(probe()), f"{kind}: still there after its period"
 
 
@@ -322,7 +322,7 @@ def test_a_hosted_session_goes_with_its_photo_and_extra(runtime: Any, tenant: An
     runtime.clock = clock
     token, blob_id = _session(runtime, tenant.app_id)
     clock.now = T0 + timedelta(hours=72, seconds=1)
-    report = run_sweep(runtime)
+    report = run_sweep(runtime.sweeper)
     assert report.counts["verification_sessions"] == 1
     assert _one(runtime, VerificationSession, VerificationSession.biz_token == token) is None
     assert _one(runtime, Blob, Blob.id == blob_id) is None and not any(runtime.settings.blob_dir.glob(f"*/{blob_id}"))
@@ -335,7 +335,7 @@ def test_hosted_session_result_answers_not_found_after_72_hours(runtime: Any, te
     assert tenant.get(f"/v1/sessions/{token}/result").status_code == 200
     real = runtime.clock
     runtime.clock = lambda: datetime.now(UTC) + timedelta(hours=72, seconds=5)
-    run_sweep(runtime)
+    run_sweep(runtime.sweeper)
     runtime.clock = real  # signed requests need the real time
     gone = tenant.get(f"/v1/sessions/{token}/result")
     assert gone.status_code == 404 and "customer-ref-42" not in gone.text
@@ -361,10 +361,10 @@ def test_a_rule_shorter_result_period_deletes_the_rows(runtime: Any, tenant: Any
             )
 
     clock.now = T0 + timedelta(minutes=59)
-    run_sweep(runtime)
+    run_sweep(runtime.sweeper)
     assert count() == 2
     clock.now = T0 + timedelta(hours=1, seconds=1)
-    assert run_sweep(runtime).counts["verification_results"] == 2
+    assert run_sweep(runtime.sweeper).counts["verification_results"] == 2
     assert count() == 0
 
 

@@ -73,14 +73,14 @@ def test_sweep_deletes_only_what_expired(runtime: Any, tenant: Any) -> None:
     os.utime(orphan, (old, old))
     calls_before = _count(runtime, CallRecord)
 
-    first = run_sweep(runtime)
+    first = run_sweep(runtime.sweeper)
     assert first.counts["call_records"] == 1 and first.counts["orphan_files"] == 1
     assert first.counts["expired_blobs"] == 0 and first.counts["media_by_policy"] == 0
     assert first.counts["seen_signatures"] >= 0
     assert _count(runtime, CallRecord) == calls_before - 1 and not orphan.exists()
 
     clock.now = T0 + timedelta(hours=2, seconds=1)
-    second = run_sweep(runtime)
+    second = run_sweep(runtime.sweeper)
     assert second.counts["expired_blobs"] == 1  # the 2-hour blob
     assert second.counts["media_by_policy"] == 1  # the video kept past the policy's 2 hours
     assert second.counts["seen_signatures"] >= 1
@@ -101,7 +101,7 @@ def test_a_rule_shortens_media_retention(runtime: Any, tenant: Any) -> None:
     runtime.clock = clock
     _put_blob(runtime, tenant.app_id, 2)
     clock.now = T0 + timedelta(minutes=31)
-    assert run_sweep(runtime).counts["media_by_policy"] == 1
+    assert run_sweep(runtime.sweeper).counts["media_by_policy"] == 1
     assert _count(runtime, Blob) == 0
 
 
@@ -112,16 +112,16 @@ def test_model_improvement_items_live_a_year(runtime: Any, tenant: Any) -> None:
     assert out.status_code == 200, out.text
     clock = Clock(start + timedelta(days=30))
     runtime.clock = clock
-    report = run_sweep(runtime)
+    report = run_sweep(runtime.sweeper)
     assert report.counts["media_by_policy"] == 0 and _count(runtime, ModelImprovementItem) == 1
     clock.now = start + timedelta(days=366)
-    report = run_sweep(runtime)
+    report = run_sweep(runtime.sweeper)
     assert report.counts["expired_blobs"] + report.counts["model_improvement_items"] >= 1
     assert _count(runtime, ModelImprovementItem) == 0 and _count(runtime, Blob) == 0
 
 
 def test_scheduler_runs_and_stops(runtime: Any) -> None:
-    scheduler = RetentionScheduler(runtime, 0.05)
+    scheduler = RetentionScheduler(runtime.sweeper, 0.05)
     scheduler.start()
     deadline = time.monotonic() + 10
     while scheduler.runs < 2 and time.monotonic() < deadline:

@@ -514,7 +514,9 @@ def identity_check(
     """
     from openkyc.biometrics import keystore
     from openkyc.biometrics.engine import FaceEngine
+    from openkyc.biometrics.repository import open_template
     from openkyc.biometrics.templates import FaceTemplate, hamming_similarity
+    from openkyc.privacy.crypto import sealed_key_id
     from openkyc.runtime import Runtime
     from openkyc.settings import Settings
 
@@ -531,7 +533,12 @@ def identity_check(
     runtime = Runtime.open(settings, migrate=False)
     names = {*subject_photo, *(expected or ())}  # the database holds subject ids as keyed hashes
     by_ref = {runtime.subject_keys.subject_ref(app_id, sid): sid for sid in names}
-    stored = [(by_ref.get(ref, ref), key_id, blob) for ref, key_id, blob in stored]
+    # templates are sealed under each subject's key: opened with the service's key store
+    found = runtime.subject_keys.keys(sealed_key_id(blob) for _, _, blob in stored)
+    stored = [
+        (by_ref.get(ref, ref), key_id, open_template(found, app_id, collection_id, ref, blob) or b"")
+        for ref, key_id, blob in stored
+    ]
     engine = FaceEngine.for_embedder("sface", num_threads=1)
     recomputed: dict[str, dict[str, FaceTemplate]] = {}  # key_id -> photo name -> template
     exact = own_best = 0

@@ -127,7 +127,9 @@ def test_upgrade_hashes_ids_and_reseals_under_subject_keys(fresh_engine: Engine,
             10, "legacy-subject", purpose=Purpose.PROVIDE_FEATURES
         )
         anonymous = ResultRepository(session, gate, keyring).get(10, "ver-2", now=T0, purpose=Purpose.PROVIDE_FEATURES)
-        assert ConsentRepository(session).has_consent(10, "legacy-subject", Purpose.MODEL_IMPROVEMENT)
+        assert ConsentRepository(session, gate).has_consent(
+            10, "legacy-subject", Purpose.MODEL_IMPROVEMENT, purpose=Purpose.MODEL_IMPROVEMENT
+        )
         row: Any = session.get(VerificationSession, keys.token_ref(TOKEN))
         assert keyring.decrypt(row.extra_enc, f"session:{TOKEN}:10".encode()) == b"order-42"  # shared key: opens
     assert found[0]["identification"] == IDENT
@@ -149,4 +151,4 @@ def test_upgrade_hashes_ids_and_reseals_under_subject_keys(fresh_engine: Engine,
 def test_upgrade_of_an_empty_database_needs_no_keys(fresh_engine: Engine) -> None:
     db.upgrade(fresh_engine)
     with fresh_engine.connect() as c:
-        assert c.execute(select(text("version_num")).select_from(text("alembic_version"))).scalar() == "0009"
+        assert c.execute(select(text("version_num")).select_from(text("alembic_version"))).scalar() == "0010"

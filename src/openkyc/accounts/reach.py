@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -26,7 +27,7 @@ from openkyc.privacy.reach import (
     WholeAccount,
     staff_reference,
 )
-from openkyc.privacy.vocabulary import DataElement, Purpose
+from openkyc.privacy.vocabulary import Purpose
 from openkyc.store.models.accounts import Account, App, Credential, Resource, User
 from openkyc.store.models.config import Rule, RuleChange
 from openkyc.store.models.faces import Collection, TemplateKeyRow
@@ -47,18 +48,9 @@ def _count(result: Any) -> int:
 class StaffReach:
     name = "accounts.staff"
     order = 95
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "users": {
-            "id": ColumnUse.of(DataElement.USER_ID),
-            "user_name": ColumnUse.of(DataElement.USER_NAME),
-            "password_hash": ColumnUse.of(DataElement.PASSWORD_HASH),
-        },
-        "audit_log": {"actor": ColumnUse.of(DataElement.USER_ID)},
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "users": ("account_id", "role", "disabled", "created_at"),
-        "audit_log": ("id", "seq", "created_at", "app_id", "event_type", "details", "prev_hash", "hash", "mac"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="accounts.staff")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("accounts.staff")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("accounts.staff")
 
     def _users(self, ctx: ReachContext, target: Target) -> list[User]:
         if isinstance(target, StaffUser):
@@ -128,17 +120,9 @@ class AccountReach:
 
     name = "accounts.account"
     order = 100  # last: deleting apps cascades to anything a step above did not remove
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {}
-    plain: Mapping[str, tuple[str, ...]] = {
-        "accounts": ("id", "name", "created_at"),
-        "apps": ("id", "account_id", "name", "created_at", "qps_limit", "monthly_quota"),
-        "credentials": (
-            "id", "secret_id", "app_id", "secret_key_enc", "status", "created_at", "last_used_at", "disabled_at",
-        ),
-        "resources": ("id", "app_id", "kind", "name", "created_at"),
-        "rules": ("id", "app_id", "version", "config", "created_at", "updated_at"),
-        "rule_changes": ("id", "rule_id", "version", "changed_by", "changed_at", "old_config", "new_config"),
-    }  # fmt: skip
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="accounts.account")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("accounts.account")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("accounts.account")
 
     def export(self, ctx: ReachContext, target: Target) -> Iterable[Found]:
         return ()

@@ -81,7 +81,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
         scheduler = None
         if not settings.redis_url:  # with Redis the job worker schedules the sweeps, not each API process
-            scheduler = RetentionScheduler(app.state.runtime, settings.retention_sweep_seconds)
+            scheduler = RetentionScheduler(app.state.runtime.sweeper, settings.retention_sweep_seconds)
             app.state.runtime.components["retention_scheduler"] = scheduler
             scheduler.start()
         try:

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
 
-from openkyc.biometrics.repository import _aad, _id_aad
+from openkyc.biometrics.repository import _aad, _id_aad, template_aad
+from openkyc.biometrics.templates import FaceTemplate
+from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -68,21 +70,9 @@ def identification_use(field: str) -> ColumnUse:
 class EnrolmentReach:
     name = "biometrics.enrolments"
     order = 10
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "subjects": {
-            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),  # its keyed hash
-            "subject_id_enc": ColumnUse.of(DataElement.SUBJECT_ID),  # the id, sealed under the subject key
-            "template": ColumnUse.of(DataElement.TEMPLATE),
-            "identification_enc": ColumnUse.of(DataCategory.IDENTIFICATION),
-            "image_blob_id": ColumnUse.of(DataElement.FACE_IMAGE),
-        }
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "subjects": ("id", "collection_id", "app_id", "template_version", "key_id", "created_at"),
-        "index_events": ("id", "collection_id", "subject_row", "op", "created_at"),
-        "collections": ("id", "app_id", "duplicate_check", "embedder", "created_at"),
-        "template_keys": ("key_id", "app_id", "secret_enc", "bits", "active", "created_at"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="biometrics.enrolments")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("biometrics.enrolments")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("biometrics.enrolments")
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[Subject]:
         if isinstance(target, EndUser) and target.subject_id is not None:
@@ -131,20 +121,25 @@ class EnrolmentReach:
                     "stored_as": "sealed under the subject's own key",
                 }
                 yield self._found(ctx, row, "subject_id_enc", covers["subject_id_enc"], sealed)
-            yield self._found(
-                ctx,
-                row,
-                "template",
-                covers["template"],
-                {
-                    "template": base64.b64encode(row.template).decode(),
-                    "bits": len(row.template) * 8,
-                    "template_version": row.template_version,
-                    "key_id": row.key_id,
-                    "note": "a protected binary template: it cannot be turned back into a face",
-                },
-                source="computed by the face models from the enrolment image",
-            )
+            if ctx.opens(row.template):  # sealed under the subject's key: gone once it is destroyed
+                template = ctx.keyring.decrypt(
+                    row.template, template_aad(row.app_id, row.collection_id, row.subject_id)
+                )
+                yield self._found(
+                    ctx,
+                    row,
+                    "template",
+                    covers["template"],
+                    {
+                        "template": base64.b64encode(template).decode(),
+                        "bits": FaceTemplate.from_bytes(template).bits,
+                        "template_version": row.template_version,
+                        "key_id": row.key_id,
+                        "stored_as": "sealed under the subject's own key",
+                        "note": "a protected binary template: it cannot be turned back into a face",
+                    },
+                    source="computed by the face models from the enrolment image",
+                )
             if ctx.opens(row.identification_enc) and row.identification_enc is not None:
                 plain = ctx.keyring.decrypt(row.identification_enc, _aad(row.app_id, row.collection_id, subject_id))
                 for name, value in sorted(json.loads(plain).items()):

@@ -1,16 +1,23 @@
-"""Repository of enrolled subjects: protected templates, sealed identification fields.
+"""Repository of enrolled subjects: sealed protected templates, sealed identification fields.
 
 Every method states its purpose; the purpose gate checks it against the policy before any row is
 read or written (see openkyc.privacy.guards). The subject id is stored as a keyed hash
 (``subject_id``) and, sealed under the subject's own key, as ``subject_id_enc`` (search answers
-name subjects); identification fields are sealed under that key too, so erasure, which destroys
-it, leaves only undecryptable copies (see openkyc.store.subject_keys).
+name subjects). The protected template (``template``) and the identification fields are sealed
+under that key too, so erasure, which destroys it, leaves only undecryptable copies in dead
+tuples, the WAL and backups (see openkyc.store.subject_keys).
+
+Templates are read in bulk (the 1:N index) with :meth:`SubjectRepository.iter_templates`: chunks
+keyset-paginated by row id, each opened with one key-store read for all of its subjects' keys. A
+row whose key is gone (an erasure between destroying the key and deleting the rows) is left out:
+it is already unreadable. A template that is not sealed (a database not upgraded to 0010) is an
+error, never served.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openkyc.errors import InvalidParameterValue, ResourceNotFound
-from openkyc.privacy.crypto import Keyring, sealed_key_id, unseal
+from openkyc.privacy.crypto import Keyring, SealingKey, sealed_key_id, unseal
 from openkyc.privacy.gate import PurposeGate
 from openkyc.privacy.guards import personal_data_repository, requires_purpose
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
@@ -40,6 +47,29 @@ def _aad(app_id: int, collection_id: str, subject_id: str) -> bytes:
 
 def _id_aad(app_id: int, subject_ref: str) -> bytes:
     return f"subject-id:{app_id}:{subject_ref}".encode()
+
+
+def template_aad(app_id: int, collection_id: str, subject_ref: str) -> bytes:
+    """Associated data of a sealed template (a template copied to another row does not open)."""
+    return f"template:{app_id}:{collection_id}:{subject_ref}".encode()
+
+
+def seal_template(key: SealingKey, app_id: int, collection_id: str, subject_ref: str, template: bytes) -> bytes:
+    """``template`` (FaceTemplate bytes) sealed under the subject's key, as ``subjects.template`` holds it."""
+    return key.encrypt(template, template_aad(app_id, collection_id, subject_ref))
+
+
+def open_template(
+    found: dict[str, bytes], app_id: int, collection_id: str, subject_ref: str, token: bytes
+) -> bytes | None:
+    """The template sealed in ``token``, with ``found`` (key id -> key); None when its key is gone.
+
+    A value that is not sealed (a plain template) raises DecryptionError, as does a wrong row.
+    """
+    key = found.get(sealed_key_id(bytes(token)))
+    if key is None:
+        return None
+    return unseal(key, bytes(token), template_aad(app_id, collection_id, subject_ref))
 
 
 @personal_data_repository
@@ -79,7 +109,7 @@ class SubjectRepository:
             app_id=app_id,
             subject_id=ref,
             subject_id_enc=subject_key.encrypt_text(subject_id, _id_aad(app_id, ref)),
-            template=template,
+            template=seal_template(subject_key, app_id, collection_id, ref, template),
             template_version=template_version,
             key_id=key_id,
             identification_enc=sealed,
@@ -99,15 +129,16 @@ class SubjectRepository:
     def _ref(self, app_id: int, subject_id: str) -> str:
         return subject_keys_for(self.session).subject_ref(app_id, subject_id)
 
-    def _subject_ids(self, rows: list[tuple[int, str, bytes | None]]) -> list[str]:
-        """The subject ids of ``(app_id, keyed hash, sealed id)`` rows, opened with one key-store read."""
-        sealed = [token for _, _, token in rows if token is not None]
-        found = subject_keys_for(self.session).keys(sealed_key_id(t) for t in sealed)
-        out = []
-        for app_id, ref, token in rows:
-            key = found.get(sealed_key_id(token)) if token is not None else None
-            out.append(unseal(key, token, _id_aad(app_id, ref)).decode() if key and token else ref)
-        return out
+    def _keys(self, tokens: Iterable[bytes | None]) -> dict[str, bytes]:
+        """The keys that sealed ``tokens``: one key-store read for all of them."""
+        return subject_keys_for(self.session).keys(sealed_key_id(bytes(t)) for t in tokens if t is not None)
+
+    @staticmethod
+    def _subject_id(found: dict[str, bytes], app_id: int, ref: str, token: bytes | None) -> str | None:
+        if token is None:
+            return ref
+        key = found.get(sealed_key_id(bytes(token)))
+        return unseal(key, bytes(token), _id_aad(app_id, ref)).decode() if key is not None else None
 
     @requires_purpose(DataElement.TEMPLATE)
     def exists(self, app_id: int, collection_id: str, subject_id: str, *, purpose: Purpose) -> bool:
@@ -121,28 +152,88 @@ class SubjectRepository:
         return found is not None
 
     @requires_purpose(DataElement.TEMPLATE)
+    def iter_templates(
+        self,
+        app_id: int,
+        collection_id: str,
+        *,
+        after_id: int = 0,
+        chunk_size: int = 10_000,
+        purpose: Purpose,
+    ) -> Iterator[list[tuple[int, bytes]]]:
+        """The collection's templates as lists of ``(row id, template bytes)``, by row id.
+
+        Keyset-paginated (``id > after_id ... LIMIT chunk_size``: no giant ``IN``), each chunk
+        opened with one key-store read (its subjects' keys unwrapped in one batch). Rows whose key
+        was destroyed are left out; a chunk may then be shorter than ``chunk_size`` (iteration
+        ends only when the database returns fewer rows than asked).
+        """
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        return self._iter_templates(app_id, collection_id, after_id, chunk_size)
+
+    def _iter_templates(
+        self, app_id: int, collection_id: str, after_id: int, chunk_size: int
+    ) -> Iterator[list[tuple[int, bytes]]]:
+        last = after_id
+        while True:
+            rows = self.session.execute(
+                select(Subject.id, Subject.subject_id, Subject.template)
+                .where(Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.id > last)
+                .order_by(Subject.id)
+                .limit(chunk_size)
+            ).all()
+            if not rows:
+                return
+            found = self._keys(r[2] for r in rows)
+            chunk = []
+            for row_id, ref, token in rows:
+                template = open_template(found, app_id, collection_id, ref, token)
+                if template is not None:
+                    chunk.append((row_id, template))
+            last = rows[-1][0]
+            yield chunk
+            if len(rows) < chunk_size:
+                return
+
+    @requires_purpose(DataElement.TEMPLATE)
     def templates(self, app_id: int, collection_id: str, *, purpose: Purpose) -> list[tuple[int, str, bytes]]:
+        """``(row id, subject id, template)`` of the collection, opened (small collections, tools)."""
         rows = self.session.execute(
-            select(Subject.id, Subject.app_id, Subject.subject_id, Subject.subject_id_enc, Subject.template).where(
-                Subject.app_id == app_id, Subject.collection_id == collection_id
-            )
+            select(Subject.id, Subject.subject_id, Subject.subject_id_enc, Subject.template)
+            .where(Subject.app_id == app_id, Subject.collection_id == collection_id)
+            .order_by(Subject.id)
         ).all()
-        ids = self._subject_ids([(r[1], r[2], r[3]) for r in rows])
-        return [(r[0], sid, r[4]) for r, sid in zip(rows, ids, strict=True)]
+        found = self._keys([r[2] for r in rows] + [r[3] for r in rows])
+        out = []
+        for row_id, ref, sealed_id, token in rows:
+            template = open_template(found, app_id, collection_id, ref, token)
+            subject_id = self._subject_id(found, app_id, ref, sealed_id)
+            if template is not None and subject_id is not None:
+                out.append((row_id, subject_id, template))
+        return out
 
     @requires_purpose(DataElement.TEMPLATE)
     def rows_by_id(self, app_id: int, row_ids: list[int], *, purpose: Purpose) -> list[tuple[int, str, str, bytes]]:
-        """``(row id, collection, subject id, template)``: the subject id opened from its sealed copy."""
+        """``(row id, collection, subject id, template)`` of the rows among ``row_ids`` (of any app:
+        the index replays every app's events), opened with one key-store read; rows whose key is
+        gone are left out."""
         if not row_ids:
             return []
         rows = self.session.execute(
             select(
                 Subject.id, Subject.collection_id, Subject.app_id, Subject.subject_id, Subject.subject_id_enc,
                 Subject.template,
-            ).where(Subject.id.in_(row_ids))
+            ).where(Subject.id.in_(row_ids)).order_by(Subject.id)
         ).all()  # fmt: skip
-        ids = self._subject_ids([(r[2], r[3], r[4]) for r in rows])
-        return [(r[0], r[1], sid, r[5]) for r, sid in zip(rows, ids, strict=True)]
+        found = self._keys([r[4] for r in rows] + [r[5] for r in rows])
+        out = []
+        for row_id, collection_id, row_app, ref, sealed_id, token in rows:
+            template = open_template(found, row_app, collection_id, ref, token)
+            subject_id = self._subject_id(found, row_app, ref, sealed_id)
+            if template is not None and subject_id is not None:
+                out.append((row_id, collection_id, subject_id, template))
+        return out
 
     @requires_purpose(DataElement.TEMPLATE, DataCategory.IDENTIFICATION, writes=True)
     def remove(self, app_id: int, collection_id: str, subject_id: str, *, now: datetime, purpose: Purpose) -> Subject:
@@ -175,7 +266,7 @@ class SubjectRepository:
                 {
                     "collection_id": row.collection_id,
                     "enrolled_at": row.created_at.isoformat(),
-                    "template": {"version": row.template_version, "key_id": row.key_id, "bytes": len(row.template)},
+                    "template": {"version": row.template_version, "key_id": row.key_id, "sealed": True},
                     "identification": identification,
                     "image_blob_id": row.image_blob_id,
                 }
@@ -198,14 +289,23 @@ class SubjectRepository:
     @requires_purpose(DataElement.TEMPLATE, writes=True)
     def replace_template(
         self, app_id: int, row_id: int, *, template: bytes, key_id: str, now: datetime, purpose: Purpose
-    ) -> None:
+    ) -> bool:
+        """Re-issue a row's template (template-key rotation), sealed under the subject's key;
+        False when the row is gone or its subject's key was destroyed (being erased)."""
         row = self.session.get(Subject, row_id)
-        if row is None or row.app_id != app_id:
-            return
-        row.template = template
+        if row is None or row.app_id != app_id or row.subject_id_enc is None:
+            return False
+        subject_key_id = sealed_key_id(bytes(row.subject_id_enc))
+        key = subject_keys_for(self.session).key(subject_key_id)
+        if key is None:
+            return False
+        row.template = seal_template(
+            SealingKey(subject_key_id, key), app_id, row.collection_id, row.subject_id, template
+        )
         row.key_id = key_id
         self.session.add(IndexEvent(collection_id=row.collection_id, subject_row=row.id, op="add", created_at=now))
         self.session.flush()
+        return True
 
     @requires_purpose(DataElement.TEMPLATE)
     def count(self, app_id: int, collection_id: str, *, purpose: Purpose) -> int:
@@ -224,24 +324,3 @@ class SubjectRepository:
             delete(Subject).where(Subject.app_id == app_id, Subject.collection_id == collection_id)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    @requires_purpose(DataElement.TEMPLATE)
-    def iter_templates(
-        self, app_id: int, collection_id: str, *, after_id: int = 0, chunk_size: int = 10_000, purpose: Purpose
-    ) -> Iterator[list[tuple[int, bytes]]]:
-        """``(row id, template)`` of the collection's rows above ``after_id``, by row id, a chunk at a
-        time (keyset pagination: no giant ``IN (...)``, no offset scans)."""
-        last = after_id
-        while True:
-            rows = self.session.execute(
-                select(Subject.id, Subject.template)
-                .where(Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.id > last)
-                .order_by(Subject.id)
-                .limit(chunk_size)
-            ).all()
-            if not rows:
-                return
-            yield [(int(r[0]), bytes(r[1])) for r in rows]
-            last = int(rows[-1][0])
-            if len(rows) < chunk_size:
-                return

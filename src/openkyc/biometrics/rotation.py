@@ -4,7 +4,11 @@ A template whose enrolment photo is still retained (``retain_image``, at most 2 
 at once under the new key. The others keep their old key id until the subject's next enrolment or
 verification; searches protect the query under every key still in use, so nothing goes missing
 meanwhile. Inactive keys no template uses any more are deleted. Each template is re-issued with
-its collection's embedder (under that embedder's sub-key of the new key).
+its collection's embedder (under that embedder's sub-key of the new key), and stored sealed under
+its subject's own key (:meth:`SubjectRepository.replace_template`): rotation leaves no plain copy.
+
+The function takes the narrow pieces it uses (stored data through :class:`DataAccess`, the model
+pool), not the runtime (DESIGN.md section 7); the adapters (CLI, job worker) build them.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from sqlalchemy import select
 from openkyc.biometrics import keystore
 from openkyc.biometrics.calibration import template_bits
 from openkyc.biometrics.repository import SubjectRepository
+from openkyc.biometrics.service import FaceModels
 from openkyc.errors import OpenKYCError
+from openkyc.pool import ModelPool
+from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import Purpose
-from openkyc.runtime import Runtime
 from openkyc.store.models.faces import Collection, Subject
 
 
@@ -42,11 +48,14 @@ class RotationReport:
 
 
 def rotate_template_key(
-    runtime: Runtime, app_id: int, progress: Callable[[int, int], None] | None = None
+    data: DataAccess,
+    models: ModelPool[FaceModels],
+    app_id: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RotationReport:
-    now = runtime.clock()
-    with runtime.transaction() as session:
-        key = keystore.create_key(session, runtime.keyring, app_id, template_bits("sface"), now)
+    now = data.clock()
+    with data.transaction() as session:
+        key = keystore.create_key(session, data.keyring, app_id, template_bits("sface"), now)
         rows = session.execute(
             select(Subject.id, Subject.image_blob_id, Collection.embedder)
             .join(Collection, Collection.id == Subject.collection_id)
@@ -57,17 +66,17 @@ def rotate_template_key(
         try:
             if blob_id is None:
                 raise LookupError
-            with runtime.transaction() as session:
-                image = runtime.blobs.get(session, app_id, blob_id, now=now, purpose=Purpose.PROVIDE_FEATURES)
-            with runtime.models.lease() as models:  # no transaction open during inference
-                engine = models.face_engine(embedder)
+            with data.transaction() as session:
+                image = data.blobs.get(session, app_id, blob_id, now=now, purpose=Purpose.PROVIDE_FEATURES)
+            with models.lease() as leased:  # no transaction open during inference
+                engine = leased.face_engine(embedder)
                 embedding, _ = engine.embed(image)
                 template = engine.protector(key).protect(embedding)
         except (LookupError, OpenKYCError):
             pending += 1
         else:
-            with runtime.transaction() as session:
-                SubjectRepository(session, runtime.gate, runtime.keyring).replace_template(
+            with data.transaction() as session:
+                replaced = SubjectRepository(session, data.gate, data.keyring).replace_template(
                     app_id,
                     row_id,
                     template=template.to_bytes(),
@@ -75,10 +84,10 @@ def rotate_template_key(
                     now=now,
                     purpose=Purpose.PROVIDE_FEATURES,
                 )
-            reissued += 1
+            reissued += int(replaced)  # False: removed or erased meanwhile, nothing to re-issue
         if progress is not None:
             progress(done, len(rows))
-    with runtime.transaction() as session:
+    with data.transaction() as session:
         in_use = set(session.scalars(select(Subject.key_id).where(Subject.app_id == app_id)))
         retired = keystore.retire_unused(session, app_id, in_use | {key.key_id})
     return RotationReport(app_id, key.key_id, reissued, pending, retired)

@@ -464,12 +464,15 @@ def keys_rotate_template(
         return
     with cli_errors():
         if as_json or not stderr_console().is_terminal:
-            report = rotate_template_key(runtime, app_id)
+            report = rotate_template_key(runtime.access, runtime.models, app_id)
         else:
             with Progress(console=stderr_console(), transient=True) as bar:
                 task = bar.add_task("re-issuing templates", total=None)
                 report = rotate_template_key(
-                    runtime, app_id, lambda done, total: bar.update(task, completed=done, total=total)
+                    runtime.access,
+                    runtime.models,
+                    app_id,
+                    lambda done, total: bar.update(task, completed=done, total=total),
                 )
     with runtime.transaction() as session:
         audit.append(

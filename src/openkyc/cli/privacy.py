@@ -31,7 +31,7 @@ def purge(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> 
     runtime = _runtime(data_dir)
     try:
         with cli_errors():
-            report = run_sweep(runtime, actor="admin-cli")
+            report = run_sweep(runtime.sweeper, actor="admin-cli")
     finally:
         runtime.close()
 
@@ -147,7 +147,7 @@ def ropa(
     runtime = _runtime(data_dir)
     try:
         with cli_errors():
-            typer.echo(record_of_processing(runtime, fmt), nl=False)  # type: ignore[arg-type]
+            typer.echo(record_of_processing(runtime.access, runtime.settings, fmt), nl=False)  # type: ignore[arg-type]
     finally:
         runtime.close()
 

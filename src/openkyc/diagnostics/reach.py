@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, or_, select
 
+from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import REACH, ColumnUse, EndUser, Found, ReachContext, Target, WholeAccount, deletion_time
-from openkyc.privacy.vocabulary import DataElement, Purpose, RetentionKind
+from openkyc.privacy.vocabulary import Purpose, RetentionKind
 from openkyc.store.models.diagnostics import CallRecord
 
 __all__ = ["HOSTED_PREFIX", "CallRecordReach"]
@@ -28,15 +29,9 @@ _USED_FOR = (Purpose.TROUBLESHOOTING, Purpose.BILLING)
 class CallRecordReach:
     name = "diagnostics.call_records"
     order = 90  # after the verification steps, which note the request ids and hosted windows
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "call_records": {"client_ip": ColumnUse.of(DataElement.CONNECTIVITY)},
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "call_records": (
-            "request_id", "app_id", "secret_id", "action", "method", "route", "status_code", "error_code",
-            "result_code", "billable", "duration_ms", "created_at",
-        ),
-    }  # fmt: skip
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="diagnostics.call_records")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("diagnostics.call_records")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("diagnostics.call_records")
 
     def _records(self, ctx: ReachContext, target: EndUser) -> list[CallRecord]:
         found: dict[str, CallRecord] = {}

@@ -24,7 +24,7 @@ log = logging.getLogger("openkyc.jobs")
 def retention_sweep(runtime: Runtime) -> dict[str, object] | None:
     """One retention sweep; ``None`` when another process's sweep holds the lock (skipped)."""
     try:
-        return run_sweep(runtime, actor="job-worker").as_dict()
+        return run_sweep(runtime.sweeper, actor="job-worker").as_dict()
     except SweepInProgress:
         log.info("retention sweep skipped: another one is running")
         return None
@@ -39,7 +39,7 @@ def rotate_template_key(runtime: Runtime, app_id: int) -> dict[str, object]:
     """A new template key for the app, and re-issue of the templates whose photo is retained."""
     from openkyc.biometrics.rotation import rotate_template_key as rotate
 
-    report = rotate(runtime, app_id)
+    report = rotate(runtime.access, runtime.models, app_id)
     with runtime.transaction() as session:
         audit.append(
             session, audit.AuditEvent.KEY_ROTATION, actor="job-worker", app_id=app_id, details={"key": "template"}

@@ -6,6 +6,10 @@ version, and sets ``withdrawn_at`` on withdrawal. Withdrawing model-improvement 
 removes the subject's items from the consented dataset (``model_improvement_items``); the caller
 deletes the blobs named in the returned :class:`Withdrawal`. Subject ids are stored only as keyed
 hashes (the session's :func:`~openkyc.store.subject_keys.subject_keys_for`).
+
+:class:`ConsentRepository` is gated at the storage boundary like the other repositories of personal
+data (``purpose``: why the records are used now; ``consented_purpose``: what the consent is about).
+:class:`SqlConsentLookup` is the gate's own lookup while it decides, so it reads without a purpose.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from openkyc.errors import ConsentRequired, InvalidParameterValue
-from openkyc.privacy.vocabulary import Purpose
+from openkyc.privacy.gate import PurposeGate
+from openkyc.privacy.guards import personal_data_repository, requires_purpose
+from openkyc.privacy.vocabulary import DataElement, Obligation, Purpose
 from openkyc.store.models.privacy import Consent, ModelImprovementItem
 from openkyc.store.subject_keys import subject_keys_for
 
@@ -73,11 +79,42 @@ def _check_text(value: str, what: str, limit: int) -> str:
     return value
 
 
-class ConsentRepository:
-    """Consents of one database session; the caller's service owns the transaction."""
+def _active_consent(session: Session, app_id: int, subject_ref: str, consented_purpose: Purpose) -> int | None:
+    """The newest active grant's id, or None (shared by the repository and the gate's own lookup)."""
+    found: int | None = session.scalar(
+        select(Consent.id)
+        .where(
+            Consent.app_id == app_id,
+            Consent.subject_id == subject_ref,
+            Consent.purpose == Purpose(consented_purpose).value,
+            Consent.withdrawn_at.is_(None),
+        )
+        .order_by(Consent.granted_at.desc(), Consent.id.desc())
+        .limit(1)
+    )
+    return found
 
-    def __init__(self, session: Session, *, clock: Callable[[], datetime] = utcnow) -> None:
+
+_CONSENTS = (DataElement.CONSENT_RECORD, DataElement.SUBJECT_ID)
+_ITEMS = (DataElement.FACE_IMAGE, DataElement.SUBJECT_ID)
+
+
+@personal_data_repository
+class ConsentRepository:
+    """Consents of one database session; the caller's service owns the transaction.
+
+    Like every repository of personal data it is gated at the storage boundary: each method takes
+    ``purpose`` (a :class:`Purpose` or an :class:`Obligation`), the purpose *of this use* of the
+    consent records, checked by the gate before any row is read or written. The purpose a consent
+    is *about* is ``consented_purpose``. Callers state: recording a grant, the consented purpose (the
+    record is the proof that processing needs; a policy that does not allow it refuses the record);
+    withdrawal, erasure and export, :attr:`Obligation.SUBJECT_RIGHTS`; adding an item,
+    :attr:`Purpose.MODEL_IMPROVEMENT` (the gate then asks for the subject's consent itself).
+    """
+
+    def __init__(self, session: Session, gate: PurposeGate, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.gate = gate
         self.clock = clock
 
     def __repr__(self) -> str:
@@ -87,16 +124,25 @@ class ConsentRepository:
         """Subject ids are stored as keyed hashes (openkyc.store.subject_keys)."""
         return subject_keys_for(self.session).subject_ref(app_id, subject_id)
 
-    def record(self, app_id: int, subject_id: str, purpose: Purpose, text_version: str) -> ConsentRecord:
+    @requires_purpose(*_CONSENTS, writes=True)
+    def record(
+        self,
+        app_id: int,
+        subject_id: str,
+        consented_purpose: Purpose,
+        text_version: str,
+        *,
+        purpose: Purpose | Obligation,
+    ) -> ConsentRecord:
         """Record a grant; an identical active grant (same text version) is returned as is."""
         _check_text(subject_id, "SubjectId", 128)
         _check_text(text_version, "ConsentTextVersion", 64)
-        purpose = Purpose(purpose)
+        consented_purpose = Purpose(consented_purpose)
         existing = self.session.scalars(
             select(Consent).where(
                 Consent.app_id == app_id,
                 Consent.subject_id == self._ref(app_id, subject_id),
-                Consent.purpose == purpose.value,
+                Consent.purpose == consented_purpose.value,
                 Consent.text_version == text_version,
                 Consent.withdrawn_at.is_(None),
             )
@@ -106,7 +152,7 @@ class ConsentRepository:
         row = Consent(
             app_id=app_id,
             subject_id=self._ref(app_id, subject_id),
-            purpose=purpose.value,
+            purpose=consented_purpose.value,
             text_version=text_version,
             granted_at=self.clock(),
             withdrawn_at=None,
@@ -115,15 +161,18 @@ class ConsentRepository:
         self.session.flush()
         return ConsentRecord.from_row(row, subject_id)
 
-    def withdraw(self, app_id: int, subject_id: str, purpose: Purpose) -> Withdrawal:
+    @requires_purpose(*_CONSENTS, *_ITEMS, writes=True)
+    def withdraw(
+        self, app_id: int, subject_id: str, consented_purpose: Purpose, *, purpose: Purpose | Obligation
+    ) -> Withdrawal:
         """Withdraw every active grant for the purpose; model improvement also drops the items."""
-        purpose = Purpose(purpose)
+        consented_purpose = Purpose(consented_purpose)
         result = self.session.execute(
             update(Consent)
             .where(
                 Consent.app_id == app_id,
                 Consent.subject_id == self._ref(app_id, subject_id),
-                Consent.purpose == purpose.value,
+                Consent.purpose == consented_purpose.value,
                 Consent.withdrawn_at.is_(None),
             )
             .values(withdrawn_at=self.clock())
@@ -131,25 +180,19 @@ class ConsentRepository:
         )
         withdrawn = int(getattr(result, "rowcount", 0) or 0)
         refs: tuple[str, ...] = ()
-        if purpose is Purpose.MODEL_IMPROVEMENT:
+        if consented_purpose is Purpose.MODEL_IMPROVEMENT:
             refs = self._delete_items(app_id, subject_id)
         self.session.expire_all()
         return Withdrawal(withdrawn, len(refs), refs)
 
-    def has_consent(self, app_id: int, subject_id: str, purpose: Purpose) -> bool:
-        found = self.session.scalar(
-            select(Consent.id)
-            .where(
-                Consent.app_id == app_id,
-                Consent.subject_id == self._ref(app_id, subject_id),
-                Consent.purpose == Purpose(purpose).value,
-                Consent.withdrawn_at.is_(None),
-            )
-            .limit(1)
-        )
-        return found is not None
+    @requires_purpose(*_CONSENTS)
+    def has_consent(
+        self, app_id: int, subject_id: str, consented_purpose: Purpose, *, purpose: Purpose | Obligation
+    ) -> bool:
+        return _active_consent(self.session, app_id, self._ref(app_id, subject_id), consented_purpose) is not None
 
-    def history(self, app_id: int, subject_id: str) -> list[ConsentRecord]:
+    @requires_purpose(*_CONSENTS)
+    def history(self, app_id: int, subject_id: str, *, purpose: Purpose | Obligation) -> list[ConsentRecord]:
         rows = self.session.scalars(
             select(Consent)
             .where(Consent.app_id == app_id, Consent.subject_id == self._ref(app_id, subject_id))
@@ -157,19 +200,10 @@ class ConsentRepository:
         )
         return [ConsentRecord.from_row(row, subject_id) for row in rows]
 
-    def add_item(self, app_id: int, subject_id: str, kind: str, blob_ref: str) -> int:
+    @requires_purpose(*_CONSENTS, *_ITEMS, writes=True)
+    def add_item(self, app_id: int, subject_id: str, kind: str, blob_ref: str, *, purpose: Purpose | Obligation) -> int:
         """Add an item to the consented dataset; refused without active model-improvement consent."""
-        consent_id = self.session.scalar(
-            select(Consent.id)
-            .where(
-                Consent.app_id == app_id,
-                Consent.subject_id == self._ref(app_id, subject_id),
-                Consent.purpose == Purpose.MODEL_IMPROVEMENT.value,
-                Consent.withdrawn_at.is_(None),
-            )
-            .order_by(Consent.granted_at.desc())
-            .limit(1)
-        )
+        consent_id = _active_consent(self.session, app_id, self._ref(app_id, subject_id), Purpose.MODEL_IMPROVEMENT)
         if consent_id is None:
             raise ConsentRequired()
         item = ModelImprovementItem(
@@ -184,17 +218,12 @@ class ConsentRepository:
         self.session.flush()
         return item.id
 
-    def item_refs(self, app_id: int, subject_id: str) -> list[str]:
-        return list(
-            self.session.scalars(
-                select(ModelImprovementItem.blob_ref).where(
-                    ModelImprovementItem.app_id == app_id,
-                    ModelImprovementItem.subject_id == self._ref(app_id, subject_id),
-                )
-            )
-        )
+    @requires_purpose(*_ITEMS)
+    def item_refs(self, app_id: int, subject_id: str, *, purpose: Purpose | Obligation) -> list[str]:
+        return self._item_refs(app_id, subject_id)
 
-    def erase_subject(self, app_id: int, subject_id: str) -> dict[str, int]:
+    @requires_purpose(*_CONSENTS, *_ITEMS, writes=True)
+    def erase_subject(self, app_id: int, subject_id: str, *, purpose: Purpose | Obligation) -> dict[str, int]:
         """Erasure: remove the subject's consents and items; returns counts per kind."""
         refs = self._delete_items(app_id, subject_id)
         result = self.session.execute(
@@ -208,8 +237,18 @@ class ConsentRepository:
             "model_improvement_items": len(refs),
         }
 
+    def _item_refs(self, app_id: int, subject_id: str) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(ModelImprovementItem.blob_ref).where(
+                    ModelImprovementItem.app_id == app_id,
+                    ModelImprovementItem.subject_id == self._ref(app_id, subject_id),
+                )
+            )
+        )
+
     def _delete_items(self, app_id: int, subject_id: str) -> tuple[str, ...]:
-        refs = tuple(self.item_refs(app_id, subject_id))
+        refs = tuple(self._item_refs(app_id, subject_id))
         self.session.execute(
             delete(ModelImprovementItem)
             .where(
@@ -231,5 +270,7 @@ class SqlConsentLookup:
         return "SqlConsentLookup()"
 
     def has_consent(self, app_id: int, subject_id: str, purpose: Purpose) -> bool:
+        """The gate's own question while it decides (not a use of the records: no purpose of its own)."""
         with self.factory() as session:
-            return ConsentRepository(session).has_consent(app_id, subject_id, purpose)
+            ref = subject_keys_for(session).subject_ref(app_id, subject_id)
+            return _active_consent(session, app_id, ref, purpose) is not None

@@ -25,7 +25,7 @@ import base64
 import hashlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +72,17 @@ class MasterKey:
             return AESGCM(self.key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], data_key_id.encode())
         except InvalidTag as exc:
             raise DecryptionError("A data key could not be unwrapped with the master key.") from exc
+
+    def unwrap_many(self, wrapped: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
+        """Several ``(key id, wrapped key)`` unwrapped with one cipher context (a batch of keys)."""
+        aead = AESGCM(self.key)
+        out = {}
+        try:
+            for key_id, token in wrapped:
+                out[key_id] = aead.decrypt(token[:_NONCE], token[_NONCE:], key_id.encode())
+        except InvalidTag as exc:
+            raise DecryptionError("A data key could not be unwrapped with the master key.") from exc
+        return out
 
 
 def write_master_key_file(path: Path, key: bytes | None = None) -> MasterKey:

@@ -1,21 +1,36 @@
-"""Where each element of the policy is stored: every column of every table, classified.
+"""Where each element of the policy is stored, and who exports and erases it: the one schema walk.
 
-:data:`TABLES` names, for every table of the schema, which policy elements each column holds
-(``()``: not personal data — ids, times, flags, hashes, key material, references to other rows)
-and which retention kinds delete its rows. :data:`SEALED_FIELDS` names the elements inside sealed
-(encrypted JSON) columns, field by field. Tests walk the schema and the document readers and fail
-when a column or a field is not classified here, so a new store of personal data cannot go
-unnamed by the policy. Blob *files* (images, videos, document images) are described by
-:data:`BLOB_FILES`.
+:data:`TABLES` is the single declaration of every column of every table: which policy elements it
+holds (``()``: not personal data — ids, times, flags, hashes, key material), which retention kinds
+delete its rows, which subject-rights step (:mod:`openkyc.privacy.reach`) exports and erases them
+(``reach``), and how that step labels each column it exports per person (``exported``). The steps
+take their ``covers`` and ``plain`` columns from here (:func:`covers_of`, :func:`plain_of`), so a
+new column is classified once. :func:`schema_problems` walks a schema against it: a table or column
+not classified here, a table whose step is not registered, or a column of a person's data that no
+step exports, is a problem (``tests/privacy/test_datamap.py`` fails on each).
+:data:`SEALED_FIELDS` names the elements inside sealed (encrypted JSON) columns, field by field;
+blob *files* (images, videos, document images) are described by :data:`BLOB_FILES`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 
-from openkyc.privacy.vocabulary import DataElement, RetentionKind
+from openkyc.privacy.vocabulary import DataCategory, DataElement, RetentionKind
 
-__all__ = ["BLOB_FILES", "SEALED_FIELDS", "TABLES", "TableMap", "elements_stored"]
+__all__ = [
+    "BLOB_FILES",
+    "SEALED_FIELDS",
+    "TABLES",
+    "ColumnUse",
+    "TableMap",
+    "covers_of",
+    "elements_stored",
+    "not_reached",
+    "plain_of",
+    "schema_problems",
+]
 
 E = DataElement
 K = RetentionKind
@@ -23,20 +38,46 @@ NOT_PERSONAL: tuple[DataElement, ...] = ()
 
 
 @dataclass(frozen=True)
+class ColumnUse:
+    """How a subject-rights export labels a column: its policy element, or (``element=None``) only
+    its category, for a column holding several elements (a sealed JSON object, a blob file)."""
+
+    element: DataElement | None
+    category: DataCategory
+
+    @classmethod
+    def of(cls, item: DataElement | DataCategory) -> ColumnUse:
+        if isinstance(item, DataElement):
+            return cls(item, item.category)
+        return cls(None, item)
+
+
+@dataclass(frozen=True)
 class TableMap:
     columns: dict[str, tuple[DataElement, ...]]
     retention: tuple[RetentionKind, ...] = ()
     note: str = ""  # why rows live as long as they do, where no retention kind applies
+    reach: str | None = None  # the subject-rights step exporting and erasing the rows (None: ``note`` says why)
+    exported: Mapping[str, ColumnUse] = field(default_factory=dict)  # columns exported per person, labelled
 
     def personal_columns(self) -> dict[str, tuple[DataElement, ...]]:
         return {name: elements for name, elements in self.columns.items() if elements}
 
 
+# A person's own data: exported to them and erased per person (staff: their user row).
+_PERSON_CATEGORIES = {DataCategory.IDENTIFICATION, DataCategory.FACE_FEATURES}
+_PERSON_ELEMENTS = {E.CONNECTIVITY, E.USER_ID, E.USER_NAME, E.PASSWORD_HASH}
+_RECORD = ColumnUse.of(E.CONSENT_RECORD)
+_STATUS = ColumnUse.of(E.OPERATION_STATUS)
+_IDENTIFICATION = ColumnUse.of(DataCategory.IDENTIFICATION)
+
 _ACCOUNT_LIFETIME = "Account and configuration data: kept while the account (or app) exists."
 
 TABLES: dict[str, TableMap] = {
     "accounts": TableMap(
-        {"id": (E.ACCOUNT_ID,), "name": (E.RESOURCE_NAME,), "created_at": NOT_PERSONAL}, note=_ACCOUNT_LIFETIME
+        {"id": (E.ACCOUNT_ID,), "name": (E.RESOURCE_NAME,), "created_at": NOT_PERSONAL},
+        note=_ACCOUNT_LIFETIME,
+        reach="accounts.account",
     ),
     "users": TableMap(
         {
@@ -49,6 +90,12 @@ TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
         },
         note=_ACCOUNT_LIFETIME,
+        reach="accounts.staff",
+        exported={
+            "id": ColumnUse.of(E.USER_ID),
+            "user_name": ColumnUse.of(E.USER_NAME),
+            "password_hash": ColumnUse.of(E.PASSWORD_HASH),
+        },
     ),
     "apps": TableMap(
         {
@@ -60,6 +107,7 @@ TABLES: dict[str, TableMap] = {
             "monthly_quota": (E.SERVICE_SETTINGS,),
         },
         note=_ACCOUNT_LIFETIME,
+        reach="accounts.account",
     ),
     "credentials": TableMap(
         {
@@ -73,6 +121,7 @@ TABLES: dict[str, TableMap] = {
             "disabled_at": (E.SECURITY_SETTINGS,),
         },
         note=_ACCOUNT_LIFETIME,
+        reach="accounts.account",
     ),
     "resources": TableMap(
         {
@@ -83,6 +132,7 @@ TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
         },
         note=_ACCOUNT_LIFETIME,
+        reach="accounts.account",
     ),
     "rules": TableMap(
         {
@@ -94,18 +144,20 @@ TABLES: dict[str, TableMap] = {
             "updated_at": NOT_PERSONAL,
         },
         note=_ACCOUNT_LIFETIME,
+        reach="accounts.account",
     ),
     "rule_changes": TableMap(
         {
             "id": NOT_PERSONAL,
             "rule_id": (E.RESOURCE_ATTRIBUTES,),
             "version": (E.RULE,),
-            "changed_by": (E.USER_NAME,),
+            "changed_by": (E.SECURITY_SETTINGS,),  # the SecretId of the credential that made the change
             "changed_at": NOT_PERSONAL,
             "old_config": (E.RULE,),
             "new_config": (E.RULE,),
         },
         note="Rule versions are kept for the audit trail while the app exists.",
+        reach="accounts.account",
     ),
     "collections": TableMap(
         {
@@ -116,6 +168,7 @@ TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
         },
         note=_ACCOUNT_LIFETIME,
+        reach="biometrics.enrolments",
     ),
     "template_keys": TableMap(
         {
@@ -127,6 +180,7 @@ TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
         },
         note=_ACCOUNT_LIFETIME,
+        reach="biometrics.enrolments",
     ),
     "data_keys": TableMap(
         {
@@ -156,6 +210,8 @@ TABLES: dict[str, TableMap] = {
             "mac": NOT_PERSONAL,  # HMAC of the hash under the audit key (docs/audit.md)
         },
         note="The append-only audit log is the accountability record; it holds no end-user data.",
+        reach="accounts.staff",
+        exported={"actor": ColumnUse.of(E.USER_ID)},
     ),
     "audit_keys": TableMap(
         {
@@ -189,6 +245,7 @@ TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
         },
         note="Row numbers and operations only.",
+        reach="biometrics.enrolments",
     ),
     "reflect_sequences": TableMap(
         {
@@ -200,6 +257,7 @@ TABLES: dict[str, TableMap] = {
             "used_at": NOT_PERSONAL,
         },
         note="Random colour sequences; deleted when expired (reflect_sequences step).",
+        reach="verification.results",
     ),
     "subjects": TableMap(
         {
@@ -212,14 +270,22 @@ TABLES: dict[str, TableMap] = {
             "template_version": NOT_PERSONAL,
             "key_id": NOT_PERSONAL,
             "identification_enc": (E.NAME, E.ID_NUMBER, E.DATE_OF_BIRTH, E.ADDRESS, E.COUNTRY),
-            "image_blob_id": NOT_PERSONAL,  # a reference; the photo is a blob
+            "image_blob_id": (E.FACE_IMAGE,),  # names the sealed photo's blob
             "created_at": NOT_PERSONAL,
         },
         retention=(K.FACE_TEMPLATE, K.ENROLMENT_IDENTIFICATION),
+        reach="biometrics.enrolments",
+        exported={
+            "subject_id": ColumnUse.of(E.SUBJECT_ID),  # its keyed hash
+            "subject_id_enc": ColumnUse.of(E.SUBJECT_ID),  # the id, sealed under the subject key
+            "template": ColumnUse.of(E.TEMPLATE),  # sealed under the subject key
+            "identification_enc": _IDENTIFICATION,
+            "image_blob_id": ColumnUse.of(E.FACE_IMAGE),
+        },
     ),
     "blobs": TableMap(
         {
-            "id": NOT_PERSONAL,
+            "id": (E.FACE_IMAGE, E.FACE_VIDEO, E.DOCUMENT_IMAGE),  # names the sealed file (by kind)
             "app_id": (E.APP_ID,),
             "kind": NOT_PERSONAL,
             "subject_id": (E.SUBJECT_ID,),
@@ -229,6 +295,8 @@ TABLES: dict[str, TableMap] = {
             "key_version": NOT_PERSONAL,
         },
         retention=(K.FACE_IMAGE, K.FACE_VIDEO, K.DOCUMENT_IMAGE, K.MODEL_IMPROVEMENT_ITEM),
+        reach="store.blobs",
+        exported={"id": _IDENTIFICATION, "subject_id": ColumnUse.of(E.SUBJECT_ID)},  # ``id`` names the sealed file
     ),
     "verification_results": TableMap(
         {
@@ -256,6 +324,16 @@ TABLES: dict[str, TableMap] = {
             "expires_at": NOT_PERSONAL,
         },
         retention=(K.VERIFICATION_RESULT,),
+        reach="verification.results",
+        exported={
+            "subject_id": ColumnUse.of(E.SUBJECT_ID),
+            "subject_id_enc": ColumnUse.of(E.SUBJECT_ID),
+            "result_code": _STATUS,
+            "live": _STATUS,
+            "sim": _STATUS,
+            "details": _STATUS,
+            "identification_enc": _IDENTIFICATION,
+        },
     ),
     "verification_sessions": TableMap(
         {
@@ -263,16 +341,27 @@ TABLES: dict[str, TableMap] = {
             "app_id": (E.APP_ID,),
             "rule_id": (E.RULE,),
             "redirect_url": (E.RESOURCE_ATTRIBUTES,),
-            "compare_blob_id": NOT_PERSONAL,  # a reference; the photo is a blob
+            "compare_blob_id": (E.FACE_IMAGE,),  # names the sealed reference photo's blob
             "extra_enc": (E.SUBJECT_ID,),  # the customer's sealed pass-through data
             "actions": (E.OPERATION_STATUS,),
             "state": (E.OPERATION_STATUS,),
             "attempts": (E.OPERATION_STATUS,),
-            "result_id": NOT_PERSONAL,
+            "result_id": (E.OPERATION_STATUS,),  # the session's verification result
             "created_at": NOT_PERSONAL,
             "expires_at": NOT_PERSONAL,
         },
         retention=(K.VERIFICATION_SESSION,),
+        reach="verification.sessions",
+        exported={
+            "biz_token": ColumnUse.of(DataCategory.DIAGNOSTIC_USAGE),
+            "redirect_url": ColumnUse.of(DataCategory.DIAGNOSTIC_USAGE),
+            "compare_blob_id": ColumnUse.of(E.FACE_IMAGE),
+            "extra_enc": _IDENTIFICATION,
+            "state": _STATUS,
+            "attempts": _STATUS,
+            "result_id": _STATUS,
+            "actions": _STATUS,
+        },
     ),
     "call_records": TableMap(
         {
@@ -291,6 +380,8 @@ TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
         },
         retention=(K.CALL_RECORD, K.REQUEST_LOG, K.CLIENT_ADDRESS),
+        reach="diagnostics.call_records",
+        exported={"client_ip": ColumnUse.of(E.CONNECTIVITY)},
     ),
     "consents": TableMap(
         {
@@ -303,6 +394,8 @@ TABLES: dict[str, TableMap] = {
             "withdrawn_at": (E.CONSENT_RECORD,),
         },
         retention=(K.CONSENT_RECORD,),
+        reach="privacy.consents",
+        exported=dict.fromkeys(("subject_id", "purpose", "text_version", "granted_at", "withdrawn_at"), _RECORD),
     ),
     "model_improvement_items": TableMap(
         {
@@ -310,11 +403,13 @@ TABLES: dict[str, TableMap] = {
             "app_id": (E.APP_ID,),
             "subject_id": (E.SUBJECT_ID,),
             "consent_id": NOT_PERSONAL,
-            "kind": NOT_PERSONAL,
-            "blob_ref": NOT_PERSONAL,  # a reference; the sample is a blob
+            "kind": (E.CONSENT_RECORD,),  # what the consented item is ("face_image:<dataset>")
+            "blob_ref": (E.FACE_IMAGE,),  # names the sealed sample's blob
             "created_at": NOT_PERSONAL,
         },
         retention=(K.MODEL_IMPROVEMENT_ITEM,),
+        reach="privacy.consents",
+        exported={"subject_id": _RECORD, "kind": _RECORD, "blob_ref": ColumnUse.of(E.FACE_IMAGE)},
     ),
     "idempotency_keys": TableMap(
         {
@@ -331,6 +426,8 @@ TABLES: dict[str, TableMap] = {
         },
         retention=(K.FACE_IMAGE,),
         note="Expires after OPENKYC_IDEMPOTENCY_TTL_SECONDS, never later than the face_image period.",
+        reach="store.idempotent_answers",
+        exported={"response_enc": _IDENTIFICATION},
     ),
 }
 
@@ -382,3 +479,65 @@ def elements_stored() -> frozenset[DataElement]:
     found |= {e for fields in SEALED_FIELDS.values() for e in fields.values()}
     found |= set(BLOB_FILES.values())
     return frozenset(found)
+
+
+def covers_of(step: str) -> dict[str, dict[str, ColumnUse]]:
+    """The columns ``step`` exports per person, by table (its ``covers``)."""
+    return {table: dict(spec.exported) for table, spec in TABLES.items() if spec.reach == step}
+
+
+def plain_of(step: str) -> dict[str, tuple[str, ...]]:
+    """The other columns of ``step``'s tables (ids, times, account data erased with the account)."""
+    return {
+        table: tuple(c for c in spec.columns if c not in spec.exported)
+        for table, spec in TABLES.items()
+        if spec.reach == step
+    }
+
+
+def not_reached() -> dict[str, str]:
+    """Tables no subject-rights step reaches, each with the reason (its note)."""
+    return {table: spec.note for table, spec in TABLES.items() if spec.reach is None}
+
+
+def _of_a_person(elements: Iterable[DataElement]) -> bool:
+    return any(e.category in _PERSON_CATEGORIES or e in _PERSON_ELEMENTS for e in elements)
+
+
+def schema_problems(
+    schema: Mapping[str, Iterable[str]], steps: Collection[str], tables: Mapping[str, TableMap] | None = None
+) -> list[str]:
+    """What is wrong with ``tables`` (default :data:`TABLES`) against ``schema`` (table -> column
+    names) and the registered subject-rights ``steps`` (their names); empty when nothing is.
+
+    A table or column the map does not classify; a classified one the schema lacks; a table whose
+    step is not registered, or that no step reaches without a reason; a column of a person's own
+    data (identification, face features, client address, a staff user's id, name or password
+    hash) that its step does not export; an exported column that holds no personal data.
+    """
+    tables = TABLES if tables is None else tables
+    problems = []
+    for table, names in sorted(schema.items()):
+        columns = list(names)
+        spec = tables.get(table)
+        if spec is None:
+            problems.append(f"{table}: table not classified by the data map (openkyc.privacy.datamap.TABLES)")
+            continue
+        for column in columns:
+            if column not in spec.columns:
+                problems.append(f"{table}.{column}: column not classified (name the policy elements it holds, or ())")
+        problems += [f"{table}.{c}: classified but not in the schema" for c in spec.columns if c not in columns]
+        if spec.reach is None:
+            if not spec.note:
+                problems.append(f"{table}: no subject-rights step reaches it and no note says why")
+            continue
+        if spec.reach not in steps:
+            problems.append(f"{table}: its export/erase step {spec.reach!r} is not registered")
+        for column, elements in spec.columns.items():
+            if _of_a_person(elements) and column not in spec.exported:
+                problems.append(f"{table}.{column}: a person's data that no step exports and erases")
+        for column in spec.exported:
+            if not spec.columns.get(column):
+                problems.append(f"{table}.{column}: exported, but classified as holding no personal data")
+    problems += [f"{table}: classified but not in the schema" for table in tables if table not in schema]
+    return problems

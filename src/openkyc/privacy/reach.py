@@ -4,8 +4,10 @@ Every context that stores personal data contributes a :class:`ReachStep` (in a m
 ``reach`` or ``reach_*`` inside the context, registered with ``@REACH.register``). A step knows
 its own tables: it *exports* what it holds about a :data:`Target` as :class:`Found` values (one per
 stored column or sealed field, decrypted, with any image or video as a :class:`MediaFile`) and
-*erases* it, returning counts per kind. :mod:`openkyc.compliance` runs every registered step; a
-test walks the SQLAlchemy schema and fails when a personal-data column is covered by no step.
+*erases* it, returning counts per kind. :mod:`openkyc.compliance` runs every registered step. The
+columns a step covers are not declared here but in the one data map
+(:data:`openkyc.privacy.datamap.TABLES`, ``reach=<step name>``); a test walks the SQLAlchemy
+schema against it and fails for a column it does not classify or that no step exports and erases.
 
 Targets (the people, or the whole customer, the request is about):
 
@@ -35,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from openkyc.errors import ResourceNotFound
 from openkyc.privacy.crypto import DecryptionError, Keyring, sealed_key_id
+from openkyc.privacy.datamap import ColumnUse
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.vocabulary import DataCategory, DataElement, LegalBasis, Obligation, Purpose, RetentionKind
 from openkyc.store.blobs import BlobStore
@@ -85,21 +88,6 @@ class WholeAccount:
 
 
 Target = EndUser | StaffUser | WholeAccount
-
-
-@dataclass(frozen=True)
-class ColumnUse:
-    """What a personal-data column holds: its policy element (``None``: the policy does not name
-    it yet, e.g. the subject id or a document's sex field), the category otherwise."""
-
-    element: DataElement | None
-    category: DataCategory
-
-    @classmethod
-    def of(cls, item: DataElement | DataCategory) -> ColumnUse:
-        if isinstance(item, DataElement):
-            return cls(item, item.category)
-        return cls(None, item)
 
 
 @dataclass(frozen=True)

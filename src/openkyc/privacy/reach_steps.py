@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import ColumnElement, delete, select
 
-from openkyc.privacy.crypto import DecryptionError
+from openkyc.privacy.crypto import DecryptionError, sealed_key_id
+from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -30,6 +31,7 @@ from openkyc.store.idempotency import _aad as idempotency_aad
 from openkyc.store.models.idempotency import IdempotentRequest
 from openkyc.store.models.media import Blob
 from openkyc.store.models.privacy import Consent, ModelImprovementItem
+from openkyc.store.subject_keys import subject_keys_for
 
 __all__ = [
     "BLOB_ELEMENTS",
@@ -102,15 +104,9 @@ def _improvement(ctx: ReachContext, target: EndUser) -> list[ModelImprovementIte
 class BlobReach:
     name = "store.blobs"
     order = 40
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "blobs": {
-            "id": ColumnUse(None, DataCategory.IDENTIFICATION),
-            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),
-        },
-    }  # ``id`` names the encrypted file: the image or video itself
-    plain: Mapping[str, tuple[str, ...]] = {
-        "blobs": ("app_id", "kind", "size", "created_at", "expires_at", "key_version"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="store.blobs")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("store.blobs")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("store.blobs")
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[Blob]:
         if isinstance(target, EndUser) and target.subject_id is not None:
@@ -176,24 +172,9 @@ class BlobReach:
 class ConsentReach:
     name = "privacy.consents"
     order = 50
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "consents": {
-            "subject_id": _RECORD,
-            "purpose": _RECORD,
-            "text_version": _RECORD,
-            "granted_at": _RECORD,
-            "withdrawn_at": _RECORD,
-        },
-        "model_improvement_items": {
-            "subject_id": _RECORD,
-            "kind": _RECORD,
-            "blob_ref": ColumnUse.of(DataElement.FACE_IMAGE),
-        },
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "consents": ("id", "app_id"),
-        "model_improvement_items": ("id", "app_id", "consent_id", "created_at"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="privacy.consents")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("privacy.consents")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("privacy.consents")
 
     def export(self, ctx: ReachContext, target: Target) -> Iterable[Found]:
         if not isinstance(target, EndUser) or target.subject_id is None:
@@ -279,14 +260,9 @@ class IdempotencyReach:
 
     name = "store.idempotent_answers"
     order = 60  # after the verification steps, which note the verification ids
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "idempotency_keys": {"response_enc": ColumnUse(None, DataCategory.IDENTIFICATION)},
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "idempotency_keys": (
-            "app_id", "key", "request_hash", "state", "status_code", "content_type", "created_at", "expires_at",
-        ),
-    }  # fmt: skip
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="store.idempotent_answers")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("store.idempotent_answers")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("store.idempotent_answers")
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[tuple[IdempotentRequest, object]]:
         if isinstance(target, WholeAccount) and target.app_ids:
@@ -331,7 +307,13 @@ class IdempotencyReach:
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
         rows = self._rows(ctx, target)
+        by_app: dict[int, list[str]] = {}
         for row, _ in rows:
+            if row.response_enc is not None:
+                by_app.setdefault(row.app_id, []).append(sealed_key_id(bytes(row.response_enc)))
             ctx.session.delete(row)
         ctx.session.flush()
-        return {"stored_answers": len(rows)}
+        # each answer has a record key of its own: destroyed now, so its copies (WAL, backups) stop opening
+        keys = subject_keys_for(ctx.session)
+        destroyed = sum(keys.destroy_records(app_id, key_ids) for app_id, key_ids in by_app.items())
+        return {"stored_answers": len(rows), "answer_keys_destroyed": destroyed}

@@ -1,7 +1,8 @@
 """The GDPR Article 30 record of processing, generated from the policy and live configuration.
 
-Never written by hand: :func:`build_record` combines the policy file with the controller and
-processor details (from settings) and the retention overrides of the apps' rules, and
+Never written by hand: :func:`build_record` combines the policy file (purposes, the obligations
+the law imposes, categories, retention) with the controller and processor details (from settings)
+and the retention overrides of the apps' rules, and
 :func:`render` writes it as Markdown, JSON or HTML (Jinja2 templates in ``templates/``).
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "AppRetention",
     "Party",
     "RecordOfProcessing",
+    "RopaObligation",
     "build_record",
     "human_hours",
     "render",
@@ -56,6 +58,15 @@ class RopaElement(_Frozen):
     title: str
     sensitive: bool
     fideslang: tuple[str, ...]
+
+
+class RopaObligation(_Frozen):
+    """Processing the law requires of the service (the policy's ``obligations:``): never refused."""
+
+    key: str
+    title: str
+    description: str
+    basis: str
 
 
 class RopaCategory(_Frozen):
@@ -100,6 +111,7 @@ class RecordOfProcessing(_Frozen):
     controller: Party
     processor: Party
     purposes: tuple[RopaPurpose, ...]
+    obligations: tuple[RopaObligation, ...]
     categories: tuple[RopaCategory, ...]
     data_subjects: tuple[RopaSubject, ...]
     recipients: tuple[tuple[str, str], ...]
@@ -182,6 +194,10 @@ def build_record(
         controller=controller,
         processor=processor,
         purposes=purposes,
+        obligations=tuple(
+            RopaObligation(key=key.value, title=spec.title, description=spec.description, basis=spec.basis)
+            for key, spec in policy.obligations.items()
+        ),
         categories=categories,
         data_subjects=tuple(
             RopaSubject(key=key, title=s.title, description=s.description) for key, s in policy.data_subjects.items()

@@ -2,6 +2,8 @@
 
 Each service owns its transaction and its audit record; routes only translate HTTP. Subject rights
 (export, erasure) live in :mod:`openkyc.compliance.rights`, the sweep in :mod:`openkyc.privacy.sweep`.
+Services take the narrow pieces they use (:class:`DataAccess`, the settings), never the runtime
+(DESIGN.md section 7); the adapters build them.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from openkyc.errors import InvalidParameterValue
 from openkyc.privacy import audit
+from openkyc.privacy.access import DataAccess
 from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.crypto import Keyring
 from openkyc.privacy.policy import Policy, default_policy_text
 from openkyc.privacy.ropa import AppRetention, Format, Party, build_record, render
 from openkyc.privacy.vocabulary import Obligation, Purpose, RetentionKind
-from openkyc.runtime import Runtime
+from openkyc.settings import Settings
 from openkyc.store.models.accounts import App
 from openkyc.store.models.config import Rule
 
@@ -56,22 +59,24 @@ def parse_purpose(value: str) -> Purpose:
 class ConsentService:
     """Record and withdraw explicit consent; withdrawal deletes the subject's consented items."""
 
-    runtime: Runtime
+    data: DataAccess
     app_id: int
     actor: str
 
+    def _repo(self, session: Session) -> ConsentRepository:
+        return ConsentRepository(session, self.data.gate, clock=self.data.clock)
+
     def record(self, subject_id: str, purpose: str, text_version: str) -> dict[str, Any]:
         chosen = parse_purpose(purpose)
-        with self.runtime.transaction() as session:
-            record = ConsentRepository(session, clock=self.runtime.clock).record(
-                self.app_id, subject_id, chosen, text_version
-            )
+        with self.data.transaction() as session:
+            # the record is the proof that the consented processing needs: kept for that purpose
+            record = self._repo(session).record(self.app_id, subject_id, chosen, text_version, purpose=chosen)
             audit.append(
                 session,
                 audit.AuditEvent.CONSENT,
                 actor=self.actor,
                 app_id=self.app_id,
-                now=self.runtime.clock(),
+                now=self.data.clock(),
                 details={"action": "grant", "purpose": chosen.value, "consent_id": record.id},
             )
         return {
@@ -84,18 +89,22 @@ class ConsentService:
 
     def withdraw(self, subject_id: str, purpose: str) -> dict[str, Any]:
         chosen = parse_purpose(purpose)
-        with self.runtime.transaction() as session:
-            withdrawal = ConsentRepository(session, clock=self.runtime.clock).withdraw(self.app_id, subject_id, chosen)
+        with self.data.transaction() as session:
+            withdrawal = self._repo(session).withdraw(
+                self.app_id,
+                subject_id,
+                chosen,
+                purpose=Obligation.SUBJECT_RIGHTS,  # Art. 7(3): never refused
+            )
             blobs_deleted = sum(
-                self.runtime.blobs.delete(session, ref, purpose=Obligation.SUBJECT_RIGHTS)
-                for ref in withdrawal.blob_refs
+                self.data.blobs.delete(session, ref, purpose=Obligation.SUBJECT_RIGHTS) for ref in withdrawal.blob_refs
             )
             audit.append(
                 session,
                 audit.AuditEvent.CONSENT,
                 actor=self.actor,
                 app_id=self.app_id,
-                now=self.runtime.clock(),
+                now=self.data.clock(),
                 details={
                     "action": "withdraw",
                     "purpose": chosen.value,
@@ -140,15 +149,16 @@ def app_retention(session: Session, policy: Policy, app_ids: list[int] | None = 
     return out
 
 
-def record_of_processing(runtime: Runtime, fmt: Format = "md", *, app_ids: list[int] | None = None) -> str:
+def record_of_processing(
+    data: DataAccess, settings: Settings, fmt: Format = "md", *, app_ids: list[int] | None = None
+) -> str:
     """The Article 30 record from the policy in force, settings and the apps' rules."""
-    settings = runtime.settings
-    policy = runtime.gate.policy
+    policy = data.gate.policy
     if settings.policy_file is not None:
         policy_text = settings.policy_file.read_text(encoding="utf-8")
     else:
         policy_text = default_policy_text()
-    with runtime.transaction() as session:
+    with data.transaction() as session:
         apps = app_retention(session, policy, app_ids)
     record = build_record(
         policy,
@@ -156,7 +166,7 @@ def record_of_processing(runtime: Runtime, fmt: Format = "md", *, app_ids: list[
             name=settings.controller_name, contact=settings.controller_contact, dpo_contact=settings.dpo_contact
         ),
         processor=Party(name=settings.processor_name, contact=settings.dpo_contact or settings.controller_contact),
-        generated_at=runtime.clock(),
+        generated_at=data.clock(),
         apps=apps,
         policy_text=policy_text,
     )

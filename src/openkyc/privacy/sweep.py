@@ -11,8 +11,10 @@ counts and returns a :class:`SweepReport`.
 
 :class:`RetentionScheduler` runs the sweep in a background thread every
 ``settings.retention_sweep_seconds``; the app lifespan starts and stops it. ``openkyc purge`` runs
-it by hand; with Redis the job worker schedules it instead (:mod:`openkyc.jobs`). Every step reads
-the time from ``runtime.clock``, so tests move the clock.
+it by hand; with Redis the job worker schedules it instead (:mod:`openkyc.jobs`). The sweep takes a
+:class:`Sweeper` (stored data through :class:`DataAccess`, the settings, the process's sweep lock),
+never the runtime (DESIGN.md section 7): the adapters get it from ``runtime.sweeper``. Every step
+reads the time from the data access's clock, so tests move the clock.
 
 Exactly one sweep runs at a time: a process-local lock, and on PostgreSQL a transaction-scoped
 advisory lock taken first in the sweep's transaction (:mod:`openkyc.store.locks`). A sweep that
@@ -30,7 +32,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -38,12 +40,13 @@ from sqlalchemy.orm import Session
 
 from openkyc.errors import SweepInProgress
 from openkyc.privacy import audit
+from openkyc.privacy.access import DataAccess
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.retention import cutoffs
 from openkyc.privacy.service import app_retention
 from openkyc.privacy.steps import BATCH, REGISTRY, SweepContext, SweepStep, register, rowcount
 from openkyc.privacy.vocabulary import Obligation, RetentionKind
-from openkyc.runtime import Runtime
+from openkyc.settings import Settings
 from openkyc.store import idempotency
 from openkyc.store.locks import try_transaction_lock
 from openkyc.store.models.accounts import SeenSignature
@@ -59,6 +62,7 @@ __all__ = [
     "SweepInProgress",
     "SweepReport",
     "SweepStep",
+    "Sweeper",
     "run_sweep",
 ]
 
@@ -81,6 +85,18 @@ CONTRIBUTORS: tuple[str, ...] = (
     "openkyc.diagnostics.retention",
     "openkyc.jobs.retention",
 )
+
+
+@dataclass(frozen=True)
+class Sweeper:
+    """What a retention sweep needs: stored data, the settings, and the process's one-sweep lock."""
+
+    data: DataAccess
+    settings: Settings
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
+
+    def __repr__(self) -> str:
+        return "Sweeper()"
 
 
 @dataclass(frozen=True)
@@ -192,24 +208,24 @@ def _app_cutoffs(session: Session, policy: Policy, now: datetime) -> dict[int, d
 
 
 def run_sweep(
-    runtime: Runtime, *, steps: Sequence[tuple[str, SweepStep]] | None = None, actor: str = "retention-sweep"
+    sweeper: Sweeper, *, steps: Sequence[tuple[str, SweepStep]] | None = None, actor: str = "retention-sweep"
 ) -> SweepReport:
     """Run every step in one transaction and audit the counts; :class:`SweepInProgress` if one runs."""
-    local: threading.Lock = runtime.component("retention_sweep_lock", threading.Lock)
-    if not local.acquire(blocking=False):
+    if not sweeper.lock.acquire(blocking=False):
         raise SweepInProgress()
     try:
-        return _sweep(runtime, steps, actor)
+        return _sweep(sweeper, steps, actor)
     finally:
-        local.release()
+        sweeper.lock.release()
 
 
-def _sweep(runtime: Runtime, steps: Sequence[tuple[str, SweepStep]] | None, actor: str) -> SweepReport:
+def _sweep(sweeper: Sweeper, steps: Sequence[tuple[str, SweepStep]] | None, actor: str) -> SweepReport:
     started = time.perf_counter()
-    now = runtime.clock()
-    policy = runtime.gate.policy
+    data = sweeper.data
+    now = data.clock()
+    policy = data.gate.policy
     counts: dict[str, int] = {}
-    with runtime.transaction() as session:
+    with data.transaction() as session:
         if not try_transaction_lock(session, LOCK_NAME):
             raise SweepInProgress()
         ctx = SweepContext(
@@ -217,8 +233,8 @@ def _sweep(runtime: Runtime, steps: Sequence[tuple[str, SweepStep]] | None, acto
             now=now,
             policy=policy,
             cutoffs=cutoffs(policy, now),
-            blobs=runtime.blobs,
-            settings=runtime.settings,
+            blobs=data.blobs,
+            settings=sweeper.settings,
             app_cutoffs=_app_cutoffs(session, policy, now),
         )
         for name, step in steps if steps is not None else STEPS:
@@ -239,8 +255,8 @@ def _sweep(runtime: Runtime, steps: Sequence[tuple[str, SweepStep]] | None, acto
 class RetentionScheduler:
     """Runs :func:`run_sweep` every ``interval`` seconds in a daemon thread until :meth:`stop`."""
 
-    def __init__(self, runtime: Runtime, interval: float, *, run_at_start: bool = False) -> None:
-        self.runtime = runtime
+    def __init__(self, sweeper: Sweeper, interval: float, *, run_at_start: bool = False) -> None:
+        self.sweeper = sweeper
         self.interval = interval
         self.run_at_start = run_at_start
         self.runs = 0
@@ -276,7 +292,7 @@ class RetentionScheduler:
 
     def _once(self) -> None:
         try:
-            self.last_report = run_sweep(self.runtime)
+            self.last_report = run_sweep(self.sweeper)
         except SweepInProgress:
             log.info("retention sweep skipped: another one is running")
         except Exception:  # the next run retries; a failed sweep must not stop the service

@@ -102,8 +102,9 @@ def vacuum(engine: Engine, tables: list[str]) -> list[str]:
     return done
 
 
-def downgrade(engine: Engine, revision: str = "base") -> None:
-    command.downgrade(alembic_config(engine), revision)
+def downgrade(engine: Engine, revision: str = "base", *, keys: Any = None) -> None:
+    """Revert migrations down to ``revision``; ``keys`` as for :func:`upgrade` (0010 opens templates)."""
+    command.downgrade(alembic_config(engine, keys), revision)
 
 
 def current_tables(engine: Engine) -> set[str]:

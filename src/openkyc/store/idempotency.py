@@ -2,8 +2,11 @@
 
 A row per (app, key) holds a fingerprint of the request (sha256 of method, path, query and body),
 a state (``in_progress`` while the first request runs, ``done`` once its 2xx answer is stored),
-the answer's status, content type and body sealed with the keyring (answers can hold personal
-data), and an expiry. Only 2xx answers are kept; any other outcome deletes the row, so the
+the answer's status, content type and body, and an expiry. The body (answers can hold personal
+data: a subject id, a best frame) is sealed under a record key of its own in the key store
+(:mod:`openkyc.store.subject_keys`), which expires with the row: the sweep step
+``expired_record_keys`` destroys it, and erasing a person whose id an answer holds destroys it at
+once, so copies in backups and the WAL stop opening. Only 2xx answers are kept; any other outcome deletes the row, so the
 request may be retried. A row left ``in_progress`` by a process that died is taken over after
 ``IN_PROGRESS_LEASE``.
 """
@@ -14,12 +17,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from openkyc.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
 from openkyc.privacy.crypto import Keyring
 from openkyc.store.models.idempotency import IdempotentRequest
+from openkyc.store.subject_keys import subject_keys_for
 
 IN_PROGRESS = "in_progress"
 DONE = "done"
@@ -107,7 +111,14 @@ def claim(
 def complete(
     session: Session, keyring: Keyring, app_id: int, key: str, status_code: int, content_type: str | None, body: bytes
 ) -> None:
-    """Keeps the 2xx answer (sealed) for replays until the row expires."""
+    """Keeps the 2xx answer for replays until the row expires, sealed under a new record key that
+    expires with it (``keyring`` opens it again on replay: the key store is its resolver)."""
+    expires_at = session.scalar(
+        select(IdempotentRequest.expires_at).where(IdempotentRequest.app_id == app_id, IdempotentRequest.key == key)
+    )
+    if expires_at is None:
+        return  # released meanwhile: nothing to keep
+    record_key = subject_keys_for(session).for_record(app_id, expires_at)
     session.execute(
         update(IdempotentRequest)
         .where(IdempotentRequest.app_id == app_id, IdempotentRequest.key == key)
@@ -115,7 +126,7 @@ def complete(
             state=DONE,
             status_code=status_code,
             content_type=content_type,
-            response_enc=keyring.encrypt(body, _aad(app_id, key)),
+            response_enc=record_key.encrypt(body, _aad(app_id, key)),
         )
         .execution_options(synchronize_session=False)
     )

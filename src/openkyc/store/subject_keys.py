@@ -55,12 +55,14 @@ __all__ = [
 log = logging.getLogger("openkyc.store.subject_keys")
 
 # Data-database tables that hold a subject's data (vacuumed on PostgreSQL after an erasure).
-SUBJECT_TABLES = ["subjects", "verification_results", "blobs", "consents", "model_improvement_items", "index_events"]
+SUBJECT_TABLES = [
+    "subjects", "verification_results", "blobs", "consents", "model_improvement_items", "index_events", "idempotency_keys",
+]  # fmt: skip
 
 _ATTACHED = "openkyc.subject_keys"
 _LOOKUP_SECRET = "lookup-hash-v1"
 _WRAPPING_SECRET = "key-wrapping-v1"
-_FETCH_BATCH = 500
+_FETCH_BATCH = 10_000  # keys per SELECT: one read per chunk of the index loader (SQLite allows 32,766 variables)
 
 
 def _utcnow() -> datetime:
@@ -217,14 +219,18 @@ class SubjectKeys:
         return self.keys([key_id]).get(key_id)
 
     def keys(self, key_ids: Iterable[str]) -> dict[str, bytes]:
-        """Several keys at once (the 1:N index loads every subject's id at start-up)."""
+        """Several keys at once, unwrapped in one batch: one SELECT per 10,000 ids, in one
+        transaction (the 1:N index loader asks once per chunk of templates). Ids of destroyed keys
+        are missing from the answer."""
         wanted = sorted(set(key_ids))
         out: dict[str, bytes] = {}
+        if not wanted:
+            return out
         with db.transaction(self._sessions) as session:
             for start in range(0, len(wanted), _FETCH_BATCH):
                 chunk = wanted[start : start + _FETCH_BATCH]
-                for row in session.scalars(select(StoredKey).where(StoredKey.id.in_(chunk))):
-                    out[row.id] = self._wrapping.unwrap(row.id, row.wrapped_key)
+                rows = session.execute(select(StoredKey.id, StoredKey.wrapped_key).where(StoredKey.id.in_(chunk)))
+                out.update(self._wrapping.unwrap_many((key_id, bytes(wrapped)) for key_id, wrapped in rows))
         return out
 
     # --- destruction ---------------------------------------------------------------------------
@@ -249,6 +255,23 @@ class SubjectKeys:
                 getattr(session.execute(delete(StoredKey).where(StoredKey.app_id == app_id)), "rowcount", 0) or 0
             )
         self._scrub()
+        return count
+
+    def destroy_records(self, app_id: int, key_ids: Iterable[str]) -> int:
+        """Destroy the named record keys of an app now (erasure of a person an anonymous record
+        names, e.g. a stored idempotent answer); subject keys are never destroyed this way."""
+        wanted = sorted({k for k in key_ids if k.startswith("rk-")})
+        if not wanted:
+            return 0
+        with db.transaction(self._sessions) as session:
+            result = session.execute(
+                delete(StoredKey).where(
+                    StoredKey.id.in_(wanted), StoredKey.app_id == app_id, StoredKey.owner_ref.is_(None)
+                )
+            )
+            count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            self._scrub()
         return count
 
     def destroy_expired(self, now: datetime) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from openkyc.biometrics.reach import identification_use
+from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -28,7 +29,7 @@ from openkyc.privacy.reach import (
     deletion_time,
 )
 from openkyc.privacy.reach_steps import media_file
-from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose, RetentionKind
+from openkyc.privacy.vocabulary import DataElement, Purpose, RetentionKind
 from openkyc.store.models.media import Blob
 from openkyc.store.models.verification import VerificationResult, VerificationSession
 from openkyc.verification.repository import _aad as _result_aad
@@ -63,21 +64,9 @@ def _sessions(ctx: ReachContext, target: Target) -> list[VerificationSession]:
 class ResultReach:
     name = "verification.results"
     order = 20
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "verification_results": {
-            "subject_id": ColumnUse.of(DataElement.SUBJECT_ID),  # its keyed hash
-            "subject_id_enc": ColumnUse.of(DataElement.SUBJECT_ID),  # the id, sealed under the subject key
-            "result_code": _STATUS,
-            "live": _STATUS,
-            "sim": _STATUS,
-            "details": _STATUS,
-            "identification_enc": ColumnUse.of(DataCategory.IDENTIFICATION),
-        }
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "verification_results": ("id", "app_id", "kind", "created_at", "expires_at"),
-        "reflect_sequences": ("id", "app_id", "sequence", "created_at", "expires_at", "used_at"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="verification.results")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("verification.results")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("verification.results")
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[VerificationResult]:
         if isinstance(target, EndUser):
@@ -161,21 +150,9 @@ class ResultReach:
 class SessionReach:
     name = "verification.sessions"
     order = 30
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {
-        "verification_sessions": {
-            "biz_token": ColumnUse(None, DataCategory.DIAGNOSTIC_USAGE),
-            "redirect_url": ColumnUse(None, DataCategory.DIAGNOSTIC_USAGE),
-            "compare_blob_id": ColumnUse.of(DataElement.FACE_IMAGE),
-            "extra_enc": ColumnUse(None, DataCategory.IDENTIFICATION),
-            "state": _STATUS,
-            "attempts": _STATUS,
-            "result_id": _STATUS,
-            "actions": _STATUS,
-        }
-    }
-    plain: Mapping[str, tuple[str, ...]] = {
-        "verification_sessions": ("app_id", "rule_id", "created_at", "expires_at"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="verification.sessions")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("verification.sessions")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("verification.sessions")
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[VerificationSession]:
         rows = _sessions(ctx, target)

@@ -58,20 +58,20 @@ class EraseIn(Body):
 
 @router.post("/v1/privacy/consents", name="RecordConsent")
 def record_consent(body: ConsentIn, runtime: RuntimeDep, caller: CallerDep, rid: RequestIdDep) -> dict[str, Any]:
-    service = ConsentService(runtime, caller.app_id, caller.secret_id)
+    service = ConsentService(runtime.access, caller.app_id, caller.secret_id)
     return {**service.record(body.subject_id, body.purpose, body.text_version), "RequestId": rid}
 
 
 @router.post("/v1/privacy/consents/withdraw", name="WithdrawConsent")
 def withdraw_consent(body: WithdrawIn, runtime: RuntimeDep, caller: CallerDep, rid: RequestIdDep) -> dict[str, Any]:
-    service = ConsentService(runtime, caller.app_id, caller.secret_id)
+    service = ConsentService(runtime.access, caller.app_id, caller.secret_id)
     return {**service.withdraw(body.subject_id, body.purpose), "RequestId": rid}
 
 
 @router.post("/v1/improvement/samples", name="AddImprovementSample")
 def add_sample(body: SampleIn, runtime: RuntimeDep, caller: CallerDep, rid: RequestIdDep) -> dict[str, Any]:
     image = decode_b64(body.image, "image")
-    result = ImprovementService(runtime, caller.app_id).add_sample(body.subject_id, image, body.dataset)
+    result = ImprovementService(runtime.access, caller.app_id).add_sample(body.subject_id, image, body.dataset)
     return {**result, "RequestId": rid}
 
 
@@ -139,7 +139,7 @@ def erase_session(biz_token: BizTokenPath, runtime: RuntimeDep, caller: CallerDe
 def ropa(
     runtime: RuntimeDep, caller: CallerDep, fmt: Literal["md", "json", "html"] = Query("md", alias="format")
 ) -> Response:
-    document = record_of_processing(runtime, fmt, app_ids=[caller.app_id])
+    document = record_of_processing(runtime.access, runtime.settings, fmt, app_ids=[caller.app_id])
     if fmt == "html":
         return HTMLResponse(document)
     if fmt == "json":
