@@ -21,6 +21,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# Tencent's mainland SDK shares the `tencentcloud` package name with the international one (a
+	# test dependency): kept apart, for tests/tencent's subprocess that drives it
+	$(PY) -m pip install --quiet --no-deps --target $(VENV)/tencent-mainland \
+		'tencentcloud-sdk-python-common==3.1.195' 'tencentcloud-sdk-python-faceid==3.1.179' \
+		'tencentcloud-sdk-python-ocr==3.1.193'
 	touch $@ $(VENV)/.runtime
 
 install: $(VENV)/.installed

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     index_snapshot_hours: float = Field(
         default=24.0, gt=0, le=24 * 30, description="Life of an index snapshot's key (destroyed after)."
     )
+    tencent_path_prefix: str | None = Field(
+        default=None,
+        pattern=r"^/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]$",
+        description="A second path (besides /) that answers the Tencent Cloud compatible actions, e.g. /tencent.",
+    )
 
     @field_validator("verify_rate_limit")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +28,7 @@ from fastapi.testclient import TestClient
 from gate_fakes import fake_pool, png
 from sqlalchemy import func, select
 
+from openkyc.accounts.signing import sign_request
 from openkyc.api.app import api_routes, create_app
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.errors import PurposeNotAllowed
@@ -72,6 +74,7 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     call("GET", "/openapi.json", "/openapi.json", signed=False)
     call("GET", "/docs", "/docs", signed=False)
     call("GET", "/docs/oauth2-redirect", "/docs/oauth2-redirect", signed=False)
+    call("GET", "/redoc", "/redoc", signed=False)
 
     rule = call("POST", "/v1/rules", "/v1/rules", {"name": "walk"}).json()["rule_id"]
     call("GET", "/v1/rules/{rule_id}", f"/v1/rules/{rule}")
@@ -106,6 +109,30 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     call("POST", "/verify/{biz_token}/sequence", f"/verify/{token}/sequence", signed=False)
     call("POST", "/verify/{biz_token}/submit", f"/verify/{token}/submit", {"video": VIDEO}, signed=False)
     call("GET", "/v1/sessions/{biz_token}/result", f"/v1/sessions/{token}/result")
+
+    def tencent(action: str, params: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(params).encode()
+        headers = sign_request(
+            tenant.secret_id,
+            tenant.secret_key,
+            method="POST",
+            path="/",
+            host="testserver",
+            body=body,
+            timestamp=int(time.time()),
+            service="faceid",
+        )
+        headers.update({"X-TC-Action": action, "X-TC-Version": "2018-03-01"})
+        response = client.post("/", content=body, headers=headers)
+        seen[("POST", "/")] = response.status_code
+        answer: dict[str, Any] = response.json()["Response"]
+        assert response.status_code == 200 and "Error" not in answer, f"POST / {action}: {response.text[:300]}"
+        return answer
+
+    tencent("CompareFaceLiveness", {"ImageBase64": IMAGE, "VideoBase64": VIDEO, "LivenessType": "SILENT"})
+    web = {"RedirectURL": "https://example.com/done", "CompareImageBase64": OTHER, "Extra": "order-18"}
+    tencent_token = tencent("ApplyWebVerificationBizTokenIntl", web)["BizToken"]
+    tencent("GetWebVerificationResultIntl", {"BizToken": tencent_token})
 
     consent = {"subject_id": "walker-1", "text_version": "v1"}
     call("POST", "/v1/privacy/consents", "/v1/privacy/consents", consent)

@@ -101,20 +101,22 @@ def sign_request(
     body: bytes = b"",
     timestamp: int,
     extra_signed_headers: Mapping[str, str] | None = None,
+    service: str = SERVICE,
 ) -> dict[str, str]:
     """The headers a client sends: ``Authorization``, ``X-TC-Timestamp``, ``Content-Type``, ``Host``.
 
     ``extra_signed_headers`` (for example ``X-TC-Nonce``) are sent and signed too; a nonce lets a
     client send the same request twice within one second without it being taken for a replay.
+    ``service``: ``openkyc`` for the native API, ``faceid`` or ``ocr`` for the Tencent-compatible ``POST /``.
     """
     headers = {"content-type": content_type, "host": host}
     extra = {name.lower(): value for name, value in (extra_signed_headers or {}).items()}
     headers.update(extra)
     signed = tuple(sorted(headers))
     canonical = canonical_request(method, path, query, headers, signed, body)
-    sig = signature(secret_key, timestamp, canonical)
+    sig = signature(secret_key, timestamp, canonical, service)
     authorization = (
-        f"{ALGORITHM} Credential={secret_id}/{date_of(timestamp)}/{SERVICE}/tc3_request, "
+        f"{ALGORITHM} Credential={secret_id}/{date_of(timestamp)}/{service}/tc3_request, "
         f"SignedHeaders={';'.join(signed)}, Signature={sig}"
     )
     result = {
@@ -127,15 +129,18 @@ def sign_request(
     return result
 
 
-def parse_authorization(value: str) -> ParsedAuthorization:
+def parse_authorization(value: str, services: frozenset[str] = frozenset({SERVICE})) -> ParsedAuthorization:
+    """The parsed ``Authorization`` header; its credential scope must name one of ``services``
+    (``openkyc`` for the native API; ``faceid``/``ocr`` for the Tencent-compatible endpoint)."""
     match = _AUTH_RE.match(value.strip())
     if match is None:
         raise InvalidAuthorization()
     headers = tuple(match["headers"].split(";"))
     if any(name not in headers for name in REQUIRED_SIGNED_HEADERS):
         raise InvalidAuthorization("SignedHeaders must include content-type and host.")
-    if match["service"] != SERVICE:
-        raise InvalidAuthorization(f"The credential scope must name service '{SERVICE}'.")
+    if match["service"] not in services:
+        names = " or ".join(f"'{name}'" for name in sorted(services))
+        raise InvalidAuthorization(f"The credential scope must name service {names}.")
     return ParsedAuthorization(
         secret_id=match["secret_id"],
         date=match["date"],

@@ -13,9 +13,10 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 
-from openkyc.api import errors
+from openkyc.api import errors, openapi
 from openkyc.api.gateway import Gateway
 from openkyc.api.routes import core, documents, faces, privacy, rules, sessions, usage, verification
+from openkyc.api.tencent.routes import router as tencent_router
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.jobs import open_jobs
@@ -97,13 +98,22 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             if opened:
                 app.state.runtime.close()
 
-    app = FastAPI(title="OpenKYC", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="OpenKYC",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,  # served from package files by openkyc.api.openapi (works offline)
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
+    )
+    openapi.install(app)
     if runtime is not None:
         app.state.runtime = runtime
         runtime.components.setdefault("metrics", Metrics())
     errors.install(app)
     for module in (core, rules, faces, verification, documents, sessions, privacy, usage):
         app.include_router(module.router)
+    app.include_router(tencent_router(settings))
     app.add_middleware(Gateway, runtime_of=lambda: app.state.runtime)
     return app
 

@@ -11,7 +11,9 @@ Order of work for one request:
    too deep, is refused (:mod:`openkyc.api.inputs`), before any route or database sees it;
 4. paths under ``/v1/`` (except ``/v1/health`` and ``/v1/health/ready``) must carry a valid TC3-HMAC-SHA256 signature;
    the caller is put on ``scope["state"]["caller"]``; then the app's rate and monthly quota are
-   checked (429 ``RequestLimitExceeded`` with ``Retry-After``);
+   checked (429 ``RequestLimitExceeded`` with ``Retry-After``); a ``POST /`` (or to
+   ``OPENKYC_TENCENT_PATH_PREFIX``) is a Tencent Cloud compatible call: signed for service
+   ``faceid`` or ``ocr``, and every refusal is answered in Tencent's envelope with HTTP 200;
 5. a signed write with an ``Idempotency-Key`` is claimed, or answered from its stored answer;
 6. the app runs with the buffered body, with the request's ledger open
    (:mod:`openkyc.privacy.ledger`): the purpose gate's refusals wait there and are written to the
@@ -25,6 +27,7 @@ answered ``InternalError``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -41,6 +44,7 @@ from openkyc.accounts import signing
 from openkyc.api import idempotency, inputs
 from openkyc.api.clients import client_address
 from openkyc.api.errors import envelope
+from openkyc.api.tencent.envelope import TENCENT_SERVICES, is_tencent_call, tencent_envelope
 from openkyc.errors import (
     InternalError,
     MissingAuthHeader,
@@ -176,6 +180,11 @@ class Gateway:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        tencent = is_tencent_call(scope["method"], scope["path"], runtime.settings.tencent_path_prefix)
+
+        def refusal(error: OpenKYCError) -> Any:
+            return tencent_envelope(error, request_id) if tencent else envelope(error, request_id)
+
         try:
             claim: idempotency.Claim | None = None
             body_read = False
@@ -192,8 +201,9 @@ class Gateway:
                 inputs.check_query(scope.get("query_string", b""))
                 if inputs.is_json(next(iter(headers.get("content-type", [])), None)):
                     inputs.check_json_body(body)
-                if needs_signature(scope["path"]):
-                    caller = await anyio.to_thread.run_sync(self._admit, runtime, scope, headers, body)
+                if tencent or needs_signature(scope["path"]):
+                    services = TENCENT_SERVICES if tencent else frozenset({signing.SERVICE})
+                    caller = await anyio.to_thread.run_sync(self._admit, runtime, scope, headers, body, services)
                     key = idempotency.requested_key(scope["method"], headers)
                     if key is not None:
                         claim = idempotency.Claim(runtime, caller.app_id, key)
@@ -208,7 +218,7 @@ class Gateway:
                 return
             except OpenKYCError as error:
                 state["error_code"] = error.error_code
-                response = envelope(error, request_id)
+                response = refusal(error)
                 if not body_read:
                     response.headers["Connection"] = "close"  # the rest of the body is never read
                 await response(scope, receive, send_wrapper)
@@ -227,7 +237,7 @@ class Gateway:
                 )
                 if status["started"]:
                     raise  # the answer is already on its way: the server closes the connection
-                await envelope(InternalError(), request_id)(scope, receive, send_wrapper)
+                await refusal(InternalError())(scope, receive, send_wrapper)
         finally:
             if request_ledger.pending:
                 await anyio.to_thread.run_sync(self._flush_refusals, request_ledger)
@@ -281,17 +291,20 @@ class Gateway:
                 slots.release()
         return b"".join(chunks)
 
-    def _admit(self, runtime: Runtime, scope: Scope, headers: dict[str, list[str]], body: bytes) -> accounts.Caller:
+    def _admit(
+        self, runtime: Runtime, scope: Scope, headers: dict[str, list[str]], body: bytes, services: frozenset[str]
+    ) -> accounts.Caller:
         """Authenticates the request, then checks the app's rate and monthly quota."""
-        caller = self._authenticate(runtime, scope, headers, body)
+        caller = self._authenticate(runtime, scope, headers, body, services)
         scope["state"]["caller"] = caller
         request_limits(runtime).check_app(caller.app_id, caller.qps_limit, caller.monthly_quota, runtime.clock())
         return caller
 
     def _authenticate(
-        self, runtime: Runtime, scope: Scope, headers: dict[str, list[str]], body: bytes
+        self, runtime: Runtime, scope: Scope, headers: dict[str, list[str]], body: bytes, services: frozenset[str]
     ) -> accounts.Caller:
-        parsed = signing.parse_authorization(_single(headers, "authorization"))
+        parsed = signing.parse_authorization(_single(headers, "authorization"), services)
+        scope["state"]["signed_service"] = parsed.service
         timestamp = signing.parse_timestamp(
             _single(headers, "x-tc-timestamp"),
             now=runtime.clock().timestamp(),
@@ -312,9 +325,15 @@ class Gateway:
         expires = datetime.fromtimestamp(timestamp, tz=UTC) + timedelta(
             seconds=runtime.settings.signature_window_seconds + 60
         )
+        seen = parsed.signature
+        if parsed.service != signing.SERVICE:
+            # Tencent's signature does not cover X-TC-Action: two actions with the same body in the
+            # same second sign alike, and are two calls, not a replay
+            action = headers.get("x-tc-action", [""])[0]
+            seen = hashlib.sha256(f"{parsed.signature}:{action}".encode()).hexdigest()
         try:
             with runtime.transaction() as session:
-                session.add(SeenSignature(signature=parsed.signature, expires_at=expires))
+                session.add(SeenSignature(signature=seen, expires_at=expires))
                 accounts.touch_credential(session, parsed.secret_id)
         except IntegrityError as exc:
             raise ReplayedRequest() from exc

@@ -15,7 +15,7 @@ import typer
 from openkyc.cli import admin
 from openkyc.cli.common import ErrorReportingGroup
 
-COMMAND_MODULES = ("faces", "liveness", "documents", "privacy", "jobs", "compliance", "bulk")
+COMMAND_MODULES = ("faces", "liveness", "documents", "privacy", "jobs", "compliance", "openapi", "bulk")
 
 
 def build() -> typer.Typer:

@@ -222,7 +222,10 @@ class VerificationService:
         actions: Sequence[str] | None,
         sequence_id: str | None,
         subject_id: str | None,
+        with_best_frame: bool = False,
     ) -> dict[str, Any]:
+        """``with_best_frame``: the answer also carries the best frame (base64 JPEG), as Tencent's
+        ``CompareFaceLiveness`` does; the native route leaves it out."""
         self._decide(SELFIE_ELEMENTS, subject_id)
         plan = self._plan(rule_id, mode, actions, sequence_id)
         rule = plan.rule
@@ -238,7 +241,7 @@ class VerificationService:
                 code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
         details = {"liveness": result.to_dict(), "threshold": rule.compare_threshold}
         verification_id = self._store("selfie", rule, subject_id, code, result.live, sim, details)
-        return {
+        out = {
             "Result": code,
             "Description": describe(code),
             "sim": sim,
@@ -247,6 +250,9 @@ class VerificationService:
             "liveness": result.to_dict(),
             "verification_id": verification_id,
         }
+        if with_best_frame:
+            out["best_frame"] = base64.b64encode(result.best_frame).decode() if result.best_frame else None
+        return out
 
     def identity(
         self,

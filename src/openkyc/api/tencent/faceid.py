@@ -1,0 +1,295 @@
+"""Tencent Cloud eKYC (``faceid``, version 2018-03-01) actions on OpenKYC's verification flows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from openkyc.api.tencent.actions import (
+    IMAGE_MAX_BYTES,
+    VIDEO_MAX_BYTES,
+    Action,
+    Context,
+    NotServed,
+    Outcome,
+    Params,
+    media,
+)
+from openkyc.api.tencent.envelope import RESULT_CODES
+from openkyc.errors import InvalidParameterValue, MissingParameter
+from openkyc.liveness.checker import Mode
+from openkyc.verification.sessions import validate_redirect
+
+# ApplyWebVerificationBizTokenIntl's CompareImageBase64 may be up to 8 MB (Tencent's API reference)
+COMPARE_IMAGE_MAX_BYTES = 8 * 1024 * 1024
+# ValidateData of an ACTION check: Tencent's action numbers
+ACTION_CODES = {"1": "mouth", "2": "blink", "3": "nod", "4": "shake"}
+LIVENESS_TYPES: dict[str, Mode] = {"SILENT": "silent", "ACTION": "action", "REFLECTION": "reflection"}
+
+# GetWebVerificationResultIntl's ErrorCode, from Tencent's "Mobile HTML5" error code table
+WEB_SUCCESS = (0, "Success")
+WEB_TOKEN_EXPIRED = (15, "Token expired")
+WEB_FACE_NOT_FOUND = (1004, "Face detection failed")
+WEB_LIVENESS_FAILED = (1005, "Liveness detection failed")
+WEB_MULTIPLE_FACES = (2012, "Multiple faces detected")
+WEB_LOW_SIMILARITY = (2016, "The similarity did not reach the passing standard")
+WEB_INTERNAL = (4, "Internal service error")
+
+
+def web_code(result: str) -> tuple[int, str]:
+    """The Mobile HTML5 ``ErrorCode`` of an OpenKYC ``Result``."""
+    if result == "Success":
+        return WEB_SUCCESS
+    if result == "FailedOperation.CompareLowSimilarity":
+        return WEB_LOW_SIMILARITY
+    if result == "FailedOperation.LivessMultiFaces":
+        return WEB_MULTIPLE_FACES
+    if result in {"FailedOperation.LivessFaceLost", "FailedOperation.LivessNoFace"}:
+        return WEB_FACE_NOT_FOUND
+    if result.startswith(("FailedOperation.Liv", "FailedOperation.Action", "FailedOperation.Silent")):
+        return WEB_LIVENESS_FAILED
+    return WEB_INTERNAL
+
+
+# --- CompareFaceLiveness ---------------------------------------------------------------------
+
+
+class CompareFaceLivenessParams(Params):
+    ImageBase64: str | None = None
+    VideoBase64: str | None = None
+    LivenessType: str | None = None
+    ValidateData: str | None = Field(default=None, max_length=64)
+
+
+def _actions(validate_data: str | None) -> list[str] | None:
+    if not validate_data:
+        return None  # the rule's actions
+    tokens = [t.strip() for t in validate_data.split(",") if t.strip()]
+    if len(tokens) == 1 and len(tokens[0]) > 1 and tokens[0].isdigit():
+        tokens = list(tokens[0])
+    if not 1 <= len(tokens) <= 2 or any(t not in ACTION_CODES for t in tokens):
+        raise InvalidParameterValue("ValidateData must be one or two of 1 (mouth), 2 (blink), 3 (nod), 4 (shake).")
+    return [ACTION_CODES[t] for t in tokens]
+
+
+def compare_face_liveness(ctx: Context, p: CompareFaceLivenessParams) -> Outcome:
+    if p.LivenessType is None:
+        raise MissingParameter("Missing parameter: LivenessType.")
+    mode = LIVENESS_TYPES.get(p.LivenessType.upper())
+    if mode is None:
+        raise InvalidParameterValue("LivenessType must be SILENT, ACTION or REFLECTION.")
+    image = media(p.ImageBase64, "ImageBase64", IMAGE_MAX_BYTES)
+    video = media(p.VideoBase64, "VideoBase64", VIDEO_MAX_BYTES, video=True)
+    actions = _actions(p.ValidateData) if mode == "action" else None
+    sequence_id = None
+    if mode == "reflection":  # ValidateData names a sequence from POST /v1/liveness/reflect-sequences
+        if not p.ValidateData:
+            raise MissingParameter("REFLECTION needs ValidateData: a reflect sequence id.")
+        sequence_id = p.ValidateData
+    out = ctx.verifications.selfie(
+        video,
+        image,
+        rule_id=None,
+        mode=mode,
+        actions=actions,
+        sequence_id=sequence_id,
+        subject_id=None,
+        with_best_frame=True,
+    )
+    fields = {
+        "Result": RESULT_CODES.get(out["Result"], out["Result"]),
+        "Description": out["Description"],
+        "Sim": out["sim"] if out["sim"] is not None else 0.0,
+        "BestFrameBase64": out.get("best_frame"),
+    }
+    return Outcome(fields, "VerifySelfie", out["Result"], billable=True)
+
+
+# --- hosted verification (Mobile HTML5) ----------------------------------------------------------
+
+
+class WebVerificationConfigIntl(Params):
+    AutoSkipStartPage: bool | None = None
+    AutoSkip: bool | None = None
+    CheckMode: int | None = Field(default=None, ge=1, le=4)
+    IDCardType: str | None = None
+    DisableCheckOcrWarnings: bool | None = None
+    SecurityLevel: int | None = None
+    SkipPrivacyPolicy: bool | None = None
+    IdCardCutReturn: bool | None = None
+    ThemeColor: str | None = None
+    Language: str | None = None
+    AutoDowngrade: int | None = None
+    ActionList: str | None = None
+    LivenessRetryLimit: int | None = None
+    LivenessTimeout: int | None = None
+    SelectedWarningCodes: str | None = None
+    AllowExpiredDocument: bool | None = None
+    Version: str | None = None
+
+
+class ApplyWebVerificationBizTokenIntlParams(Params):
+    RedirectURL: str | None = Field(default=None, max_length=2048)
+    CompareImageBase64: str | None = None
+    Extra: str | None = Field(default=None, max_length=1000)
+    RuleId: str | None = Field(default=None, max_length=64)
+    Config: WebVerificationConfigIntl | None = None
+
+
+def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlParams) -> Outcome:
+    if not p.RedirectURL:
+        raise MissingParameter("Missing parameter: RedirectURL.")
+    validate_redirect(p.RedirectURL)
+    check_mode = (p.Config.CheckMode if p.Config else None) or 2
+    if check_mode in (1, 4):
+        raise NotServed(
+            "CheckMode 1 and 4 (document OCR on the hosted page) are not served: OpenKYC's hosted page "
+            "records a selfie video only. Use CheckMode 2 or 3, and MLIDPassportOCR/HKIDCardOCR for documents."
+        )
+    image = None
+    if check_mode == 2:
+        if not p.CompareImageBase64:
+            raise MissingParameter("CheckMode 2 (liveness and face comparison) needs CompareImageBase64.")
+        image = media(p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
+    out = ctx.sessions.create(
+        ctx.app_id,
+        rule_id=p.RuleId,
+        redirect_url=p.RedirectURL,
+        compare_image=image,
+        extra=p.Extra,
+        base_url=ctx.base_url,
+        client_ip=ctx.client_ip,
+    )
+    url = out["verification_url"]
+    return Outcome({"BizToken": out["biz_token"], "VerificationURL": url, "VerificationUrl": url}, "CreateSession")
+
+
+class GetWebVerificationResultIntlParams(Params):
+    BizToken: str | None = Field(default=None, max_length=128)
+
+
+def _millis(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def _detail(result: dict[str, Any]) -> dict[str, Any]:
+    code, message = web_code(result["Result"])
+    details = result.get("details") or {}
+    live = result.get("live")
+    liveness_code = details.get("liveness", {}).get("code") if isinstance(details.get("liveness"), dict) else None
+    compared = result.get("sim") is not None
+    compare_code = None
+    compare_message = None
+    if compared:
+        passed = result["Result"] == "Success"
+        compare_code, compare_message = WEB_SUCCESS if passed else WEB_LOW_SIMILARITY
+    liveness = WEB_SUCCESS if live else web_code(liveness_code or result["Result"])
+    return {
+        "ErrorCode": code,
+        "ErrorMsg": message,
+        "LivenessErrorCode": liveness[0],
+        "LivenessErrorMsg": liveness[1],
+        "CompareErrorCode": compare_code,
+        "CompareErrorMsg": compare_message,
+        "ReqTimestamp": _millis(result["created_at"]),
+        "Similarity": result.get("sim"),
+        "Seq": result["verification_id"],
+    }
+
+
+def get_web_verification_result(ctx: Context, p: GetWebVerificationResultIntlParams) -> Outcome:
+    if not p.BizToken:
+        raise MissingParameter("Missing parameter: BizToken.")
+    out = ctx.sessions.result(ctx.app_id, p.BizToken)
+    result = out["result"]
+    fields: dict[str, Any] = {
+        "ErrorCode": None,
+        "ErrorMsg": None,
+        "VerificationDetailList": [_detail(result)] if result else [],
+        "VideoBase64": None,
+        "BestFrameBase64": None,
+        "OCRResult": None,
+        "Extra": out["extra"],
+    }
+    if out["state"] == "completed" and result is not None:
+        fields["ErrorCode"], fields["ErrorMsg"] = web_code(result["Result"])
+    elif out["state"] == "expired":
+        fields["ErrorCode"], fields["ErrorMsg"] = WEB_TOKEN_EXPIRED
+    return Outcome(fields, "DescribeSessionResult")
+
+
+# --- actions OpenKYC does not serve ---------------------------------------------------------------
+
+
+class AnyParams(Params):
+    """Parameters of an action that is refused whatever it carries."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _not_served(reason: str) -> Any:
+    def handler(ctx: Context, p: AnyParams) -> Outcome:
+        raise NotServed(reason)
+
+    return handler
+
+
+_NATIVE_SDK = (
+    "needs Tencent's native mobile SDK, which sends its video only to Tencent; OpenKYC has no native SDK. "
+    "Open the VerificationURL of ApplyWebVerificationBizTokenIntl in a WebView instead."
+)
+_REFLECT_URLS = (
+    "works on Tencent's reflection SDK data packages fetched from URLs; OpenKYC fetches no URLs. Use "
+    "CompareFaceLiveness with LivenessType REFLECTION and ValidateData set to a sequence id from "
+    "POST /v1/liveness/reflect-sequences."
+)
+NOT_SERVED: dict[str, str] = {
+    "ApplyLivenessToken": _NATIVE_SDK,
+    "GetLivenessResult": _NATIVE_SDK,
+    "GetFaceIdTokenIntl": _NATIVE_SDK,
+    "GetFaceIdResultIntl": _NATIVE_SDK,
+    "ApplySdkVerificationToken": _NATIVE_SDK,
+    "GetSdkVerificationResult": _NATIVE_SDK,
+    "GenerateReflectSequence": _REFLECT_URLS,
+    "DetectReflectLivenessAndCompare": _REFLECT_URLS,
+    "DetectAIFakeFaces": (
+        "would need a detector of AI-generated or swapped faces; OpenKYC has no such model and "
+        "does not answer with a guess"
+    ),
+}
+
+ACTIONS: tuple[Action, ...] = (
+    Action(
+        "CompareFaceLiveness",
+        "faceid",
+        CompareFaceLivenessParams,
+        compare_face_liveness,
+        "VerifySelfie",
+        "supported",
+        "POST /v1/verifications/selfie",
+    ),
+    Action(
+        "ApplyWebVerificationBizTokenIntl",
+        "faceid",
+        ApplyWebVerificationBizTokenIntlParams,
+        apply_web_verification,
+        "CreateSession",
+        "partly",
+        "POST /v1/sessions; CheckMode 2 and 3 only",
+    ),
+    Action(
+        "GetWebVerificationResultIntl",
+        "faceid",
+        GetWebVerificationResultIntlParams,
+        get_web_verification_result,
+        "DescribeSessionResult",
+        "partly",
+        "GET /v1/sessions/{biz_token}/result; last attempt only, no video or best frame",
+    ),
+    *(
+        Action(name, "faceid", AnyParams, _not_served(f"{name} {why}"), name, "not", why)
+        for name, why in NOT_SERVED.items()
+    ),
+)
