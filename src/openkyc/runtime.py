@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.search import IndexManager
+from openkyc.biometrics.snapshot import SnapshotStore
 from openkyc.liveness.checker import LivenessChecker
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
@@ -68,6 +69,26 @@ class ModelSet:
                 name, num_threads=self.num_threads, allow_noncommercial=self.allow_noncommercial
             )
         return engine
+
+    def warm_up(self) -> None:
+        """Runs each built model once on a synthetic image, so that the first request does not pay
+        for first-inference work (buffer allocation, kernel selection) of OpenCV's DNN and ONNX
+        Runtime. Nothing personal is involved: blank and noise images."""
+        import numpy as np
+
+        from openkyc.errors import OpenKYCError
+
+        noise = np.random.default_rng(0).integers(0, 256, size=(480, 640, 3), dtype=np.uint8)
+        for engine in self._engines.values():
+            engine.detector.detect(noise)
+            embed_aligned = getattr(engine.embedder, "embed_aligned", None)
+            if embed_aligned is not None:
+                embed_aligned(noise[:112, :112].copy())
+        if self._documents is not None:
+            try:
+                self._documents.read(noise, today=utc_now().date())
+            except OpenKYCError:
+                pass  # no document in noise: the detector and recogniser ran anyway
 
     def loaded(self) -> list[str]:
         """Names of the models built so far: face engines by embedder, ``liveness``, ``documents``."""
@@ -212,8 +233,21 @@ class Runtime:
 
     @property
     def face_index(self) -> IndexManager:
-        manager: IndexManager = self.component("face_index", IndexManager)
+        manager: IndexManager = self.component("face_index", lambda: IndexManager(threads=self.settings.search_threads))
         return manager
+
+    @property
+    def index_snapshots(self) -> SnapshotStore | None:
+        """Encrypted 1:N index snapshots under ``DATA_DIR/index`` (None when turned off)."""
+        if not self.settings.index_snapshot_min_templates:
+            return None
+        store: SnapshotStore = self.component(
+            "index_snapshots",
+            lambda: SnapshotStore(
+                self.settings.data_dir / "index", self.subject_keys, hours=self.settings.index_snapshot_hours
+            ),
+        )
+        return store
 
     def close(self) -> None:
         self.engine.dispose()

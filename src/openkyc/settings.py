@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(
         default=1, ge=0, description="Write an audit checkpoint every N records (0: only at sweeps and on demand)."
     )
+    search_threads: int = Field(
+        default=1, ge=1, le=64, description="Threads one 1:N search scan may use (the index is split in shards)."
+    )
+    index_snapshot_min_templates: int = Field(
+        default=100_000, ge=0, description="Collections this large get an encrypted index snapshot (0: none)."
+    )
+    index_snapshot_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="Life of an index snapshot's key (destroyed after)."
+    )
     tencent_path_prefix: str | None = Field(
         default=None,
         pattern=r"^/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]$",

@@ -11,7 +11,7 @@ from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.search import IndexManager
 from openkyc.biometrics.templates import FaceTemplate
 from openkyc.privacy.vocabulary import Purpose
-from openkyc.store.models.faces import IndexEvent
+from openkyc.store.models.faces import IndexEvent, Subject
 
 
 def _template(seed: int) -> bytes:
@@ -55,10 +55,12 @@ def test_late_committed_event_below_the_seen_id_is_applied(tenant: Any, runtime:
         session.delete(late)
     with runtime.transaction() as session:
         manager.sync(session, SubjectRepository(session, runtime.gate, runtime.keyring), tenant.app_id)
-    assert manager.size(col) == 1
-    with runtime.transaction() as session:  # now the late event commits, with its lower id
-        session.add(IndexEvent(id=late_id, collection_id=col, subject_row=first.id, op="add", created_at=now))
+    assert manager.size(col) == 2  # the rows themselves are read: both are committed
+    with runtime.transaction() as session:  # "a" is removed by an event that commits late, with its lower id
+        session.delete(session.get(Subject, first.id))
+        session.add(IndexEvent(id=late_id, collection_id=col, subject_row=first.id, op="remove", created_at=now))
     with runtime.transaction() as session:
         manager.sync(session, SubjectRepository(session, runtime.gate, runtime.keyring), tenant.app_id)
-    assert manager.size(col) == 2
-    assert second.id != first.id
+    assert manager.size(col) == 1
+    found = manager.search(col, {"tk-test": FaceTemplate.from_bytes(_template(1))}, 5)
+    assert [m.id for m in found] == [second.id]

@@ -55,15 +55,30 @@ def test_index_matches_brute_force_and_remove() -> None:
     rng = np.random.default_rng(4)
     p = TemplateProtector(KEY_A, bits=1024)
     vecs = [_unit(rng) for _ in range(300)]
-    index = TemplateIndex.build("app-a", 1024, ((str(i), p.protect(v).to_bytes()) for i, v in enumerate(vecs)))
+    index = TemplateIndex.build("app-a", 1024, ((i + 100, p.protect(v).to_bytes()) for i, v in enumerate(vecs)))
     query = p.protect(vecs[7] + 0.1 * _unit(rng))
-    brute = sorted(range(300), key=lambda i: -p.similarity(query, p.protect(vecs[i])))[:5]
-    assert [m.id for m in index.search(query, 5)] == [str(i) for i in brute]
-    assert index.remove("7") and not index.remove("7") and "7" not in index
-    assert index.search(query, 1)[0].id != "7" and len(index) == 299
-    assert [m.id for m in index.duplicates(p.protect(vecs[8]), 0.99)] == ["8"]
+    brute = sorted(range(300), key=lambda i: (-p.similarity(query, p.protect(vecs[i])), i))[:5]
+    assert [m.id for m in index.search(query, 5)] == [i + 100 for i in brute]
+    assert index.remove(107) and not index.remove(107) and 107 not in index
+    assert index.search(query, 1)[0].id != 107 and len(index) == 299
+    assert [m.id for m in index.duplicates(p.protect(vecs[8]), 0.99)] == [108]
+    assert index.remove_many([108, 109, 5000]) == 2 and len(index) == 297
+    assert sorted(index.row_ids.tolist()) == [i + 100 for i in range(300) if i not in (7, 8, 9)]
+    batch = index.search_many([p.protect(vecs[20]), p.protect(vecs[30])], 1)
+    assert [m[0].id for m in batch] == [120, 130]
+    assert index.memory_bytes >= len(index) * (128 + 8)
     with pytest.raises(errors.TemplateMismatch):
         index.search(TemplateProtector(KEY_B).protect(vecs[0]))
+
+
+def test_index_takes_its_width_from_the_templates() -> None:
+    rng = np.random.default_rng(5)
+    for bits in (512, 2048, 4096):
+        p = TemplateProtector(KEY_A, bits=bits)
+        vecs = [_unit(rng) for _ in range(20)]
+        index = TemplateIndex.build("app-a", bits, ((i, p.protect(v).to_bytes()) for i, v in enumerate(vecs)))
+        assert index.codes.shape == (20, bits // 8)
+        assert index.search(p.protect(vecs[3]), 1)[0].id == 3
 
 
 def test_calibration_is_monotone_and_hits_fmr_targets() -> None:

@@ -68,6 +68,7 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
         return response
 
     call("GET", "/v1/health", "/v1/health", signed=False)
+    call("GET", "/v1/health/ready", "/v1/health/ready", signed=False)
     call("GET", "/v1/account", "/v1/account")
     call("GET", "/metrics", "/metrics", signed=False)
     call("GET", "/openapi.json", "/openapi.json", signed=False)

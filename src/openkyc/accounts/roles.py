@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from openkyc.errors import RoleNotAllowed
 
-__all__ = ["API_ROLE", "PERMISSIONS", "Permission", "allowed", "require"]
+__all__ = ["API_ROLE", "PERMISSIONS", "Permission", "Role", "allowed", "require"]
 
 
 class Permission(StrEnum):
@@ -52,3 +52,11 @@ def allowed(role: str, permission: Permission) -> bool:
 def require(role: str, permission: Permission) -> None:
     if not allowed(role, permission):
         raise RoleNotAllowed(f"The role {role!r} does not allow {permission.value!r}.")
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    DEVELOPER = "developer"
+    AUDITOR = "auditor"
+    BILLING = "billing"

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum, StrEnum
+from enum import Enum
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openkyc.accounts import ids
 from openkyc.accounts.passwords import hash_password
+from openkyc.accounts.roles import Role
 from openkyc.errors import AppDisabled, CredentialDisabled, InvalidParameterValue, ResourceNotFound, SecretIdNotFound
 from openkyc.privacy import audit
 from openkyc.privacy.crypto import Keyring
 from openkyc.store.models.accounts import Account, App, Credential, User
-
-
-class Role(StrEnum):
-    OWNER = "owner"
-    ADMIN = "admin"
-    DEVELOPER = "developer"
-    AUDITOR = "auditor"
-    BILLING = "billing"
 
 
 @dataclass(frozen=True, repr=False)

@@ -34,14 +34,29 @@ def _start_up(runtime: Runtime) -> None:
     runtime.prices  # noqa: B018 - loads and validates the price list file: a bad one stops start-up
     if not gate.allows(Purpose.PROVIDE_FEATURES, DataElement.TEMPLATE):
         return  # a narrower policy without 1:N search: no index to build (searches are refused)
+    snapshots = runtime.index_snapshots
     with runtime.transaction() as session:
-        runtime.face_index.load(session, SubjectRepository(session, gate, runtime.keyring))
+        from_database = runtime.face_index.load(session, SubjectRepository(session, gate, runtime.keyring), snapshots)
+    if snapshots is not None:  # large collections read from the database: snapshot them for next time
+        runtime.face_index.write_snapshots(
+            snapshots, runtime.clock(), min_templates=runtime.settings.index_snapshot_min_templates, only=from_database
+        )
+
+
+def _shut_down(runtime: Runtime) -> None:
+    """Writes fresh index snapshots (their old keys destroyed) for the next start."""
+    snapshots = runtime.index_snapshots
+    if snapshots is not None and runtime.components.get("face_index") is not None:
+        runtime.face_index.write_snapshots(
+            snapshots, runtime.clock(), min_templates=runtime.settings.index_snapshot_min_templates
+        )
 
 
 def _load_models(models: ModelSet) -> None:
     models.faces  # noqa: B018  YuNet + SFace
     models.liveness  # noqa: B018
     models.documents  # noqa: B018  RapidOCR (+ its own YuNet)
+    models.warm_up()  # one inference each: the first request is served like the tenth
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -63,6 +78,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             # every model set of the pool, with every model a request may need: no request pays for
             # loading, and a damaged model file (sha256) stops start-up
             pool.warm(_load_models, count=pool.size)
+        app.state.runtime.components["ready"] = True  # index loaded, models built: /v1/health/ready
         if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
         app.state.runtime.components["jobs"].requeue_webhooks(app.state.runtime)  # the outbox: lost enqueues
@@ -74,6 +90,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.runtime.components["ready"] = False
+            _shut_down(app.state.runtime)
             if scheduler is not None:
                 scheduler.stop()
             jobs = app.state.runtime.components.pop("jobs", None)

@@ -9,7 +9,7 @@ Order of work for one request:
    at most ``max_concurrent_uploads`` bodies are read at once (503 ``ServerBusy`` beyond);
    a NUL character in the path, the query or a JSON string, a JSON body that is not UTF-8 or nests
    too deep, is refused (:mod:`openkyc.api.inputs`), before any route or database sees it;
-4. paths under ``/v1/`` (except ``/v1/health``) must carry a valid TC3-HMAC-SHA256 signature;
+4. paths under ``/v1/`` (except ``/v1/health`` and ``/v1/health/ready``) must carry a valid TC3-HMAC-SHA256 signature;
    the caller is put on ``scope["state"]["caller"]``; then the app's rate and monthly quota are
    checked (429 ``RequestLimitExceeded`` with ``Retry-After``); a ``POST /`` (or to
    ``OPENKYC_TENCENT_PATH_PREFIX``) is a Tencent Cloud compatible call: signed for service
@@ -70,7 +70,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("openkyc.api")
-PUBLIC_V1 = frozenset({"/v1/health"})
+PUBLIC_V1 = frozenset({"/v1/health", "/v1/health/ready"})
 CLIENT_CLOSED = 499  # recorded (never sent) when the client goes away before its body arrived
 
 

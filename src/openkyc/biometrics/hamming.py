@@ -1,94 +1,99 @@
-"""The Hamming-distance kernel of the 1:N scan, compiled with numba.
+"""Exact Hamming k-nearest search over packed binary codes, on faiss's kernels (faiss-cpu).
 
-One pass over the packed templates: XOR with the query and a population count per 64-bit word
-(the SWAR sequence below, which LLVM turns into ``popcnt``), summed per row; for 1024-bit
-templates the 16 words of a row are unrolled. A histogram of the distances (at most ``bits + 1``
-values) then gives the cut-off distance of the ``k`` nearest, and a pass over the small distance
-array collects them, all inside one compiled call. Reading the array once is the floor; this
-kernel runs within about 1.2-1.5x of it (benchmarks/bench_faces.py), where a pure numpy version
-needs temporaries and ran at 3-4x.
+Codes are C-contiguous ``uint8`` rows of ``bits / 8`` bytes (any multiple of 64 bits). The scan
+is faiss's ``hammings_knn_hc`` (a popcount per 64-bit word, a bounded heap per query), run on the
+caller's own array: no copy into a faiss index, so the caller keeps exactly one byte per code byte
+and can remove a row by moving the last one into its place.
+
+Why faiss rather than the numba kernel this module held before: faiss is compiled ahead of time,
+so every process runs the same machine code from its first call (numba's on-disk cache made a
+later process 6x slower than the one that compiled, and the first process paid the compilation),
+and its per-query speed was on par with the freshly compiled numba kernel (docs/biometrics.md,
+"Search", and benchmarks/bench_faces.py).
+
+Threads: faiss's own OpenMP threads are set to 1; :func:`top_k` splits the rows into ``threads``
+contiguous shards and scans them in a small thread pool (faiss releases the GIL), then merges the
+shards' top ``k``. One query and a batch of queries take the same path.
 """
 
 from __future__ import annotations
 
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import faiss
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
-_M1 = np.uint64(0x5555555555555555)
-_M2 = np.uint64(0x3333333333333333)
-_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
-_H01 = np.uint64(0x0101010101010101)
+Codes = npt.NDArray[np.uint8]
 
+MIN_SHARD_ROWS = 32_768  # below this a second thread costs more than it saves
 
-@njit(nogil=True, cache=True, boundscheck=False)
-def _popcount(x: np.uint64) -> np.uint64:
-    x = x - ((x >> np.uint64(1)) & _M1)
-    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
-    x = (x + (x >> np.uint64(4))) & _M4
-    return (x * _H01) >> np.uint64(56)
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+faiss.omp_set_num_threads(1)
 
 
-@njit(nogil=True, cache=True, boundscheck=False)
-def _distances(rows: npt.NDArray[np.uint64], n: int, q: npt.NDArray[np.uint64], out: npt.NDArray[np.uint16]) -> None:
-    words = rows.shape[1]
-    if words == 16:  # 1024-bit templates, the default: unrolled
-        q0, q1, q2, q3, q4, q5, q6, q7 = q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]
-        q8, q9, q10, q11, q12, q13, q14, q15 = q[8], q[9], q[10], q[11], q[12], q[13], q[14], q[15]
-        for i in range(n):
-            r = rows[i]
-            out[i] = (
-                _popcount(r[0] ^ q0) + _popcount(r[1] ^ q1) + _popcount(r[2] ^ q2) + _popcount(r[3] ^ q3)
-                + _popcount(r[4] ^ q4) + _popcount(r[5] ^ q5) + _popcount(r[6] ^ q6) + _popcount(r[7] ^ q7)
-                + _popcount(r[8] ^ q8) + _popcount(r[9] ^ q9) + _popcount(r[10] ^ q10) + _popcount(r[11] ^ q11)
-                + _popcount(r[12] ^ q12) + _popcount(r[13] ^ q13) + _popcount(r[14] ^ q14) + _popcount(r[15] ^ q15)
-            )  # fmt: skip
-        return
-    for i in range(n):
-        total = np.uint64(0)
-        for j in range(words):
-            total += _popcount(rows[i, j] ^ q[j])
-        out[i] = total
+def _executor(threads: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < threads:
+            _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="openkyc-search")
+            _pool_size = threads
+        return _pool
 
 
-@njit(nogil=True, cache=True, boundscheck=False)
-def _top_k(
-    rows: npt.NDArray[np.uint64], n: int, q: npt.NDArray[np.uint64], k: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint16]]:
-    distances = np.empty(n, dtype=np.uint16)
-    _distances(rows, n, q, distances)
-    histogram = np.zeros(rows.shape[1] * 64 + 1, dtype=np.int64)
-    for i in range(n):
-        histogram[distances[i]] += 1
-    cutoff, seen = 0, histogram[0]
-    while seen < k:
-        cutoff += 1
-        seen += histogram[cutoff]
-    found = np.empty(seen, dtype=np.int64)
-    count = 0
-    for i in range(n):
-        if distances[i] <= cutoff:
-            found[count] = i
-            count += 1
-    order = np.argsort(distances[found], kind="mergesort")[:k]  # stable: ties by insertion order
-    chosen = found[order]
-    return chosen, distances[chosen]
+def _knn(queries: Codes, codes: Codes, k: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    distances, labels = faiss.knn_hamming(queries, codes, k)
+    return distances.astype(np.int32, copy=False), labels.astype(np.int64, copy=False)
 
 
-def hamming_distances(rows: npt.NDArray[np.uint64], n: int, query: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint16]:
-    """Distances of ``query`` to the first ``n`` rows of ``rows`` (``uint64``, C-contiguous)."""
-    out = np.empty(n, dtype=np.uint16)
-    if n:
-        _distances(rows, n, np.ascontiguousarray(query, dtype=np.uint64), out)
-    return out
+def top_k(
+    codes: Codes, queries: Codes, k: int, *, threads: int = 1
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Distances and row numbers of the ``k`` nearest rows for each query, nearest first.
 
-
-def hamming_top_k(
-    rows: npt.NDArray[np.uint64], n: int, query: npt.NDArray[np.uint64], k: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint16]]:
-    """Indices and distances of the ``k`` nearest rows, nearest first (ties by insertion order)."""
+    ``codes`` is ``(n, nbytes)``, ``queries`` ``(q, nbytes)``, both ``uint8``. Returns two
+    ``(q, min(k, n))`` arrays; ties are ordered by row number.
+    """
+    n = codes.shape[0]
     k = min(k, n)
-    if k <= 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint16)
-    chosen, distances = _top_k(rows, n, np.ascontiguousarray(query, dtype=np.uint64), k)
-    return chosen, distances
+    if queries.ndim != 2 or queries.shape[1] != codes.shape[1]:
+        raise ValueError("queries and codes must have the same code size")
+    if k <= 0 or queries.shape[0] == 0:
+        empty = (queries.shape[0], 0)
+        return np.empty(empty, dtype=np.int32), np.empty(empty, dtype=np.int64)
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    queries = np.ascontiguousarray(queries, dtype=np.uint8)
+    shards = max(1, min(threads, n // MIN_SHARD_ROWS))
+    if shards == 1:
+        distances, labels = _knn(queries, codes, k)
+    else:
+        bounds = np.linspace(0, n, shards + 1).astype(np.int64)
+        pool = _executor(shards)
+        futures = [
+            pool.submit(_knn, queries, codes[lo:hi], min(k, int(hi - lo))) for lo, hi in itertools.pairwise(bounds)
+        ]
+        parts = [f.result() for f in futures]
+        distances = np.concatenate([d for d, _ in parts], axis=1)
+        labels = np.concatenate([lab + lo for (_, lab), lo in zip(parts, bounds[:-1], strict=True)], axis=1)
+    # deterministic order: by distance, then row number
+    order = np.lexsort((labels, distances), axis=1)[:, :k]
+    return np.take_along_axis(distances, order, axis=1), np.take_along_axis(labels, order, axis=1)
+
+
+def distances(codes: Codes, query: Codes) -> npt.NDArray[np.int32]:
+    """Hamming distance of one ``query`` (``nbytes`` bytes) to every row of ``codes``."""
+    n = codes.shape[0]
+    out = np.empty(n, dtype=np.int32)
+    if n:
+        codes = np.ascontiguousarray(codes, dtype=np.uint8)
+        q = np.ascontiguousarray(query, dtype=np.uint8).reshape(1, -1)
+        if q.shape[1] != codes.shape[1]:
+            raise ValueError("query and codes must have the same code size")
+        faiss.hammings(  # type: ignore[attr-defined]
+            faiss.swig_ptr(q), faiss.swig_ptr(codes), 1, n, codes.shape[1], faiss.swig_ptr(out)
+        )
+    return out

@@ -22,10 +22,10 @@ from openkyc.biometrics.embedding import check_available
 from openkyc.biometrics.engine import FaceEngine, base_key_id
 from openkyc.biometrics.repository import SubjectExists, SubjectRepository
 from openkyc.biometrics.search import IndexManager
-from openkyc.biometrics.templates import FaceTemplate, TemplateKey
+from openkyc.biometrics.templates import FaceTemplate, TemplateKey, hamming_similarity
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
-from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
+from openkyc.errors import FailedOperation, InvalidParameterValue, OpenKYCError, ResourceNotFound
 from openkyc.pool import ModelPool
 from openkyc.privacy import audit
 from openkyc.privacy.access import DataAccess
@@ -177,7 +177,10 @@ class FaceService:
                 # copies of one face enrolled at once cannot both pass the check.
                 self.index.sync(session, repo, self.app_id)
                 if any(
-                    m.sim >= threshold for m in self._search(engine, collection_id, {key.key_id: enrolment.template})
+                    sim >= threshold
+                    for _, sim in self._search(
+                        engine, collection_id, [{enrolment.template.key_id: enrolment.template}]
+                    )[0]
                 ):
                     raise DuplicateSubject()
             now = self.data.clock()
@@ -212,18 +215,97 @@ class FaceService:
             "image_retained_until": (now + timedelta(hours=MEDIA_HOURS)).isoformat() if retain_image else None,
         }
 
+    def enrol_many(
+        self, collection_id: str, items: list[tuple[str, bytes, dict[str, Any] | None]], rule_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Bulk enrolment (``openkyc import``): ``(subject id, image, identification)`` items.
+
+        One model lease for the batch, then one transaction for its writes; the duplicate check
+        (when the collection has one) is one batch scan of the index for all the new templates,
+        plus the batch's templates against each other. Each item's answer is ``{"subject_id",
+        "status": "enrolled" | "failed", "code"}``: an image without a usable face, a subject
+        already enrolled or a duplicate fails alone; the others are written.
+        """
+        self.data.gate.check(
+            Purpose.PROVIDE_FEATURES,
+            [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE, DataCategory.IDENTIFICATION],
+            app_id=self.app_id,
+        )
+        with self.data.transaction() as session:
+            collection, _ = self._collection(session, collection_id)
+            threshold = self._rule(session, rule_id).compare_threshold
+            key = self._key(session, collection.embedder)
+        answers: list[dict[str, Any]] = [{"subject_id": sid, "status": "failed", "code": None} for sid, _, _ in items]
+        made: list[tuple[int, FaceTemplate]] = []
+        with self.models.lease() as models:
+            engine = models.face_engine(collection.embedder)
+            for i, (_, image, _) in enumerate(items):
+                try:
+                    made.append((i, engine.enrol(image, key, require_single=True).template))
+                except OpenKYCError as exc:
+                    answers[i]["code"] = exc.error_code
+        with self.data.transaction() as session:
+            repo = self._repo(session)
+            if collection.duplicate_check and made:
+                lock_collection(session, collection_id)
+                self.index.sync(session, repo, self.app_id)
+                found = self._search(engine, collection_id, [{t.key_id: t} for _, t in made], 1)
+                kept: list[tuple[int, FaceTemplate]] = []
+                for (i, template), hits in zip(made, found, strict=True):
+                    twin = any(engine.sim(hamming_similarity(template, t)) >= threshold for _, t in kept)
+                    if twin or any(sim >= threshold for _, sim in hits):
+                        answers[i]["code"] = DuplicateSubject.code
+                    else:
+                        kept.append((i, template))
+                made = kept
+            now = self.data.clock()
+            for i, template in made:
+                subject_id, _, identification = items[i]
+                try:
+                    repo.add(
+                        self.app_id,
+                        collection_id,
+                        subject_id,
+                        template=template.to_bytes(),
+                        template_version=template.version,
+                        key_id=key.key_id,
+                        identification=identification or None,
+                        image_blob_id=None,
+                        now=now,
+                        purpose=Purpose.PROVIDE_FEATURES,
+                    )
+                except SubjectExists as exc:
+                    answers[i]["code"] = exc.error_code
+                    continue
+                answers[i].update(status="enrolled")
+        return answers
+
     def _search(
-        self, engine: FaceEngine, collection_id: str, queries: dict[str, FaceTemplate], top_k: int = 5
-    ) -> list[ScoredMatch]:
-        matches = self.index.search(collection_id, queries, top_k)
-        # scored with the knots of the shortest template size in play (only differs while a rotation
-        # to a new size is pending): the conservative choice, longer templates are less noisy
-        bits = min(q.bits for q in queries.values())
-        return [ScoredMatch(m.id, round(engine.sim(m.score, bits), 2)) for m in matches]
+        self, engine: FaceEngine, collection_id: str, queries: list[dict[str, FaceTemplate]], top_k: int = 5
+    ) -> list[list[tuple[int, float]]]:
+        """``(row id, sim)`` of the ``top_k`` nearest rows for each query, best first (one scan).
+
+        Scored with the knots of the shortest template size in the query (sizes only differ while a
+        rotation to a new size is pending): the conservative choice, longer templates are less noisy.
+        """
+        found = self.index.search_many(collection_id, queries, top_k)
+        out: list[list[tuple[int, float]]] = []
+        for query, matches in zip(queries, found, strict=True):
+            bits = min(q.bits for q in query.values())
+            out.append([(m.id, round(engine.sim(m.score, bits), 2)) for m in matches])
+        return out
 
     def search(self, collection_id: str, image: bytes, top_k: int, rule_id: str | None = None) -> dict[str, Any]:
         """The ``top_k`` nearest subjects, best first; each hit says whether it reaches the threshold
         (the rule's ``compare_threshold``, else the default rule's), and the answer names it."""
+        answer = self.search_batch(collection_id, [image], top_k, rule_id)
+        return {"collection_id": collection_id, "threshold": answer["threshold"], **answer["results"][0]}
+
+    def search_batch(
+        self, collection_id: str, images: list[bytes], top_k: int, rule_id: str | None = None
+    ) -> dict[str, Any]:
+        """:meth:`search` for several images at once: one model lease, one scan of the index for
+        all of them; ``results`` in the order of ``images``."""
         self.data.gate.check(
             Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE]
         )
@@ -239,20 +321,38 @@ class FaceService:
                 ]
             else:
                 keys = [self._key(session, collection.embedder)]
+        queries: list[dict[str, FaceTemplate]] = []
         with self.models.lease() as models:
             engine = models.face_engine(collection.embedder)
-            embedding, _quality = engine.embed(engine.decode(image))
-            queries = {}
-            for key in keys:
-                query = engine.protector(key).protect(embedding)
-                queries[query.key_id] = query
-            del embedding
-        matches = self._search(engine, collection_id, queries, top_k)
-        return {
-            "collection_id": collection_id,
-            "threshold": threshold,
-            "matches": [{"subject_id": m.subject_id, "sim": m.sim, "match": m.sim >= threshold} for m in matches],
-        }
+            for image in images:
+                embedding, _quality = engine.embed(engine.decode(image))
+                query = {}
+                for key in keys:
+                    template = engine.protector(key).protect(embedding)
+                    query[template.key_id] = template
+                queries.append(query)
+                del embedding
+        found = self._search(engine, collection_id, queries, top_k)
+        wanted = sorted({row_id for hits in found for row_id, _ in hits})
+        with self.data.transaction() as session:  # the few rows found, named (a removed row is left out)
+            names = {
+                row_id: subject_id
+                for row_id, row_collection, subject_id, _ in self._repo(session).rows_by_id(
+                    self.app_id, wanted, purpose=Purpose.PROVIDE_FEATURES
+                )
+                if row_collection == collection_id
+            }
+        results = [
+            {
+                "matches": [
+                    {"subject_id": names[row_id], "sim": sim, "match": sim >= threshold}
+                    for row_id, sim in hits
+                    if row_id in names
+                ]
+            }
+            for hits in found
+        ]
+        return {"collection_id": collection_id, "threshold": threshold, "results": results}
 
     def delete_subject(self, collection_id: str, subject_id: str) -> dict[str, Any]:
         # the template row, its identification and its retained image: decided before anything is deleted
@@ -337,8 +437,11 @@ class FaceService:
             self._still_there(session, collection_id, exclusive=collection.duplicate_check)
             if collection.duplicate_check:
                 self.index.sync(session, repo, self.app_id)
-                hits = self._search(engine, collection_id, {key.key_id: enrolment.template}, top_k=6)
-                if any(m.sim >= threshold and m.subject_id != subject_id for m in hits):
+                template = enrolment.template
+                hits = self._search(engine, collection_id, [{template.key_id: template}], top_k=6)[0]
+                near = [row_id for row_id, sim in hits if sim >= threshold]
+                named = repo.rows_by_id(self.app_id, near, purpose=Purpose.PROVIDE_FEATURES) if near else []
+                if any(col == collection_id and other != subject_id for _, col, other, _ in named):
                     raise DuplicateSubject()
             now = self.data.clock()
             blob_id = None
@@ -373,12 +476,6 @@ class FaceService:
             "quality": enrolment.quality.as_dict(),
             "image_retained_until": (now + timedelta(hours=MEDIA_HOURS)).isoformat() if retain_image else None,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredMatch:
-    subject_id: str
-    sim: float
 
 
 def lock_collection(session: Session, collection_id: str) -> None:

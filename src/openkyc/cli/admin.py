@@ -6,23 +6,17 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
-from openkyc.accounts import service as accounts
-from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, err_console, fail, load_settings
-from openkyc.privacy import audit
-from openkyc.privacy.audit_signing import rewrap_audit_key
-from openkyc.privacy.crypto import new_key, write_master_key_file
-from openkyc.runtime import Runtime
-from openkyc.settings import Settings
-from openkyc.store import db
-from openkyc.store.keys import create_data_key, load_master_key, replace_master_key_file, rewrap_data_keys
-from openkyc.store.models.accounts import Account, App
-from openkyc.store.subject_keys import SubjectKeys
+from openkyc.accounts.roles import Role
+from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings, stderr_console
+
+if TYPE_CHECKING:  # the commands import what they use when they run: `openkyc --help` loads none of it
+    from openkyc.accounts import service as accounts
+    from openkyc.runtime import Runtime
+    from openkyc.settings import Settings
 
 apps_cli = typer.Typer(help="Apps (each app has its own credentials, rules and data).", no_args_is_help=True)
 users_cli = typer.Typer(help="Console users of the account.", no_args_is_help=True)
@@ -32,6 +26,8 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 def _runtime(data_dir: Path | None) -> Runtime:
+    from openkyc.runtime import Runtime
+
     settings = load_settings(data_dir)
     if settings.master_key is None and not settings.resolved_master_key_file.exists():
         raise fail("no master key found: run `openkyc init` first", "FailedOperation.NotInitialised")
@@ -40,12 +36,18 @@ def _runtime(data_dir: Path | None) -> Runtime:
 
 def _require_app(runtime: Runtime, app_id: int) -> None:
     """A missing app is one clear error, never a database constraint failure."""
+    from openkyc.store.models.accounts import App
+
     with runtime.transaction() as session:
         if session.get(App, app_id) is None:
             raise fail(f"no app has APPID {app_id} (see `openkyc apps list`)", "ResourceNotFound.App")
 
 
 def _default_account(runtime: Runtime) -> int:
+    from sqlalchemy import select
+
+    from openkyc.store.models.accounts import Account
+
     with runtime.transaction() as session:
         account_id = session.scalar(select(Account.id).order_by(Account.created_at).limit(1))
     if account_id is None:
@@ -69,6 +71,13 @@ def init(
     Whether the data directory is initialised is decided by the database (an account exists),
     never by the master key file, which ``serve`` also creates.
     """
+    from sqlalchemy import select
+
+    from openkyc.accounts import service as accounts
+    from openkyc.privacy.crypto import write_master_key_file
+    from openkyc.runtime import Runtime
+    from openkyc.store.models.accounts import Account
+
     settings = load_settings(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key_file = settings.resolved_master_key_file
@@ -93,7 +102,7 @@ def init(
         if session.scalar(select(Account.id).limit(1)) is not None:
             raise fail("this data directory is already initialised", "FailedOperation.AlreadyInitialised")
         account = accounts.create_account(session, account_name)
-        accounts.create_user(session, account.id, admin_user, password, accounts.Role.OWNER, actor="admin-cli")
+        accounts.create_user(session, account.id, admin_user, password, Role.OWNER, actor="admin-cli")
         app = accounts.create_app(session, account.id, app_name, actor="admin-cli")
         issued = accounts.create_credential(session, runtime.keyring, app.id, actor="admin-cli")
     runtime.close()
@@ -140,8 +149,10 @@ def serve(
 ) -> None:
     """Run the HTTP API and web pages (migrations are applied first)."""
     import uvicorn
+    from sqlalchemy.engine import make_url
 
     from openkyc.api.app import create_app
+    from openkyc.privacy.crypto import write_master_key_file
 
     settings = load_settings(data_dir, host=host, port=port, workers=workers)
     backend = make_url(settings.resolved_database_url).get_backend_name()
@@ -191,6 +202,10 @@ def db_upgrade(data_dir: Path | None = DataDirOption) -> None:
 
 def _upgrade(settings: Settings) -> None:
     """Migrate the data database, handing migrations the key store when the master key is there."""
+    from openkyc.store import db
+    from openkyc.store.keys import load_master_key
+    from openkyc.store.subject_keys import SubjectKeys
+
     keys = None
     if settings.master_key is not None or settings.resolved_master_key_file.exists():
         keys = SubjectKeys.open(settings.resolved_key_store_url, load_master_key(settings))
@@ -211,6 +226,8 @@ def apps_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create an app with its first credential."""
+    from openkyc.accounts import service as accounts
+
     runtime = _runtime(data_dir)
     account_id = _default_account(runtime)
     with cli_errors(), runtime.transaction() as session:
@@ -222,6 +239,10 @@ def apps_create(
 @apps_cli.command("list")
 def apps_list(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """List apps with their request limits (null: the service default)."""
+    from sqlalchemy import select
+
+    from openkyc.store.models.accounts import App
+
     runtime = _runtime(data_dir)
     with runtime.transaction() as session:
         rows = [
@@ -239,6 +260,8 @@ def apps_list(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption)
 
 def _limit_value(option: str, text: str | None, minimum: int) -> int | accounts.Keep | None:
     """``None`` (option absent): unchanged; ``default``: back to the service default; else a number."""
+    from openkyc.accounts import service as accounts
+
     if text is None:
         return accounts.UNCHANGED
     if text.strip().lower() == "default":
@@ -257,6 +280,8 @@ def apps_limits(
     as_json: bool = JsonOption,
 ) -> None:
     """Show an app's request rate and monthly quota; set them with the options."""
+    from openkyc.accounts import service as accounts
+
     qps = _limit_value("--qps-limit", qps_limit, 1)
     quota = _limit_value("--monthly-quota", monthly_quota, 0)
     runtime = _runtime(data_dir)
@@ -278,12 +303,14 @@ def apps_limits(
 @users_cli.command("create")
 def users_create(
     user_name: str = typer.Option(..., help="User name."),
-    role: accounts.Role = typer.Option(accounts.Role.DEVELOPER, help="Role."),
+    role: Role = typer.Option(Role.DEVELOPER, help="Role."),
     password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a console user (password hashed with argon2id)."""
+    from openkyc.accounts import service as accounts
+
     runtime = _runtime(data_dir)
     account_id = _default_account(runtime)
     with cli_errors(), runtime.transaction() as session:
@@ -296,6 +323,8 @@ def credentials_create(
     app_id: int = typer.Option(..., help="APPID."), data_dir: Path | None = DataDirOption, as_json: bool = JsonOption
 ) -> None:
     """Issue a new credential for an app (the key is shown only once)."""
+    from openkyc.accounts import service as accounts
+
     runtime = _runtime(data_dir)
     _require_app(runtime, app_id)
     with cli_errors(), runtime.transaction() as session:
@@ -311,6 +340,8 @@ def credentials_rotate(
     as_json: bool = JsonOption,
 ) -> None:
     """Issue a replacement credential; the old one is disabled unless --keep-old."""
+    from openkyc.accounts import service as accounts
+
     runtime = _runtime(data_dir)
     with cli_errors(), runtime.transaction() as session:
         issued = accounts.rotate_credential(session, runtime.keyring, secret_id, keep_old=keep_old, actor="admin-cli")
@@ -329,6 +360,8 @@ def credentials_rotate(
 @credentials_cli.command("disable")
 def credentials_disable(secret_id: str, data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """Disable a credential: requests signed with it are refused."""
+    from openkyc.accounts import service as accounts
+
     runtime = _runtime(data_dir)
     with cli_errors(), runtime.transaction() as session:
         accounts.disable_credential(session, secret_id, actor="admin-cli")
@@ -340,6 +373,8 @@ def credentials_list(
     app_id: int = typer.Option(..., help="APPID."), data_dir: Path | None = DataDirOption, as_json: bool = JsonOption
 ) -> None:
     """List an app's credentials (never their keys)."""
+    from openkyc.accounts import service as accounts
+
     runtime = _runtime(data_dir)
     _require_app(runtime, app_id)
     with runtime.transaction() as session:
@@ -353,7 +388,10 @@ def credentials_list(
 @keys_cli.command("rotate-master")
 def keys_rotate_master(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """Re-wrap every data key under a new master key; the old key file is kept as master.old."""
-    from openkyc.privacy.crypto import MasterKey
+    from openkyc.privacy import audit
+    from openkyc.privacy.audit_signing import rewrap_audit_key
+    from openkyc.privacy.crypto import MasterKey, new_key
+    from openkyc.store.keys import replace_master_key_file, rewrap_data_keys
 
     runtime = _runtime(data_dir)
     if runtime.settings.master_key is not None:
@@ -384,6 +422,9 @@ def keys_rotate_master(data_dir: Path | None = DataDirOption, as_json: bool = Js
 @keys_cli.command("rotate-data")
 def keys_rotate_data(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """Start a new data key for new writes; existing data stays readable under its old key."""
+    from openkyc.privacy import audit
+    from openkyc.store.keys import create_data_key
+
     runtime = _runtime(data_dir)
     with runtime.transaction() as session:
         key_id = create_data_key(session, runtime.master_key)
@@ -407,6 +448,7 @@ def keys_rotate_template(
     from rich.progress import Progress
 
     from openkyc.biometrics.rotation import rotate_template_key
+    from openkyc.privacy import audit
 
     runtime = _runtime(data_dir)
     _require_app(runtime, app_id)
@@ -421,10 +463,10 @@ def keys_rotate_template(
         emit({"app_id": app_id, "queued": True}, as_json)
         return
     with cli_errors():
-        if as_json or not err_console.is_terminal:
+        if as_json or not stderr_console().is_terminal:
             report = rotate_template_key(runtime.access, runtime.models, app_id)
         else:
-            with Progress(console=err_console, transient=True) as bar:
+            with Progress(console=stderr_console(), transient=True) as bar:
                 task = bar.add_task("re-issuing templates", total=None)
                 report = rotate_template_key(
                     runtime.access,

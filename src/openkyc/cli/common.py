@@ -18,16 +18,16 @@ the ``openkyc.cli`` logger at DEBUG level, never to the terminal by default).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 try:  # typer >= 0.20 runs on its own copy of click
@@ -36,14 +36,33 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from openkyc.errors import InvalidParameter, MissingParameter, OpenKYCError
-from openkyc.settings import Settings
+
+if TYPE_CHECKING:  # pydantic-settings and rich are loaded only by a command that uses them
+    from rich.console import Console
+
+    from openkyc.settings import Settings
 
 DataDirOption = typer.Option(
     None, "--data-dir", "-d", help="Data directory (default: OPENKYC_DATA_DIR or ./openkyc-data)."
 )
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 
-err_console = Console(stderr=True)
+
+@functools.cache
+def stderr_console() -> Console:
+    """The rich console on stderr (progress bars), built on first use: rich is not imported by a
+    command that prints none."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def __getattr__(name: str) -> Any:  # ``from openkyc.cli.common import err_console`` still works
+    if name == "err_console":
+        return stderr_console()
+    raise AttributeError(name)
+
+
 log = logging.getLogger("openkyc.cli")
 
 USAGE_EXIT = 2
@@ -53,6 +72,8 @@ _JSON_META = "openkyc.json"
 
 
 def load_settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    from openkyc.settings import Settings
+
     values = {key: value for key, value in overrides.items() if value is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir

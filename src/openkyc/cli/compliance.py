@@ -8,24 +8,24 @@ users' rights are exercised through the API (``/v1/privacy/subjects/...``), sign
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import select
 
 from openkyc.cli.admin import users_cli
 from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings
-from openkyc.compliance.archive import build_archive
-from openkyc.compliance.rights import SubjectRights
-from openkyc.privacy.reach import StaffUser
-from openkyc.runtime import Runtime
-from openkyc.store.models.accounts import Account, User
+
+if TYPE_CHECKING:  # imported by the commands when they run
+    from openkyc.privacy.reach import StaffUser
+    from openkyc.runtime import Runtime
 
 accounts_cli = typer.Typer(help="Accounts: offboarding (erase an account and all its apps).", no_args_is_help=True)
 ACTOR = "admin-cli"
 
 
 def _runtime(data_dir: Path | None) -> Runtime:
+    from openkyc.runtime import Runtime
+
     settings = load_settings(data_dir)
     if settings.master_key is None and not settings.resolved_master_key_file.exists():
         raise fail("no master key found: run `openkyc init` first", "FailedOperation.NotInitialised")
@@ -33,6 +33,11 @@ def _runtime(data_dir: Path | None) -> Runtime:
 
 
 def _staff(runtime: Runtime, user_name: str, account_id: int | None) -> StaffUser:
+    from sqlalchemy import select
+
+    from openkyc.privacy.reach import StaffUser
+    from openkyc.store.models.accounts import User
+
     with runtime.transaction() as session:
         query = select(User.account_id, User.id).where(User.user_name == user_name)
         if account_id is not None:
@@ -58,6 +63,9 @@ def users_export(
     as_json: bool = JsonOption,
 ) -> None:
     """Everything held about a console user (GDPR access), audited."""
+    from openkyc.compliance.archive import build_archive
+    from openkyc.compliance.rights import SubjectRights
+
     runtime = _runtime(data_dir)
     try:
         with cli_errors():
@@ -87,6 +95,8 @@ def users_erase(
     as_json: bool = JsonOption,
 ) -> None:
     """Erase a console user (GDPR erasure); the audit log keeps only the user's pseudonym."""
+    from openkyc.compliance.rights import SubjectRights
+
     if not yes:
         raise fail("erasure cannot be undone: pass --yes", "InvalidParameterValue.Confirm")
     runtime = _runtime(data_dir)
@@ -107,6 +117,8 @@ def accounts_erase(
     as_json: bool = JsonOption,
 ) -> None:
     """Offboarding: erase an account, its users and all its apps' data, with one receipt."""
+    from openkyc.compliance.rights import SubjectRights
+
     if not yes:
         raise fail("offboarding cannot be undone: pass --yes", "InvalidParameterValue.Confirm")
     runtime = _runtime(data_dir)
@@ -121,6 +133,10 @@ def accounts_erase(
 @accounts_cli.command("list")
 def accounts_list(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """The accounts, with their ids (for ``accounts erase``)."""
+    from sqlalchemy import select
+
+    from openkyc.store.models.accounts import Account
+
     runtime = _runtime(data_dir)
     try:
         with runtime.transaction() as session:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings
-from openkyc.privacy import audit
-from openkyc.runtime import Runtime
+
+if TYPE_CHECKING:
+    from openkyc.runtime import Runtime
 
 audit_cli = typer.Typer(help="The signed, hash-chained audit log and its checkpoints.", no_args_is_help=True)
 
 
 def _runtime(data_dir: Path | None) -> Runtime:
+    from openkyc.runtime import Runtime
+
     settings = load_settings(data_dir)
     if settings.master_key is None and not settings.resolved_master_key_file.exists():
         raise fail("no master key found: run `openkyc init` first", "FailedOperation.NotInitialised")
@@ -58,6 +61,8 @@ def audit_verify(
     ),
 ) -> None:
     """Check the audit log: chain, signatures and checkpoints; exits 1 with the reason when tampered."""
+    from openkyc.privacy import audit
+
     head = _parse_head(expected_head)
     runtime = _runtime(data_dir)
     try:
@@ -99,6 +104,8 @@ def _emit_head(checkpoint: Any, as_json: bool, verb: str) -> None:
 @audit_cli.command("head")
 def audit_head(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """Print the signed head (seq, hash, time, mac) to keep somewhere the database's admins cannot edit."""
+    from openkyc.privacy import audit
+
     runtime = _runtime(data_dir)
     try:
         with runtime.transaction() as session:
@@ -111,6 +118,8 @@ def audit_head(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption
 @audit_cli.command("checkpoint")
 def audit_checkpoint(data_dir: Path | None = DataDirOption, as_json: bool = JsonOption) -> None:
     """Verify the log, then append its signed head to the checkpoint file (also to re-anchor after a restore)."""
+    from openkyc.privacy import audit
+
     runtime = _runtime(data_dir)
     try:
         with runtime.transaction() as session:

@@ -285,6 +285,15 @@ class SubjectKeys:
             self._scrub()
         return count
 
+    def destroy_key(self, key_id: str) -> int:
+        """Destroy one record key by its id (an index snapshot's key when the file is replaced)."""
+        with db.transaction(self._sessions) as session:
+            result = session.execute(delete(StoredKey).where(StoredKey.id == key_id, StoredKey.owner_ref.is_(None)))
+            count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            self._scrub()
+        return count
+
     def _scrub(self) -> None:
         """Leave no copy of a destroyed key in the key store's own files where the backend allows.
 

@@ -18,7 +18,23 @@ router = APIRouter()
 def health(runtime: RuntimeDep, request_id: RequestIdDep) -> dict[str, Any]:
     with runtime.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok", "RequestId": request_id}
+    return {"status": "ok", "database": "ok", "ready": bool(runtime.components.get("ready")), "RequestId": request_id}
+
+
+@router.get("/v1/health/ready", name="Readiness")
+def readiness(runtime: RuntimeDep, request_id: RequestIdDep, response: Response) -> dict[str, Any]:
+    """Ready once start-up has loaded the 1:N index and built (and warmed) every model set: the
+    first request is then served like the tenth. 503 until then."""
+    ready = bool(runtime.components.get("ready"))
+    if not ready:
+        response.status_code = 503
+    index = runtime.components.get("face_index")
+    return {
+        "ready": ready,
+        "templates_in_index": index.total() if index is not None else 0,
+        "index_bytes": index.memory_bytes() if index is not None else 0,
+        "RequestId": request_id,
+    }
 
 
 @router.get("/v1/account", name="DescribeAccount")

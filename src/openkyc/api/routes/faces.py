@@ -9,9 +9,11 @@ from pydantic import Field
 
 from openkyc.api.deps import FaceServiceDep, RequestIdDep, metered
 from openkyc.api.payloads import Base64Media, Body, Identification, decode_b64
+from openkyc.errors import InvalidParameter
 
 router = APIRouter()
 
+MAX_SEARCH_IMAGES = 16
 SubjectIdStr = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
 
 
@@ -41,7 +43,8 @@ class EnrolIn(Body):
 
 
 class SearchIn(Body):
-    image: Base64Media
+    image: Base64Media | None = None  # one image, or ``images``: several searched in one scan
+    images: list[Base64Media] | None = Field(default=None, min_length=1, max_length=MAX_SEARCH_IMAGES)
     top_k: int = Field(default=5, ge=1, le=100)
     rule_id: str | None = None  # its compare_threshold decides each hit's ``match`` (default 70)
 
@@ -89,7 +92,13 @@ def enrol(
 def search(
     collection_id: str, body: SearchIn, request: Request, faces: FaceServiceDep, rid: RequestIdDep
 ) -> dict[str, Any]:
-    result = faces.search(collection_id, decode_b64(body.image, "image"), body.top_k, body.rule_id)
+    if (body.image is None) == (body.images is None):
+        raise InvalidParameter("Give either image or images.", code="InvalidParameter.ImageOrImages")
+    if body.images is not None:
+        images = [decode_b64(image, f"images[{i}]") for i, image in enumerate(body.images)]
+        result = faces.search_batch(collection_id, images, body.top_k, body.rule_id)
+    else:
+        result = faces.search(collection_id, decode_b64(body.image or "", "image"), body.top_k, body.rule_id)
     metered(request)
     return {**result, "RequestId": rid}
 
