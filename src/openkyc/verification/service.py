@@ -24,6 +24,7 @@ from openkyc.biometrics.templates import TemplateKey, hamming_similarity
 from openkyc.biometrics.types import Embedding
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
+from openkyc.documents.reader import DocumentResult
 from openkyc.documents.service import NOT_FOUND, DocumentModels, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.jobs import Jobs
@@ -49,6 +50,7 @@ RESULT_ELEMENTS: tuple[DataCategory | DataElement, ...] = (E.OPERATION_STATUS, D
 LIVENESS_ELEMENTS = (*RESULT_ELEMENTS, E.FACE_VIDEO, E.KEYPOINTS)
 SELFIE_ELEMENTS = (*LIVENESS_ELEMENTS, E.FACE_IMAGE, E.TEMPLATE)
 IDENTITY_ELEMENTS = (*SELFIE_ELEMENTS, E.DOCUMENT_IMAGE)
+DOCUMENT_ELEMENTS = (*RESULT_ELEMENTS, E.DOCUMENT_IMAGE)
 
 DESCRIPTIONS = {
     "Success": "Verification passed.",
@@ -277,17 +279,10 @@ class VerificationService:
                 portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
                 sim = round(_sim(engine, portrait, result.best_frame), 2)
                 compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
-        document_code, document_details = judge(document, rule)
-        if document.portrait is None and document_code == SUCCESS:
-            document_code = NO_PORTRAIT
+        document_step = _document_step(document, rule, need_portrait=True)
+        document_code = document_step["code"]
         steps = {
-            "document": {
-                "code": document_code,
-                "document_type": document.document_type,
-                "warnings": list(document.warnings),
-                "mrz_valid": document.mrz.valid if document.mrz else None,
-                **document_details,
-            },
+            "document": document_step,
             "liveness": {"code": result.code, **result.to_dict()},
             "compare": {"code": compare_code, "sim": sim, "threshold": rule.compare_threshold},
         }
@@ -303,6 +298,30 @@ class VerificationService:
             "fields": dict(document.fields),
             "mrz": document.mrz.as_dict() if document.mrz else None,
             "steps": steps,
+            "verification_id": verification_id,
+        }
+
+    def document(self, document_image: bytes, *, rule_id: str | None, subject_id: str | None) -> dict[str, Any]:
+        """The document step alone (the hosted ``document`` check mode): OCR judged by the rule and
+        stored as a result, like the document step of :meth:`identity`."""
+        self._decide(DOCUMENT_ELEMENTS, subject_id)
+        documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
+        with self.data.transaction() as session:
+            rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
+        document = documents.read(document_image)
+        if document.code == NOT_FOUND:
+            raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
+        step = _document_step(document, rule, need_portrait=False)
+        code = step["code"]
+        verification_id = self._store(
+            "document", rule, subject_id, code, None, None, {"document": step}, identification=dict(document.fields) or None
+        )
+        return {
+            "Result": code,
+            "Description": describe(code),
+            "fields": dict(document.fields),
+            "mrz": document.mrz.as_dict() if document.mrz else None,
+            "steps": {"document": step},
             "verification_id": verification_id,
         }
 
@@ -349,6 +368,20 @@ class VerificationService:
             return self._results(session).get(
                 self.app_id, verification_id, now=self.data.clock(), purpose=Purpose.PROVIDE_FEATURES
             )
+
+
+def _document_step(document: DocumentResult, rule: RuleConfig, *, need_portrait: bool) -> dict[str, Any]:
+    """The document step's code and evidence (no identification fields: they are sealed apart)."""
+    code, details = judge(document, rule)
+    if need_portrait and document.portrait is None and code == SUCCESS:
+        code = NO_PORTRAIT
+    return {
+        "code": code,
+        "document_type": document.document_type,
+        "warnings": list(document.warnings),
+        "mrz_valid": document.mrz.valid if document.mrz else None,
+        **details,
+    }
 
 
 def _sim(engine: FaceEngine, reference: Embedding, frame: bytes) -> float:
