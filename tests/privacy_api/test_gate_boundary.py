@@ -103,6 +103,7 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     token = call("POST", "/v1/sessions", "/v1/sessions", hosted).json()["biz_token"]
     call("GET", "/verify/{biz_token}", f"/verify/{token}", signed=False)
     call("POST", "/verify/{biz_token}/sequence", f"/verify/{token}/sequence", signed=False)
+    call("POST", "/verify/{biz_token}/notice", f"/verify/{token}/notice", {"agree": True}, signed=False)
     call("POST", "/verify/{biz_token}/submit", f"/verify/{token}/submit", {"video": VIDEO}, signed=False)
     call("GET", "/v1/sessions/{biz_token}/result", f"/v1/sessions/{token}/result")
 

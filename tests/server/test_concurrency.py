@@ -212,6 +212,8 @@ def test_a_one_attempt_session_processes_one_of_eight_concurrent_submits(
     assert created.status == 200, created.body
     token = created.body["biz_token"]
     video = b64(next(iter(grid_videos(shared_data, 1).values())))
+    agreed = client.post(f"/verify/{token}/notice", {"agree": True}, signed=False)
+    assert agreed.status == 200, agreed.body
 
     answers = at_once(
         lambda _: client.post(f"/verify/{token}/submit", {"video": video}, signed=False), range(CLIENTS), barrier=True

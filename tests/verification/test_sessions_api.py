@@ -47,6 +47,9 @@ def test_hosted_flow_end_to_end(make_tenant: Any, runtime: Any, clip: dict[str, 
     assert "Identity check" in page.text and "getUserMedia" in page.text
     assert "script-src 'nonce-" in page.headers["content-security-policy"]
 
+    refused = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(clip["video"])})
+    assert refused.status_code == 403 and refused.json()["Error"]["Code"] == "UnauthorizedOperation.NoticeNotAccepted"
+    assert tenant.client.post(f"/verify/{token}/notice", json={"agree": True}).status_code == 200
     submitted = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(clip["video"])})
     assert submitted.status_code == 200, submitted.text
     out = submitted.json()
@@ -73,6 +76,7 @@ def test_failed_attempts_are_limited_by_the_rule(tenant: Any, clip: dict[str, by
         "rule_id"
     ]
     token = tenant.post("/v1/sessions", {"redirect_url": "https://x.example/", "rule_id": rule_id}).json()["biz_token"]
+    assert tenant.client.post(f"/verify/{token}/notice", json={"agree": True}).status_code == 200
     first = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(clip["attack"])}).json()
     assert first["Result"] == "FailedOperation.LivessDetectFail" and first["finished"] is False
     assert first["attempts_left"] == 1

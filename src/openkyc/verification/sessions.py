@@ -360,13 +360,13 @@ class SessionService:
                     raise AttemptInProgress(retry_after=2)
                 return row, rule_config(session, row.app_id, row.rule_id), row.attempts, None, dict(row.last_reply)
             row = self._open(session, token)
-            if row.consent_id is None:
-                raise NoticeNotAccepted()
             mode = check_mode_of(row)
             # the whole attempt (its steps and the stored result), decided before the attempt is
             # claimed or any model runs
             self.data.gate.check(Purpose.PROVIDE_FEATURES, (*SESSION_ELEMENTS, *MODE_ELEMENTS[mode]), app_id=row.app_id)
             rule = admitted_rule(session, row.app_id, row.rule_id, client_ip)
+            if row.consent_id is None:
+                raise NoticeNotAccepted()
             allowed = rule.security.max_retries + 1
             claimed = session.execute(
                 update(VerificationSession)
