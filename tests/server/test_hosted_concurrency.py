@@ -53,7 +53,10 @@ def test_concurrent_notice_answers_match_one_client(live_server: LiveServer) -> 
         alone[agree] = _view(client.post(f"/verify/{token}/notice", {"agree": agree}, signed=False), token)
     tokens = [new_session(live_server) for _ in choices]
     answers = together(
-        [lambda t=t, a=a: client.post(f"/verify/{t}/notice", {"agree": a}, signed=False) for t, a in zip(tokens, choices, strict=True)]
+        [
+            lambda t=t, a=a: client.post(f"/verify/{t}/notice", {"agree": a}, signed=False)
+            for t, a in zip(tokens, choices, strict=True)
+        ]
     )
     for token, agree, answer in zip(tokens, choices, answers, strict=True):
         assert _view(answer, token) == alone[agree], answer.summary()

@@ -88,9 +88,7 @@ MARK = "\u2063"  # an invisible separator around every catalog string in the ren
 
 
 def _marked(messages: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: _marked(value) if isinstance(value, dict) else f"{MARK}{key}{MARK}" for key, value in messages.items()
-    }
+    return {key: _marked(value) if isinstance(value, dict) else f"{MARK}{key}{MARK}" for key, value in messages.items()}
 
 
 CONTEXT: dict[str, Any] = {
@@ -134,7 +132,10 @@ def test_templates_hold_no_text_of_their_own(name: str) -> None:
 
 def test_every_template_is_checked() -> None:
     names = {entry.name for entry in resources.files("openkyc.web").joinpath("templates").iterdir()}
-    assert {name for name in names if name.endswith(".html") and not name.startswith("_")} == {"verify.html", "link.html"}
+    assert {name for name in names if name.endswith(".html") and not name.startswith("_")} == {
+        "verify.html",
+        "link.html",
+    }
 
 
 def test_the_page_direction_comes_from_the_catalog() -> None:

@@ -84,7 +84,9 @@ def test_submit_before_agreeing_is_refused_and_uses_no_attempt(tenant: Any, runt
         ({"language": "xx"}, 400, None),
     ],
 )
-def test_check_mode_and_language_are_validated(tenant: Any, fields: dict[str, Any], status: int, code: str | None) -> None:
+def test_check_mode_and_language_are_validated(
+    tenant: Any, fields: dict[str, Any], status: int, code: str | None
+) -> None:
     response = tenant.post("/v1/sessions", {"redirect_url": "https://shop.example/done", **fields})
     assert response.status_code == status, response.text
     if code:
@@ -172,7 +174,9 @@ def test_branding_by_rule_with_contrast_checked(tenant: Any) -> None:
 
 
 def test_reflection_warning_and_silent_choice(tenant: Any, runtime: Any) -> None:
-    allowing = rule(tenant, "flash-ok", {"liveness": {"mode": "reflection"}, "hosted": {"silent_instead_of_reflection": True}})
+    allowing = rule(
+        tenant, "flash-ok", {"liveness": {"mode": "reflection"}, "hosted": {"silent_instead_of_reflection": True}}
+    )
     token = session(tenant, rule_id=allowing)
     page = tenant.client.get(f"/verify/{token}").text
     warning = catalog("en")["flash_warning"]

@@ -229,7 +229,12 @@ CAMERA_FAILURES = {
         "navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('in use', 'NotReadableError'));",
     ),
     "camera_insecure": (
-        [*BASE_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--host-resolver-rules=MAP kyc.example.test 127.0.0.1"],
+        [
+            *BASE_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            "--host-resolver-rules=MAP kyc.example.test 127.0.0.1",
+        ],
         None,
     ),
 }
@@ -273,7 +278,11 @@ def test_every_language_renders_without_missing_strings(server: str, signed: Any
         browser = _browser(playwright, None)
         try:
             for language in LANGUAGES:
-                session = signed("POST", "/v1/sessions", {"redirect_url": f"{server}/v1/health", "check_mode": "document+liveness+compare"})
+                session = signed(
+                    "POST",
+                    "/v1/sessions",
+                    {"redirect_url": f"{server}/v1/health", "check_mode": "document+liveness+compare"},
+                )
                 page = browser.new_context(locale=language).new_page()
                 page.goto(session["verification_url"])
                 page.wait_for_selector("#notice:not([hidden])")

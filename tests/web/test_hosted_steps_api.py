@@ -74,7 +74,9 @@ def test_a_retried_upload_is_answered_again_not_counted_twice(
 ) -> None:
     token = session(tenant)
     _agree(tenant, token)
-    bad = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(b"not a video" * 20), "attempt_id": "a" * 12})
+    bad = tenant.client.post(
+        f"/verify/{token}/submit", json={"video": b64(b"not a video" * 20), "attempt_id": "a" * 12}
+    )
     assert bad.status_code == 400 and row(runtime, token).attempts == 0  # bad input: no attempt used
     body = {"video": b64(holder["video"]), "attempt_id": "attempt-0001"}
     first = tenant.client.post(f"/verify/{token}/submit", json=body)

@@ -314,7 +314,14 @@ class VerificationService:
         step = _document_step(document, rule, need_portrait=False)
         code = step["code"]
         verification_id = self._store(
-            "document", rule, subject_id, code, None, None, {"document": step}, identification=dict(document.fields) or None
+            "document",
+            rule,
+            subject_id,
+            code,
+            None,
+            None,
+            {"document": step},
+            identification=dict(document.fields) or None,
         )
         return {
             "Result": code,

@@ -44,10 +44,10 @@ from openkyc.errors import (
 from openkyc.jobs import Jobs
 from openkyc.pool import ModelPool
 from openkyc.privacy import audit, ledger
-from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.access import DataAccess
+from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.crypto import sealed_key_id
-from openkyc.privacy.vocabulary import DataElement, Purpose, RetentionKind
+from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose, RetentionKind
 from openkyc.store.models.verification import VerificationSession
 from openkyc.store.subject_keys import subject_keys_for
 from openkyc.verification.service import (
@@ -71,7 +71,7 @@ REFERENCE_ELEMENTS: tuple[DataElement, ...] = (E.FACE_IMAGE, E.KEYPOINTS)
 CheckMode = Literal["document+liveness+compare", "liveness+compare", "liveness", "document"]
 CHECK_MODES: tuple[str, ...] = get_args(CheckMode)
 # what each check mode records, reads and keeps (the notice is generated from these and the policy)
-MODE_ELEMENTS: dict[str, tuple[DataElement, ...]] = {
+MODE_ELEMENTS: dict[str, tuple[DataCategory | DataElement, ...]] = {
     "document+liveness+compare": IDENTITY_ELEMENTS,
     "liveness+compare": SELFIE_ELEMENTS,
     "liveness": LIVENESS_ELEMENTS,
@@ -307,7 +307,11 @@ class SessionService:
                     actor="end-user",
                     app_id=row.app_id,
                     now=now,
-                    details={"action": "decline", "purpose": Purpose.PROVIDE_FEATURES.value, "check_mode": row.check_mode},
+                    details={
+                        "action": "decline",
+                        "purpose": Purpose.PROVIDE_FEATURES.value,
+                        "check_mode": row.check_mode,
+                    },
                 )
                 return {"state": DECLINED, "redirect_url": _with_token(row.redirect_url, token)}
             if use_silent and not (rule.liveness.mode == "reflection" and rule.hosted.silent_instead_of_reflection):

@@ -71,7 +71,9 @@ def verify_page(context: dict[str, Any], language: str) -> HTMLResponse:
     return HTMLResponse(html, headers=_headers(nonce, _origin(brand["logo_url"])))
 
 
-def link_page(state: str, language: str, *, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+def link_page(
+    state: str, language: str, *, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     """The page for a link that is unknown (404), or expired, completed or declined (200)."""
     t = catalog(language)
     nonce = secrets.token_urlsafe(16)
