@@ -120,7 +120,7 @@ def test_liveness_settings_reach_the_hosted_session(tenant: Any, runtime: Any) -
     token = _session(tenant, rule_id)
     assert _row(runtime, token).actions == ["nod", "blink"]
     page = tenant.client.get(f"/verify/{token}").text
-    assert "while you follow the prompts" in _body(page) and 'const actions = ["nod", "blink"]' in page
+    assert "while you follow the prompts" in _body(page) and '"actions": ["nod", "blink"]' in page
     silent = _session(tenant, _rule(tenant, "quiet", {}))
     assert "while you follow the prompts" not in _body(tenant.client.get(f"/verify/{silent}").text)
     reflect = _session(tenant, _rule(tenant, "colours", {"liveness": {"mode": "reflection"}}))

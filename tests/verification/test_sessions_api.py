@@ -57,7 +57,9 @@ def test_hosted_flow_end_to_end(make_tenant: Any, runtime: Any, clip: dict[str, 
     assert out["redirect_url"] == f"https://shop.example/done?step=2&biz_token={token}"
     assert "app_id" not in out  # metering data stays on the server
     with runtime.transaction() as session:
-        record = session.scalars(select(CallRecord).where(CallRecord.action == "SubmitSessionVideo")).one()
+        record = session.scalars(
+            select(CallRecord).where(CallRecord.action == "SubmitSessionVideo", CallRecord.status == 200)
+        ).one()
     assert (record.app_id, record.billable, record.result_code) == (tenant.app_id, True, "Success")
 
     result = tenant.get(f"/v1/sessions/{token}/result").json()
