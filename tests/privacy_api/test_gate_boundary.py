@@ -91,6 +91,7 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     call("POST", "/v1/collections/{collection_id}/search", f"/v1/collections/{col}/search", {"image": IMAGE})
 
     call("POST", "/v1/liveness/reflect-sequences", "/v1/liveness/reflect-sequences")
+    call("POST", "/v1/liveness/challenges", "/v1/liveness/challenges", {"reflection": True})
     call("POST", "/v1/liveness", "/v1/liveness", {"video": VIDEO, "mode": "silent", "subject_id": "walker-1"})
     selfie = {"video": VIDEO, "image": IMAGE, "mode": "silent", "subject_id": "walker-1"}
     verification = call("POST", "/v1/verifications/selfie", "/v1/verifications/selfie", selfie).json()

@@ -11,7 +11,7 @@ Action = Literal["blink", "mouth", "nod", "shake"]
 DocumentWarning = Literal[
     "WarnBlurred", "WarnGlare", "WarnTooDark", "WarnIncomplete", "WarnScreenCapture", "WarnBlackWhiteCopy"
 ]
-LivenessMode = Literal["silent", "action", "reflection"]
+LivenessMode = Literal["silent", "action", "reflection", "challenge"]
 DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HK_ID", "MY_MYKAD", "SG_NRIC", "ID_NIK", "GENERIC_ID"]
 
 DEFAULT_DOCUMENT_TYPES: tuple[DocumentType, ...] = (

@@ -190,6 +190,18 @@ TABLES: dict[str, TableMap] = {
         },
         note="Row numbers and operations only.",
     ),
+    "liveness_challenges": TableMap(
+        {
+            "id": NOT_PERSONAL,
+            "app_id": (E.APP_ID,),
+            "session_ref": NOT_PERSONAL,  # keyed hash of a BizToken
+            "schedule": NOT_PERSONAL,
+            "created_at": NOT_PERSONAL,
+            "expires_at": NOT_PERSONAL,
+            "used_at": NOT_PERSONAL,
+        },
+        note="Random timed challenges (actions and colours); deleted when expired (liveness_challenges step).",
+    ),
     "reflect_sequences": TableMap(
         {
             "id": NOT_PERSONAL,

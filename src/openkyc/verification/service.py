@@ -28,8 +28,10 @@ from openkyc.documents.reader import DocumentResult
 from openkyc.documents.service import NOT_FOUND, DocumentModels, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.jobs import Jobs
+from openkyc.liveness.challenge import Schedule
 from openkyc.liveness.checker import LivenessChecker, LivenessResult, Mode
 from openkyc.liveness.reflection import ReflectSequence, new_sequence
+from openkyc.liveness.service import ChallengeService
 from openkyc.liveness.video import VideoLimits
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
@@ -65,6 +67,8 @@ DESCRIPTIONS = {
     "FailedOperation.LivessFaceLost": "The face left the frame for too long.",
     "FailedOperation.LivessFaceChanged": "The face changed during the video.",
     "FailedOperation.LivessReflectFail": "The screen colours were not reflected on the face.",
+    "FailedOperation.ActionTooEarly": "An action started before it was asked for.",
+    "FailedOperation.ChallengeTooShort": "The video ends before the challenge did.",
     "FailedOperation.MrzCheckFailed": "The document's machine-readable zone failed its check digits.",
     "FailedOperation.DocumentUnrecognized": "The document type was not recognised.",
     "FailedOperation.DocumentTypeNotAllowed": "This type of document is not accepted.",
@@ -92,6 +96,7 @@ class LivenessPlan:
     mode: Mode
     actions: Sequence[str] | None
     sequence: ReflectSequence | None
+    schedule: Schedule | None = None
 
 
 @dataclass
@@ -158,21 +163,43 @@ class VerificationService:
 
     # --- liveness ------------------------------------------------------------------------------
 
+    # --- timed challenges ------------------------------------------------------------------------
+
+    def issue_challenge(self, *, reflection: bool = False) -> dict[str, Any]:
+        return ChallengeService(self.data).issue(self.app_id, reflection=reflection).to_dict()
+
     def _plan(
-        self, rule_id: str | None, mode: Mode | None, actions: Sequence[str] | None, sequence_id: str | None
+        self,
+        rule_id: str | None,
+        mode: Mode | None,
+        actions: Sequence[str] | None,
+        sequence_id: str | None,
+        challenge_id: str | None = None,
     ) -> LivenessPlan:
-        """The rule, mode and actions; a reflection sequence is claimed (and committed) here."""
+        """The rule, mode and actions; a reflection sequence or a challenge is claimed (and committed) here.
+
+        A ``challenge_id`` selects challenge mode whatever the rule's mode; a rule in challenge mode
+        refuses a call without one."""
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_VIDEO, DataElement.KEYPOINTS])
+        if challenge_id is not None and mode not in (None, "challenge"):
+            raise InvalidParameterValue(
+                "challenge_id goes with mode challenge (or no mode).", code="InvalidParameterValue.LivenessMode"
+            )
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
-            chosen = mode or rule.liveness.mode
+            chosen: Mode = "challenge" if challenge_id is not None else (mode or rule.liveness.mode)
             wanted = actions if actions is not None else (list(rule.liveness.actions) or None)
             sequence = None
+            schedule = None
             if chosen == "reflection":
                 if not sequence_id:
                     raise InvalidParameterValue("Reflection mode needs reflect_sequence_id.", code="MissingParameter")
                 sequence = self._claim_sequence(session, sequence_id)
-        return LivenessPlan(rule, chosen, wanted, sequence)
+            elif chosen == "challenge":
+                if challenge_id is None:
+                    raise InvalidParameterValue("Challenge mode needs challenge_id.", code="MissingParameter")
+                schedule = ChallengeService(self.data).claim_in(session, self.app_id, challenge_id)
+        return LivenessPlan(rule, chosen, wanted, sequence, schedule)
 
     def _check(self, models: VerificationModels, video: bytes, plan: LivenessPlan) -> LivenessResult:
         result = models.liveness.check(
@@ -181,6 +208,7 @@ class VerificationService:
             actions=plan.actions,
             sequence=plan.sequence,
             limits=self._limits(plan.rule),
+            schedule=plan.schedule,
         )
         if result.code == NO_FACE_IN_VIDEO:
             raise FailedOperation("No face was found in any frame of the video.", code=NO_FACE_IN_VIDEO)
@@ -195,9 +223,10 @@ class VerificationService:
         actions: Sequence[str] | None,
         sequence_id: str | None,
         subject_id: str | None,
+        challenge_id: str | None = None,
     ) -> dict[str, Any]:
         self._decide(LIVENESS_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id)
+        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id)
         with self.models.lease() as models:
             result = self._check(models, video, plan)
         verification_id = self._store(
@@ -224,9 +253,10 @@ class VerificationService:
         actions: Sequence[str] | None,
         sequence_id: str | None,
         subject_id: str | None,
+        challenge_id: str | None = None,
     ) -> dict[str, Any]:
         self._decide(SELFIE_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id)
+        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id)
         rule = plan.rule
         with self.models.lease() as models:
             engine = models.face_engine(rule.embedder)
@@ -260,6 +290,7 @@ class VerificationService:
         actions: Sequence[str] | None,
         sequence_id: str | None,
         subject_id: str | None,
+        challenge_id: str | None = None,
     ) -> dict[str, Any]:
         """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
         self._decide(IDENTITY_ELEMENTS, subject_id)
@@ -270,7 +301,7 @@ class VerificationService:
             document = documents.read(document_image, models)
             if document.code == NOT_FOUND:
                 raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
-            plan = self._plan(rule_id, mode, actions, sequence_id)
+            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id)
             result = self._check(models, video, plan)
             engine = models.face_engine(rule.embedder)
             sim: float | None = None

@@ -1,6 +1,27 @@
 """Every table, registered on one metadata (imported by migrations and the app)."""
 
 from openkyc.store.base import Base
-from openkyc.store.models import accounts, config, diagnostics, faces, idempotency, media, privacy, verification
+from openkyc.store.models import (
+    accounts,
+    config,
+    diagnostics,
+    faces,
+    idempotency,
+    liveness,
+    media,
+    privacy,
+    verification,
+)
 
-__all__ = ["Base", "accounts", "config", "diagnostics", "faces", "idempotency", "media", "privacy", "verification"]
+__all__ = [
+    "Base",
+    "accounts",
+    "config",
+    "diagnostics",
+    "faces",
+    "idempotency",
+    "liveness",
+    "media",
+    "privacy",
+    "verification",
+]
