@@ -70,6 +70,10 @@ EFFECTS: dict[str, list[str]] = {
     "hosted.theme_color": ["web/test_hosted_notice.py::test_branding_by_rule_with_contrast_checked"],
     "hosted.privacy_notice_url": ["web/test_hosted_notice.py::test_branding_by_rule_with_contrast_checked"],
     "hosted.silent_instead_of_reflection": ["web/test_hosted_notice.py::test_reflection_warning_and_silent_choice"],
+    "hosted.challenge": [
+        "web/test_hosted_notice.py::test_challenge_mode_is_the_default_and_bound_to_the_session",
+        "web/test_hosted_page_browser.py::test_challenge_prompts_are_shown_at_the_scheduled_times",
+    ],
 }
 
 

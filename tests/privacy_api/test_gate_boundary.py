@@ -105,7 +105,9 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     call("GET", "/verify/{biz_token}", f"/verify/{token}", signed=False)
     call("POST", "/verify/{biz_token}/sequence", f"/verify/{token}/sequence", signed=False)
     call("POST", "/verify/{biz_token}/notice", f"/verify/{token}/notice", {"agree": True}, signed=False)
-    call("POST", "/verify/{biz_token}/submit", f"/verify/{token}/submit", {"video": VIDEO}, signed=False)
+    challenge = call("POST", "/verify/{biz_token}/challenge", f"/verify/{token}/challenge", signed=False).json()
+    submit = {"video": VIDEO, "challenge_id": challenge["challenge_id"]}
+    call("POST", "/verify/{biz_token}/submit", f"/verify/{token}/submit", submit, signed=False)
     call("GET", "/v1/sessions/{biz_token}/result", f"/v1/sessions/{token}/result")
 
     consent = {"subject_id": "walker-1", "text_version": "v1"}

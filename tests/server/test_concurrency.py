@@ -204,7 +204,9 @@ def test_a_one_attempt_session_processes_one_of_eight_concurrent_submits(
     live_server: LiveServer, shared_data: Path
 ) -> None:
     client = live_server.client
-    rule = client.post("/v1/rules", {"name": "one-attempt", "config": {"security": {"max_retries": 0}}})
+    rule = client.post(
+        "/v1/rules", {"name": "one-attempt", "config": {"security": {"max_retries": 0}, "hosted": {"challenge": False}}}
+    )
     assert rule.status == 200, rule.body
     created = client.post(
         "/v1/sessions", {"redirect_url": "https://shop.example/done", "rule_id": rule.body["rule_id"]}

@@ -82,7 +82,8 @@ def test_one_sessions_notice_answered_at_once(live_server: LiveServer) -> None:
 
 def test_eight_uploads_of_one_attempt_are_processed_once(live_server: LiveServer, shared_data: Path) -> None:
     client = live_server.client
-    token = new_session(live_server)
+    plain = client.post("/v1/rules", {"name": "plain", "config": {"hosted": {"challenge": False}}})  # a recorded clip
+    token = new_session(live_server, rule_id=plain.body["rule_id"])
     assert client.post(f"/verify/{token}/notice", {"agree": True}, signed=False).status == 200
     video = b64(next(iter(grid_videos(shared_data, 1).values())))
     body = {"video": video, "attempt_id": "page-attempt-1"}

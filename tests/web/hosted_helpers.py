@@ -22,6 +22,11 @@ def rule(tenant: Any, name: str, config: dict[str, Any]) -> str:
     return str(response.json()["rule_id"])
 
 
+def plain_rule(tenant: Any, name: str = "plain", config: dict[str, Any] | None = None) -> str:
+    """A rule without timed challenges: a recorded clip cannot follow a schedule drawn after it."""
+    return rule(tenant, name, {**(config or {}), "hosted": {"challenge": False}})
+
+
 def session(tenant: Any, **fields: Any) -> str:
     response = tenant.post("/v1/sessions", {"redirect_url": "https://shop.example/done", **fields})
     assert response.status_code == 200, response.text

@@ -102,6 +102,7 @@ CONTEXT: dict[str, Any] = {
     "silent_allowed": True,
     "actions": [],
     "seconds": 6,
+    "challenge": True,
     "attempts_left": 4,
     "consented": False,
     "notice": [{"item": "document_image", "hours": 2.0}, {"item": "face_video", "hours": 2.0}],

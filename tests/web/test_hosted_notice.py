@@ -211,3 +211,45 @@ def test_bad_and_expired_links_get_an_html_page_in_the_browsers_language(tenant:
     finally:
         runtime.clock = real_clock
     assert expired.status_code == 200 and catalog("ko")["link_expired"] in expired.text
+
+
+def test_challenge_mode_is_the_default_and_bound_to_the_session(tenant: Any, runtime: Any) -> None:
+    from openkyc.store.models.liveness import LivenessChallengeRow
+
+    token = session(tenant)
+    assert page_state(tenant.client.get(f"/verify/{token}").text)["challenge"] is True
+    issued = tenant.client.post(f"/verify/{token}/challenge")
+    assert issued.status_code == 200, issued.text
+    schedule = issued.json()["schedule"]
+    assert len(schedule["actions"]) == 3 and schedule["colors"] is None
+    with runtime.transaction() as db:
+        stored = db.get(LivenessChallengeRow, issued.json()["challenge_id"])
+        assert stored is not None and stored.session_ref == runtime.subject_keys.token_ref(token)
+
+    assert tenant.client.post(f"/verify/{token}/notice", json={"agree": True}).status_code == 200
+    video = b64(b"\x1a\x45\xdf\xa3" + b"\x00" * 400)
+    missing = tenant.client.post(f"/verify/{token}/submit", json={"video": video})
+    assert missing.status_code == 400 and missing.json()["Error"]["Code"] == "MissingParameter"
+    other = session(tenant)
+    foreign = tenant.client.post(f"/verify/{other}/challenge").json()["challenge_id"]
+    refused = tenant.client.post(f"/verify/{token}/submit", json={"video": video, "challenge_id": foreign})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["Error"]["Code"] == "InvalidParameterValue.LivenessChallengeSession"
+    assert row(runtime, token).attempts == 0  # neither used an attempt
+
+    actions = rule(tenant, "two-actions", {"liveness": {"mode": "action", "actions": ["nod", "blink"]}})
+    drawn = tenant.client.post(f"/verify/{session(tenant, rule_id=actions)}/challenge").json()["schedule"]
+    assert sorted(a["action"] for a in drawn["actions"]) == ["blink", "nod"]
+    flash = rule(
+        tenant, "flash-c", {"liveness": {"mode": "reflection"}, "hosted": {"silent_instead_of_reflection": True}}
+    )
+    coloured = session(tenant, rule_id=flash)
+    assert tenant.client.post(f"/verify/{coloured}/challenge").json()["schedule"]["colors"]
+    quiet = session(tenant, rule_id=flash)
+    assert tenant.client.post(f"/verify/{quiet}/notice", json={"agree": True, "silent": True}).status_code == 200
+    assert tenant.client.post(f"/verify/{quiet}/challenge").json()["schedule"]["colors"] is None  # no flashes
+
+    off = session(tenant, rule_id=rule(tenant, "off", {"hosted": {"challenge": False}}))
+    assert page_state(tenant.client.get(f"/verify/{off}").text)["challenge"] is False
+    assert tenant.client.post(f"/verify/{off}/challenge").status_code == 400
+    assert page_state(tenant.client.get(f"/verify/{session(tenant, check_mode='document')}").text)["challenge"] is False

@@ -134,6 +134,11 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return found
 
 
+def _plain_rule(signed: Any) -> str:
+    """A rule without timed challenges: a recorded clip cannot follow a schedule drawn after it."""
+    return str(signed("POST", "/v1/rules", {"name": "plain", "config": {"hosted": {"challenge": False}}})["rule_id"])
+
+
 def _serious(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [v for v in violations if v["impact"] in {"serious", "critical"}]
 
@@ -144,7 +149,8 @@ def test_end_user_completes_a_hosted_verification(server: str, signed: Any, shar
     camera = tmp_path / "camera.y4m"
     write_y4m(clip_frames(shared_data / "grid-talking-face-videos" / "swiz3n.mpg"), camera)
     done_url = f"{server}/v1/health?came=back"
-    session = signed("POST", "/v1/sessions", {"redirect_url": done_url, "extra": "e2e"})
+    plain = _plain_rule(signed)
+    session = signed("POST", "/v1/sessions", {"redirect_url": done_url, "extra": "e2e", "rule_id": plain})
     token = session["biz_token"]
 
     with sync_api.sync_playwright() as playwright:
@@ -181,7 +187,11 @@ def test_identity_flow_document_then_selfie_with_axe_on_every_step(
     camera = tmp_path / "camera.y4m"
     write_y4m([held_up(document.image)] * 75 + clip_frames(clip) * 3, camera)  # 3 s of document, then the face
     done_url = f"{server}/v1/health?identity=done"
-    session = signed("POST", "/v1/sessions", {"redirect_url": done_url, "check_mode": "document+liveness+compare"})
+    session = signed(
+        "POST",
+        "/v1/sessions",
+        {"redirect_url": done_url, "check_mode": "document+liveness+compare", "rule_id": _plain_rule(signed)},
+    )
     token = session["biz_token"]
     violations: dict[str, list[dict[str, Any]]] = {}
 
@@ -218,6 +228,77 @@ def test_identity_flow_document_then_selfie_with_axe_on_every_step(
     assert stored["Result"] == "Success" and stored["sim"] >= 70
     serious = {step: _serious(found) for step, found in violations.items()}
     assert all(not found for found in serious.values()), serious
+
+
+def test_challenge_prompts_are_shown_at_the_scheduled_times(
+    server: str, signed: Any, runtime: Any, shared_data: Path, tmp_path: Path
+) -> None:
+    """The default hosted session: the page asks for a timed challenge, starts the recording
+    itself, shows each prompt at its scheduled time from the recording's start, stops after
+    ``record_ms`` and submits with the challenge; the server judges the video against that schedule
+    (a recorded clip cannot follow it, so the check's verdict is whatever the clip did) and the
+    challenge is used up. Try again draws a new challenge."""
+    _need_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from openkyc.store.models.liveness import LivenessChallengeRow
+
+    camera = tmp_path / "camera.y4m"
+    write_y4m(clip_frames(shared_data / "grid-talking-face-videos" / "swiz3n.mpg") * 4, camera)
+    rule_id = signed("POST", "/v1/rules", {"name": "tries", "config": {"security": {"max_retries": 2}}})["rule_id"]
+    session = signed("POST", "/v1/sessions", {"redirect_url": f"{server}/v1/health", "rule_id": rule_id})
+    token = session["biz_token"]
+    issued: list[dict[str, Any]] = []
+    submitted: list[dict[str, Any]] = []
+
+    with sync_api.sync_playwright() as playwright:
+        browser = _browser(playwright, camera)
+        try:
+            page = browser.new_context(bypass_csp=True).new_page()  # the test's own polling scripts
+
+            def on_response(response: Any) -> None:
+                if response.url.endswith("/challenge"):
+                    issued.append(response.json())
+
+            page.on("response", on_response)
+            page.on(
+                "request", lambda r: submitted.append(json.loads(r.post_data)) if r.url.endswith("/submit") else None
+            )
+            page.goto(session["verification_url"])
+            page.click("#agree")
+            page.wait_for_selector("#selfie:not([hidden])")
+            page.click("#start")
+            page.wait_for_function("window.hostedTimeline.some((m) => m.what === 'stop')", timeout=60_000)
+            timeline = page.evaluate("window.hostedTimeline")
+            page.wait_for_function("!document.querySelector('#start').disabled", timeout=120_000)
+            status = page.inner_text("#status")
+            again_label = page.inner_text("#start")
+            page.click("#start")  # try again: a new challenge
+            page.wait_for_function(
+                "window.hostedTimeline.filter((m) => m.what === 'start').length === 2", timeout=60_000
+            )
+        finally:
+            browser.close()
+
+    schedule = issued[0]["schedule"]
+    shown = [mark for mark in timeline if mark["what"] in {"blink", "mouth", "nod", "shake"}]
+    assert [m["what"] for m in shown] == [a["action"] for a in schedule["actions"]]
+    for mark, action in zip(shown, schedule["actions"], strict=True):
+        assert abs(mark["at"] - action["prompt_ms"]) <= 150, (mark, action)
+    stop = next(m["at"] for m in timeline if m["what"] == "stop")
+    assert schedule["record_ms"] <= stop <= schedule["record_ms"] + 600
+    assert submitted[0]["challenge_id"] == issued[0]["challenge_id"]
+    assert len(issued) == 2 and issued[1]["challenge_id"] != issued[0]["challenge_id"]
+    with runtime.transaction() as db:
+        used = db.get(LivenessChallengeRow, issued[0]["challenge_id"])
+        assert used is not None and used.used_at is not None
+        assert used.session_ref == runtime.subject_keys.token_ref(token)
+    result = signed("GET", f"/v1/sessions/{token}/result")
+    assert result["attempts"] == 1 and result["result"]["details"]["mode"] == "challenge", result
+    code = result["result"]["Result"]
+    expected = (
+        catalog("en")["done"] if code == "Success" else catalog("en")["results"].get(code, catalog("en")["failed"])
+    )
+    assert status == expected and again_label == catalog("en")["try_again"]
 
 
 CAMERA_FAILURES = {

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from attacks import read_frames
-from hosted_helpers import b64, row, session
+from hosted_helpers import b64, plain_rule, row, session
 from sqlalchemy import func, select
 
 from documents.render import render_document
@@ -38,7 +38,7 @@ def _agree(tenant: Any, token: str) -> None:
 def test_identity_session_combines_the_steps_like_the_identity_route(
     tenant: Any, runtime: Any, holder: dict[str, bytes]
 ) -> None:
-    token = session(tenant, check_mode="document+liveness+compare", extra="kyc-1")
+    token = session(tenant, rule_id=plain_rule(tenant), check_mode="document+liveness+compare", extra="kyc-1")
     _agree(tenant, token)
     no_document = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(holder["video"])})
     assert no_document.status_code == 400 and row(runtime, token).attempts == 0
@@ -46,7 +46,9 @@ def test_identity_session_combines_the_steps_like_the_identity_route(
     hosted = tenant.client.post(f"/verify/{token}/submit", json=body)
     assert hosted.status_code == 200, hosted.text
     assert hosted.json()["Result"] == "Success" and hosted.json()["finished"] is True
-    signed = tenant.post("/v1/verifications/identity", body).json()  # the same input through the signed route
+    signed = tenant.post(
+        "/v1/verifications/identity", body
+    ).json()  # the same input through the signed route  # the same input through the signed route
     result = tenant.get(f"/v1/sessions/{token}/result").json()
     assert result["state"] == "completed" and result["check_mode"] == "document+liveness+compare"
     stored = result["result"]
@@ -72,7 +74,7 @@ def test_document_session_reads_and_judges_the_document(tenant: Any, holder: dic
 def test_a_retried_upload_is_answered_again_not_counted_twice(
     tenant: Any, runtime: Any, holder: dict[str, bytes]
 ) -> None:
-    token = session(tenant)
+    token = session(tenant, rule_id=plain_rule(tenant))
     _agree(tenant, token)
     bad = tenant.client.post(
         f"/verify/{token}/submit", json={"video": b64(b"not a video" * 20), "attempt_id": "a" * 12}

@@ -135,7 +135,9 @@ class HostedPage(_Strict):
 
     ``theme_color`` is refused unless white text on it, and it on the white page, reach the WCAG
     2.2 AA contrast of 4.5:1. ``silent_instead_of_reflection`` lets an end user who should not look
-    at flashing colours choose silent liveness instead of reflection.
+    at flashing colours choose silent liveness instead of reflection. ``challenge`` (the default):
+    the page checks liveness with a timed challenge drawn for each recording (prompts at random
+    times, and the colours in reflection mode), and the session refuses a video without one.
     """
 
     operator_name: str | None = Field(default=None, min_length=1, max_length=80)
@@ -143,6 +145,7 @@ class HostedPage(_Strict):
     theme_color: str = Field(default="#1f6feb", pattern=r"^#[0-9a-fA-F]{6}$")
     privacy_notice_url: HttpUrl | None = None
     silent_instead_of_reflection: bool = False
+    challenge: bool = True
 
     @field_validator("logo_url", "privacy_notice_url")
     @classmethod

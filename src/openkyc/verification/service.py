@@ -175,11 +175,13 @@ class VerificationService:
         actions: Sequence[str] | None,
         sequence_id: str | None,
         challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> LivenessPlan:
         """The rule, mode and actions; a reflection sequence or a challenge is claimed (and committed) here.
 
         A ``challenge_id`` selects challenge mode whatever the rule's mode; a rule in challenge mode
-        refuses a call without one."""
+        refuses a call without one. ``challenge_session``: the hosted session (its token's keyed
+        hash) the challenge was issued to; a challenge bound to a session is used only there."""
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_VIDEO, DataElement.KEYPOINTS])
         if challenge_id is not None and mode not in (None, "challenge"):
             raise InvalidParameterValue(
@@ -198,7 +200,9 @@ class VerificationService:
             elif chosen == "challenge":
                 if challenge_id is None:
                     raise InvalidParameterValue("Challenge mode needs challenge_id.", code="MissingParameter")
-                schedule = ChallengeService(self.data).claim_in(session, self.app_id, challenge_id)
+                schedule = ChallengeService(self.data).claim_in(
+                    session, self.app_id, challenge_id, session_ref=challenge_session
+                )
         return LivenessPlan(rule, chosen, wanted, sequence, schedule)
 
     def _check(self, models: VerificationModels, video: bytes, plan: LivenessPlan) -> LivenessResult:
@@ -224,9 +228,10 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
         challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> dict[str, Any]:
         self._decide(LIVENESS_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id)
+        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
         with self.models.lease() as models:
             result = self._check(models, video, plan)
         verification_id = self._store(
@@ -254,9 +259,10 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
         challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> dict[str, Any]:
         self._decide(SELFIE_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id)
+        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
         rule = plan.rule
         with self.models.lease() as models:
             engine = models.face_engine(rule.embedder)
@@ -291,6 +297,7 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
         challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> dict[str, Any]:
         """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
         self._decide(IDENTITY_ELEMENTS, subject_id)
@@ -301,7 +308,7 @@ class VerificationService:
             document = documents.read(document_image, models)
             if document.code == NOT_FOUND:
                 raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
-            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id)
+            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
             result = self._check(models, video, plan)
             engine = models.face_engine(rule.embedder)
             sim: float | None = None

@@ -42,6 +42,8 @@ from openkyc.errors import (
     UnauthorizedOperation,
 )
 from openkyc.jobs import Jobs
+from openkyc.liveness.challenge import ChallengeConfig
+from openkyc.liveness.service import ChallengeService
 from openkyc.pool import ModelPool
 from openkyc.privacy import audit, ledger
 from openkyc.privacy.access import DataAccess
@@ -258,6 +260,7 @@ class SessionService:
         mode = check_mode_of(row)
         liveness_mode = row.liveness_mode or rule.liveness.mode
         hosted = rule.hosted
+        challenge = _uses_challenge(rule, mode)
         return {
             "biz_token": token,
             "open": open_,
@@ -270,7 +273,8 @@ class SessionService:
             "actions": row.actions if liveness_mode == "action" else [],
             "session_language": row.language,
             "rule_language": rule.language,
-            "seconds": 4 if liveness_mode == "silent" else 6,
+            "challenge": challenge,
+            "seconds": _seconds(liveness_mode, challenge),
             "attempts_left": max(0, rule.security.max_retries + 1 - row.attempts),
             "consented": row.consent_id is not None,
             "notice": self._notice(rule, mode),
@@ -344,6 +348,27 @@ class SessionService:
             check_client(rule_config(session, row.app_id, row.rule_id), client_ip)
         return self._verifications(row.app_id, client_ip).issue_sequence()
 
+    def challenge(self, token: str, client_ip: str | None = None) -> dict[str, Any]:
+        """A timed challenge for this session's next recording, bound to the session: random action
+        prompts (the rule's actions in action mode), and colours in reflection mode unless the end
+        user chose to be checked without flashing colours."""
+        with self.data.transaction() as session:
+            row = self._open(session, token)
+            rule = admitted_rule(session, row.app_id, row.rule_id, client_ip)
+            ref = _ref(session, token)
+        if not _uses_challenge(rule, check_mode_of(row)):
+            raise InvalidParameterValue(
+                "This session does not use timed challenges.", code="InvalidParameterValue.LivenessMode"
+            )
+        liveness_mode = row.liveness_mode or rule.liveness.mode
+        config = ChallengeConfig()
+        if rule.liveness.mode == "action":
+            config = ChallengeConfig(actions=tuple(rule.liveness.actions), count=len(rule.liveness.actions))
+        issued = ChallengeService(self.data, config=config).issue(
+            row.app_id, session_ref=ref, reflection=liveness_mode == "reflection"
+        )
+        return issued.to_dict()
+
     def _open(self, session: Session, token: str) -> VerificationSession:
         row = self._row(session, token)
         if row.state != "created" or row.expires_at <= self.data.clock():
@@ -412,6 +437,8 @@ class SessionService:
         video: bytes | None,
         document_image: bytes | None,
         sequence_id: str | None,
+        challenge_id: str | None,
+        token_ref: str,
     ) -> dict[str, Any]:
         """The session's steps through the verification service, as the signed routes run them."""
         mode = check_mode_of(row)
@@ -419,6 +446,15 @@ class SessionService:
         actions = (row.actions or None) if liveness_mode is None else None
         common: dict[str, Any] = {"rule_id": row.rule_id, "subject_id": None}
         live: dict[str, Any] = {**common, "mode": liveness_mode, "actions": actions, "sequence_id": sequence_id}
+        if challenge_id is not None:  # the schedule decides the prompts (and colours)
+            live = {
+                **common,
+                "mode": None,
+                "actions": None,
+                "sequence_id": None,
+                "challenge_id": challenge_id,
+                "challenge_session": token_ref,
+            }
         if mode == "document":
             assert document_image is not None
             return service.document(document_image, **common)
@@ -443,19 +479,35 @@ class SessionService:
         *,
         document_image: bytes | None = None,
         attempt_id: str | None = None,
+        challenge_id: str | None = None,
     ) -> dict[str, Any]:
         with self.data.transaction() as session:
-            mode = check_mode_of(self._row(session, token))
+            current = self._row(session, token)
+            if attempt_id is None or current.last_attempt_id != attempt_id:  # a repeat gets its stored answer
+                # before the inputs are looked at: a finished session, a refused address, no agreement
+                self._open(session, token)
+                admitted_rule(session, current.app_id, current.rule_id, client_ip)
+                if current.consent_id is None:
+                    raise NoticeNotAccepted()
+            mode = check_mode_of(current)
+            token_ref = current.biz_token
+            needs_challenge = _uses_challenge(rule_config(session, current.app_id, current.rule_id), mode)
         if "document" in mode and document_image is None:
             raise MissingParameter("This session's check mode needs document_image.")
         if "liveness" in mode and video is None:
             raise MissingParameter("This session's check mode needs video.")
+        if needs_challenge and challenge_id is None:
+            raise MissingParameter("This session checks liveness with a timed challenge: challenge_id is needed.")
+        if not needs_challenge and challenge_id is not None:
+            raise InvalidParameterValue(
+                "This session does not use timed challenges.", code="InvalidParameterValue.LivenessMode"
+            )
         row, rule, attempt, reference, stored = self._claim_attempt(token, attempt_id, client_ip)
         if stored is not None:
             return {**stored, "app_id": row.app_id, "repeated": True}
         service = self._verifications(row.app_id, client_ip)
         try:
-            out = self._run(row, service, reference, video, document_image, sequence_id)
+            out = self._run(row, service, reference, video, document_image, sequence_id, challenge_id, token_ref)
         except Exception:
             self._release_attempt(token)  # it ended with no result stored: not a try
             raise
@@ -517,6 +569,19 @@ class SessionService:
             "created_at": row.created_at.isoformat(),
             "expires_at": row.expires_at.isoformat(),
         }
+
+
+def _uses_challenge(rule: RuleConfig, check_mode: str) -> bool:
+    """Whether the session's liveness step is a timed challenge: by default (``hosted.challenge``),
+    and always for a rule in challenge mode."""
+    return "liveness" in check_mode and (rule.hosted.challenge or rule.liveness.mode == "challenge")
+
+
+def _seconds(liveness_mode: str, challenge: bool) -> int:
+    """About how long the recording lasts, for the page's instructions."""
+    if challenge:
+        return 11 if liveness_mode == "reflection" else 8  # the longest schedules drawn by default
+    return 4 if liveness_mode == "silent" else 6
 
 
 def _steps(mode: str) -> list[str]:

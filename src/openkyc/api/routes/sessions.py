@@ -3,7 +3,8 @@
 The page (``GET /verify/{biz_token}``) is rendered in the language :func:`openkyc.web.i18n.choose`
 picks; a browser that opens an unknown, finished or expired link gets an HTML page that says so in
 its language (a client that does not ask for HTML gets the JSON error envelope). The page's calls:
-``notice`` (agree or decline), ``sequence`` (a reflection colour sequence) and ``submit``.
+``notice`` (agree or decline), ``challenge`` (a timed challenge for the next recording),
+``sequence`` (a reflection colour sequence, when challenges are off) and ``submit``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class SubmitIn(Body):
     document_image: Base64Media | None = None
     reflect_sequence_id: str | None = Field(default=None, max_length=64)
     attempt_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,40}$")
+    challenge_id: str | None = Field(default=None, max_length=64)
 
 
 @router.post("/v1/sessions", name="CreateSession")
@@ -116,6 +118,11 @@ def page_sequence(biz_token: str, sessions: SessionServiceDep, address: ClientIp
     return sessions.sequence(biz_token, address)
 
 
+@router.post("/verify/{biz_token}/challenge", name="CreateSessionChallenge")
+def page_challenge(biz_token: str, sessions: SessionServiceDep, address: ClientIpDep) -> dict[str, Any]:
+    return sessions.challenge(biz_token, address)
+
+
 @router.post("/verify/{biz_token}/submit", name="SubmitSessionVideo")
 def page_submit(
     biz_token: str, body: SubmitIn, request: Request, sessions: SessionServiceDep, address: ClientIpDep
@@ -127,6 +134,7 @@ def page_submit(
         address,
         document_image=decode_b64(body.document_image, "document_image") if body.document_image else None,
         attempt_id=body.attempt_id,
+        challenge_id=body.challenge_id,
     )
     request.state.app_id = out.pop("app_id")  # the call is billed to the session's app
     if not out.pop("repeated"):  # a retried upload of an attempt already answered is not billed again

@@ -7,7 +7,7 @@ mode without flashes where the rule allows it), ``last_attempt_id`` and ``last_r
 to the last attempt, so that a retried upload is answered again instead of counted twice).
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0011
 Create Date: 2026-11-30 09:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
