@@ -125,8 +125,11 @@ def test_liveness_settings_reach_the_hosted_session(tenant: Any, runtime: Any) -
     assert _row(runtime, token).actions == ["nod", "blink"]
     page = tenant.client.get(f"/verify/{token}").text
     assert "while you follow the prompts" in _body(page) and '"actions": ["nod", "blink"]' in page
-    silent = _session(tenant, _rule(tenant, "quiet", {}))
+    # with timed challenges (the default) every mode prompts; without them a silent rule does not
+    silent = _session(tenant, _rule(tenant, "quiet", {"hosted": {"challenge": False}}))
     assert "while you follow the prompts" not in _body(tenant.client.get(f"/verify/{silent}").text)
+    challenged = _session(tenant, _rule(tenant, "challenged", {}))
+    assert "while you follow the prompts" in _body(tenant.client.get(f"/verify/{challenged}").text)
     reflect = _session(tenant, _rule(tenant, "colours", {"liveness": {"mode": "reflection"}}))
     assert "the screen changes colour" in _body(tenant.client.get(f"/verify/{reflect}").text)
 

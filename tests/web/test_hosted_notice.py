@@ -253,3 +253,17 @@ def test_challenge_mode_is_the_default_and_bound_to_the_session(tenant: Any, run
     assert page_state(tenant.client.get(f"/verify/{off}").text)["challenge"] is False
     assert tenant.client.post(f"/verify/{off}/challenge").status_code == 400
     assert page_state(tenant.client.get(f"/verify/{session(tenant, check_mode='document')}").text)["challenge"] is False
+
+
+def test_the_sessions_consent_is_exported_and_erased_with_the_session(tenant: Any, runtime: Any) -> None:
+    token = session(tenant, check_mode="document")
+    consent_id = tenant.client.post(f"/verify/{token}/notice", json={"agree": True}).json()["consent_id"]
+    ref = row(runtime, token).biz_token
+    exported = tenant.get(f"/v1/privacy/sessions/{token}").json()
+    values = {item["column"]: item["value"] for item in exported["items"] if item["table"] == "verification_sessions"}
+    assert values["consent_id"]["consent_id"] == consent_id and values["check_mode"]["check_mode"] == "document"
+    erased = tenant.post(f"/v1/privacy/sessions/{token}/erase")
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["items"]["hosted_sessions"] == 1 and erased.json()["items"]["consents"] == 1
+    with runtime.transaction() as db:
+        assert ConsentRepository(db).history(tenant.app_id, f"session:{ref}") == []

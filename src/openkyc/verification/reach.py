@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from openkyc.biometrics.reach import identification_use
+from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.reach import (
     REACH,
     ColumnUse,
@@ -171,10 +172,14 @@ class SessionReach:
             "attempts": _STATUS,
             "result_id": _STATUS,
             "actions": _STATUS,
+            "check_mode": _STATUS,
+            "consent_id": _STATUS,
+            "liveness_mode": _STATUS,
+            "last_reply": _STATUS,
         }
     }
     plain: Mapping[str, tuple[str, ...]] = {
-        "verification_sessions": ("app_id", "rule_id", "created_at", "expires_at"),
+        "verification_sessions": ("app_id", "rule_id", "created_at", "expires_at", "language", "last_attempt_id"),
     }
 
     def _rows(self, ctx: ReachContext, target: Target) -> list[VerificationSession]:
@@ -213,6 +218,14 @@ class SessionReach:
             yield self._found(ctx, row, "actions", {"actions": list(row.actions or [])}, "chosen by the rule", token)
             yield self._found(ctx, row, "state", {"state": row.state}, page, token)
             yield self._found(ctx, row, "attempts", {"attempts": row.attempts}, page, token)
+            if row.check_mode is not None:
+                yield self._found(ctx, row, "check_mode", {"check_mode": row.check_mode}, by_customer, token)
+            if row.consent_id is not None:  # the end user's agreement to the page's notice
+                yield self._found(ctx, row, "consent_id", {"consent_id": row.consent_id}, page, token)
+            if row.liveness_mode is not None:
+                yield self._found(ctx, row, "liveness_mode", {"liveness_mode": row.liveness_mode}, page, token)
+            if row.last_reply is not None:
+                yield self._found(ctx, row, "last_reply", {"last_reply": row.last_reply}, page, token)
             if row.result_id is not None:
                 yield self._found(ctx, row, "result_id", {"verification_id": row.result_id}, page, token)
             if row.extra_enc is not None and ctx.opens(row.extra_enc):
@@ -235,9 +248,13 @@ class SessionReach:
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
         rows = self._rows(ctx, target)
+        consents = 0
         for row in rows:
             if row.compare_blob_id is not None:
                 ctx.blob_ids.add(row.compare_blob_id)
+            # the notice's consent is recorded under the session (openkyc.verification.sessions)
+            erased = ConsentRepository(ctx.session).erase_subject(row.app_id, f"session:{row.biz_token}")
+            consents += erased["consents"]
             ctx.session.delete(row)
         ctx.session.flush()
-        return {"hosted_sessions": len(rows)}
+        return {"hosted_sessions": len(rows), "consents": consents}
