@@ -104,7 +104,8 @@ ONE = Schedule((NOD,), None, 3000)
         ([2740], SUCCESS),
         ([2800], ACTION_CODES["nod"]),  # too late
         ([1040], TOO_EARLY),  # before the window opens: anticipated, not answered
-        ([500], TOO_EARLY),  # in the quiet stretch before the prompt
+        ([650], TOO_EARLY),  # in the quiet stretch before the prompt
+        ([500], ACTION_CODES["nod"]),  # before the quiet stretch, over before the prompt
         ([300], ACTION_CODES["nod"]),  # long before: an earlier, unrelated nod
         ([300, 1500], SUCCESS),
         ([700, 1500], TOO_EARLY),  # nodding already when asked

@@ -84,7 +84,7 @@ def test_a_recording_that_answers_the_prompt_passes_once(tenant: Any, runtime: A
     [
         ("nod", 1500, "FailedOperation.ActionNodHead"),  # no nod in the clip
         ("blink", 1750, "FailedOperation.ActionTooEarly"),  # the blink came just before the prompt
-        ("blink", 2150, "FailedOperation.ActionTooEarly"),  # ... or in the quiet stretch before it
+        ("blink", 1950, "FailedOperation.ActionTooEarly"),  # ... or in the quiet stretch before it
         ("shake", 2500, "FailedOperation.ActionShakeHead"),  # no head turn either
     ],
 )

@@ -97,3 +97,23 @@ def test_concurrent_claims_let_exactly_one_through(runtime: Any) -> None:
             outcomes = list(pool.map(claim, range(6)))
         assert outcomes.count("ok") == 1, outcomes
         assert outcomes.count("InvalidParameterValue.LivenessChallengeUsed") == 5
+
+
+def test_erasure_of_a_hosted_session_and_offboarding_remove_its_challenges(runtime: Any) -> None:
+    from openkyc.compliance.rights import SubjectRights
+    from openkyc.privacy.reach import EndUser
+    from openkyc.store.subject_keys import subject_keys_of
+
+    app_id = _app(runtime)
+    service = ChallengeService(runtime.access)
+    token = "biz-token-of-the-session"
+    ref = subject_keys_of(runtime.access.sessions).token_ref(token)
+    of_session = service.issue(app_id, session_ref=ref)
+    other = service.issue(app_id, session_ref="another-session")
+    free = service.issue(app_id)
+    receipt = SubjectRights(runtime.access, actor="test").erase(EndUser(app_id, biz_tokens=(token,)))
+    with runtime.transaction() as session:
+        assert session.get(LivenessChallengeRow, of_session.challenge_id) is None
+        assert session.get(LivenessChallengeRow, other.challenge_id) is not None
+        assert session.get(LivenessChallengeRow, free.challenge_id) is not None
+    assert "liveness_challenges" in str(receipt)

@@ -70,7 +70,7 @@ class ChallengeConfig:
     colour_start_ms: int = 300
     # judging
     onset_tolerance_ms: int = 100  # detector onset error allowed at both ends of a window
-    quiet_ms: int = 600  # the action must not start in this long before its prompt
+    quiet_ms: int = 400  # the action must not start in this long before its prompt
     short_tolerance_ms: int = 300  # a recording may end this much before ``record_ms``
     max_face_gap_ms: int = 1000  # longest stretch without the face inside the schedule
     min_colour_correlation: float = 0.8

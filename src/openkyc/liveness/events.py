@@ -43,7 +43,7 @@ class Threshold:
 
 @dataclass(frozen=True)
 class EventConfig:
-    blink: Threshold = Threshold(0.06, 0.03)
+    blink: Threshold = Threshold(0.04, 0.028)
     mouth: Threshold = Threshold(0.10, 0.05)
     nod: Threshold = Threshold(0.12, 0.06)
     shake: Threshold = Threshold(0.15, 0.08)
