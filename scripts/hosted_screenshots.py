@@ -167,7 +167,9 @@ def main() -> None:
                     shot(page, "9-flash-warning")
                     page.context.close()
 
-                    page = browser.new_context(viewport={"width": width, "height": height}, locale="zh-TW", bypass_csp=True).new_page()
+                    page = browser.new_context(
+                        viewport={"width": width, "height": height}, locale="zh-TW", bypass_csp=True
+                    ).new_page()
                     page.goto(new(check_mode="document+liveness+compare"))
                     page.wait_for_selector("#notice:not([hidden])")
                     shot(page, "10-notice-zh-Hant")
