@@ -28,14 +28,16 @@ def test_notice_lists_what_the_mode_collects_and_agreeing_records_a_consent(tena
     media = min(2.0, policy.max_retention_hours(RetentionKind.DOCUMENT_IMAGE))
     results = min(72.0, policy.max_retention_hours(RetentionKind.VERIFICATION_RESULT))
     t = catalog("en")
-    for item, hours in (("document_image", media), ("face_video", media), ("result", results)):
+    for item, hours in (("document_image", media), ("face_video", media), ("result_document", results)):
         text = t["notice_items"][item].replace("{operator}", t["operator_default"]).replace("{hours}", f"{hours:g}")
         assert f'<li data-item="{item}">{text}</li>' in page.text
     assert 'data-item="reference"' not in page.text  # no reference photo in this mode
+    plain = tenant.client.get(f"/verify/{session(tenant)}").text  # liveness: no document, nothing read from one
+    assert 'data-item="result"' in plain and "document" not in plain.split('data-item="result"')[1].split("</li>")[0]
 
     agreed = tenant.client.post(f"/verify/{token}/notice", json={"agree": True})
     assert agreed.status_code == 200, agreed.text
-    version = f"hosted-notice-1/policy-{policy.version}"
+    version = f"hosted-notice-2/policy-{policy.version}"
     assert agreed.json()["text_version"] == version
     stored = row(runtime, token)
     with runtime.transaction() as db:

@@ -84,7 +84,7 @@ NOTICE_ITEMS: dict[str, tuple[tuple[str, RetentionKind], ...]] = {
     "document+liveness+compare": (
         ("document_image", RetentionKind.DOCUMENT_IMAGE),
         ("face_video", RetentionKind.FACE_VIDEO),
-        ("result", RetentionKind.VERIFICATION_RESULT),
+        ("result_document", RetentionKind.VERIFICATION_RESULT),
     ),
     "liveness+compare": (
         ("face_video", RetentionKind.FACE_VIDEO),
@@ -92,9 +92,12 @@ NOTICE_ITEMS: dict[str, tuple[tuple[str, RetentionKind], ...]] = {
         ("result", RetentionKind.VERIFICATION_RESULT),
     ),
     "liveness": (("face_video", RetentionKind.FACE_VIDEO), ("result", RetentionKind.VERIFICATION_RESULT)),
-    "document": (("document_image", RetentionKind.DOCUMENT_IMAGE), ("result", RetentionKind.VERIFICATION_RESULT)),
+    "document": (
+        ("document_image", RetentionKind.DOCUMENT_IMAGE),
+        ("result_document", RetentionKind.VERIFICATION_RESULT),
+    ),
 }
-NOTICE_VERSION = "1"  # the notice's wording; bump when locales' notice_* messages change meaning
+NOTICE_VERSION = "2"  # the notice's wording; bump when locales' notice_* messages change meaning
 MEDIA_KINDS = {RetentionKind.DOCUMENT_IMAGE, RetentionKind.FACE_VIDEO, RetentionKind.FACE_IMAGE}
 DECLINED = "declined"  # the session's state once the end user declines the notice
 
