@@ -61,7 +61,19 @@ EFFECTS: dict[str, list[str]] = {
         "verification/test_sessions_api.py::test_failed_attempts_are_limited_by_the_rule",
     ],
     "webhook_url": ["verification/test_webhooks_api.py::test_liveness_result_is_posted_to_the_rules_webhook"],
-    "language": [f"{HERE}::test_language_translates_the_hosted_page"],
+    "language": [
+        f"{HERE}::test_language_translates_the_hosted_page",
+        "web/test_hosted_notice.py::test_language_is_the_sessions_then_the_rules_then_the_browsers",
+    ],
+    "hosted.operator_name": ["web/test_hosted_notice.py::test_branding_by_rule_with_contrast_checked"],
+    "hosted.logo_url": ["web/test_hosted_notice.py::test_branding_by_rule_with_contrast_checked"],
+    "hosted.theme_color": ["web/test_hosted_notice.py::test_branding_by_rule_with_contrast_checked"],
+    "hosted.privacy_notice_url": ["web/test_hosted_notice.py::test_branding_by_rule_with_contrast_checked"],
+    "hosted.silent_instead_of_reflection": ["web/test_hosted_notice.py::test_reflection_warning_and_silent_choice"],
+    "hosted.challenge": [
+        "web/test_hosted_notice.py::test_challenge_mode_is_the_default_and_bound_to_the_session",
+        "web/test_hosted_page_browser.py::test_challenge_prompts_are_shown_at_the_scheduled_times",
+    ],
 }
 
 
@@ -112,9 +124,12 @@ def test_liveness_settings_reach_the_hosted_session(tenant: Any, runtime: Any) -
     token = _session(tenant, rule_id)
     assert _row(runtime, token).actions == ["nod", "blink"]
     page = tenant.client.get(f"/verify/{token}").text
-    assert "while you follow the prompts" in _body(page) and 'const actions = ["nod", "blink"]' in page
-    silent = _session(tenant, _rule(tenant, "quiet", {}))
+    assert "while you follow the prompts" in _body(page) and '"actions": ["nod", "blink"]' in page
+    # with timed challenges (the default) every mode prompts; without them a silent rule does not
+    silent = _session(tenant, _rule(tenant, "quiet", {"hosted": {"challenge": False}}))
     assert "while you follow the prompts" not in _body(tenant.client.get(f"/verify/{silent}").text)
+    challenged = _session(tenant, _rule(tenant, "challenged", {}))
+    assert "while you follow the prompts" in _body(tenant.client.get(f"/verify/{challenged}").text)
     reflect = _session(tenant, _rule(tenant, "colours", {"liveness": {"mode": "reflection"}}))
     assert "the screen changes colour" in _body(tenant.client.get(f"/verify/{reflect}").text)
 
@@ -140,29 +155,35 @@ def test_session_ttl_and_attempts(tenant: Any, runtime: Any) -> None:
     row = _row(runtime, token)  # stored under the token's keyed hash
     assert row.expires_at - row.created_at == timedelta(minutes=7)
     page = tenant.client.get(f"/verify/{token}").text
-    assert '<span id="left">1</span>' in page  # max_retries 0: one attempt
+    assert 'data-left="1"' in page  # max_retries 0: one attempt
     default_token = _session(tenant, _rule(tenant, "default", {}))
     default = _row(runtime, default_token)
     assert default.expires_at - default.created_at == timedelta(minutes=30)
-    assert '<span id="left">4</span>' in tenant.client.get(f"/verify/{default_token}").text
+    assert 'data-left="4"' in tenant.client.get(f"/verify/{default_token}").text
 
 
 @pytest.mark.parametrize(
     ("language", "lang", "title"),
-    [("en", "en", "Identity check"), ("zh", "zh", "身份验证"), ("ja", "en", "Identity check")],
+    [
+        ("en", "en", "Identity check"),
+        ("zh", "zh-Hans", "身份验证"),
+        ("zh-Hant", "zh-Hant", "身分驗證"),
+        ("ja", "ja", "本人確認"),
+        ("fr", "en", "Identity check"),
+    ],
 )
 def test_language_translates_the_hosted_page(tenant: Any, language: str, lang: str, title: str) -> None:
-    """``zh`` has a catalog; ``ja`` has none yet and falls back to English, saying so in ``lang``."""
+    """``zh`` is Simplified Chinese; ``fr`` has no catalog and falls back to English, saying so in ``lang``."""
     rule_id = _rule(tenant, f"lang-{language}", {"language": language})
     page = tenant.client.get(f"/verify/{_session(tenant, rule_id)}").text
-    assert f'<html lang="{lang}">' in page
+    assert f'<html lang="{lang}" dir="ltr">' in page
     assert f"<h1>{title}</h1>" in page
     strings = catalog(language)
     assert strings["start"] in page and strings["privacy_note"].replace("'", "&#39;") in page
 
 
 def test_every_catalog_has_the_english_keys() -> None:
-    assert {"en", "zh"} <= available()
+    assert {"en", "zh-Hans", "zh-Hant", "th", "id", "ms", "vi", "ja", "ko"} <= available()
     english = catalog("en")
     for language in available():
         strings = catalog(language)

@@ -64,3 +64,35 @@ def test_action_mode_and_best_frame_file(shared_data: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.stderr
     assert "code: Success" in result.stdout
     assert out.read_bytes().startswith(b"\xff\xd8")
+
+
+def _blink_schedule(prompt_ms: int) -> dict[str, object]:
+    window = {"prompt_ms": prompt_ms, "window_start_ms": prompt_ms + 150, "window_end_ms": prompt_ms + 1650}
+    return {"actions": [{"action": "blink", **window}], "colors": None, "record_ms": 5600}
+
+
+@pytest.mark.slow
+def test_challenge_file(shared_data: Path, tmp_path: Path) -> None:
+    clip = shared_data / "live-faces-varied" / "repeating__Blink-Detector__video.mp4"
+    answered = tmp_path / "challenge.json"  # a whole challenge answer: its schedule is used
+    answered.write_text(json.dumps({"challenge_id": "x", "schedule": _blink_schedule(1250)}))
+    ok = CliRunner().invoke(_app(), ["liveness", str(clip), "--challenge", str(answered), "--json"])
+    assert ok.exit_code == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert (doc["live"], doc["code"], doc["mode"]) == (True, "Success", "challenge")
+    late = tmp_path / "late.json"  # the blink at 1.65 s came before this prompt
+    late.write_text(json.dumps(_blink_schedule(1950)))
+    refused = CliRunner().invoke(_app(), ["liveness", str(clip), "--challenge", str(late), "--json"])
+    assert refused.exit_code == 0 and json.loads(refused.stdout)["code"] == "FailedOperation.ActionTooEarly"
+
+
+def test_challenge_file_errors(tmp_path: Path) -> None:
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"x")
+    for content in ("not json", "[1, 2]", json.dumps({"actions": "nod", "record_ms": 1})):
+        bad = tmp_path / "bad.json"
+        bad.write_text(content)
+        result = CliRunner().invoke(_app(), ["liveness", str(video), "--challenge", str(bad)])
+        assert result.exit_code == 2 and "InvalidParameterValue.LivenessChallenge" in result.stderr, content
+    mixed = CliRunner().invoke(_app(), ["liveness", str(video), "--challenge", str(bad), "--mode", "action"])
+    assert mixed.exit_code == 2 and "InvalidParameterValue.LivenessMode" in mixed.stderr

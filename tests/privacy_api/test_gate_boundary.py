@@ -95,6 +95,7 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     call("POST", "/v1/collections/{collection_id}/search", f"/v1/collections/{col}/search", {"image": IMAGE})
 
     call("POST", "/v1/liveness/reflect-sequences", "/v1/liveness/reflect-sequences")
+    call("POST", "/v1/liveness/challenges", "/v1/liveness/challenges", {"reflection": True})
     call("POST", "/v1/liveness", "/v1/liveness", {"video": VIDEO, "mode": "silent", "subject_id": "walker-1"})
     selfie = {"video": VIDEO, "image": IMAGE, "mode": "silent", "subject_id": "walker-1"}
     verification = call("POST", "/v1/verifications/selfie", "/v1/verifications/selfie", selfie).json()
@@ -107,7 +108,10 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     token = call("POST", "/v1/sessions", "/v1/sessions", hosted).json()["biz_token"]
     call("GET", "/verify/{biz_token}", f"/verify/{token}", signed=False)
     call("POST", "/verify/{biz_token}/sequence", f"/verify/{token}/sequence", signed=False)
-    call("POST", "/verify/{biz_token}/submit", f"/verify/{token}/submit", {"video": VIDEO}, signed=False)
+    call("POST", "/verify/{biz_token}/notice", f"/verify/{token}/notice", {"agree": True}, signed=False)
+    challenge = call("POST", "/verify/{biz_token}/challenge", f"/verify/{token}/challenge", signed=False).json()
+    submit = {"video": VIDEO, "challenge_id": challenge["challenge_id"]}
+    call("POST", "/verify/{biz_token}/submit", f"/verify/{token}/submit", submit, signed=False)
     call("GET", "/v1/sessions/{biz_token}/result", f"/v1/sessions/{token}/result")
 
     def tencent(action: str, params: dict[str, Any]) -> dict[str, Any]:

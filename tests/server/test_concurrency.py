@@ -204,7 +204,9 @@ def test_a_one_attempt_session_processes_one_of_eight_concurrent_submits(
     live_server: LiveServer, shared_data: Path
 ) -> None:
     client = live_server.client
-    rule = client.post("/v1/rules", {"name": "one-attempt", "config": {"security": {"max_retries": 0}}})
+    rule = client.post(
+        "/v1/rules", {"name": "one-attempt", "config": {"security": {"max_retries": 0}, "hosted": {"challenge": False}}}
+    )
     assert rule.status == 200, rule.body
     created = client.post(
         "/v1/sessions", {"redirect_url": "https://shop.example/done", "rule_id": rule.body["rule_id"]}
@@ -212,6 +214,8 @@ def test_a_one_attempt_session_processes_one_of_eight_concurrent_submits(
     assert created.status == 200, created.body
     token = created.body["biz_token"]
     video = b64(next(iter(grid_videos(shared_data, 1).values())))
+    agreed = client.post(f"/verify/{token}/notice", {"agree": True}, signed=False)
+    assert agreed.status == 200, agreed.body
 
     answers = at_once(
         lambda _: client.post(f"/verify/{token}/submit", {"video": video}, signed=False), range(CLIENTS), barrier=True

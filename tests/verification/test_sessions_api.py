@@ -34,9 +34,16 @@ def clip(shared_data: Path) -> dict[str, bytes]:
 
 def test_hosted_flow_end_to_end(make_tenant: Any, runtime: Any, clip: dict[str, bytes]) -> None:
     tenant, other = make_tenant("shop"), make_tenant("other")
+    # a recorded clip cannot follow a timed challenge drawn after it was made: the rule turns them off
+    plain = tenant.post("/v1/rules", {"name": "plain", "config": {"hosted": {"challenge": False}}}).json()["rule_id"]
     created = tenant.post(
         "/v1/sessions",
-        {"redirect_url": "https://shop.example/done?step=2", "compare_image": b64(clip["frame"]), "extra": "order-991"},
+        {
+            "redirect_url": "https://shop.example/done?step=2",
+            "rule_id": plain,
+            "compare_image": b64(clip["frame"]),
+            "extra": "order-991",
+        },
     )
     assert created.status_code == 200, created.text
     token = created.json()["biz_token"]
@@ -47,6 +54,9 @@ def test_hosted_flow_end_to_end(make_tenant: Any, runtime: Any, clip: dict[str, 
     assert "Identity check" in page.text and "getUserMedia" in page.text
     assert "script-src 'nonce-" in page.headers["content-security-policy"]
 
+    refused = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(clip["video"])})
+    assert refused.status_code == 403 and refused.json()["Error"]["Code"] == "UnauthorizedOperation.NoticeNotAccepted"
+    assert tenant.client.post(f"/verify/{token}/notice", json={"agree": True}).status_code == 200
     submitted = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(clip["video"])})
     assert submitted.status_code == 200, submitted.text
     out = submitted.json()
@@ -54,7 +64,9 @@ def test_hosted_flow_end_to_end(make_tenant: Any, runtime: Any, clip: dict[str, 
     assert out["redirect_url"] == f"https://shop.example/done?step=2&biz_token={token}"
     assert "app_id" not in out  # metering data stays on the server
     with runtime.transaction() as session:
-        record = session.scalars(select(CallRecord).where(CallRecord.action == "SubmitSessionVideo")).one()
+        record = session.scalars(
+            select(CallRecord).where(CallRecord.action == "SubmitSessionVideo", CallRecord.status_code == 200)
+        ).one()
     assert (record.app_id, record.billable, record.result_code) == (tenant.app_id, True, "Success")
 
     result = tenant.get(f"/v1/sessions/{token}/result").json()
@@ -69,10 +81,11 @@ def test_hosted_flow_end_to_end(make_tenant: Any, runtime: Any, clip: dict[str, 
 
 
 def test_failed_attempts_are_limited_by_the_rule(tenant: Any, clip: dict[str, bytes]) -> None:
-    rule_id = tenant.post("/v1/rules", {"name": "one-retry", "config": {"security": {"max_retries": 1}}}).json()[
-        "rule_id"
-    ]
+    rule_id = tenant.post(
+        "/v1/rules", {"name": "one-retry", "config": {"security": {"max_retries": 1}, "hosted": {"challenge": False}}}
+    ).json()["rule_id"]
     token = tenant.post("/v1/sessions", {"redirect_url": "https://x.example/", "rule_id": rule_id}).json()["biz_token"]
+    assert tenant.client.post(f"/verify/{token}/notice", json={"agree": True}).status_code == 200
     first = tenant.client.post(f"/verify/{token}/submit", json={"video": b64(clip["attack"])}).json()
     assert first["Result"] == "FailedOperation.LivessDetectFail" and first["finished"] is False
     assert first["attempts_left"] == 1

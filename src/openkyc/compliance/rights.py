@@ -72,6 +72,7 @@ class SubjectRights:
             policy=self.data.gate.policy,
             now=self.data.clock(),
             salt=subject_salt(self.data.keyring),
+            gate=self.data.gate,
         )
 
     def _item(self, ctx: ReachContext, found: Found) -> ExportItem:

@@ -11,7 +11,7 @@ Action = Literal["blink", "mouth", "nod", "shake"]
 DocumentWarning = Literal[
     "WarnBlurred", "WarnGlare", "WarnTooDark", "WarnIncomplete", "WarnScreenCapture", "WarnBlackWhiteCopy"
 ]
-LivenessMode = Literal["silent", "action", "reflection"]
+LivenessMode = Literal["silent", "action", "reflection", "challenge"]
 DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HK_ID", "MY_MYKAD", "SG_NRIC", "ID_NIK", "GENERIC_ID"]
 
 DEFAULT_DOCUMENT_TYPES: tuple[DocumentType, ...] = (
@@ -110,6 +110,61 @@ def _parse_address(text: str | None) -> IPv4Address | IPv6Address | None:
     return address
 
 
+def _linear(channel: int) -> float:
+    value = channel / 255
+    return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2.2 contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+
+    def luminance(colour: str) -> float:
+        red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * _linear(red) + 0.7152 * _linear(green) + 0.0722 * _linear(blue)
+
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# The hosted page writes white text on the theme colour and the theme colour on a white page.
+MIN_TEXT_CONTRAST = 4.5
+
+
+class HostedPage(_Strict):
+    """The end user's hosted page (``/verify/{biz_token}``): the operator's branding and notice link.
+
+    ``theme_color`` is refused unless white text on it, and it on the white page, reach the WCAG
+    2.2 AA contrast of 4.5:1. ``silent_instead_of_reflection`` lets an end user who should not look
+    at flashing colours choose silent liveness instead of reflection. ``challenge`` (the default):
+    the page checks liveness with a timed challenge drawn for each recording (prompts at random
+    times, and the colours in reflection mode), and the session refuses a video without one.
+    """
+
+    operator_name: str | None = Field(default=None, min_length=1, max_length=80)
+    logo_url: HttpUrl | None = None
+    theme_color: str = Field(default="#1f6feb", pattern=r"^#[0-9a-fA-F]{6}$")
+    privacy_notice_url: HttpUrl | None = None
+    silent_instead_of_reflection: bool = False
+    challenge: bool = True
+
+    @field_validator("logo_url", "privacy_notice_url")
+    @classmethod
+    def _https(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise ValueError("must be an https URL")
+        return value
+
+    @field_validator("theme_color")
+    @classmethod
+    def _contrast(cls, value: str) -> str:
+        ratio = contrast_ratio(value, "#ffffff")
+        if ratio < MIN_TEXT_CONTRAST:
+            raise ValueError(
+                f"theme_color {value} has a contrast of {ratio:.2f}:1 with white; WCAG AA needs {MIN_TEXT_CONTRAST}:1"
+            )
+        return value.lower()
+
+
 class RuleConfig(_Strict):
     """One verification template. Every field has a default, so ``{}`` is a valid rule."""
 
@@ -122,7 +177,11 @@ class RuleConfig(_Strict):
     retention: Retention = Field(default_factory=Retention)
     security: Security = Field(default_factory=Security)
     webhook_url: HttpUrl | None = None
-    language: Literal["en", "zh", "ms", "id", "th", "vi", "fil", "ja", "ko", "es", "fr", "de"] = "en"
+    # None: the session's language, else the browser's Accept-Language (the hosted page's catalogs)
+    language: (
+        Literal["en", "zh", "zh-Hans", "zh-Hant", "ms", "id", "th", "vi", "fil", "ja", "ko", "es", "fr", "de"] | None
+    ) = None
+    hosted: HostedPage = Field(default_factory=HostedPage)
 
 
 class RuleIn(_Strict):

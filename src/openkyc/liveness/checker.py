@@ -21,7 +21,16 @@ Codes (stable):
 ``FailedOperation.ActionNodHead``          nod not seen (in order)
 ``FailedOperation.ActionShakeHead``        shake not seen (in order)
 ``FailedOperation.LivessReflectFail``      face did not reflect the colour sequence
+``FailedOperation.ActionTooEarly``         challenge: an action started before its prompt
+``FailedOperation.ChallengeTooShort``      challenge: the video ends before the schedule
 =========================================  =================================================
+
+Challenge mode (``mode="challenge"`` with a :class:`~openkyc.liveness.challenge.Schedule`) samples
+at ``challenge_sample_fps``, finds every action event with its onset
+(:mod:`openkyc.liveness.events`), and judges the schedule
+(:func:`~openkyc.liveness.challenge.verify_schedule`): each action must start inside its window and
+not before its prompt, the colours (if any) must be on the face at their times, and the face must be
+there throughout. The silent cues are reported as evidence but do not decide: the schedule does.
 """
 
 from __future__ import annotations
@@ -34,7 +43,9 @@ from typing import Literal
 from openkyc.biometrics.types import BoundingBox, FaceDetector, FaceEmbedder
 from openkyc.errors import FailedOperation, InvalidParameterValue, MissingParameter
 from openkyc.liveness.action import ACTION_CODES, ACTIONS, ActionConfig, check_actions
-from openkyc.liveness.reflection import ReflectionConfig, ReflectSequence, reflection_evidence
+from openkyc.liveness.challenge import ChallengeConfig, Schedule, colour_correlation, verify_schedule
+from openkyc.liveness.events import EventConfig, track_events
+from openkyc.liveness.reflection import ReflectionConfig, ReflectSequence, face_chroma, reflection_evidence
 from openkyc.liveness.silent import SilentConfig, silent_evidence
 from openkyc.liveness.track import FaceTrack, TrackConfig, build_track
 from openkyc.liveness.video import VideoLimits, decode_video
@@ -43,8 +54,8 @@ SUCCESS = "Success"
 DETECT_FAIL = "FailedOperation.LivessDetectFail"
 SILENT_TOO_SHORT = "FailedOperation.SilentTooShort"
 REFLECT_FAIL = "FailedOperation.LivessReflectFail"
-Mode = Literal["silent", "action", "reflection"]
-MODES: tuple[str, ...] = ("silent", "action", "reflection")
+Mode = Literal["silent", "action", "reflection", "challenge"]
+MODES: tuple[str, ...] = ("silent", "action", "reflection", "challenge")
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,10 @@ class LivenessConfig:
     action: ActionConfig = field(default_factory=ActionConfig)
     reflection: ReflectionConfig = field(default_factory=ReflectionConfig)
     action_sample_fps: float = 15.0
+    challenge: ChallengeConfig = field(default_factory=ChallengeConfig)
+    events: EventConfig = field(default_factory=EventConfig)
+    challenge_sample_fps: float = 15.0
+    challenge_max_frames: int = 180
 
 
 def parse_actions(actions: Sequence[str] | str | None) -> list[str]:
@@ -123,16 +138,26 @@ class LivenessChecker:
         actions: Sequence[str] | None = None,
         sequence: ReflectSequence | None = None,
         limits: VideoLimits | None = None,
+        schedule: Schedule | None = None,
     ) -> LivenessResult:
         if mode not in MODES:
             raise InvalidParameterValue(
-                "mode must be silent, action or reflection.", code="InvalidParameterValue.LivenessMode"
+                "mode must be silent, action, reflection or challenge.", code="InvalidParameterValue.LivenessMode"
             )
+        if mode == "challenge" and schedule is None:
+            raise MissingParameter("Challenge mode needs the challenge schedule.")
         wanted = parse_actions(actions) if mode == "action" else []
         if mode == "reflection" and sequence is None:
             raise MissingParameter("Reflection mode needs the colour sequence.")
         lim = limits or self.config.limits
-        if mode != "silent":
+        if mode == "challenge":
+            cfg = self.config
+            lim = replace(
+                lim,
+                sample_fps=max(lim.sample_fps, cfg.challenge_sample_fps),
+                max_frames=max(lim.max_frames, cfg.challenge_max_frames),
+            )
+        elif mode != "silent":
             lim = replace(lim, sample_fps=max(lim.sample_fps, self.config.action_sample_fps))
         decoded = decode_video(video, lim)
         evidence: dict[str, object] = {
@@ -142,13 +167,49 @@ class LivenessChecker:
         if mode == "silent" and decoded.duration_s < lim.min_silent_duration_s:
             return LivenessResult(False, 0.0, SILENT_TOO_SHORT, mode, evidence)
         track_cfg = self.config.track
-        if mode == "reflection":
+        if mode == "reflection" or (mode == "challenge" and schedule is not None and schedule.colors):
             track_cfg = replace(track_cfg, min_hist_corr=-1.0)
         try:
             track = build_track(decoded.frames, self.detector, embedder=self.embedder, config=track_cfg)
         except FailedOperation as exc:
             return LivenessResult(False, 0.0, exc.error_code, mode, evidence)
+        if mode == "challenge" and schedule is not None:
+            return self._challenge(track, schedule, decoded.duration_s, evidence)
         return self._decide(track, mode, wanted, sequence, evidence)
+
+    def _challenge(
+        self, track: FaceTrack, schedule: Schedule, duration_s: float, evidence: dict[str, object]
+    ) -> LivenessResult:
+        cfg = self.config
+        events = track_events(track, cfg.events)
+        correlation: float | None = None
+        if schedule.colors:
+            observed = [face_chroma(track.image(f), f).tolist() for f in track.faces]
+            times = [f.time_s * 1000.0 for f in track.faces]
+            correlation, offset = colour_correlation(observed, times, schedule.colors, cfg.challenge)
+            evidence["colour_offset_ms"] = offset
+        verdict = verify_schedule(
+            schedule,
+            events,
+            duration_ms=duration_s * 1000.0,
+            face_times_ms=[f.time_s * 1000.0 for f in track.faces],
+            colour_correlation=correlation,
+            config=cfg.challenge,
+        )
+        evidence["challenge"] = verdict.to_dict()
+        evidence["events"] = [e.to_dict() for e in events]
+        evidence["silent"] = silent_evidence(track, cfg.silent).to_dict()
+        best = track.best_face
+        evidence["best_frame_time_s"] = round(best.time_s, 3)
+        checks = [v.ok for v in verdict.actions]
+        if schedule.colors:
+            checks.append(correlation is not None and correlation >= cfg.challenge.min_colour_correlation)
+        score = (
+            100.0 * sum(checks) / max(len(checks), 1)
+            if verdict.code not in ("FailedOperation.ChallengeTooShort", "FailedOperation.LivessFaceLost")
+            else 0.0
+        )
+        return LivenessResult(verdict.live, score, verdict.code, "challenge", evidence, track.best_jpeg, best.face.box)
 
     def _decide(
         self,

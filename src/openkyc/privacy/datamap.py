@@ -281,6 +281,18 @@ TABLES: dict[str, TableMap] = {
         note="Row numbers and operations only.",
         reach="biometrics.enrolments",
     ),
+    "liveness_challenges": TableMap(
+        {
+            "id": NOT_PERSONAL,
+            "app_id": (E.APP_ID,),
+            "session_ref": NOT_PERSONAL,  # keyed hash of a BizToken
+            "schedule": NOT_PERSONAL,
+            "created_at": NOT_PERSONAL,
+            "expires_at": NOT_PERSONAL,
+            "used_at": NOT_PERSONAL,
+        },
+        note="Random timed challenges (actions and colours); deleted when expired (liveness_challenges step).",
+    ),
     "reflect_sequences": TableMap(
         {
             "id": NOT_PERSONAL,
@@ -381,6 +393,12 @@ TABLES: dict[str, TableMap] = {
             "state": (E.OPERATION_STATUS,),
             "attempts": (E.OPERATION_STATUS,),
             "result_id": (E.OPERATION_STATUS,),  # the session's verification result
+            "check_mode": (E.OPERATION_STATUS,),
+            "liveness_mode": (E.OPERATION_STATUS,),
+            "consent_id": (E.CONSENT_RECORD,),  # the notice consent recorded by the hosted page
+            "last_reply": (E.OPERATION_STATUS,),  # the last attempt's answer (ids and result codes)
+            "language": NOT_PERSONAL,
+            "last_attempt_id": NOT_PERSONAL,  # a random id the page makes per upload
             "created_at": NOT_PERSONAL,
             "expires_at": NOT_PERSONAL,
         },
@@ -395,6 +413,10 @@ TABLES: dict[str, TableMap] = {
             "attempts": _STATUS,
             "result_id": _STATUS,
             "actions": _STATUS,
+            "check_mode": _STATUS,
+            "liveness_mode": _STATUS,
+            "consent_id": _RECORD,
+            "last_reply": _STATUS,
         },
     ),
     "call_records": TableMap(

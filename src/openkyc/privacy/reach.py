@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from openkyc.errors import ResourceNotFound
 from openkyc.privacy.crypto import DecryptionError, Keyring, sealed_key_id
 from openkyc.privacy.datamap import ColumnUse
+from openkyc.privacy.gate import PurposeGate
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.vocabulary import DataCategory, DataElement, LegalBasis, Obligation, Purpose, RetentionKind
 from openkyc.store.blobs import BlobStore
@@ -128,6 +129,7 @@ class ReachContext:
     policy: Policy
     now: datetime
     salt: bytes = _field(repr=False)
+    gate: PurposeGate = _field(repr=False)  # for repositories the steps use (obligations: never refused)
     blob_ids: set[str] = _field(default_factory=set)  # blobs to delete at the end of an erasure
     # noted by the verification steps for the call-record step: the calls that produced the
     # target's results, and the hosted pages' lifetimes (app id, opened, closed)

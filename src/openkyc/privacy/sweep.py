@@ -81,6 +81,7 @@ LOCK_NAME = "retention-sweep"
 CONTRIBUTORS: tuple[str, ...] = (
     "openkyc.improvement.retention",
     "openkyc.verification.retention",
+    "openkyc.liveness.retention",
     "openkyc.biometrics.retention",
     "openkyc.diagnostics.retention",
     "openkyc.jobs.retention",

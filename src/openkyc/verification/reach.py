@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from openkyc.biometrics.reach import identification_use
+from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
@@ -29,7 +30,7 @@ from openkyc.privacy.reach import (
     deletion_time,
 )
 from openkyc.privacy.reach_steps import media_file
-from openkyc.privacy.vocabulary import DataElement, Purpose, RetentionKind
+from openkyc.privacy.vocabulary import DataElement, Obligation, Purpose, RetentionKind
 from openkyc.store.models.media import Blob
 from openkyc.store.models.verification import VerificationResult, VerificationSession
 from openkyc.verification.repository import _aad as _result_aad
@@ -190,6 +191,14 @@ class SessionReach:
             yield self._found(ctx, row, "actions", {"actions": list(row.actions or [])}, "chosen by the rule", token)
             yield self._found(ctx, row, "state", {"state": row.state}, page, token)
             yield self._found(ctx, row, "attempts", {"attempts": row.attempts}, page, token)
+            if row.check_mode is not None:
+                yield self._found(ctx, row, "check_mode", {"check_mode": row.check_mode}, by_customer, token)
+            if row.consent_id is not None:  # the end user's agreement to the page's notice
+                yield self._found(ctx, row, "consent_id", {"consent_id": row.consent_id}, page, token)
+            if row.liveness_mode is not None:
+                yield self._found(ctx, row, "liveness_mode", {"liveness_mode": row.liveness_mode}, page, token)
+            if row.last_reply is not None:
+                yield self._found(ctx, row, "last_reply", {"last_reply": row.last_reply}, page, token)
             if row.result_id is not None:
                 yield self._found(ctx, row, "result_id", {"verification_id": row.result_id}, page, token)
             if row.extra_enc is not None and ctx.opens(row.extra_enc):
@@ -212,9 +221,15 @@ class SessionReach:
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
         rows = self._rows(ctx, target)
+        consents = 0
         for row in rows:
             if row.compare_blob_id is not None:
                 ctx.blob_ids.add(row.compare_blob_id)
+            # the notice's consent is recorded under the session (openkyc.verification.sessions)
+            erased = ConsentRepository(ctx.session, ctx.gate).erase_subject(
+                row.app_id, f"session:{row.biz_token}", purpose=Obligation.SUBJECT_RIGHTS
+            )
+            consents += erased["consents"]
             ctx.session.delete(row)
         ctx.session.flush()
-        return {"hosted_sessions": len(rows)}
+        return {"hosted_sessions": len(rows), "consents": consents}

@@ -24,11 +24,14 @@ from openkyc.biometrics.templates import TemplateKey, hamming_similarity
 from openkyc.biometrics.types import Embedding
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
+from openkyc.documents.reader import DocumentResult
 from openkyc.documents.service import NOT_FOUND, DocumentModels, DocumentService, judge
 from openkyc.errors import FailedOperation, InvalidParameterValue, ResourceNotFound
 from openkyc.jobs import Jobs
+from openkyc.liveness.challenge import Schedule
 from openkyc.liveness.checker import LivenessChecker, LivenessResult, Mode
 from openkyc.liveness.reflection import ReflectSequence, new_sequence
+from openkyc.liveness.service import ChallengeService
 from openkyc.liveness.video import VideoLimits
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
@@ -49,6 +52,7 @@ RESULT_ELEMENTS: tuple[DataCategory | DataElement, ...] = (E.OPERATION_STATUS, D
 LIVENESS_ELEMENTS = (*RESULT_ELEMENTS, E.FACE_VIDEO, E.KEYPOINTS)
 SELFIE_ELEMENTS = (*LIVENESS_ELEMENTS, E.FACE_IMAGE, E.TEMPLATE)
 IDENTITY_ELEMENTS = (*SELFIE_ELEMENTS, E.DOCUMENT_IMAGE)
+DOCUMENT_ELEMENTS = (*RESULT_ELEMENTS, E.DOCUMENT_IMAGE)
 
 DESCRIPTIONS = {
     "Success": "Verification passed.",
@@ -63,6 +67,8 @@ DESCRIPTIONS = {
     "FailedOperation.LivessFaceLost": "The face left the frame for too long.",
     "FailedOperation.LivessFaceChanged": "The face changed during the video.",
     "FailedOperation.LivessReflectFail": "The screen colours were not reflected on the face.",
+    "FailedOperation.ActionTooEarly": "An action started before it was asked for.",
+    "FailedOperation.ChallengeTooShort": "The video ends before the challenge did.",
     "FailedOperation.MrzCheckFailed": "The document's machine-readable zone failed its check digits.",
     "FailedOperation.DocumentUnrecognized": "The document type was not recognised.",
     "FailedOperation.DocumentTypeNotAllowed": "This type of document is not accepted.",
@@ -90,6 +96,7 @@ class LivenessPlan:
     mode: Mode
     actions: Sequence[str] | None
     sequence: ReflectSequence | None
+    schedule: Schedule | None = None
 
 
 @dataclass
@@ -156,21 +163,47 @@ class VerificationService:
 
     # --- liveness ------------------------------------------------------------------------------
 
+    # --- timed challenges ------------------------------------------------------------------------
+
+    def issue_challenge(self, *, reflection: bool = False) -> dict[str, Any]:
+        return ChallengeService(self.data).issue(self.app_id, reflection=reflection).to_dict()
+
     def _plan(
-        self, rule_id: str | None, mode: Mode | None, actions: Sequence[str] | None, sequence_id: str | None
+        self,
+        rule_id: str | None,
+        mode: Mode | None,
+        actions: Sequence[str] | None,
+        sequence_id: str | None,
+        challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> LivenessPlan:
-        """The rule, mode and actions; a reflection sequence is claimed (and committed) here."""
+        """The rule, mode and actions; a reflection sequence or a challenge is claimed (and committed) here.
+
+        A ``challenge_id`` selects challenge mode whatever the rule's mode; a rule in challenge mode
+        refuses a call without one. ``challenge_session``: the hosted session (its token's keyed
+        hash) the challenge was issued to; a challenge bound to a session is used only there."""
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_VIDEO, DataElement.KEYPOINTS])
+        if challenge_id is not None and mode not in (None, "challenge"):
+            raise InvalidParameterValue(
+                "challenge_id goes with mode challenge (or no mode).", code="InvalidParameterValue.LivenessMode"
+            )
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
-            chosen = mode or rule.liveness.mode
+            chosen: Mode = "challenge" if challenge_id is not None else (mode or rule.liveness.mode)
             wanted = actions if actions is not None else (list(rule.liveness.actions) or None)
             sequence = None
+            schedule = None
             if chosen == "reflection":
                 if not sequence_id:
                     raise InvalidParameterValue("Reflection mode needs reflect_sequence_id.", code="MissingParameter")
                 sequence = self._claim_sequence(session, sequence_id)
-        return LivenessPlan(rule, chosen, wanted, sequence)
+            elif chosen == "challenge":
+                if challenge_id is None:
+                    raise InvalidParameterValue("Challenge mode needs challenge_id.", code="MissingParameter")
+                schedule = ChallengeService(self.data).claim_in(
+                    session, self.app_id, challenge_id, session_ref=challenge_session
+                )
+        return LivenessPlan(rule, chosen, wanted, sequence, schedule)
 
     def _check(self, models: VerificationModels, video: bytes, plan: LivenessPlan) -> LivenessResult:
         result = models.liveness.check(
@@ -179,6 +212,7 @@ class VerificationService:
             actions=plan.actions,
             sequence=plan.sequence,
             limits=self._limits(plan.rule),
+            schedule=plan.schedule,
         )
         if result.code == NO_FACE_IN_VIDEO:
             raise FailedOperation("No face was found in any frame of the video.", code=NO_FACE_IN_VIDEO)
@@ -193,9 +227,11 @@ class VerificationService:
         actions: Sequence[str] | None,
         sequence_id: str | None,
         subject_id: str | None,
+        challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> dict[str, Any]:
         self._decide(LIVENESS_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id)
+        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
         with self.models.lease() as models:
             result = self._check(models, video, plan)
         verification_id = self._store(
@@ -223,11 +259,13 @@ class VerificationService:
         sequence_id: str | None,
         subject_id: str | None,
         with_best_frame: bool = False,
+        challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> dict[str, Any]:
         """``with_best_frame``: the answer also carries the best frame (base64 JPEG), as Tencent's
         ``CompareFaceLiveness`` does; the native route leaves it out."""
         self._decide(SELFIE_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id)
+        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
         rule = plan.rule
         with self.models.lease() as models:
             engine = models.face_engine(rule.embedder)
@@ -264,6 +302,8 @@ class VerificationService:
         actions: Sequence[str] | None,
         sequence_id: str | None,
         subject_id: str | None,
+        challenge_id: str | None = None,
+        challenge_session: str | None = None,
     ) -> dict[str, Any]:
         """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
         self._decide(IDENTITY_ELEMENTS, subject_id)
@@ -274,7 +314,7 @@ class VerificationService:
             document = documents.read(document_image, models)
             if document.code == NOT_FOUND:
                 raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
-            plan = self._plan(rule_id, mode, actions, sequence_id)
+            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
             result = self._check(models, video, plan)
             engine = models.face_engine(rule.embedder)
             sim: float | None = None
@@ -283,17 +323,10 @@ class VerificationService:
                 portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
                 sim = round(_sim(engine, portrait, result.best_frame), 2)
                 compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
-        document_code, document_details = judge(document, rule)
-        if document.portrait is None and document_code == SUCCESS:
-            document_code = NO_PORTRAIT
+        document_step = _document_step(document, rule, need_portrait=True)
+        document_code = document_step["code"]
         steps = {
-            "document": {
-                "code": document_code,
-                "document_type": document.document_type,
-                "warnings": list(document.warnings),
-                "mrz_valid": document.mrz.valid if document.mrz else None,
-                **document_details,
-            },
+            "document": document_step,
             "liveness": {"code": result.code, **result.to_dict()},
             "compare": {"code": compare_code, "sim": sim, "threshold": rule.compare_threshold},
         }
@@ -309,6 +342,37 @@ class VerificationService:
             "fields": dict(document.fields),
             "mrz": document.mrz.as_dict() if document.mrz else None,
             "steps": steps,
+            "verification_id": verification_id,
+        }
+
+    def document(self, document_image: bytes, *, rule_id: str | None, subject_id: str | None) -> dict[str, Any]:
+        """The document step alone (the hosted ``document`` check mode): OCR judged by the rule and
+        stored as a result, like the document step of :meth:`identity`."""
+        self._decide(DOCUMENT_ELEMENTS, subject_id)
+        documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
+        with self.data.transaction() as session:
+            rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
+        document = documents.read(document_image)
+        if document.code == NOT_FOUND:
+            raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
+        step = _document_step(document, rule, need_portrait=False)
+        code = step["code"]
+        verification_id = self._store(
+            "document",
+            rule,
+            subject_id,
+            code,
+            None,
+            None,
+            {"document": step},
+            identification=dict(document.fields) or None,
+        )
+        return {
+            "Result": code,
+            "Description": describe(code),
+            "fields": dict(document.fields),
+            "mrz": document.mrz.as_dict() if document.mrz else None,
+            "steps": {"document": step},
             "verification_id": verification_id,
         }
 
@@ -355,6 +419,20 @@ class VerificationService:
             return self._results(session).get(
                 self.app_id, verification_id, now=self.data.clock(), purpose=Purpose.PROVIDE_FEATURES
             )
+
+
+def _document_step(document: DocumentResult, rule: RuleConfig, *, need_portrait: bool) -> dict[str, Any]:
+    """The document step's code and evidence (no identification fields: they are sealed apart)."""
+    code, details = judge(document, rule)
+    if need_portrait and document.portrait is None and code == SUCCESS:
+        code = NO_PORTRAIT
+    return {
+        "code": code,
+        "document_type": document.document_type,
+        "warnings": list(document.warnings),
+        "mrz_valid": document.mrz.valid if document.mrz else None,
+        **details,
+    }
 
 
 def _sim(engine: FaceEngine, reference: Embedding, frame: bytes) -> float:

@@ -41,6 +41,7 @@ def identity(
         actions=body.actions,
         sequence_id=body.reflect_sequence_id,
         subject_id=body.subject_id,
+        challenge_id=body.challenge_id,
     )
     metered(request, out["Result"])
     return {**out, "RequestId": rid}

@@ -18,9 +18,10 @@ SubjectId = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z
 
 class LivenessIn(Body):
     video: Base64Media
-    mode: Literal["silent", "action", "reflection"] | None = None
+    mode: Literal["silent", "action", "reflection", "challenge"] | None = None
     actions: list[Action] | None = Field(default=None, min_length=1, max_length=2)
     reflect_sequence_id: str | None = Field(default=None, max_length=64)
+    challenge_id: str | None = Field(default=None, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
     rule_id: str | None = None
     subject_id: str | None = SubjectId
 
@@ -34,6 +35,15 @@ def reflect_sequence(verifications: VerificationServiceDep, rid: RequestIdDep) -
     return {**verifications.issue_sequence(), "RequestId": rid}
 
 
+class ChallengeIn(Body):
+    reflection: bool = False
+
+
+@router.post("/v1/liveness/challenges", name="CreateLivenessChallenge")
+def liveness_challenge(body: ChallengeIn, verifications: VerificationServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+    return {**verifications.issue_challenge(reflection=body.reflection), "RequestId": rid}
+
+
 @router.post("/v1/liveness", name="DetectLiveness")
 def liveness(
     body: LivenessIn, request: Request, verifications: VerificationServiceDep, rid: RequestIdDep
@@ -45,6 +55,7 @@ def liveness(
         actions=body.actions,
         sequence_id=body.reflect_sequence_id,
         subject_id=body.subject_id,
+        challenge_id=body.challenge_id,
     )
     metered(request, out["Result"])
     return {**out, "RequestId": rid}
@@ -62,6 +73,7 @@ def selfie(
         actions=body.actions,
         sequence_id=body.reflect_sequence_id,
         subject_id=body.subject_id,
+        challenge_id=body.challenge_id,
     )
     metered(request, out["Result"])
     return {**out, "RequestId": rid}

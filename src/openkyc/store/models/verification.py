@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openkyc.store.base import Base
@@ -47,7 +47,10 @@ class VerificationSession(Base):
     """A hosted verification (BizToken): the end user opens ``/verify/{biz_token}``.
 
     The reference photo is a sealed blob (2 hours at most); ``extra_enc`` is the customer's
-    pass-through data, sealed because it may hold personal data.
+    pass-through data, sealed because it may hold personal data. ``check_mode`` names the steps
+    (NULL on rows older than migration 0015: derived from the reference photo); ``consent_id`` is
+    the end user's recorded agreement to the notice; ``last_attempt_id`` and ``last_reply`` answer
+    a retried upload of the same attempt again instead of counting it twice.
     """
 
     __tablename__ = "verification_sessions"
@@ -64,3 +67,9 @@ class VerificationSession(Base):
     result_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    check_mode: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(16))
+    consent_id: Mapped[int | None] = mapped_column(Integer)
+    liveness_mode: Mapped[str | None] = mapped_column(String(16))
+    last_attempt_id: Mapped[str | None] = mapped_column(String(40))
+    last_reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)

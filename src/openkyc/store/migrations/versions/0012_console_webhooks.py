@@ -1,7 +1,7 @@
 """operators: console sign-in and sessions, app disable, webhook delivery log (outbox)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import openkyc.store.base
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,247 @@
+"""Action detectors and the timed challenge measured against hand annotations of real footage.
+
+Labels: ``benchmarks/action_labels.csv`` (how they were made: docs/liveness.md, "Annotations").
+Each clip of ``live-faces-varied`` and ``grid-talking-face-videos`` is decoded at 15 fps, the face
+tracked with YuNet, and the action events detected (:mod:`openkyc.liveness.events`). Per split
+(``tune``: thresholds were set on it; ``heldout``: never tuned on) and per action it reports:
+
+- ``recall``: labelled events matched by a detected event whose onset is within ``--match-ms``
+  (400 ms) of the labelled onset (one to one, in time order);
+- ``false_per_min``: detected events matched to no label, per minute of scored footage (mouth
+  events are scored only outside the labelled stretches of talking; blinks not in clips whose eyes
+  cannot be read);
+- ``onset_error_ms``: median and 90th percentile of ``|detected - labelled|`` over matched events;
+- ``challenge_bpcer``: for each labelled event a one-action schedule whose prompt came
+  ``reaction`` ms (300, 500 or 700) before the labelled onset, as a person answering the prompt
+  would have produced it, is verified against the detected events; the share refused;
+- ``challenge_apcer``: schedules drawn at random (:func:`openkyc.liveness.challenge.new_schedule`,
+  one action, and two actions on clips long enough) verified against the same recordings, which were
+  made before the schedules were drawn: the share accepted. This is the timing property a replayed
+  recording must beat; what the replay path (screen, camera) does to the detectors is measured by
+  ``eval_liveness.py``.
+
+    .venv/bin/python benchmarks/eval_challenge.py [--signals /tmp/signals.json] [--schedules 400]
+
+``--signals`` reuses (or writes, when missing) the per-frame measures of ``liveness_signals.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from liveness_signals import clip_signals, clips  # noqa: E402
+
+from openkyc.liveness.challenge import ChallengeConfig, Event, Schedule, TimedAction, new_schedule, verify_schedule  # noqa: E402
+from openkyc.liveness.events import EventConfig, detect_events  # noqa: E402
+
+ACTIONS = ("blink", "mouth", "nod", "shake")
+REACTIONS_MS = (300, 500, 700)
+
+
+def load_labels(path: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    with path.open() as f:
+        for row in csv.DictReader(f):
+            key = f"{row['set']}/{row['clip']}"
+            clip = out.setdefault(key, {"split": row["split"], "events": [], "talking": [], "unscored": set()})
+            onset, end = float(row["onset_ms"]), float(row["end_ms"])
+            if row["action"] == "talking":
+                clip["talking"].append((onset, end))
+            elif row["action"].startswith("unscored_"):
+                clip["unscored"].add(row["action"].removeprefix("unscored_"))
+            else:
+                clip["events"].append(Event(row["action"], onset, end))
+    return out
+
+
+def _inside(t: float, stretches: list[tuple[float, float]]) -> bool:
+    return any(a <= t <= b for a, b in stretches)
+
+
+def _scored_ms(duration: float, action: str, label: dict[str, Any]) -> float:
+    if action in label["unscored"]:
+        return 0.0
+    if action != "mouth":
+        return duration
+    talking = sum(min(b, duration) - max(a, 0.0) for a, b in label["talking"] if b > 0 and a < duration)
+    return max(0.0, duration - talking)
+
+
+def match(labelled: list[Event], detected: list[Event], tolerance: float) -> list[tuple[Event, Event | None]]:
+    free = sorted(detected, key=lambda e: e.onset_ms)
+    pairs: list[tuple[Event, Event | None]] = []
+    for lab in sorted(labelled, key=lambda e: e.onset_ms):
+        best = min(free, key=lambda d: abs(d.onset_ms - lab.onset_ms), default=None)
+        if best is not None and abs(best.onset_ms - lab.onset_ms) <= tolerance:
+            free.remove(best)
+            pairs.append((lab, best))
+        else:
+            pairs.append((lab, None))
+    return pairs
+
+
+def detector_metrics(
+    data: dict[str, Any], labels: dict[str, dict[str, Any]], config: EventConfig, tolerance: float
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for split in ("tune", "heldout"):
+        per: dict[str, dict[str, Any]] = {
+            a: {"labelled": 0, "found": 0, "false": 0, "minutes": 0.0, "errors": []} for a in ACTIONS
+        }
+        for key, sig in data.items():
+            label = labels[key]
+            if label["split"] != split or "times_ms" not in sig:
+                continue
+            detected = detect_events(sig["times_ms"], sig["raw"], config)
+            duration = float(sig["duration_ms"])
+            for action in ACTIONS:
+                scored = _scored_ms(duration, action, label)
+                if scored <= 0:
+                    continue
+                labs = [e for e in label["events"] if e.action == action]
+                dets = [e for e in detected if e.action == action]
+                if action == "mouth":
+                    dets = [e for e in dets if not _inside(e.onset_ms, label["talking"])]
+                    labs = [e for e in labs if not _inside(e.onset_ms, label["talking"])]
+                pairs = match(labs, dets, tolerance)
+                m = per[action]
+                m["labelled"] += len(labs)
+                m["found"] += sum(1 for _, d in pairs if d is not None)
+                m["false"] += len(dets) - sum(1 for _, d in pairs if d is not None)
+                m["minutes"] += scored / 60000.0
+                m["errors"] += [abs(d.onset_ms - lab.onset_ms) for lab, d in pairs if d is not None]
+        out[split] = {
+            a: {
+                "labelled_events": m["labelled"],
+                "recall": round(m["found"] / m["labelled"], 3) if m["labelled"] else None,
+                "false_events": m["false"],
+                "scored_minutes": round(m["minutes"], 2),
+                "false_per_min": round(m["false"] / m["minutes"], 2) if m["minutes"] else None,
+                "onset_error_ms_median": round(float(np.median(m["errors"]))) if m["errors"] else None,
+                "onset_error_ms_p90": round(float(np.percentile(m["errors"], 90))) if m["errors"] else None,
+            }
+            for a, m in per.items()
+        }
+    return out
+
+
+def _one(action: str, prompt: int, cfg: ChallengeConfig, record_ms: int) -> Schedule:
+    start = prompt + cfg.reaction_ms
+    return Schedule((TimedAction(action, prompt, start, start + cfg.window_ms),), None, record_ms)
+
+
+def challenge_metrics(
+    data: dict[str, Any],
+    labels: dict[str, dict[str, Any]],
+    config: EventConfig,
+    challenge: ChallengeConfig,
+    schedules: int,
+    seed: int,
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    out: dict[str, Any] = {}
+    for split in ("tune", "heldout"):
+        bona: dict[str, list[str]] = defaultdict(list)
+        attack: dict[str, list[bool]] = defaultdict(list)
+        for key, sig in data.items():
+            label = labels[key]
+            if label["split"] != split or "times_ms" not in sig:
+                continue
+            duration = float(sig["duration_ms"])
+            detected = detect_events(sig["times_ms"], sig["raw"], config)
+            faces = sig["times_ms"]
+            for ev in label["events"]:
+                if ev.action in label["unscored"]:
+                    continue
+                for reaction in REACTIONS_MS:
+                    prompt = int(ev.onset_ms) - reaction
+                    record = prompt + challenge.reaction_ms + challenge.window_ms + challenge.tail_ms
+                    if prompt < 0 or record > duration + challenge.short_tolerance_ms:
+                        continue
+                    verdict = verify_schedule(
+                        _one(ev.action, prompt, challenge, int(min(record, duration))),
+                        detected,
+                        duration_ms=duration,
+                        face_times_ms=faces,
+                        config=challenge,
+                    )
+                    bona[ev.action].append(verdict.code)
+            # random schedules against the recording
+            one = replace(challenge, count=1, lead_ms=(0, max(1, int(duration) - 2100)))
+            two = replace(challenge, count=2, lead_ms=(300, 900))
+            for i in range(schedules):
+                s = new_schedule(config=one, rng=rng)
+                if s.record_ms <= duration:
+                    v = verify_schedule(s, detected, duration_ms=duration, face_times_ms=faces, config=challenge)
+                    attack[f"1:{s.actions[0].action}"].append(v.live)
+                if duration >= 5500 and i % 2 == 0:
+                    s2 = new_schedule(config=two, rng=rng)
+                    if s2.record_ms <= duration + challenge.short_tolerance_ms:
+                        v2 = verify_schedule(s2, detected, duration_ms=duration, face_times_ms=faces, config=challenge)
+                        attack["2 actions"].append(v2.live)
+        out[split] = {
+            "bpcer_schedule_from_real_onsets": {
+                a: {
+                    "schedules": len(codes),
+                    "refused": sum(c != "Success" for c in codes),
+                    "bpcer": round(sum(c != "Success" for c in codes) / len(codes), 3) if codes else None,
+                    "codes": dict(sorted({c: codes.count(c) for c in set(codes)}.items())),
+                }
+                for a, codes in sorted(bona.items())
+            },
+            "apcer_random_schedules": {
+                k: {"schedules": len(v), "accepted": sum(v), "apcer": round(sum(v) / len(v), 4) if v else None}
+                for k, v in sorted(attack.items())
+            },
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared-data", default=str(ROOT.parent.parent / "shared" / "data"))
+    parser.add_argument("--labels", default=str(ROOT / "action_labels.csv"))
+    parser.add_argument("--signals", help="JSON cache of the per-frame measures (read if present, else written)")
+    parser.add_argument("--schedules", type=int, default=400, help="random schedules per recording")
+    parser.add_argument("--match-ms", type=float, default=400.0)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    labels = load_labels(Path(args.labels))
+    cache = Path(args.signals) if args.signals else None
+    if cache is not None and cache.exists():
+        data = json.loads(cache.read_text())
+    else:
+        from openkyc.biometrics.detection import default_detector
+
+        detector = default_detector()
+        data = {f"{folder}/{p.name}": clip_signals(p, detector) for folder, p in clips(Path(args.shared_data))}
+        if cache is not None:
+            cache.write_text(json.dumps(data))
+    data = {k: v for k, v in data.items() if k in labels}
+    config, challenge = EventConfig(), ChallengeConfig()
+    report = {
+        "clips": {s: sum(1 for k in data if labels[k]["split"] == s) for s in ("tune", "heldout")},
+        "labels": str(Path(args.labels).name),
+        "match_ms": args.match_ms,
+        "event_config": {a: vars(config.of(a)) for a in ACTIONS},
+        "detectors": detector_metrics(data, labels, config, args.match_ms),
+        "challenge": challenge_metrics(data, labels, config, challenge, args.schedules, args.seed),
+    }
+    print(json.dumps(report, indent=1))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

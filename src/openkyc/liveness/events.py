@@ -1,0 +1,176 @@
+"""Action events with onset times: every blink, mouth opening, nod and head turn in a face track.
+
+The timed challenge (:mod:`openkyc.liveness.challenge`) needs *when* each action started, not just
+whether it happened somewhere. Each action has a per-frame deviation signal built from YuNet's 5
+keypoints and the image (the same measures as :mod:`openkyc.liveness.action`):
+
+- ``blink``: the running median of the iris darkness minus its value: on a face crop aligned on the
+  eyes (inter-eye distance 36 px), the darkest point of each blurred eye box (the iris and pupil)
+  relative to the cheek below the nose; closed lids hide the iris and the darkness drops;
+- ``mouth``: mouth opening (darkness of the lip gap) above the clip's 10th percentile (closed mouth);
+- ``nod``: ``|pitch - running median|`` (nose depth between the eye and mouth lines);
+- ``shake``: ``|yaw - running median|`` (nose offset from the eye midpoint, in inter-eye distances).
+
+An event is a stretch where the deviation stays at or above ``low`` and reaches ``high``; its onset
+is the time the signal crossed ``low`` (interpolated between the two samples around the crossing),
+its end the time it fell back below. Stretches closer than ``merge_ms`` are one event. Running
+medians span ``baseline_ms`` either side, so slow drifts of light or posture are not events.
+Thresholds were set on the tuning part of the annotated clips only (``benchmarks/action_labels.csv``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from openkyc.biometrics.types import Face, Image
+from openkyc.liveness.action import mouth_opening
+from openkyc.liveness.challenge import Event
+from openkyc.liveness.track import FaceTrack
+
+ALIGNED_EYE_DISTANCE = 36.0
+
+
+@dataclass(frozen=True)
+class Threshold:
+    high: float
+    low: float
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    blink: Threshold = Threshold(0.04, 0.028)
+    mouth: Threshold = Threshold(0.10, 0.05)
+    nod: Threshold = Threshold(0.12, 0.06)
+    shake: Threshold = Threshold(0.15, 0.08)
+    baseline_ms: float = 1500.0
+    merge_ms: float = 150.0
+
+    def of(self, action: str) -> Threshold:
+        threshold: Threshold = getattr(self, action)
+        return threshold
+
+
+def running_median(times_ms: Sequence[float], values: Sequence[float], half_ms: float) -> list[float]:
+    t = np.asarray(times_ms, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    out = []
+    for ti in t:
+        near = v[np.abs(t - ti) <= half_ms]
+        out.append(float(np.median(near)))
+    return out
+
+
+def deviations(
+    times_ms: Sequence[float], raw: Mapping[str, Sequence[float]], config: EventConfig | None = None
+) -> dict[str, list[float]]:
+    """Per-action deviation signals from raw per-frame measures (``eye, mouth, pitch, yaw``)."""
+    cfg = config or EventConfig()
+    out: dict[str, list[float]] = {}
+    if "eye" in raw:
+        base = running_median(times_ms, raw["eye"], cfg.baseline_ms)
+        out["blink"] = [b - v for v, b in zip(raw["eye"], base, strict=True)]
+    if "mouth" in raw:
+        low = float(np.percentile(raw["mouth"], 10)) if len(raw["mouth"]) else 0.0
+        out["mouth"] = [v - low for v in raw["mouth"]]
+    for action, key in (("nod", "pitch"), ("shake", "yaw")):
+        if key in raw:
+            base = running_median(times_ms, raw[key], cfg.baseline_ms)
+            out[action] = [abs(v - b) for v, b in zip(raw[key], base, strict=True)]
+    return out
+
+
+def events_from_signal(
+    action: str, times_ms: Sequence[float], deviation: Sequence[float], threshold: Threshold, merge_ms: float = 150.0
+) -> list[Event]:
+    """Stretches at or above ``threshold.low`` that reach ``threshold.high``, with interpolated onsets."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for i, d in enumerate(deviation):
+        if d >= threshold.low:
+            current.append(i)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    events: list[Event] = []
+    for run in runs:
+        peak = max(deviation[i] for i in run)
+        if peak < threshold.high:
+            continue
+        first, last = run[0], run[-1]
+        onset = float(times_ms[first])
+        if first > 0:
+            d0, d1 = deviation[first - 1], deviation[first]
+            frac = (threshold.low - d0) / (d1 - d0) if d1 != d0 else 1.0
+            onset = float(times_ms[first - 1] + frac * (times_ms[first] - times_ms[first - 1]))
+        end = float(times_ms[last + 1]) if last + 1 < len(times_ms) else float(times_ms[last])
+        if events and onset - events[-1].end_ms < merge_ms:
+            prev = events[-1]
+            events[-1] = Event(action, prev.onset_ms, end, max(prev.strength, peak))
+        else:
+            events.append(Event(action, onset, end, float(peak)))
+    return events
+
+
+def aligned_face(image: Image, face: Face) -> Image:
+    """The face warped so that the eyes sit at (30, 40) and (66, 40) of a 96 x 112 crop."""
+    k = face.keypoints
+    (x1, y1), (x2, y2) = k.right_eye, k.left_eye
+    dx, dy = x2 - x1, y2 - y1
+    length = max(math.hypot(dx, dy), 1e-6)
+    scale = ALIGNED_EYE_DISTANCE / length
+    c, s = dx / length * scale, dy / length * scale
+    m = np.array([[c, s, 0.0], [-s, c, 0.0]], dtype=np.float32)
+    m[:, 2] = np.array([30.0, 40.0], dtype=np.float32) - m[:, :2] @ np.array([x1, y1], dtype=np.float32)
+    return np.asarray(cv2.warpAffine(image, m, (96, 112), flags=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def iris_darkness(aligned: Image) -> float:
+    """``1 - darkest blurred eye point / cheek median`` on an :func:`aligned_face` crop."""
+    grey = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    blurred = cv2.GaussianBlur(grey, (0, 0), 1.6)
+    darkest = [float(blurred[35:46, cx - 7 : cx + 8].min()) for cx in (30, 66)]
+    ref = float(np.median(grey[48:64, 38:58]))
+    if ref <= 0.0:
+        return 0.0
+    return 1.0 - float(np.mean(darkest)) / ref
+
+
+def raw_measures(track: FaceTrack) -> tuple[list[float], dict[str, list[float]]]:
+    """Frame times (ms) and the raw per-frame measures of a track."""
+    times = [f.time_s * 1000.0 for f in track.faces]
+    raw: dict[str, list[float]] = {"eye": [], "mouth": [], "pitch": [], "yaw": []}
+    for f in track.faces:
+        image = track.image(f)
+        raw["eye"].append(iris_darkness(aligned_face(image, f.face)))
+        raw["mouth"].append(mouth_opening(image, f))
+        raw["pitch"].append(f.pitch)
+        raw["yaw"].append(f.yaw)
+    return times, raw
+
+
+def detect_events(
+    times_ms: Sequence[float],
+    raw: Mapping[str, Sequence[float]],
+    config: EventConfig | None = None,
+    actions: Sequence[str] = ("blink", "mouth", "nod", "shake"),
+) -> list[Event]:
+    """Every event of ``actions``, sorted by onset."""
+    cfg = config or EventConfig()
+    devs = deviations(times_ms, raw, cfg)
+    found: list[Event] = []
+    for action in actions:
+        if action in devs:
+            found.extend(events_from_signal(action, times_ms, devs[action], cfg.of(action), cfg.merge_ms))
+    return sorted(found, key=lambda e: e.onset_ms)
+
+
+def track_events(track: FaceTrack, config: EventConfig | None = None) -> list[Event]:
+    times, raw = raw_measures(track)
+    return detect_events(times, raw, config)

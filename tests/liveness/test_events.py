@@ -1,0 +1,98 @@
+"""Action events with onsets: the pure signal logic, and the detectors on annotated real footage."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openkyc.liveness.events import (
+    EventConfig,
+    Threshold,
+    aligned_face,
+    detect_events,
+    events_from_signal,
+    iris_darkness,
+    running_median,
+    track_events,
+)
+
+LABELS = Path(__file__).resolve().parents[2] / "benchmarks" / "action_labels.csv"
+T = [float(i * 66) for i in range(30)]
+
+
+def test_a_stretch_reaching_high_is_one_event_with_an_interpolated_onset() -> None:
+    dev = [0.0] * 30
+    dev[10:14] = [0.02, 0.05, 0.08, 0.03]
+    events = events_from_signal("blink", T, dev, Threshold(0.06, 0.03))
+    assert len(events) == 1
+    e = events[0]
+    # crosses 0.03 between samples 10 (0.02) and 11 (0.05): a third of the way
+    assert e.onset_ms == pytest.approx(T[10] + (T[11] - T[10]) / 3)
+    assert e.end_ms == T[14] and e.strength == pytest.approx(0.08)
+
+
+@pytest.mark.parametrize(
+    ("values", "count"),
+    [
+        ([0.0, 0.05, 0.05, 0.0], 0),  # never reaches high
+        ([0.07, 0.07, 0.0, 0.0], 1),  # at the very start: onset is the first sample
+        ([0.07, 0.0, 0.07, 0.0], 1),  # 66 ms apart: merged
+    ],
+)
+def test_stretches_below_high_are_not_events_and_close_ones_merge(values: list[float], count: int) -> None:
+    dev = [0.0] * 30
+    dev[5 : 5 + len(values)] = values
+    if values[0] == 0.07 and values[1] == 0.07:
+        dev = values + [0.0] * 26
+    assert len(events_from_signal("nod", T, dev, Threshold(0.06, 0.03), merge_ms=150)) == count
+
+
+def test_slow_drift_is_not_an_event_but_a_dip_is() -> None:
+    times = [float(i * 66) for i in range(90)]
+    drift = list(np.linspace(0.8, 0.6, 90))  # light slowly changing over 6 s
+    assert detect_events(times, {"eye": drift}) == []
+    dipped = list(drift)
+    dipped[40:43] = [d - 0.1 for d in dipped[40:43]]
+    events = detect_events(times, {"eye": dipped})
+    assert [e.action for e in events] == ["blink"] and abs(events[0].onset_ms - times[40]) < 66
+    assert running_median([0, 1, 2], [1.0, 5.0, 2.0], 1.0) == [3.0, 2.0, 3.5]
+
+
+def test_turns_and_nods_come_from_the_pose_signals() -> None:
+    times = [float(i * 66) for i in range(60)]
+    yaw = [0.0] * 60
+    yaw[30:40] = [0.3] * 10
+    events = detect_events(times, {"yaw": yaw, "pitch": [0.45] * 60})
+    assert [(e.action, round(e.onset_ms)) for e in events] == [("shake", round(times[29] + 66 * 0.08 / 0.3))]
+    assert EventConfig().of("nod") == EventConfig().nod
+
+
+def _labelled_blinks(clip: str) -> list[float]:
+    with LABELS.open() as f:
+        return [float(r["onset_ms"]) for r in csv.DictReader(f) if r["clip"] == clip and r["action"] == "blink"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "clip",
+    ["live-faces-varied/repeating__Blink-Detector__video.mp4", "grid-talking-face-videos/id2_vcd_swwp2s.mpg"],
+)
+def test_blinks_are_found_near_their_annotated_onsets(shared_data: Path, detector: object, clip: str) -> None:
+    from dataclasses import replace
+
+    from openkyc.liveness.track import TrackConfig, build_track
+    from openkyc.liveness.video import VideoLimits, decode_video
+
+    decoded = decode_video((shared_data / clip).read_bytes(), VideoLimits(sample_fps=15, max_frames=120))
+    track = build_track(decoded.frames, detector, config=replace(TrackConfig(), min_hist_corr=-1.0))  # type: ignore[arg-type]
+    found = [e.onset_ms for e in track_events(track) if e.action == "blink"]
+    labelled = _labelled_blinks(clip.split("/")[1])
+    assert labelled
+    matched = [min(abs(f - onset) for f in found) for onset in labelled]
+    assert sum(m <= 150 for m in matched) >= len(labelled) - 1, (found, labelled)
+    assert len(found) <= len(labelled) + 1
+    crop = aligned_face(track.image(track.faces[0]), track.faces[0].face)
+    assert crop.shape == (112, 96, 3) and 0.0 < iris_darkness(crop) < 1.0
