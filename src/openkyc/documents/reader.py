@@ -5,6 +5,8 @@ subclasses, so a caller can raise the matching error with :func:`error_for_code`
 
 - ``Success``: an MRZ with every check digit holding, or a template matched;
 - ``FailedOperation.MrzCheckFailed``: an MRZ was read but a check digit fails (``mrz.valid`` false);
+- ``FailedOperation.MrzNotVerified``: the check digits hold but the reading is not vouched for
+  (``mrz.invalid`` names the field: unknown state code, visual-zone mismatch, low confidence);
 - ``FailedOperation.DocumentUnrecognized``: text but no MRZ and no template;
 - ``FailedOperation.DocumentNotFound``: no text at all (no document in the photo).
 
@@ -14,7 +16,7 @@ Images that are not 8-bit colour arrays, too small or too large raise 4xx errors
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -26,10 +28,19 @@ from openkyc.biometrics.types import BoundingBox, FaceDetector
 from openkyc.documents.mrz import PERSONAL_FIELDS, MrzResult
 from openkyc.documents.mrzfind import MrzFinding, find_mrz
 from openkyc.documents.mrzreread import PREPARATIONS, Preparation, reread_mrz
-from openkyc.documents.ocr import LineReader, Quad, RapidTextRecognizer, TextLine, TextRecognizer, crop_quad
+from openkyc.documents.ocr import (
+    LineReader,
+    Quad,
+    RapidTextRecognizer,
+    TextLine,
+    TextRecognizer,
+    crop_quad,
+    read_lines,
+)
 from openkyc.documents.portrait import Portrait, find_portrait
 from openkyc.documents.quality import WarningThresholds, document_warnings
 from openkyc.documents.templates import TEMPLATES, CardTemplate, match_templates
+from openkyc.documents.viz import cross_check
 from openkyc.errors import (
     DocumentNotFound,
     DocumentUnrecognized,
@@ -38,12 +49,13 @@ from openkyc.errors import (
     ImageSizeTooLarge,
     ImageTooSmall,
     MrzCheckFailed,
+    MrzNotVerified,
 )
 
 SUCCESS = "Success"
 MRZ_ASPECT = 8.0  # width / height above which a text line may be an MRZ line
 _ERRORS: dict[str, type[FailedOperation]] = {
-    e.code: e for e in (DocumentNotFound, DocumentUnrecognized, MrzCheckFailed)
+    e.code: e for e in (DocumentNotFound, DocumentUnrecognized, MrzCheckFailed, MrzNotVerified)
 }
 _MRZ_TYPES = {"P": "PASSPORT", "V": "VISA"}
 
@@ -132,9 +144,13 @@ class DocumentReader:
 
     def read(self, image: npt.NDArray[np.uint8], *, today: date) -> DocumentResult:
         image = self._check(image)
-        lines, finding = self._ocr(image, today)
-        if finding is not None and not finding.result.valid and isinstance(self.recognizer, LineReader):
+        lines, finding, rest = self._ocr(image, today)
+        if finding is not None and not finding.result.checks_pass and isinstance(self.recognizer, LineReader):
             finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
+        if finding is not None and finding.result.checks_pass:
+            if rest and isinstance(self.recognizer, LineReader):
+                lines = lines + _read(self.recognizer, image, rest)
+            finding = self._cross_check(finding, lines)
         boxes = [_aabb(line.box) for line in lines]
         warnings = document_warnings(
             image, text_boxes=boxes, focus_box=finding.band if finding else None, thresholds=self.thresholds
@@ -143,7 +159,7 @@ class DocumentReader:
         common: dict[str, Any] = {"warnings": tuple(warnings), "portrait": portrait}
         if finding is not None:
             mrz = finding.result
-            code = SUCCESS if mrz.valid else MrzCheckFailed.code
+            code = SUCCESS if mrz.valid else MrzCheckFailed.code if not mrz.checks_pass else MrzNotVerified.code
             kind = _MRZ_TYPES.get(mrz.fields["document_code"][:1], "ID_CARD")
             return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=finding.band, **common)
         if not lines:
@@ -168,24 +184,39 @@ class DocumentReader:
             return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
         return image
 
-    def _ocr(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None]:
+    @staticmethod
+    def _cross_check(finding: MrzFinding, lines: list[TextLine]) -> MrzFinding:
+        """The finding with the visual zone's verdicts (the lines that are not the MRZ's)."""
+        mrz_quads = set(finding.quads)
+        texts = [line.text for line in lines if line.box not in mrz_quads]
+        check = cross_check(finding.result, texts)
+        result = replace(
+            finding.result,
+            viz_mismatches=check.mismatches,
+            viz_checked=check.found,
+            unconfirmed=tuple(u for u in finding.result.unconfirmed if u not in check.confirmed),
+        )
+        return replace(finding, result=result)
+
+    def _ocr(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
+        """Lines read, the MRZ found among them, and line boxes not read yet (the visual zone)."""
         recognizer = self.recognizer
         if not isinstance(recognizer, LineReader):
             lines = recognizer.recognize(image)
-            return lines, find_mrz(lines, today=today)
+            return lines, find_mrz(lines, today=today), []
         quads = recognizer.detect_lines(image)
         wide = [q for q in quads if _is_wide(q)]
         lines = _read(recognizer, image, wide)
         finding = find_mrz(lines, today=today)
+        rest = [q for q in quads if not _is_wide(q)]
         if finding is not None:
-            return lines, finding
-        rest = _read(recognizer, image, [q for q in quads if not _is_wide(q)])
-        return lines + rest, None
+            return lines, finding, rest
+        return lines + _read(recognizer, image, rest), None, []
 
 
 def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:
-    texts = reader.read_crops([crop_quad(image, q, pad=pad) for q in quads])
-    return [TextLine(t, q, s) for q, (t, s) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
+    texts = read_lines(reader, [crop_quad(image, q, pad=pad) for q in quads])
+    return [TextLine(t, q, s, c, a) for q, (t, s, c, a) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
 
 
 def _is_wide(quad: Quad) -> bool:

@@ -68,6 +68,10 @@ DESCRIPTIONS = {
     "FailedOperation.DocumentTypeNotAllowed": "This type of document is not accepted.",
     "FailedOperation.DocumentWarnings": "The document photo is not good enough (see the warnings).",
     "FailedOperation.DocumentNoPortrait": "No portrait was found on the document.",
+    "FailedOperation.MrzNotVerified": "The document's reading could not be confirmed (see the document step).",
+    "FailedOperation.DocumentExpired": "The document has expired.",
+    "FailedOperation.DocumentHolderUnderage": "The document holder is under the rule's minimum age.",
+    "FailedOperation.DocumentStateNotAllowed": "Documents from this issuing state are not accepted.",
 }
 
 
@@ -277,15 +281,13 @@ class VerificationService:
                 portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
                 sim = round(_sim(engine, portrait, result.best_frame), 2)
                 compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
-        document_code, document_details = judge(document, rule)
+        document_code, document_details = judge(document, rule, self.data.clock().date())
         if document.portrait is None and document_code == SUCCESS:
             document_code = NO_PORTRAIT
         steps = {
             "document": {
                 "code": document_code,
                 "document_type": document.document_type,
-                "warnings": list(document.warnings),
-                "mrz_valid": document.mrz.valid if document.mrz else None,
                 **document_details,
             },
             "liveness": {"code": result.code, **result.to_dict()},
