@@ -30,6 +30,8 @@ MAX_BLIND_ALTERNATIVE = 0.02
 """A check-blind look-alike the recogniser gave this probability or more leaves the character unconfirmed."""
 MIN_CORRECTION_EVIDENCE = 1e-3
 """The probability the recogniser must have given a look-alike for it to be tried as a correction."""
+MIN_CORRECTION_CONFIRM = 0.2
+"""A corrected character the recogniser gave less than this stays unconfirmed unless the visual zone agrees."""
 """Per-character confidence a look-alike the check digit cannot see (``6/G``, ``8/S``...) needs, unless the visual zone agrees."""
 PERSONAL_FIELDS = frozenset(
     {"surname", "given_names", "document_number", "birth_date", "expiry_date", "optional_data", "optional_data_2"}
@@ -240,7 +242,13 @@ def parse_mrz(
     if "optional_data_2" in raw:
         fields["optional_data_2"] = raw["optional_data_2"].strip("<")
     unknown = tuple(name for name in ("issuing_state", "nationality") if not is_known_state(raw[name]))
-    corrected = {(c.field, c.index) for c in corrections}
+    starts = {spec.name: (spec.line, spec.start) for spec in layout.fields}
+    weak = {
+        (c.field, c.index)
+        for c in corrections
+        if _alternative(alternatives, starts[c.field][0], starts[c.field][1] + c.index, c.corrected)
+        < MIN_CORRECTION_CONFIRM
+    }
     return MrzResult(
         format=fmt,
         lines=tuple(fixed),
@@ -252,9 +260,9 @@ def parse_mrz(
         unknown_state_codes=unknown,
         corrections=corrections,
         unconfirmed=tuple(
-            spot
-            for spot in unconfirmed_characters(fixed, layout, confidences, min_blind_confidence, alternatives)
-            if spot not in corrected
+            dict.fromkeys(
+                [*unconfirmed_characters(fixed, layout, confidences, min_blind_confidence, alternatives), *sorted(weak)]
+            )
         ),
     )
 

@@ -9,7 +9,7 @@ one for the other always changes the field's check digit. So when the reading fa
 check digit, fewest changes first, and accepts a set of changes only when
 
 - every check digit involved holds afterwards (the field's own and the composite), and
-- it is the *only* set of that size that does (two candidates passing: nothing is corrected).
+- it is the *only* set of changes, of any size up to :data:`MAX_CHANGES`, that does.
 
 Pairs the check digit cannot see (values differing by a multiple of 10, such as ``6/G``, ``8/S``,
 ``1/L``) are never corrected here; :data:`BLIND_LOOKALIKES` lists those that also look alike, for the
@@ -101,8 +101,9 @@ def guided_corrections(
 
     ``passes(lines)`` must say whether every check digit holds. ``allowed(line, index, char)`` says
     whether ``char`` may replace the character read there (the recogniser's own evidence; None:
-    every look-alike may). When the lines already pass, or no unique set of at most
-    :data:`MAX_CHANGES` changes passes, ``lines`` come back unchanged.
+    every look-alike may). Every set of up to :data:`MAX_CHANGES` changes is tried; the lines are
+    corrected only when exactly one of them passes (two passing sets, of any sizes: nothing is
+    corrected). When the lines already pass, they come back unchanged.
     """
     if passes(lines):
         return lines, ()
@@ -118,9 +119,9 @@ def guided_corrections(
             alts = "".join(c for c in ALTERNATIVES[char] if allowed is None or allowed(spec.line, i, c))
             if alts:
                 spots.append((spec.line, i, spec.name, alts))
+    found: list[list[tuple[int, int, str, str]]] = []
     tried = 0
     for size in range(1, min(MAX_CHANGES, len(spots)) + 1):
-        found: list[list[tuple[int, int, str, str]]] = []
         for combo in itertools.combinations(spots, size):
             for chars in itertools.product(*(alts for *_, alts in combo)):
                 tried += 1
@@ -131,13 +132,12 @@ def guided_corrections(
                     found.append([(line, i, name, c) for (line, i, name, _), c in zip(combo, chars, strict=True)])
                     if len(found) > 1:
                         return lines, ()  # ambiguous: two different corrections pass
-        if len(found) == 1:
-            changes = found[0]
-            fixed = _apply(lines, [(line, i, c) for line, i, _, c in changes])
-            starts = {spec.name: spec.start for spec in layout.fields}
-            corrections = tuple(Correction(name, i - starts[name], lines[line][i], c) for line, i, name, c in changes)
-            return fixed, corrections
-    return lines, ()
+    if len(found) != 1:
+        return lines, ()
+    changes = found[0]
+    fixed = _apply(lines, [(line, i, c) for line, i, _, c in changes])
+    starts = {spec.name: spec.start for spec in layout.fields}
+    return fixed, tuple(Correction(name, i - starts[name], lines[line][i], c) for line, i, name, c in changes)
 
 
 def _apply(lines: Sequence[str], changes: Sequence[tuple[int, int, str]]) -> list[str]:
