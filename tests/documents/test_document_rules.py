@@ -69,7 +69,9 @@ def test_accepted_issuing_states() -> None:
     assert code == "FailedOperation.DocumentStateNotAllowed"
     card = DocumentResult("Success", "HK_ID", {"document_number": "A123456(3)"})
     assert judge(card, RuleConfig(accepted_issuing_states=["HKG"]), TODAY)[0] == "Success"
-    assert judge(card, RuleConfig(accepted_issuing_states=["SGP"]), TODAY)[0] == "FailedOperation.DocumentStateNotAllowed"
+    assert (
+        judge(card, RuleConfig(accepted_issuing_states=["SGP"]), TODAY)[0] == "FailedOperation.DocumentStateNotAllowed"
+    )
     generic = DocumentResult("Success", "GENERIC_ID", {"document_number": "X12345"})
     code, _ = judge(generic, RuleConfig(document_types=["GENERIC_ID"], accepted_issuing_states=["GBR"]), TODAY)
     assert code == "FailedOperation.DocumentStateNotAllowed"

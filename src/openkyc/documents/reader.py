@@ -39,6 +39,7 @@ from openkyc.documents.ocr import (
 )
 from openkyc.documents.portrait import Portrait, find_portrait
 from openkyc.documents.quality import WarningThresholds, document_warnings
+from openkyc.documents.rectify import document_quad, enlarge, rectify
 from openkyc.documents.templates import TEMPLATES, CardTemplate, match_templates
 from openkyc.documents.viz import cross_check
 from openkyc.errors import (
@@ -144,24 +145,25 @@ class DocumentReader:
 
     def read(self, image: npt.NDArray[np.uint8], *, today: date) -> DocumentResult:
         image = self._check(image)
-        lines, finding, rest = self._ocr(image, today)
-        if finding is not None and not finding.result.checks_pass and isinstance(self.recognizer, LineReader):
-            finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
-        if finding is not None and finding.result.checks_pass:
-            if rest and isinstance(self.recognizer, LineReader):
-                lines = lines + _read(self.recognizer, image, rest)
-            finding = self._cross_check(finding, lines)
-        boxes = [_aabb(line.box) for line in lines]
-        warnings = document_warnings(
-            image, text_boxes=boxes, focus_box=finding.band if finding else None, thresholds=self.thresholds
-        )
+        lines, finding = self._read_mrz(image, today)
+        band = finding.band if finding is not None else None
+        first_lines = lines
+        if (finding is None or not finding.result.checks_pass) and isinstance(self.recognizer, LineReader):
+            for second in self._second_looks(image):
+                lines2, finding2 = self._read_mrz(second, today)
+                if finding2 is not None and (finding is None or finding2.result.checks_pass):
+                    lines, finding, band = lines2, finding2, None
+                if finding is not None and finding.result.checks_pass:
+                    break
+        boxes = [_aabb(line.box) for line in first_lines]  # in the photo's own coordinates
+        warnings = document_warnings(image, text_boxes=boxes, focus_box=band, thresholds=self.thresholds)
         portrait = find_portrait(image, self.face_detector) if self.face_detector is not None else None
         common: dict[str, Any] = {"warnings": tuple(warnings), "portrait": portrait}
         if finding is not None:
             mrz = finding.result
             code = SUCCESS if mrz.valid else MrzCheckFailed.code if not mrz.checks_pass else MrzNotVerified.code
             kind = _MRZ_TYPES.get(mrz.fields["document_code"][:1], "ID_CARD")
-            return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=finding.band, **common)
+            return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=band, **common)
         if not lines:
             return DocumentResult(DocumentNotFound.code, None, **common)
         text = "\n".join(line.text for line in sorted(lines, key=lambda t: (_aabb(t.box)[1], _aabb(t.box)[0])))
@@ -183,6 +185,26 @@ class DocumentReader:
         if image.shape[2] == 4:
             return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
         return image
+
+    def _read_mrz(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None]:
+        """Lines and MRZ of ``image``: second readings when a check fails, then the visual-zone cross-check."""
+        lines, finding, rest = self._ocr(image, today)
+        if finding is not None and not finding.result.checks_pass and isinstance(self.recognizer, LineReader):
+            finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
+        if finding is not None and finding.result.checks_pass:
+            if rest and isinstance(self.recognizer, LineReader):
+                lines = lines + _read(self.recognizer, image, rest)
+            finding = self._cross_check(finding, lines)
+        return lines, finding
+
+    @staticmethod
+    def _second_looks(image: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
+        """The document rectified (when its outline is found), else the photo at a second scale."""
+        quad = document_quad(image)
+        if quad is not None:
+            return [rectify(image, quad)]
+        larger = enlarge(image)
+        return [] if larger is None else [larger]
 
     @staticmethod
     def _cross_check(finding: MrzFinding, lines: list[TextLine]) -> MrzFinding:
@@ -206,17 +228,54 @@ class DocumentReader:
             return lines, find_mrz(lines, today=today), []
         quads = recognizer.detect_lines(image)
         wide = [q for q in quads if _is_wide(q)]
-        lines = _read(recognizer, image, wide)
+        stacked = mrz_shaped(wide)
+        lines = _read(recognizer, image, stacked)
         finding = find_mrz(lines, today=today)
-        rest = [q for q in quads if not _is_wide(q)]
+        if finding is None:  # the MRZ-shaped groups were not it: read every other wide line
+            others = [q for q in wide if q not in set(stacked)]
+            lines += _read(recognizer, image, others)
+            finding = find_mrz(lines, today=today)
         if finding is not None:
-            return lines, finding, rest
-        return lines + _read(recognizer, image, rest), None, []
+            rest = [q for q in quads if q not in set(finding.quads) and _in_document(q, finding.band)]
+            return [line for line in lines if _in_document(line.box, finding.band)], finding, rest
+        read = {line.box for line in lines}
+        return lines + _read(recognizer, image, [q for q in quads if q not in read and not _is_wide(q)]), None, []
 
 
 def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:
     texts = read_lines(reader, [crop_quad(image, q, pad=pad) for q in quads])
     return [TextLine(t, q, s, c, a) for q, (t, s, c, a) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
+
+
+def mrz_shaped(quads: list[Quad]) -> list[Quad]:
+    """Wide lines that sit in a 2- or 3-line stack like an MRZ: similar height, width and left edge, close below each other."""
+    boxes = sorted(((_aabb(q), q) for q in quads), key=lambda b: b[0][1])
+    keep: set[int] = set()
+    for i in range(len(boxes)):
+        for j in range(i + 1, min(i + 4, len(boxes))):
+            (x0, y0, w0, h0), _ = boxes[i]
+            (x1, y1, w1, h1), _ = boxes[j]
+            h = max(min(h0, h1), 1.0)
+            if (
+                0.5 * h < y1 - y0 < 3.0 * h
+                and abs(w1 - w0) < 0.2 * max(w0, w1)
+                and abs(x1 - x0) < 0.1 * max(w0, w1)
+                and max(h0, h1) < 1.8 * h
+            ):
+                keep.update((i, j))
+    return [boxes[k][1] for k in sorted(keep)]
+
+
+def _in_document(quad: Quad, band: tuple[float, float, float, float]) -> bool:
+    """Whether a line may belong to the document whose MRZ occupies ``band`` (x, y, w, h).
+
+    Documents are at most about 0.75 as tall as their MRZ is wide, with the MRZ at the bottom; a
+    margin covers perspective and rotation.
+    """
+    x, y, w, h = _aabb(quad)
+    bx, by, bw, bh = band
+    cx, cy = x + w / 2, y + h / 2
+    return bx - 0.15 * bw <= cx <= bx + 1.15 * bw and by - 0.85 * bw <= cy <= by + bh + 0.1 * bw
 
 
 def _is_wide(quad: Quad) -> bool:
