@@ -28,10 +28,10 @@ _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
 MIN_BLIND_CONFIDENCE = 0.9
 MAX_BLIND_ALTERNATIVE = 0.02
 """A check-blind look-alike the recogniser gave this probability or more leaves the character unconfirmed."""
-MIN_CORRECTION_EVIDENCE = 1e-3
+MIN_CORRECTION_EVIDENCE = 1e-4
 """The probability the recogniser must have given a look-alike for it to be tried as a correction."""
-MIN_CORRECTION_CONFIRM = 0.2
-"""A corrected character the recogniser gave less than this stays unconfirmed unless the visual zone agrees."""
+MIN_TRUSTED_EVIDENCE = 0.01
+"""A correction the recogniser gave less than this needs the visual zone to confirm it."""
 """Per-character confidence a look-alike the check digit cannot see (``6/G``, ``8/S``...) needs, unless the visual zone agrees."""
 PERSONAL_FIELDS = frozenset(
     {"surname", "given_names", "document_number", "birth_date", "expiry_date", "optional_data", "optional_data_2"}
@@ -242,13 +242,7 @@ def parse_mrz(
     if "optional_data_2" in raw:
         fields["optional_data_2"] = raw["optional_data_2"].strip("<")
     unknown = tuple(name for name in ("issuing_state", "nationality") if not is_known_state(raw[name]))
-    starts = {spec.name: (spec.line, spec.start) for spec in layout.fields}
-    weak = {
-        (c.field, c.index)
-        for c in corrections
-        if _alternative(alternatives, starts[c.field][0], starts[c.field][1] + c.index, c.corrected)
-        < MIN_CORRECTION_CONFIRM
-    }
+    weak = _weak_corrections(corrections, layout, confidences, alternatives)
     return MrzResult(
         format=fmt,
         lines=tuple(fixed),
@@ -265,6 +259,42 @@ def parse_mrz(
             )
         ),
     )
+
+
+def _weak_corrections(
+    corrections: Sequence[Correction],
+    layout: Layout,
+    confidences: Sequence[Sequence[float]] | None,
+    alternatives: Sequence[Sequence[Alternatives]] | None,
+) -> set[tuple[str, int]]:
+    """Corrected characters the check digits alone do not vouch for: they need the visual zone.
+
+    One check digit settles one look-alike. A correction is trusted on the check digits alone only
+    when it is the field's only correction, the recogniser gave the corrected character at least
+    :data:`MIN_TRUSTED_EVIDENCE`, and every other character under the same checks, check digits
+    included, was read with confidence (a doubtful character elsewhere could be the real error, and
+    the swap that passes a coincidence).
+    """
+    spec = {s.name: s for s in layout.fields}
+    per_field: dict[str, int] = {}
+    for c in corrections:
+        per_field[c.field] = per_field.get(c.field, 0) + 1
+    corrected = {(spec[c.field].line, spec[c.field].start + c.index) for c in corrections}
+    weak: set[tuple[str, int]] = set()
+    for c in corrections:
+        at = (spec[c.field].line, spec[c.field].start + c.index)
+        involved = [
+            check for check in layout.checks if any(line == at[0] and a <= at[1] < b for line, a, b in check.data)
+        ]
+        scope = {(line, i) for check in involved for line, a, b in check.data for i in range(a, b)}
+        scope |= {check.digit for check in involved}
+        evidence = _alternative(alternatives, at[0], at[1], c.corrected)
+        doubtful = any(
+            _confidence(confidences, line, i) < MIN_BLIND_CONFIDENCE for line, i in scope if (line, i) not in corrected
+        )
+        if per_field[c.field] > 1 or doubtful or evidence < MIN_TRUSTED_EVIDENCE:
+            weak.add((c.field, c.index))
+    return weak
 
 
 def _evidence(alternatives: Sequence[Sequence[Alternatives]], minimum: float) -> Callable[[int, int, str], bool]:

@@ -24,7 +24,7 @@ Alternatives = tuple[tuple[str, float], ...]
 """Other characters the recogniser found likely at one character's place, with their probabilities."""
 ReadText = tuple[str, float, tuple[float, ...], tuple[Alternatives, ...]]
 """text, line confidence, per-character confidences, per-character alternatives."""
-MIN_ALTERNATIVE = 1e-4
+MIN_ALTERNATIVE = 1e-5
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,7 +148,7 @@ class DocumentReader:
         lines, finding = self._read_mrz(image, today)
         band = finding.band if finding is not None else None
         first_lines = lines
-        if (finding is None or not finding.result.checks_pass) and isinstance(self.recognizer, LineReader):
+        if _needs_second_look(finding) and isinstance(self.recognizer, LineReader):
             for second in self._second_looks(image):
                 lines2, finding2 = self._read_mrz(second, today)
                 if finding2 is not None and (finding is None or finding2.result.checks_pass):
@@ -245,6 +245,20 @@ class DocumentReader:
 def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:
     texts = read_lines(reader, [crop_quad(image, q, pad=pad) for q in quads])
     return [TextLine(t, q, s, c, a) for q, (t, s, c, a) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
+
+
+SMALL_LINE = 24.0
+"""MRZ lines lower than this (pixels) are read again from the rectified or enlarged document when they fail."""
+
+
+def _needs_second_look(finding: MrzFinding | None) -> bool:
+    """No MRZ found, or one that fails its checks while its lines are small (a far or tilted document)."""
+    if finding is None:
+        return True
+    if finding.result.checks_pass:
+        return False
+    heights = [TextLine("", q, 0.0).height for q in finding.quads]
+    return float(np.median(heights)) < SMALL_LINE
 
 
 def mrz_shaped(quads: list[Quad]) -> list[Quad]:

@@ -117,12 +117,13 @@ def _number_check(number: str, texts: Sequence[str], field: str) -> tuple[str | 
     if best is None or best[0] < 0.75:
         return None, set()
     window = best[1]
-    confirmed = {i for i, (a, b) in enumerate(zip(window, number, strict=True)) if a == b}
-    # A difference the check digit has ruled out is the VIZ's misreading.
-    real = [
-        i for i, (a, b) in enumerate(zip(window, number, strict=True)) if a != b and a not in ALTERNATIVES.get(b, "")
-    ]
-    return ("disagree" if real else "agree"), confirmed
+    # A difference the check digit has ruled out is the VIZ's misreading (its sans-serif 0 and O
+    # look alike too); when that is the only kind of difference, the VIZ confirms every position.
+    pairs = list(zip(window, number, strict=True))
+    real = [i for i, (a, b) in enumerate(pairs) if a != b and a not in ALTERNATIVES.get(b, "")]
+    if real:
+        return "disagree", {i for i, (a, b) in enumerate(pairs) if a == b}
+    return "agree", set(range(len(number)))
 
 
 def _name_check(value: str, words: set[str], truncated: bool) -> str | None:
