@@ -121,6 +121,7 @@ class RapidTextRecognizer:
             if not Path(path).is_file():
                 raise InternalError("An OCR model file is missing.")
         self.min_confidence = min_confidence
+        self._watched: npt.NDArray[np.intp] | None = None
         params: dict[str, Any] = {
             "Global.log_level": "error",
             "Global.use_cls": False,
@@ -163,6 +164,8 @@ class RapidTextRecognizer:
             return []
         rec = self._rec
         charset = rec.postprocess_op.character
+        if self._watched is None:
+            self._watched = _watched(charset)
         out: list[ReadText] = [("", 0.0, (), ())] * len(crops)
         order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
         imgh, imgw = rec.rec_image_shape[1:3]
@@ -172,7 +175,7 @@ class RapidTextRecognizer:
             norm = np.concatenate([rec.resize_norm_img(crops[k], ratio)[np.newaxis, :] for k in batch])
             preds = np.asarray(rec.session(norm.astype(np.float32)))
             for row, k in enumerate(batch):
-                out[k] = _ctc_decode(preds[row], charset)
+                out[k] = _ctc_decode(preds[row], charset, self._watched)
         return out
 
     def recognize(self, image: npt.NDArray[np.uint8]) -> list[TextLine]:
@@ -185,8 +188,24 @@ class RapidTextRecognizer:
         return lines
 
 
-def _ctc_decode(probs: npt.NDArray[np.float32], charset: list[str]) -> ReadText:
-    """Greedy CTC decoding of one line's (steps x classes) probabilities, keeping per-character evidence."""
+WATCHED = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+"""Characters whose probabilities are kept as alternatives (the MRZ alphabet)."""
+
+
+def _watched(charset: list[str]) -> npt.NDArray[np.intp]:
+    index = {c: i for i, c in enumerate(charset)}
+    return np.asarray([index[c] for c in WATCHED if c in index], dtype=np.intp)
+
+
+def _ctc_decode(
+    probs: npt.NDArray[np.float32], charset: list[str], watched: npt.NDArray[np.intp] | None = None
+) -> ReadText:
+    """Greedy CTC decoding of one line's (steps x classes) probabilities, keeping per-character evidence.
+
+    Alternatives are kept only among ``watched`` class indices (default: the MRZ alphabet).
+    """
+    if watched is None:
+        watched = _watched(charset)
     best = probs.argmax(axis=1)
     text: list[str] = []
     confs: list[float] = []
@@ -198,15 +217,14 @@ def _ctc_decode(probs: npt.NDArray[np.float32], charset: list[str]) -> ReadText:
         while end < len(best) and best[end] == idx:
             end += 1
         if idx != 0:  # 0 is the CTC blank
-            span = probs[step:end].max(axis=0)
-            top = np.argpartition(span, -6)[-6:]
+            span = probs[step:end][:, watched].max(axis=0)
             text.append(charset[idx])
-            confs.append(float(span[idx]))
+            confs.append(float(probs[step:end, idx].max()))
             alts.append(
                 tuple(
-                    (charset[int(j)], float(span[j]))
-                    for j in top
-                    if int(j) not in (0, idx) and span[j] >= MIN_ALTERNATIVE
+                    (charset[int(watched[j])], float(span[j]))
+                    for j in np.flatnonzero(span >= MIN_ALTERNATIVE)
+                    if int(watched[j]) != idx
                 )
             )
         step = end

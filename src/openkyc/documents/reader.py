@@ -228,18 +228,20 @@ class DocumentReader:
             return lines, find_mrz(lines, today=today), []
         quads = recognizer.detect_lines(image)
         wide = [q for q in quads if _is_wide(q)]
-        stacked = mrz_shaped(wide)
+        stacked = mrz_shaped(wide)[:MAX_LINES]
         lines = _read(recognizer, image, stacked)
         finding = find_mrz(lines, today=today)
-        if finding is None:  # the MRZ-shaped groups were not it: read every other wide line
-            others = [q for q in wide if q not in set(stacked)]
-            lines += _read(recognizer, image, others)
+        if finding is None:  # the MRZ-shaped groups were not it: read the other wide lines, tallest first
+            others = sorted((q for q in wide if q not in set(stacked)), key=_height, reverse=True)
+            lines += _read(recognizer, image, others[:MAX_LINES])
             finding = find_mrz(lines, today=today)
         if finding is not None:
             rest = [q for q in quads if q not in set(finding.quads) and _in_document(q, finding.band)]
+            rest = sorted(rest, key=_height, reverse=True)[:MAX_LINES]
             return [line for line in lines if _in_document(line.box, finding.band)], finding, rest
         read = {line.box for line in lines}
-        return lines + _read(recognizer, image, [q for q in quads if q not in read and not _is_wide(q)]), None, []
+        rest = sorted((q for q in quads if q not in read and not _is_wide(q)), key=_height, reverse=True)
+        return lines + _read(recognizer, image, rest[:MAX_LINES]), None, []
 
 
 def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:
@@ -247,6 +249,8 @@ def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], p
     return [TextLine(t, q, s, c, a) for q, (t, s, c, a) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
 
 
+MAX_LINES = 40
+"""At most this many lines are read in each pass (tallest first): a page of text behind the document costs no more."""
 SMALL_LINE = 24.0
 """MRZ lines lower than this (pixels) are read again from the rectified or enlarged document when they fail."""
 
@@ -290,6 +294,10 @@ def _in_document(quad: Quad, band: tuple[float, float, float, float]) -> bool:
     bx, by, bw, bh = band
     cx, cy = x + w / 2, y + h / 2
     return bx - 0.15 * bw <= cx <= bx + 1.15 * bw and by - 0.85 * bw <= cy <= by + bh + 0.1 * bw
+
+
+def _height(quad: Quad) -> float:
+    return TextLine("", quad, 0.0).height
 
 
 def _is_wide(quad: Quad) -> bool:
