@@ -187,13 +187,13 @@ def find_mrz(lines: list[TextLine], *, today: date) -> MrzFinding | None:
                 continue
             texts = [f for f in fitted if f is not None]
             evidence = [line_evidence(line, text) for line, text in zip(group, texts, strict=True)]
-            alternatives = [alts for _, alts in evidence]
+            given = [alts for _, alts in evidence if alts is not None]
             try:
                 result = parse_mrz(
                     texts,
                     today=today,
                     confidences=[confs for confs, _ in evidence],
-                    alternatives=None if any(a is None for a in alternatives) else alternatives,
+                    alternatives=given if len(given) == len(evidence) else None,
                 )
             except ValueError:
                 continue

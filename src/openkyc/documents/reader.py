@@ -231,7 +231,9 @@ class DocumentReader:
         stacked = mrz_shaped(wide)[:MAX_LINES]
         lines = _read(recognizer, image, stacked)
         finding = find_mrz(lines, today=today)
-        if finding is None:  # the MRZ-shaped groups were not it: read the other wide lines, tallest first
+        if finding is None or not finding.result.checks_pass:
+            # The MRZ-shaped groups were not it (or only text shaped like it, such as a page behind
+            # the document): read the other wide lines too, tallest first, and take the best group.
             others = sorted((q for q in wide if q not in set(stacked)), key=_height, reverse=True)
             lines += _read(recognizer, image, others[:MAX_LINES])
             finding = find_mrz(lines, today=today)
