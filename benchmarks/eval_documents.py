@@ -1,107 +1,276 @@
-"""Accuracy of the document reader on rendered documents (tests/documents/render.py).
+"""Accuracy of the document reader, side by side with PassportEye, on documents it was not tuned on.
 
-    .venv/bin/python benchmarks/eval_documents.py --n 100 [--seed 7] [--threads 1]
+    .venv/bin/python benchmarks/eval_documents.py --n 20                  # held-out set, every condition
+    .venv/bin/python benchmarks/eval_documents.py --set tuning --n 100    # tests/documents/render.py
+    .venv/bin/python benchmarks/eval_documents.py --set tuning --wrong-check-digit --n 60
 
-Prints one JSON document: share of documents whose MRZ lines are all exact, share with every
-field exact, share reported ``valid``, and the count of documents reported valid with a wrong line
-(must be 0).
+Sets:
+- ``heldout`` (default): ``benchmarks/heldout_documents.py`` with seeds from its ``HELDOUT_SEEDS``
+  (never used for tuning), under each condition (``mild``, ``perspective``, ``glare``, ``lowlight``,
+  ``res720``) at two strengths, plus a row of documents printed with one wrong check digit; then the
+  ICAO specimens of ``../shared/data/mrz-specimens``.
+- ``tuning``: the test renderer ``tests/documents/render.py`` (what the reader was tuned on).
 
-With ``--wrong-check-digit`` every document is printed with one check digit changed (the
-document number's, the birth date's or the expiry date's): then ``valid`` must be 0 and
-``lines_exact`` is the share read with the wrong digit as printed.
+For each row and each reader (``openkyc`` and, when installed, ``passporteye`` with Debian's
+``tesseract-ocr``): ``found`` (an MRZ came back), ``exact`` (every MRZ field equal to the truth),
+``valid`` (the reader called it valid), ``exact_valid`` (both) and ``false_valid`` (called valid
+while a field is wrong; must be 0). Printed as one JSON document.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "documents"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import heldout_documents as heldout  # noqa: E402
 import render  # noqa: E402
-from render import RenderedDocument, render_document  # noqa: E402
 
+from openkyc.documents.mrz import parse_mrz  # noqa: E402
 from openkyc.documents.reader import DocumentReader  # noqa: E402
 
 TODAY = date(2026, 6, 1)
+KEYS = (
+    "document_number",
+    "issuing_state",
+    "nationality",
+    "birth_date",
+    "expiry_date",
+    "sex",
+    "surname",
+    "given_names",
+    "optional_data",
+)
 
 
-def render_wrong(rng: np.random.Generator) -> RenderedDocument:
-    """A TD3 or TD1 document printed with one check digit off by one (the truth is the misprint)."""
-    kind = str(rng.choice(["TD3", "TD1"]))
-    person = render.random_identity(rng, TODAY)
-    lines = render.td1_lines(person) if kind == "TD1" else render.td3_lines(person)
-    # (line, position) of the document number, birth date and expiry date check digits
-    spots = [(0, 14), (1, 6), (1, 14)] if kind == "TD1" else [(1, 9), (1, 19), (1, 27)]
+def truth_fields(lines: list[str]) -> dict[str, str]:
+    """The comparable fields of true MRZ lines (parsed as text: nothing to correct)."""
+    return comparable(parse_mrz(lines, today=TODAY).fields)
+
+
+def comparable(fields: dict[str, Any]) -> dict[str, str]:
+    out = {k: str(fields.get(k, "") or "").replace("<", " ").strip() for k in KEYS}
+    for key in ("birth_date", "expiry_date"):
+        value = out[key]
+        out[key] = value[2:].replace("-", "") if len(value) == 10 else value
+    out["sex"] = out["sex"] if out["sex"] in ("M", "F") else ""
+    for key in ("surname", "given_names", "optional_data"):
+        out[key] = " ".join(out[key].split())
+    return out
+
+
+def openkyc_reader(threads: int) -> Callable[[np.ndarray, bytes], tuple[dict[str, str] | None, bool, list[str]]]:
+    reader = DocumentReader.default(num_threads=threads, portrait=False)
+
+    def read(image: np.ndarray, jpeg: bytes) -> tuple[dict[str, str] | None, bool, list[str]]:
+        result = reader.read(image, today=TODAY)
+        if result.mrz is None:
+            return None, False, []
+        why = [f"{field}:{reason}" for field, reason in result.mrz.invalid]
+        return comparable(result.mrz.fields), result.mrz.valid, [*result.mrz.lines, *why]
+
+    return read
+
+
+def passporteye_reader() -> Callable[[np.ndarray, bytes], tuple[dict[str, str] | None, bool, list[str]]] | None:
+    try:
+        from passporteye import read_mrz
+    except ImportError:
+        return None
+    import shutil
+
+    if shutil.which("tesseract") is None:
+        return None
+
+    def read(image: np.ndarray, jpeg: bytes) -> tuple[dict[str, str] | None, bool, list[str]]:
+        try:
+            mrz = read_mrz(io.BytesIO(jpeg))
+        except Exception:  # PassportEye raises on images it cannot handle: count as not found
+            return None, False, []
+        if mrz is None or mrz.mrz_type is None:
+            return None, False, []
+        d = mrz.to_dict()
+        optional = d.get("personal_number") or d.get("optional1") or ""
+        fields = {
+            "document_number": d.get("number", ""),
+            "issuing_state": d.get("country", ""),
+            "nationality": d.get("nationality", ""),
+            "birth_date": d.get("date_of_birth", ""),
+            "expiry_date": d.get("expiration_date", ""),
+            "sex": d.get("sex", ""),
+            "surname": d.get("surname", ""),
+            "given_names": d.get("names", ""),
+            "optional_data": optional,
+        }
+        return comparable(fields), bool(mrz.valid), []
+
+    return read
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.n = self.found = self.exact = self.valid = self.exact_valid = self.false_valid = self.lines_exact = 0
+        self.seconds = 0.0
+        self.misses: list[dict[str, Any]] = []
+
+    def add(
+        self, truth: dict[str, str], lines: list[str], got: tuple[dict[str, str] | None, bool, list[str]], s: float
+    ) -> None:
+        fields, valid, read_lines = got
+        exact = fields is not None and fields == truth
+        self.n += 1
+        self.seconds += s
+        self.found += fields is not None
+        self.exact += exact
+        self.lines_exact += read_lines[: len(lines)] == lines
+        self.valid += valid
+        self.exact_valid += exact and valid
+        self.false_valid += valid and not exact
+        if not (exact and valid) and len(self.misses) < 8:
+            wrong = [] if fields is None else [k for k in KEYS if fields.get(k) != truth.get(k)]
+            miss = {"found": fields is not None, "valid": valid, "wrong_fields": wrong}
+            if len(read_lines) > len(lines):
+                miss["invalid"] = read_lines[len(lines) :]
+            self.misses.append(miss)
+
+    def report(self, lines: bool) -> dict[str, Any]:
+        n = max(self.n, 1)
+        out: dict[str, Any] = {
+            "found": round(self.found / n, 3),
+            "exact": round(self.exact / n, 3),
+            "valid": round(self.valid / n, 3),
+            "exact_valid": round(self.exact_valid / n, 3),
+            "false_valid": self.false_valid,
+            "seconds_per_document": round(self.seconds / n, 3),
+        }
+        if lines:
+            out["lines_exact"] = round(self.lines_exact / n, 3)
+        out["misses"] = self.misses
+        return out
+
+
+def wrong_check_digit(doc: Any, rng: np.random.Generator) -> tuple[list[str], Any]:
+    """The same document printed with its document-number, birth or expiry check digit off by one."""
+    lines = list(doc.lines)
+    spots = [(0, 14), (1, 6), (1, 14)] if doc.mrz_format == "TD1" else [(1, 9), (1, 19), (1, 27)]
     row, pos = spots[int(rng.integers(len(spots)))]
-    digit = (int(lines[row][pos]) + 1) % 10
-    lines[row] = lines[row][:pos] + str(digit) + lines[row][pos + 1 :]
-    image, jpeg = render._photograph(render._draw_document(lines, person, kind == "TD1", None, rng), rng)
-    return RenderedDocument(image, jpeg, kind, lines, person)
+    lines[row] = lines[row][:pos] + str((int(lines[row][pos]) + 1) % 10) + lines[row][pos + 1 :]
+    return lines, rng
+
+
+def heldout_rows(args: argparse.Namespace) -> list[tuple[str, str, Callable[[int], tuple[Any, list[str]]]]]:
+    rows: list[tuple[str, str, Callable[[int], tuple[Any, list[str]]]]] = []
+    for condition in heldout.CONDITIONS:
+        for strength in heldout.STRENGTHS:
+            if condition == "mild" and strength == "strong":
+                continue
+
+            def make(i: int, c: str = condition, s: str = strength) -> tuple[Any, list[str]]:
+                doc = heldout.make_document(args.seed_start + i, c, s, today=TODAY)
+                return doc, doc.lines
+
+            rows.append((condition, strength, make))
+
+    def misprinted(i: int) -> tuple[Any, list[str]]:
+        seed = args.seed_start + 50_000 + i
+        rng = np.random.default_rng(seed)
+        kind = str(rng.choice(["TD3", "TD1", "TD2"]))
+        person = heldout.identity(rng, TODAY)
+        lines = heldout.mrz_lines(kind, person)
+        spots = [(0, 14), (1, 6), (1, 14)] if kind == "TD1" else [(1, 9), (1, 19), (1, 27)]
+        row, pos = spots[int(rng.integers(len(spots)))]
+        lines[row] = lines[row][:pos] + str((int(lines[row][pos]) + 1) % 10) + lines[row][pos + 1 :]
+        image, jpeg = heldout.photograph(heldout.draw_page(kind, lines, person, rng), "mild", "mild", rng)
+        return heldout.HeldoutDocument(image, jpeg, kind, lines, person), lines
+
+    rows.append(("wrong_check_digit", "mild", misprinted))
+    return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=("heldout", "tuning"), default="heldout")
+    parser.add_argument("--n", type=int, default=20, help="documents per row")
+    parser.add_argument("--seed-start", type=int, default=heldout.HELDOUT_SEEDS.start)
+    parser.add_argument("--seed", type=int, default=7, help="seed of the tuning set")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--wrong-check-digit", action="store_true")
+    parser.add_argument("--wrong-check-digit", action="store_true", help="tuning set: one check digit misprinted")
+    parser.add_argument("--no-peer", action="store_true", help="skip PassportEye")
+    parser.add_argument("--dev", action="store_true", help="allow seeds outside HELDOUT_SEEDS (debugging only)")
+    parser.add_argument("--only", default="", help="comma-separated conditions to run (heldout)")
+    parser.add_argument("--specimens", type=Path, default=ROOT.parent / "shared" / "data" / "mrz-specimens")
     args = parser.parse_args()
-    reader = DocumentReader.default(num_threads=args.threads, portrait=False)
-    rng = np.random.default_rng(args.seed)
-    exact = fields_exact = valid = valid_wrong = found = 0
-    failures = []
-    elapsed = 0.0
-    for i in range(args.n):
-        doc = render_wrong(rng) if args.wrong_check_digit else render_document(rng, today=TODAY)
-        start = time.perf_counter()
-        result = reader.read(doc.image, today=TODAY)
-        elapsed += time.perf_counter() - start
-        mrz = result.mrz
-        lines_ok = mrz is not None and list(mrz.lines) == doc.lines
-        found += mrz is not None
-        exact += lines_ok
-        if mrz is not None:
-            f = mrz.fields
-            want = {
-                "document_number": doc.fields["document_number"],
-                "surname": doc.fields["surname"].replace("<", " "),
-                "given_names": doc.fields["given_names"].replace("<", " "),
-                "nationality": doc.fields["nationality"],
-                "birth_date": doc.fields["birth_date"],
-                "expiry_date": doc.fields["expiry_date"],
-            }
-            got = dict(f)
-            got["birth_date"] = got["birth_date"][2:].replace("-", "")
-            got["expiry_date"] = got["expiry_date"][2:].replace("-", "")
-            fields_exact += all(got.get(k) == v for k, v in want.items())
-            valid += mrz.valid
-            valid_wrong += mrz.valid and not lines_ok
-        if not lines_ok:
-            failures.append(
-                {"index": i, "format": doc.mrz_format, "found": mrz is not None, "valid": bool(mrz and mrz.valid)}
-            )
-    n = max(args.n, 1)
-    report = {
-        "documents": args.n,
-        "seed": args.seed,
-        "wrong_check_digit": args.wrong_check_digit,
-        "mrz_found": found / n,
-        "lines_exact": exact / n,
-        "fields_exact": fields_exact / n,
-        "valid": valid / n,
-        "valid_with_wrong_line": valid_wrong,
-        "seconds_per_document": round(elapsed / n, 3),
-        "failures": failures[:20],
-    }
+    if args.set == "heldout" and args.seed_start not in heldout.HELDOUT_SEEDS and not args.dev:
+        parser.error("the held-out set uses seeds from heldout_documents.HELDOUT_SEEDS only (--dev for others)")
+    readers: dict[str, Any] = {"openkyc": openkyc_reader(args.threads)}
+    peer = None if args.no_peer else passporteye_reader()
+    if peer is not None:
+        readers["passporteye"] = peer
+    report: dict[str, Any] = {"set": args.set, "documents_per_row": args.n, "today": TODAY.isoformat(), "rows": []}
+    if args.set == "tuning":
+        rng = np.random.default_rng(args.seed)
+        tallies = {name: Tally() for name in readers}
+        for _ in range(args.n):
+            if args.wrong_check_digit:
+                doc = render.render_document(rng, today=TODAY)
+                lines, _ = wrong_check_digit(doc, rng)
+                person = doc.fields
+                picture = render._draw_document(lines, person, doc.mrz_format == "TD1", None, rng)
+                image, jpeg = render._photograph(picture, rng)
+            else:
+                doc = render.render_document(rng, today=TODAY)
+                lines, image, jpeg = doc.lines, doc.image, doc.jpeg
+            _evaluate(readers, tallies, lines, image, jpeg)
+        report["seed"] = args.seed
+        report["wrong_check_digit"] = args.wrong_check_digit
+        report["rows"].append({"condition": "tuning", **_reports(tallies)})
+    else:
+        report["seed_start"] = args.seed_start
+        only = {c for c in args.only.split(",") if c}
+        for condition, strength, make in heldout_rows(args):
+            if only and condition not in only:
+                continue
+            tallies = {name: Tally() for name in readers}
+            for i in range(args.n):
+                doc, lines = make(i)
+                _evaluate(readers, tallies, lines, doc.image, doc.jpeg)
+            report["rows"].append({"condition": condition, "strength": strength, **_reports(tallies)})
+            sys.stderr.write(json.dumps(report["rows"][-1]) + "\n")
+        if args.specimens.is_dir() and (not only or "specimens" in only):
+            tallies = {name: Tally() for name in readers}
+            for item in json.loads((args.specimens / "ground_truth.json").read_text()):
+                if item["mrz"] is None:
+                    continue
+                jpeg = (args.specimens / item["image"]).read_bytes()
+                image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+                _evaluate(readers, tallies, item["mrz"], image, jpeg)
+            report["rows"].append({"condition": "icao_specimens", "strength": "-", **_reports(tallies)})
     sys.stdout.write(json.dumps(report) + "\n")
+
+
+def _evaluate(readers: dict[str, Any], tallies: dict[str, Tally], lines: list[str], image: Any, jpeg: bytes) -> None:
+    truth = truth_fields(lines)
+    for name, read in readers.items():
+        start = time.perf_counter()
+        got = read(image, jpeg)
+        tallies[name].add(truth, lines, got, time.perf_counter() - start)
+
+
+def _reports(tallies: dict[str, Tally]) -> dict[str, Any]:
+    return {name: tally.report(lines=name == "openkyc") for name, tally in tallies.items()}
 
 
 if __name__ == "__main__":

@@ -396,6 +396,31 @@ class MrzCheckFailed(FailedOperation):
     default_message = "A check digit of the machine-readable zone does not hold."
 
 
+class MrzNotVerified(FailedOperation):
+    """The check digits hold, but the reading cannot be vouched for (see ``mrz.invalid``)."""
+
+    code = "FailedOperation.MrzNotVerified"
+    default_message = (
+        "The machine-readable zone's check digits hold, but a state code is unknown, the visual zone "
+        "disagrees, or a character the check digits cannot see was read with low confidence."
+    )
+
+
+class DocumentExpired(FailedOperation):
+    code = "FailedOperation.DocumentExpired"
+    default_message = "The document has expired."
+
+
+class DocumentHolderUnderage(FailedOperation):
+    code = "FailedOperation.DocumentHolderUnderage"
+    default_message = "The document holder is younger than the rule's minimum age, or the age is unknown."
+
+
+class DocumentStateNotAllowed(FailedOperation):
+    code = "FailedOperation.DocumentStateNotAllowed"
+    default_message = "Documents issued by this state are not accepted."
+
+
 class SweepInProgress(FailedOperation):
     """Another retention sweep holds the lock (in this process or, on PostgreSQL, in any)."""
 

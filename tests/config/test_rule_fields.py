@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,12 @@ EFFECTS: dict[str, list[str]] = {
         f"{HERE}::test_document_types_and_failing_warnings",
     ],
     "failing_document_warnings": [f"{HERE}::test_document_types_and_failing_warnings"],
+    "allow_expired_document": [
+        "documents/test_document_rules.py::test_expired_document_fails_unless_the_rule_allows_it",
+        "documents/test_document_rules.py::test_identity_verification_stores_and_exports_the_document_verdict",
+    ],
+    "min_age": ["documents/test_document_rules.py::test_minimum_age"],
+    "accepted_issuing_states": ["documents/test_document_rules.py::test_accepted_issuing_states"],
     "video.max_bytes": [f"{HERE}::test_video_limits"],
     "video.max_seconds": [f"{HERE}::test_video_limits"],
     "video.min_seconds_silent": [f"{HERE}::test_video_limits"],
@@ -193,13 +199,13 @@ def test_every_catalog_has_the_english_keys() -> None:
 
 def test_document_types_and_failing_warnings() -> None:
     card = DocumentResult(code="Success", document_type="HK_ID", warnings=("WarnGlare",))
-    assert judge(card, RuleConfig())[0] == "Success"
-    assert judge(card, RuleConfig(document_types=["TD3"]))[0] == "FailedOperation.DocumentTypeNotAllowed"
+    today = date(2026, 6, 1)
+    assert judge(card, RuleConfig(), today)[0] == "Success"
+    assert judge(card, RuleConfig(document_types=["TD3"]), today)[0] == "FailedOperation.DocumentTypeNotAllowed"
     strict = RuleConfig(failing_document_warnings=["WarnGlare"])
-    assert judge(card, strict) == (
-        "FailedOperation.DocumentWarnings",
-        {"rule_type": "HK_ID", "failing_warnings": ["WarnGlare"]},
-    )
+    code, details = judge(card, strict, today)
+    assert code == "FailedOperation.DocumentWarnings"
+    assert details["rule_type"] == "HK_ID" and details["failing_warnings"] == ["WarnGlare"]
 
 
 def _video(seconds: float, fps: int = 10) -> bytes:

@@ -97,7 +97,7 @@ def test_reader_uses_rereads_and_can_turn_them_off() -> None:
 
 
 @pytest.mark.slow
-def test_rendered_z_misread_is_fixed_by_a_binarised_reading(reader: Any) -> None:
+def test_rendered_z_misread_is_fixed(reader: Any) -> None:
     """Document 13 of seed 7 (benchmarks/eval_documents.py): PP-OCR reads its leading Z as 2 on the grey crop."""
     from render import render_document
 
@@ -105,7 +105,10 @@ def test_rendered_z_misread_is_fixed_by_a_binarised_reading(reader: Any) -> None
     docs = [render_document(rng, today=TODAY) for _ in range(14)]
     doc = docs[13]
     plain = DocumentReader(reader.recognizer, rereads=()).read(doc.image, today=TODAY)
-    assert plain.mrz is not None and not plain.mrz.valid and list(plain.mrz.lines) != doc.lines
+    # The 2 the recogniser read carries a little probability of Z: check-digit-guided correction
+    # repairs it on the first reading already, and says so.
+    assert plain.mrz is not None and list(plain.mrz.lines) == doc.lines
+    assert [(c.read, c.corrected) for c in plain.mrz.corrections] == [("2", "Z")]
     result = reader.read(doc.image, today=TODAY)
     assert result.mrz is not None and result.mrz.valid and list(result.mrz.lines) == doc.lines
 

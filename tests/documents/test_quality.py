@@ -33,13 +33,16 @@ def test_each_warning() -> None:
     doc = _document()
     assert WARN_BLURRED in document_warnings(cv2.GaussianBlur(doc, (0, 0), 4))
     assert WARN_TOO_DARK in document_warnings((doc * 0.2).astype(np.uint8))
-    glare = doc.copy()
-    cv2.circle(glare, (450, 300), 90, (255, 255, 255), -1)
+    yy, xx = np.mgrid[:600, :900]
+    blob = np.exp(-(((xx - 450) / 110.0) ** 2 + ((yy - 300) / 80.0) ** 2))[..., None]
+    glare = np.clip(doc.astype(np.float32) + 300 * blob, 0, 255).astype(np.uint8)  # a reflection fades out
     assert WARN_GLARE in document_warnings(glare)
+    printed = doc.copy()
+    cv2.circle(printed, (450, 300), 90, (255, 255, 255), -1)  # a white printed area has a hard edge
+    assert WARN_GLARE not in document_warnings(printed)
     grey = cv2.cvtColor(cv2.cvtColor(doc, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     assert WARN_BW_COPY in document_warnings(grey)
     assert WARN_INCOMPLETE in document_warnings(doc, text_boxes=[(0.0, 100.0, 200.0, 20.0)])
-    yy, xx = np.mgrid[:600, :900]
     screen = np.clip(doc.astype(np.float32) + 80 * np.sin(xx * 1.9 + yy * 0.4)[..., None], 0, 255).astype(np.uint8)
     assert WARN_SCREEN in document_warnings(screen)
 

@@ -77,7 +77,10 @@ def test_identity_verification_passes_for_the_holder_and_fails_for_someone_else(
     other = tenant.post(
         "/v1/verifications/identity", {"document_image": b64((folder / "td3.jpg").read_bytes()), "video": b64(clip)}
     )
-    assert other.json()["Result"] == "FailedOperation.CompareLowSimilarity"
+    # The specimen expired in 2012: the document step fails on its own; the face is someone else's.
+    assert other.json()["Result"] == "FailedOperation.DocumentExpired"
+    assert other.json()["steps"]["document"]["expired"] is True
+    assert other.json()["steps"]["compare"]["code"] == "FailedOperation.CompareLowSimilarity"
 
     stored = tenant.get(f"/v1/verifications/{body['verification_id']}").json()
     assert stored["identification"]["document_number"] == document.fields["document_number"]

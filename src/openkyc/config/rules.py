@@ -173,6 +173,18 @@ class RuleConfig(_Strict):
     embedder: Literal["sface", "dlib", "fusion"] = "sface"
     document_types: list[DocumentType] = Field(default_factory=lambda: list(DEFAULT_DOCUMENT_TYPES))
     failing_document_warnings: list[DocumentWarning] = Field(default_factory=lambda: list(DEFAULT_FAILING_WARNINGS))
+    allow_expired_document: bool = False
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    accepted_issuing_states: list[str] = Field(default_factory=list, max_length=300)
+
+    @field_validator("accepted_issuing_states")
+    @classmethod
+    def _state_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not (1 <= len(code) <= 3 and code.isascii() and code.isalpha() and code.isupper()):
+                raise ValueError("issuing states are ICAO codes of 1-3 capital letters (for example UTO, GBR, D)")
+        return value
+
     video: VideoLimits = Field(default_factory=VideoLimits)
     retention: Retention = Field(default_factory=Retention)
     security: Security = Field(default_factory=Security)

@@ -9,18 +9,30 @@ every check digit and returns a frozen :class:`MrzResult`. A failing check digit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from openkyc.documents import checkdigits
 from openkyc.documents.codes import is_known_state
-from openkyc.documents.mrzlayout import FORMATS, Layout, detect_format
+from openkyc.documents.mrzcorrect import BLIND_LOOKALIKES, Correction, checked_positions, guided_corrections
+from openkyc.documents.mrzlayout import FORMATS, FieldSpec, Layout, detect_format
+from openkyc.documents.ocr import Alternatives
 
 TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}
 TO_LETTER = {"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "8": "B"}
 FILLER_LOOKALIKES = frozenset("KCL")
 SEXES = frozenset("MFX<")
+_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
+MIN_BLIND_CONFIDENCE = 0.9
+MAX_BLIND_ALTERNATIVE = 0.02
+"""A check-blind look-alike the recogniser gave this probability or more leaves the character unconfirmed."""
+MIN_CORRECTION_EVIDENCE = 1e-4
+"""The probability the recogniser must have given a look-alike for it to be tried as a correction."""
+MIN_TRUSTED_EVIDENCE = 0.01
+"""A correction the recogniser gave less than this needs the visual zone to confirm it."""
+"""Per-character confidence a look-alike the check digit cannot see (``6/G``, ``8/S``...) needs, unless the visual zone agrees."""
 PERSONAL_FIELDS = frozenset(
     {"surname", "given_names", "document_number", "birth_date", "expiry_date", "optional_data", "optional_data_2"}
 )
@@ -54,16 +66,40 @@ class MrzResult:
     expiry_date: date | None
     expired: bool | None
     unknown_state_codes: tuple[str, ...] = field(default=())
+    corrections: tuple[Correction, ...] = field(default=())
+    unconfirmed: tuple[tuple[str, int], ...] = field(default=())
+    """(field, index) of characters with a check-blind look-alike read with low confidence and not confirmed."""
+    viz_mismatches: tuple[str, ...] = field(default=())
+    """Fields the visual zone prints differently (set by the reader after the cross-check)."""
+    viz_checked: tuple[str, ...] = field(default=())
+    """Fields found in the visual zone and compared (agreeing or not)."""
 
     @property
-    def valid(self) -> bool:
-        """Every check digit holds, every character is in the MRZ alphabet and the sex field is M, F, X or <."""
+    def checks_pass(self) -> bool:
+        """Every check digit holds and every character is in the MRZ alphabet (the checks alone)."""
         return bool(self.checks) and all(c.ok for c in self.checks) and self.well_formed
 
     @property
+    def valid(self) -> bool:
+        """Right as far as can be told: checks hold, known state codes, no unconfirmed blind look-alike, VIZ agrees."""
+        return self.checks_pass and not self.invalid
+
+    @property
+    def invalid(self) -> tuple[tuple[str, str], ...]:
+        """Why the MRZ is not valid: (field, reason) pairs, empty when it is."""
+        out: list[tuple[str, str]] = [(c.name, "check_digit") for c in self.checks if not c.ok]
+        if not all(set(line) <= _ALPHABET for line in self.lines):
+            out.append(("lines", "bad_character"))
+        if (self.fields.get("sex") or "<") not in SEXES:
+            out.append(("sex", "bad_sex"))
+        out += [(name, "unknown_state_code") for name in self.unknown_state_codes]
+        out += [(name, "low_confidence") for name in dict.fromkeys(name for name, _ in self.unconfirmed)]
+        out += [(name, "visual_zone_mismatch") for name in self.viz_mismatches]
+        return tuple(out)
+
+    @property
     def well_formed(self) -> bool:
-        alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
-        return all(set(line) <= alphabet for line in self.lines) and (self.fields.get("sex") or "<") in SEXES
+        return all(set(line) <= _ALPHABET for line in self.lines) and (self.fields.get("sex") or "<") in SEXES
 
     def __repr__(self) -> str:
         failed = [c.name for c in self.checks if not c.ok]
@@ -77,6 +113,9 @@ class MrzResult:
             "checks": [c.as_dict() for c in self.checks],
             "expired": self.expired,
             "unknown_state_codes": list(self.unknown_state_codes),
+            "corrections": [c.as_dict() for c in self.corrections],
+            "visual_zone": {"checked": list(self.viz_checked), "mismatches": list(self.viz_mismatches)},
+            "invalid": [{"field": name, "reason": reason} for name, reason in self.invalid],
         }
 
 
@@ -152,23 +191,39 @@ def correct_lines(lines: list[str], layout: Layout) -> list[str]:
     return ["".join(chars) for chars in out]
 
 
-def parse_mrz(lines: list[str], *, today: date) -> MrzResult:
-    """Parse MRZ lines of a known format (``ValueError`` when the line count and lengths match none)."""
+def parse_mrz(
+    lines: list[str],
+    *,
+    today: date,
+    confidences: Sequence[Sequence[float]] | None = None,
+    alternatives: Sequence[Sequence[Alternatives]] | None = None,
+    min_blind_confidence: float = MIN_BLIND_CONFIDENCE,
+) -> MrzResult:
+    """Parse MRZ lines of a known format (``ValueError`` when the line count and lengths match none).
+
+    ``confidences``: the recogniser's confidence for each character of each line (None: the lines
+    were not recognised from pixels but given as text, and every character stands as given).
+    ``alternatives``: for each character, other characters the recogniser found likely, with their
+    probabilities. With them, a look-alike is tried as a correction only where the recogniser gave it
+    at least :data:`MIN_CORRECTION_EVIDENCE`, and a check-blind look-alike of at least
+    :data:`MAX_BLIND_ALTERNATIVE` leaves the character unconfirmed. Without them (text only), nothing
+    is corrected beyond what each field's alphabet forces.
+    """
     fmt = detect_format(lines)
     if fmt is None:
         raise ValueError("the lines match no MRZ format")
     layout = FORMATS[fmt]
     fixed = correct_lines([line.upper() for line in lines], layout)
+    corrections: tuple[Correction, ...] = ()
+    if alternatives is not None:
+        fixed, corrections = guided_corrections(
+            fixed,
+            layout,
+            lambda c: all(r.ok for r in _checks(c, layout)[0]),
+            _evidence(alternatives, MIN_CORRECTION_EVIDENCE),
+        )
+    checks, number, optional = _checks(fixed, layout)
     raw = {spec.name: fixed[spec.line][spec.start : spec.end] for spec in layout.fields}
-    checks = []
-    for check in layout.checks:
-        data = "".join(fixed[line][a:b] for line, a, b in check.data)
-        digit = fixed[check.digit[0]][check.digit[1]]
-        expected = _safe_check_digit(data)
-        checks.append(CheckResult(check.name, digit, expected, checkdigits.verify(data, digit)))
-    number, optional = raw["document_number"], raw["optional_data"]
-    if fmt == "TD1" and raw["document_number_check"] == "<" and optional.strip("<"):
-        number, optional, checks = _td1_long_number(raw, checks)
     surname, given = split_name(raw["name"])
     birth = resolve_date(raw["birth_date"], today=today, kind="birth")
     expiry = resolve_date(raw["expiry_date"], today=today, kind="expiry")
@@ -186,9 +241,8 @@ def parse_mrz(lines: list[str], *, today: date) -> MrzResult:
     }
     if "optional_data_2" in raw:
         fields["optional_data_2"] = raw["optional_data_2"].strip("<")
-    unknown = tuple(
-        name for name in ("issuing_state", "nationality") if not is_known_state(raw[name]) and raw[name].strip("<")
-    )
+    unknown = tuple(name for name in ("issuing_state", "nationality") if not is_known_state(raw[name]))
+    weak = _weak_corrections(corrections, layout, confidences, alternatives)
     return MrzResult(
         format=fmt,
         lines=tuple(fixed),
@@ -198,7 +252,121 @@ def parse_mrz(lines: list[str], *, today: date) -> MrzResult:
         expiry_date=expiry,
         expired=None if expiry is None else expiry < today,
         unknown_state_codes=unknown,
+        corrections=corrections,
+        unconfirmed=tuple(
+            dict.fromkeys(
+                [*unconfirmed_characters(fixed, layout, confidences, min_blind_confidence, alternatives), *sorted(weak)]
+            )
+        ),
     )
+
+
+def _weak_corrections(
+    corrections: Sequence[Correction],
+    layout: Layout,
+    confidences: Sequence[Sequence[float]] | None,
+    alternatives: Sequence[Sequence[Alternatives]] | None,
+) -> set[tuple[str, int]]:
+    """Corrected characters the check digits alone do not vouch for: they need the visual zone.
+
+    One check digit settles one look-alike. A correction is trusted on the check digits alone only
+    when it is the field's only correction, the recogniser gave the corrected character at least
+    :data:`MIN_TRUSTED_EVIDENCE`, and every other character under the same checks, check digits
+    included, was read with confidence (a doubtful character elsewhere could be the real error, and
+    the swap that passes a coincidence).
+    """
+    spec = {s.name: s for s in layout.fields}
+    per_field: dict[str, int] = {}
+    for c in corrections:
+        per_field[c.field] = per_field.get(c.field, 0) + 1
+    corrected = {(spec[c.field].line, spec[c.field].start + c.index) for c in corrections}
+    weak: set[tuple[str, int]] = set()
+    for c in corrections:
+        at = (spec[c.field].line, spec[c.field].start + c.index)
+        involved = [
+            check for check in layout.checks if any(line == at[0] and a <= at[1] < b for line, a, b in check.data)
+        ]
+        scope = {(line, i) for check in involved for line, a, b in check.data for i in range(a, b)}
+        scope |= {check.digit for check in involved}
+        evidence = _alternative(alternatives, at[0], at[1], c.corrected)
+        doubtful = any(
+            _confidence(confidences, line, i) < MIN_BLIND_CONFIDENCE for line, i in scope if (line, i) not in corrected
+        )
+        if per_field[c.field] > 1 or doubtful or evidence < MIN_TRUSTED_EVIDENCE:
+            weak.add((c.field, c.index))
+    return weak
+
+
+def _evidence(alternatives: Sequence[Sequence[Alternatives]], minimum: float) -> Callable[[int, int, str], bool]:
+    def allowed(line: int, index: int, char: str) -> bool:
+        return _alternative(alternatives, line, index, char) >= minimum
+
+    return allowed
+
+
+def _alternative(alternatives: Sequence[Sequence[Alternatives]] | None, line: int, index: int, char: str) -> float:
+    if alternatives is None or line >= len(alternatives) or index >= len(alternatives[line]):
+        return 0.0
+    return max((p for c, p in alternatives[line][index] if c == char), default=0.0)
+
+
+def unconfirmed_characters(
+    lines: Sequence[str],
+    layout: Layout,
+    confidences: Sequence[Sequence[float]] | None,
+    minimum: float,
+    alternatives: Sequence[Sequence[Alternatives]] | None = None,
+) -> list[tuple[str, int]]:
+    """(field, index) of alphanumeric characters the check digits cannot vouch for, read below ``minimum``.
+
+    Those are characters with a look-alike of the same check value (``6/G``, ``8/S``, ``0/U``, ``1/L``,
+    ``F/P``) in fields under a check digit, and every character of an alphanumeric field under none
+    (the MRV optional data).
+    """
+    if confidences is None:
+        return []
+    covered = checked_positions(layout)
+    out = []
+    for spec in layout.fields:
+        if spec.char_class != "X":
+            continue
+        for i in range(spec.start, spec.end):
+            char = lines[spec.line][i]
+            if char == "<" or ((spec.line, i) in covered and char not in BLIND_LOOKALIKES):
+                continue
+            conf = _confidence(confidences, spec.line, i)
+            blind = max(
+                (_alternative(alternatives, spec.line, i, c) for c in BLIND_LOOKALIKES.get(char, "")), default=0.0
+            )
+            if conf < minimum or blind >= MAX_BLIND_ALTERNATIVE:
+                out.append((spec.name, i - spec.start))
+    return out
+
+
+def _confidence(confidences: Sequence[Sequence[float]] | None, line: int, index: int) -> float:
+    if confidences is None or line >= len(confidences) or index >= len(confidences[line]):
+        return 0.0
+    return float(confidences[line][index])
+
+
+def _checks(fixed: list[str], layout: Layout) -> tuple[list[CheckResult], str, str]:
+    """Every check of ``fixed``, with the document number and optional data (TD1 long numbers joined)."""
+    checks = []
+    for check in layout.checks:
+        data = "".join(fixed[line][a:b] for line, a, b in check.data)
+        digit = fixed[check.digit[0]][check.digit[1]]
+        expected = _safe_check_digit(data)
+        checks.append(CheckResult(check.name, digit, expected, checkdigits.verify(data, digit)))
+    spec = {s.name: s for s in layout.fields}
+    number = _field(fixed, spec["document_number"])
+    optional = _field(fixed, spec["optional_data"])
+    if layout.name == "TD1" and _field(fixed, spec["document_number_check"]) == "<" and optional.strip("<"):
+        return _td1_long_number(number, optional, checks)
+    return checks, number, optional
+
+
+def _field(lines: list[str], spec: FieldSpec) -> str:
+    return lines[spec.line][spec.start : spec.end]
 
 
 def _safe_check_digit(data: str) -> str:
@@ -208,18 +376,18 @@ def _safe_check_digit(data: str) -> str:
         return "?"
 
 
-def _td1_long_number(raw: dict[str, str], checks: list[CheckResult]) -> tuple[str, str, list[CheckResult]]:
+def _td1_long_number(number: str, optional: str, checks: list[CheckResult]) -> tuple[list[CheckResult], str, str]:
     """TD1 numbers longer than 9: the rest and the check digit start the optional data (ICAO 9303-5 4.2.4)."""
-    extra = raw["optional_data"].split("<", 1)[0]
+    extra = optional.split("<", 1)[0]
     if len(extra) < 2:
-        return raw["document_number"], raw["optional_data"], checks
-    number = raw["document_number"] + extra[:-1]
+        return checks, number, optional
+    long_number = number + extra[:-1]
     digit = extra[-1]
-    expected = _safe_check_digit(number)
+    expected = _safe_check_digit(long_number)
     fixed = [
-        CheckResult("document_number", digit, expected, checkdigits.verify(number, digit))
+        CheckResult("document_number", digit, expected, checkdigits.verify(long_number, digit))
         if c.name == "document_number"
         else c
         for c in checks
     ]
-    return number, raw["optional_data"][len(extra) :], fixed
+    return fixed, long_number, optional[len(extra) :]

@@ -8,6 +8,7 @@ and keeps the best (every check digit holding first).
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 
 from openkyc.documents.mrz import MrzResult, parse_mrz
 from openkyc.documents.mrzlayout import LINE_SHAPES
-from openkyc.documents.ocr import Quad, TextLine
+from openkyc.documents.ocr import Alternatives, Quad, TextLine
 
 MAX_LENGTH_FIX = 3
 _MRZ_CHARS = re.compile(r"[A-Z0-9<]")
@@ -121,6 +122,33 @@ def fit_length(text: str, target: int) -> str | None:
     return text
 
 
+def line_evidence(line: TextLine, fitted: str) -> tuple[list[float], list[Alternatives] | None]:
+    """Confidence and alternatives of each character of ``fitted`` (made from ``line.text`` by normalise and fit_length).
+
+    Characters are matched to the recognised text by alignment; a filler added by the length repair
+    gets confidence 0 and no alternatives (fillers never need confidence).
+    """
+    confs = line.char_confidences()
+    given = line.char_alternatives()
+    chars: list[str] = []
+    values: list[tuple[float, Alternatives]] = []
+    for k, char in enumerate(line.text):
+        mapped = normalise(char) if char.strip() else " "
+        alts = given[k] if given is not None else ()
+        normalised = tuple((normalise(c) or c, p) for c, p in alts)
+        for m in mapped:
+            chars.append(m)
+            values.append((confs[k], normalised))
+    source = "".join(chars)
+    out: list[tuple[float, Alternatives]] = [(0.0, ())] * len(fitted)
+    matcher = difflib.SequenceMatcher(None, source, fitted, autojunk=False)
+    for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and a1 - a0 == b1 - b0):  # a space made a filler
+            for k in range(b1 - b0):
+                out[b0 + k] = values[a0 + k]
+    return [c for c, _ in out], (None if given is None else [a for _, a in out])
+
+
 def _center_y(line: TextLine) -> float:
     return float(np.mean([p[1] for p in line.box]))
 
@@ -157,8 +185,16 @@ def find_mrz(lines: list[TextLine], *, today: date) -> MrzFinding | None:
             fitted = [fit_length(line.text, target) for line in group]
             if any(f is None for f in fitted):
                 continue
+            texts = [f for f in fitted if f is not None]
+            evidence = [line_evidence(line, text) for line, text in zip(group, texts, strict=True)]
+            given = [alts for _, alts in evidence if alts is not None]
             try:
-                result = parse_mrz([f for f in fitted if f is not None], today=today)
+                result = parse_mrz(
+                    texts,
+                    today=today,
+                    confidences=[confs for confs, _ in evidence],
+                    alternatives=given if len(given) == len(evidence) else None,
+                )
             except ValueError:
                 continue
             finding = MrzFinding(result, tuple(line.box for line in group), _band(group))

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from openkyc.documents.mrzfind import MrzFinding, find_mrz
-from openkyc.documents.ocr import LineReader, Quad, TextLine, crop_quad
+from openkyc.documents.ocr import LineReader, Quad, TextLine, crop_quad, read_lines
 
 MIN_LINE_SCORE = 0.3
 
@@ -76,8 +76,12 @@ def read_prepared(
 ) -> list[TextLine]:
     """The lines in ``quads`` read from crops prepared by ``prep`` (empty or weak readings dropped)."""
     crops = [prepare(crop_quad(image, q, pad=prep.pad), prep) for q in quads]
-    texts = reader.read_crops(crops)
-    return [TextLine(t, q, s) for q, (t, s) in zip(quads, texts, strict=False) if t.strip() and s >= MIN_LINE_SCORE]
+    texts = read_lines(reader, crops)
+    return [
+        TextLine(t, q, s, c, a)
+        for q, (t, s, c, a) in zip(quads, texts, strict=False)
+        if t.strip() and s >= MIN_LINE_SCORE
+    ]
 
 
 def reread_mrz(

@@ -20,6 +20,11 @@ from openkyc.errors import InternalError
 
 Quad = tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
 """Four corners, clockwise from top-left, in image pixels."""
+Alternatives = tuple[tuple[str, float], ...]
+"""Other characters the recogniser found likely at one character's place, with their probabilities."""
+ReadText = tuple[str, float, tuple[float, ...], tuple[Alternatives, ...]]
+"""text, line confidence, per-character confidences, per-character alternatives."""
+MIN_ALTERNATIVE = 1e-5
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,22 @@ class TextLine:
     text: str
     box: Quad
     confidence: float
+    chars: tuple[float, ...] = ()
+    """The recogniser's confidence for each character of ``text`` (empty: unknown, use ``confidence``)."""
+    alternatives: tuple[Alternatives, ...] = ()
+    """For each character, other characters with their probabilities (empty: unknown)."""
+
+    def char_confidences(self) -> list[float]:
+        """One confidence per character of ``text``."""
+        if len(self.chars) == len(self.text):
+            return list(self.chars)
+        return [self.confidence] * len(self.text)
+
+    def char_alternatives(self) -> list[Alternatives] | None:
+        """One set of alternatives per character of ``text``, or None when the recogniser gave none."""
+        if len(self.alternatives) == len(self.text) and self.alternatives:
+            return list(self.alternatives)
+        return None
 
     def __repr__(self) -> str:
         return f"TextLine(chars={len(self.text)}, confidence={self.confidence:.2f})"
@@ -58,6 +79,14 @@ class LineReader(Protocol):
     def detect_lines(self, image: npt.NDArray[np.uint8]) -> list[Quad]: ...
 
     def read_crops(self, crops: list[npt.NDArray[np.uint8]]) -> list[tuple[str, float]]: ...
+
+
+def read_lines(reader: LineReader, crops: list[npt.NDArray[np.uint8]]) -> list[ReadText]:
+    """Text, line confidence, per-character confidences and alternatives (empty when the reader has none)."""
+    detailed = getattr(reader, "read_crops_chars", None)
+    if detailed is not None:
+        return list(detailed(crops))
+    return [(text, score, (), ()) for text, score in reader.read_crops(crops)]
 
 
 def rapidocr_model_paths() -> dict[str, Path]:
@@ -92,6 +121,7 @@ class RapidTextRecognizer:
             if not Path(path).is_file():
                 raise InternalError("An OCR model file is missing.")
         self.min_confidence = min_confidence
+        self._watched: npt.NDArray[np.intp] | None = None
         params: dict[str, Any] = {
             "Global.log_level": "error",
             "Global.use_cls": False,
@@ -120,22 +150,86 @@ class RapidTextRecognizer:
         return [_quad(box) for box in out.boxes]
 
     def read_crops(self, crops: list[npt.NDArray[np.uint8]]) -> list[tuple[str, float]]:
+        return [(text, score) for text, score, _, _ in self.read_crops_chars(crops)]
+
+    def read_crops_chars(self, crops: list[npt.NDArray[np.uint8]]) -> list[ReadText]:
+        """Like ``read_crops``, with each character's confidence and its likeliest alternatives.
+
+        The recogniser is a CTC model: each emitted character spans a run of time steps; its
+        confidence is the run's top probability, and its alternatives are the other characters'
+        highest probabilities over the same steps (kept from :data:`MIN_ALTERNATIVE` up). Batching
+        and input normalisation are RapidOCR's own (``resize_norm_img``).
+        """
         if not crops:
             return []
-        from rapidocr.ch_ppocr_rec import TextRecInput
-
-        out = self._rec(TextRecInput(img=crops))
-        texts = out.txts or ()
-        return [(str(t), float(s)) for t, s in zip(texts, out.scores, strict=False)]
+        rec = self._rec
+        charset = rec.postprocess_op.character
+        if self._watched is None:
+            self._watched = _watched(charset)
+        out: list[ReadText] = [("", 0.0, (), ())] * len(crops)
+        order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
+        imgh, imgw = rec.rec_image_shape[1:3]
+        for start in range(0, len(crops), rec.rec_batch_num):
+            batch = [int(k) for k in order[start : start + rec.rec_batch_num]]
+            ratio = max([imgw / imgh] + [crops[k].shape[1] / max(crops[k].shape[0], 1) for k in batch])
+            norm = np.concatenate([rec.resize_norm_img(crops[k], ratio)[np.newaxis, :] for k in batch])
+            preds = np.asarray(rec.session(norm.astype(np.float32)))
+            for row, k in enumerate(batch):
+                out[k] = _ctc_decode(preds[row], charset, self._watched)
+        return out
 
     def recognize(self, image: npt.NDArray[np.uint8]) -> list[TextLine]:
         quads = self.detect_lines(image)
         crops = [crop_quad(image, q) for q in quads]
         lines = []
-        for quad, (text, score) in zip(quads, self.read_crops(crops), strict=True):
+        for quad, (text, score, chars, alts) in zip(quads, self.read_crops_chars(crops), strict=True):
             if text.strip() and score >= self.min_confidence:
-                lines.append(TextLine(text, quad, score))
+                lines.append(TextLine(text, quad, score, chars, alts))
         return lines
+
+
+WATCHED = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+"""Characters whose probabilities are kept as alternatives (the MRZ alphabet)."""
+
+
+def _watched(charset: list[str]) -> npt.NDArray[np.intp]:
+    index = {c: i for i, c in enumerate(charset)}
+    return np.asarray([index[c] for c in WATCHED if c in index], dtype=np.intp)
+
+
+def _ctc_decode(
+    probs: npt.NDArray[np.float32], charset: list[str], watched: npt.NDArray[np.intp] | None = None
+) -> ReadText:
+    """Greedy CTC decoding of one line's (steps x classes) probabilities, keeping per-character evidence.
+
+    Alternatives are kept only among ``watched`` class indices (default: the MRZ alphabet).
+    """
+    if watched is None:
+        watched = _watched(charset)
+    best = probs.argmax(axis=1)
+    text: list[str] = []
+    confs: list[float] = []
+    alts: list[Alternatives] = []
+    step = 0
+    while step < len(best):
+        idx = int(best[step])
+        end = step + 1
+        while end < len(best) and best[end] == idx:
+            end += 1
+        if idx != 0:  # 0 is the CTC blank
+            span = probs[step:end][:, watched].max(axis=0)
+            text.append(charset[idx])
+            confs.append(float(probs[step:end, idx].max()))
+            alts.append(
+                tuple(
+                    (charset[int(watched[j])], float(span[j]))
+                    for j in np.flatnonzero(span >= MIN_ALTERNATIVE)
+                    if int(watched[j]) != idx
+                )
+            )
+        step = end
+    score = float(np.mean(confs)) if confs else 0.0
+    return "".join(text), score, tuple(confs), tuple(alts)
 
 
 def _quad(box: Any) -> Quad:

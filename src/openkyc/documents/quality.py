@@ -3,7 +3,7 @@
 | code | meaning |
 |---|---|
 | ``WarnBlurred`` | the document (or its MRZ) is out of focus |
-| ``WarnGlare`` | a bright reflection hides part of the document |
+| ``WarnGlare`` | a bright reflection hides part of the document (a saturated blob with a soft edge) |
 | ``WarnTooDark`` | the photo is under-exposed |
 | ``WarnIncomplete`` | the document is not wholly in the frame (text touches the border) |
 | ``WarnScreenCapture`` | moiré: the document was photographed from a screen |
@@ -33,7 +33,7 @@ Box = tuple[float, float, float, float]
 @dataclass(frozen=True, slots=True)
 class WarningThresholds:
     blur_sharpness: float = 60.0  # variance of the Laplacian at 800 px wide, below which: blurred
-    glare_fraction: float = 0.02  # share of saturated pixels in one blob
+    glare_fraction: float = 0.005  # share of the photo under one soft-edged saturated blob
     dark_brightness: float = 55.0  # mean grey level
     border_margin: float = 0.005  # text boxes this close to the border (share of the side)
     moire_ratio: float = 11.0  # peak-to-median spectral energy in the mid band (weak: see docs)
@@ -98,19 +98,32 @@ def sharpness(grey: npt.NDArray[np.uint8], box: Box | None = None) -> float:
     return float(cv2.Laplacian(region, cv2.CV_64F).var())
 
 
-def glare_fraction(grey: npt.NDArray[np.uint8]) -> float:
-    """Largest blob of near-white (>= 250) pixels not touching the border, as a share of the image.
+def glare_fraction(grey: npt.NDArray[np.uint8], max_fraction: float = 0.3) -> float:
+    """Share of the image covered by the largest reflection: a near-white (>= 250) blob with a soft edge.
 
-    Blobs touching the border are a white background (scans), not a reflection on the document.
+    A blob touching the border, or covering more than ``max_fraction`` of the photo, is a white
+    background or page (scans), not a reflection. A reflection fades out: the ring just around it
+    is bright (median >= 200) and brighter than the next ring out, where printed paper next to a
+    white area shows a hard edge (ink or a brighter page right outside). 0 when no blob qualifies.
     """
     mask = (grey >= 250).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     h, w = grey.shape
-    best = 0
-    for x, y, bw, bh, area in stats[1:count]:
-        if x > 0 and y > 0 and x + bw < w and y + bh < h:
-            best = max(best, int(area))
-    return best / grey.size
+    radius = max(3, round(0.012 * float(np.hypot(h, w))))
+    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+    order = sorted(range(1, count), key=lambda k: -int(stats[k][4]))
+    for k in order[:3]:
+        x, y, bw, bh, area = (int(v) for v in stats[k])
+        if area / grey.size > max_fraction or not (x > 0 and y > 0 and x + bw < w and y + bh < h):
+            continue
+        blob = (labels == k).astype(np.uint8)
+        near = cv2.dilate(blob, kernel)
+        far = cv2.dilate(near, kernel)
+        ring1 = grey[(near > 0) & (blob == 0)]
+        ring2 = grey[(far > 0) & (near == 0)]
+        if ring1.size and ring2.size and float(np.median(ring1)) >= 200 and np.median(ring1) > np.median(ring2):
+            return area / grey.size
+    return 0.0
 
 
 def touches_border(boxes: Sequence[Box], width: int, height: int, margin: float) -> bool:

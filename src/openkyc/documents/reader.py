@@ -5,6 +5,8 @@ subclasses, so a caller can raise the matching error with :func:`error_for_code`
 
 - ``Success``: an MRZ with every check digit holding, or a template matched;
 - ``FailedOperation.MrzCheckFailed``: an MRZ was read but a check digit fails (``mrz.valid`` false);
+- ``FailedOperation.MrzNotVerified``: the check digits hold but the reading is not vouched for
+  (``mrz.invalid`` names the field: unknown state code, visual-zone mismatch, low confidence);
 - ``FailedOperation.DocumentUnrecognized``: text but no MRZ and no template;
 - ``FailedOperation.DocumentNotFound``: no text at all (no document in the photo).
 
@@ -14,7 +16,7 @@ Images that are not 8-bit colour arrays, too small or too large raise 4xx errors
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -26,10 +28,20 @@ from openkyc.biometrics.types import BoundingBox, FaceDetector
 from openkyc.documents.mrz import PERSONAL_FIELDS, MrzResult
 from openkyc.documents.mrzfind import MrzFinding, find_mrz
 from openkyc.documents.mrzreread import PREPARATIONS, Preparation, reread_mrz
-from openkyc.documents.ocr import LineReader, Quad, RapidTextRecognizer, TextLine, TextRecognizer, crop_quad
+from openkyc.documents.ocr import (
+    LineReader,
+    Quad,
+    RapidTextRecognizer,
+    TextLine,
+    TextRecognizer,
+    crop_quad,
+    read_lines,
+)
 from openkyc.documents.portrait import Portrait, find_portrait
 from openkyc.documents.quality import WarningThresholds, document_warnings
+from openkyc.documents.rectify import document_quad, enlarge, rectify
 from openkyc.documents.templates import TEMPLATES, CardTemplate, match_templates
+from openkyc.documents.viz import cross_check
 from openkyc.errors import (
     DocumentNotFound,
     DocumentUnrecognized,
@@ -38,12 +50,13 @@ from openkyc.errors import (
     ImageSizeTooLarge,
     ImageTooSmall,
     MrzCheckFailed,
+    MrzNotVerified,
 )
 
 SUCCESS = "Success"
 MRZ_ASPECT = 8.0  # width / height above which a text line may be an MRZ line
 _ERRORS: dict[str, type[FailedOperation]] = {
-    e.code: e for e in (DocumentNotFound, DocumentUnrecognized, MrzCheckFailed)
+    e.code: e for e in (DocumentNotFound, DocumentUnrecognized, MrzCheckFailed, MrzNotVerified)
 }
 _MRZ_TYPES = {"P": "PASSPORT", "V": "VISA"}
 
@@ -132,20 +145,25 @@ class DocumentReader:
 
     def read(self, image: npt.NDArray[np.uint8], *, today: date) -> DocumentResult:
         image = self._check(image)
-        lines, finding = self._ocr(image, today)
-        if finding is not None and not finding.result.valid and isinstance(self.recognizer, LineReader):
-            finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
-        boxes = [_aabb(line.box) for line in lines]
-        warnings = document_warnings(
-            image, text_boxes=boxes, focus_box=finding.band if finding else None, thresholds=self.thresholds
-        )
+        lines, finding = self._read_mrz(image, today)
+        band = finding.band if finding is not None else None
+        first_lines = lines
+        if _needs_second_look(finding) and isinstance(self.recognizer, LineReader):
+            for second in self._second_looks(image):
+                lines2, finding2 = self._read_mrz(second, today)
+                if finding2 is not None and (finding is None or finding2.result.checks_pass):
+                    lines, finding, band = lines2, finding2, None
+                if finding is not None and finding.result.checks_pass:
+                    break
+        boxes = [_aabb(line.box) for line in first_lines]  # in the photo's own coordinates
+        warnings = document_warnings(image, text_boxes=boxes, focus_box=band, thresholds=self.thresholds)
         portrait = find_portrait(image, self.face_detector) if self.face_detector is not None else None
         common: dict[str, Any] = {"warnings": tuple(warnings), "portrait": portrait}
         if finding is not None:
             mrz = finding.result
-            code = SUCCESS if mrz.valid else MrzCheckFailed.code
+            code = SUCCESS if mrz.valid else MrzCheckFailed.code if not mrz.checks_pass else MrzNotVerified.code
             kind = _MRZ_TYPES.get(mrz.fields["document_code"][:1], "ID_CARD")
-            return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=finding.band, **common)
+            return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=band, **common)
         if not lines:
             return DocumentResult(DocumentNotFound.code, None, **common)
         text = "\n".join(line.text for line in sorted(lines, key=lambda t: (_aabb(t.box)[1], _aabb(t.box)[0])))
@@ -168,24 +186,120 @@ class DocumentReader:
             return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
         return image
 
-    def _ocr(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None]:
+    def _read_mrz(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None]:
+        """Lines and MRZ of ``image``: second readings when a check fails, then the visual-zone cross-check."""
+        lines, finding, rest = self._ocr(image, today)
+        if finding is not None and not finding.result.checks_pass and isinstance(self.recognizer, LineReader):
+            finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
+        if finding is not None and finding.result.checks_pass:
+            if rest and isinstance(self.recognizer, LineReader):
+                lines = lines + _read(self.recognizer, image, rest)
+            finding = self._cross_check(finding, lines)
+        return lines, finding
+
+    @staticmethod
+    def _second_looks(image: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
+        """The document rectified (when its outline is found), else the photo at a second scale."""
+        quad = document_quad(image)
+        if quad is not None:
+            return [rectify(image, quad)]
+        larger = enlarge(image)
+        return [] if larger is None else [larger]
+
+    @staticmethod
+    def _cross_check(finding: MrzFinding, lines: list[TextLine]) -> MrzFinding:
+        """The finding with the visual zone's verdicts (the lines that are not the MRZ's)."""
+        mrz_quads = set(finding.quads)
+        texts = [line.text for line in lines if line.box not in mrz_quads]
+        check = cross_check(finding.result, texts)
+        result = replace(
+            finding.result,
+            viz_mismatches=check.mismatches,
+            viz_checked=check.found,
+            unconfirmed=tuple(u for u in finding.result.unconfirmed if u not in check.confirmed),
+        )
+        return replace(finding, result=result)
+
+    def _ocr(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
+        """Lines read, the MRZ found among them, and line boxes not read yet (the visual zone)."""
         recognizer = self.recognizer
         if not isinstance(recognizer, LineReader):
             lines = recognizer.recognize(image)
-            return lines, find_mrz(lines, today=today)
+            return lines, find_mrz(lines, today=today), []
         quads = recognizer.detect_lines(image)
         wide = [q for q in quads if _is_wide(q)]
-        lines = _read(recognizer, image, wide)
+        stacked = mrz_shaped(wide)[:MAX_LINES]
+        lines = _read(recognizer, image, stacked)
         finding = find_mrz(lines, today=today)
+        if finding is None or not finding.result.checks_pass:
+            # The MRZ-shaped groups were not it (or only text shaped like it, such as a page behind
+            # the document): read the other wide lines too, tallest first, and take the best group.
+            others = sorted((q for q in wide if q not in set(stacked)), key=_height, reverse=True)
+            lines += _read(recognizer, image, others[:MAX_LINES])
+            finding = find_mrz(lines, today=today)
         if finding is not None:
-            return lines, finding
-        rest = _read(recognizer, image, [q for q in quads if not _is_wide(q)])
-        return lines + rest, None
+            rest = [q for q in quads if q not in set(finding.quads) and _in_document(q, finding.band)]
+            rest = sorted(rest, key=_height, reverse=True)[:MAX_LINES]
+            return [line for line in lines if _in_document(line.box, finding.band)], finding, rest
+        read = {line.box for line in lines}
+        rest = sorted((q for q in quads if q not in read and not _is_wide(q)), key=_height, reverse=True)
+        return lines + _read(recognizer, image, rest[:MAX_LINES]), None, []
 
 
 def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:
-    texts = reader.read_crops([crop_quad(image, q, pad=pad) for q in quads])
-    return [TextLine(t, q, s) for q, (t, s) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
+    texts = read_lines(reader, [crop_quad(image, q, pad=pad) for q in quads])
+    return [TextLine(t, q, s, c, a) for q, (t, s, c, a) in zip(quads, texts, strict=False) if t.strip() and s >= 0.3]
+
+
+MAX_LINES = 40
+"""At most this many lines are read in each pass (tallest first): a page of text behind the document costs no more."""
+SMALL_LINE = 24.0
+"""MRZ lines lower than this (pixels) are read again from the rectified or enlarged document when they fail."""
+
+
+def _needs_second_look(finding: MrzFinding | None) -> bool:
+    """No MRZ found, or one that fails its checks while its lines are small (a far or tilted document)."""
+    if finding is None:
+        return True
+    if finding.result.checks_pass:
+        return False
+    heights = [TextLine("", q, 0.0).height for q in finding.quads]
+    return float(np.median(heights)) < SMALL_LINE
+
+
+def mrz_shaped(quads: list[Quad]) -> list[Quad]:
+    """Wide lines that sit in a 2- or 3-line stack like an MRZ: similar height, width and left edge, close below each other."""
+    boxes = sorted(((_aabb(q), q) for q in quads), key=lambda b: b[0][1])
+    keep: set[int] = set()
+    for i in range(len(boxes)):
+        for j in range(i + 1, min(i + 4, len(boxes))):
+            (x0, y0, w0, h0), _ = boxes[i]
+            (x1, y1, w1, h1), _ = boxes[j]
+            h = max(min(h0, h1), 1.0)
+            if (
+                0.5 * h < y1 - y0 < 3.0 * h
+                and abs(w1 - w0) < 0.2 * max(w0, w1)
+                and abs(x1 - x0) < 0.1 * max(w0, w1)
+                and max(h0, h1) < 1.8 * h
+            ):
+                keep.update((i, j))
+    return [boxes[k][1] for k in sorted(keep)]
+
+
+def _in_document(quad: Quad, band: tuple[float, float, float, float]) -> bool:
+    """Whether a line may belong to the document whose MRZ occupies ``band`` (x, y, w, h).
+
+    Documents are at most about 0.75 as tall as their MRZ is wide, with the MRZ at the bottom; a
+    margin covers perspective and rotation.
+    """
+    x, y, w, h = _aabb(quad)
+    bx, by, bw, bh = band
+    cx, cy = x + w / 2, y + h / 2
+    return bx - 0.15 * bw <= cx <= bx + 1.15 * bw and by - 0.85 * bw <= cy <= by + bh + 0.1 * bw
+
+
+def _height(quad: Quad) -> float:
+    return TextLine("", quad, 0.0).height
 
 
 def _is_wide(quad: Quad) -> bool:

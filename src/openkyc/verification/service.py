@@ -12,7 +12,7 @@ import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import update
@@ -74,6 +74,10 @@ DESCRIPTIONS = {
     "FailedOperation.DocumentTypeNotAllowed": "This type of document is not accepted.",
     "FailedOperation.DocumentWarnings": "The document photo is not good enough (see the warnings).",
     "FailedOperation.DocumentNoPortrait": "No portrait was found on the document.",
+    "FailedOperation.MrzNotVerified": "The document's reading could not be confirmed (see the document step).",
+    "FailedOperation.DocumentExpired": "The document has expired.",
+    "FailedOperation.DocumentHolderUnderage": "The document holder is under the rule's minimum age.",
+    "FailedOperation.DocumentStateNotAllowed": "Documents from this issuing state are not accepted.",
 }
 
 
@@ -323,7 +327,7 @@ class VerificationService:
                 portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
                 sim = round(_sim(engine, portrait, result.best_frame), 2)
                 compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
-        document_step = _document_step(document, rule, need_portrait=True)
+        document_step = _document_step(document, rule, self.data.clock().date(), need_portrait=True)
         document_code = document_step["code"]
         steps = {
             "document": document_step,
@@ -355,7 +359,7 @@ class VerificationService:
         document = documents.read(document_image)
         if document.code == NOT_FOUND:
             raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
-        step = _document_step(document, rule, need_portrait=False)
+        step = _document_step(document, rule, self.data.clock().date(), need_portrait=False)
         code = step["code"]
         verification_id = self._store(
             "document",
@@ -421,9 +425,10 @@ class VerificationService:
             )
 
 
-def _document_step(document: DocumentResult, rule: RuleConfig, *, need_portrait: bool) -> dict[str, Any]:
-    """The document step's code and evidence (no identification fields: they are sealed apart)."""
-    code, details = judge(document, rule)
+def _document_step(document: DocumentResult, rule: RuleConfig, today: date, *, need_portrait: bool) -> dict[str, Any]:
+    """The document step's code and evidence (no identification fields: they are sealed apart);
+    ``today`` decides expiry and age."""
+    code, details = judge(document, rule, today)
     if need_portrait and document.portrait is None and code == SUCCESS:
         code = NO_PORTRAIT
     return {
