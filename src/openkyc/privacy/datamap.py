@@ -440,7 +440,7 @@ TABLES: dict[str, TableMap] = {
                 E.CONSENT_RECORD,
                 E.FACE_IMAGE,
                 E.OPERATION_STATUS,
-            ),  # fmt: skip
+            ),
             "created_at": NOT_PERSONAL,
             "expires_at": NOT_PERSONAL,
         },

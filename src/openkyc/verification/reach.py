@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from openkyc.biometrics.reach import identification_use
+from openkyc.privacy.crypto import sealed_key_id
 from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
@@ -32,6 +33,7 @@ from openkyc.privacy.reach_steps import media_file
 from openkyc.privacy.vocabulary import DataElement, Purpose, RetentionKind
 from openkyc.store.models.media import Blob
 from openkyc.store.models.verification import VerificationResult, VerificationSession
+from openkyc.store.subject_keys import subject_keys_for
 from openkyc.verification.repository import _aad as _result_aad
 from openkyc.verification.repository import _id_aad as _result_id_aad
 from openkyc.verification.sessions import _aad as _session_aad
@@ -212,9 +214,16 @@ class SessionReach:
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
         rows = self._rows(ctx, target)
+        by_app: dict[int, list[str]] = {}
         for row in rows:
             if row.compare_blob_id is not None:
                 ctx.blob_ids.add(row.compare_blob_id)
+            if row.extra_enc is not None:
+                by_app.setdefault(row.app_id, []).append(sealed_key_id(bytes(row.extra_enc)))
             ctx.session.delete(row)
         ctx.session.flush()
-        return {"hosted_sessions": len(rows)}
+        # the extra is sealed under the session's own record key: destroyed now, so the copies of
+        # the row in the WAL and in backups stop opening (deleting the row alone leaves them readable)
+        keys = subject_keys_for(ctx.session)
+        destroyed = sum(keys.destroy_records(app_id, key_ids) for app_id, key_ids in by_app.items())
+        return {"hosted_sessions": len(rows), "session_keys_destroyed": destroyed}
