@@ -134,23 +134,20 @@ def test_erasure_reaches_every_store_and_keeps_the_neighbour(make_tenant: Any, r
     out = tenant.post("/v1/privacy/subjects/subj-2/erase", {"biz_tokens": [seeded.biz_token]})
     assert out.status_code == 200, out.text
     receipt = out.json()
-    assert (
-        receipt["items"]
-        == {
-            "answer_keys_destroyed": 1,  # the stored answer's own record key: its copies stop opening
-            "blobs": 3,
-            "call_records_pseudonymised": 3,
-            "consents": 1,
-            "hosted_sessions": 1,
-            "index_entries": 1,
-            "model_improvement_items": 1,
-            "session_keys_destroyed": 0,  # seeded under the shared keys (the served flow: tests/server/test_compliance_officer.py)
-            "stored_answers": 1,
-            "subject_keys_destroyed": 1,
-            "subjects": 1,
-            "verification_results": 2,
-        }
-    )
+    assert receipt["items"] == {
+        "answer_keys_destroyed": 1,  # the stored answer's own record key: its copies stop opening
+        "blobs": 3,
+        "call_records_pseudonymised": 3,
+        "consents": 1,
+        "hosted_sessions": 1,
+        "index_entries": 1,
+        "model_improvement_items": 1,
+        "session_keys_destroyed": 0,  # seeded under the shared keys (served flow: tests/server)
+        "stored_answers": 1,
+        "subject_keys_destroyed": 1,
+        "subjects": 1,
+        "verification_results": 2,
+    }
     assert "subj-2" not in out.text and seeded.biz_token not in out.text
     after = tenant.get(f"/v1/privacy/subjects/subj-2?biz_token={seeded.biz_token}").json()
     assert after["items"] == [] and before
