@@ -158,6 +158,9 @@ def test_enrol_verify_export_erase_and_read_the_backup_with_the_services_keys(
     assert len(distinctive) >= 3, document_fields
     hosted = {"redirect_url": "https://example.com/done", "compare_image": b64(media["face"]), "extra": EXTRA}
     token = client.post("/v1/sessions", hosted).body["biz_token"]
+    assert client.get(f"/verify/{token}", signed=False).status == 200  # the end user opens the page...
+    submitted = client.post(f"/verify/{token}/submit", {"video": b64(media["video"])}, signed=False)
+    assert submitted.status == 200, submitted.body  # ...and sends their video
     assert client.post("/v1/privacy/consents", {"subject_id": SUBJECT, "text_version": "v1"}).status == 200
     sample = client.post("/v1/improvement/samples", {"subject_id": SUBJECT, "image": b64(media["face"])})
     assert sample.status == 200, sample.body
@@ -168,6 +171,11 @@ def test_enrol_verify_export_erase_and_read_the_backup_with_the_services_keys(
     for value in (*IDENT.values(), EXTRA, *distinctive):
         assert value in values, value
     assert exported["consents"] and exported["consents"][0]["text_version"] == "v1"
+    by_column = {(i["table"], i["column"]) for i in exported["items"]}
+    assert ("verification_sessions", "extra_enc") in by_column and ("verification_sessions", "result_id") in by_column
+    assert "127.0.0.1" in {
+        str((i["value"] or {}).get("client_ip")) for i in exported["items"]
+    }  # the end user's address
     for item in exported["items"]:
         assert item["source"] and (item["legal_basis"] or not item["purposes"]), item
     archive_answer = _zip(live, f"/v1/privacy/subjects/{SUBJECT}/export.zip?biz_token={token}")
