@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: OCR-B for rendered documents, Chromium for the hosted-page test.
+# Debian packages the tests need: OCR-B for rendered documents, Chromium for the browser tests,
+# faketime for the retention test against a real server, tesseract-ocr for the PassportEye benchmark.
 # Installs only what is missing.
 set -euo pipefail
-packages=(fonts-ocr-b fonts-dejavu-core chromium)
+packages=(fonts-ocr-b fonts-dejavu-core chromium faketime tesseract-ocr)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -142,6 +142,7 @@ def test_erasure_reaches_every_store_and_keeps_the_neighbour(make_tenant: Any, r
         "hosted_sessions": 1,
         "index_entries": 1,
         "model_improvement_items": 1,
+        "session_keys_destroyed": 0,  # seeded under the shared keys (served flow: tests/server)
         "stored_answers": 1,
         "subject_keys_destroyed": 1,
         "subjects": 1,

@@ -34,7 +34,7 @@ from openkyc.privacy.consent import ConsentRepository
 from openkyc.privacy.crypto import DecryptionError
 from openkyc.privacy.reach import EndUser
 from openkyc.privacy.sweep import run_sweep
-from openkyc.privacy.vocabulary import Purpose
+from openkyc.privacy.vocabulary import DataElement, Purpose
 from openkyc.store import idempotency
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.faces import Collection, Subject
@@ -130,8 +130,10 @@ def _seed(runtime: Any) -> dict[str, Any]:
         )
         ref = runtime.subject_keys.subject_ref(app_id, SUBJECT)
     with runtime.transaction() as session:  # a retried enrolment's stored answer names the subject
-        idempotency.claim(session, runtime.keyring, app_id, ANSWER_KEY, "h" * 64, now, timedelta(hours=2))
-        idempotency.complete(session, runtime.keyring, app_id, ANSWER_KEY, 200, "application/json", _answer(app_id))
+        answers = idempotency.AnswerStore(session, runtime.gate, runtime.keyring)
+        label: dict[str, Any] = {"purpose": Purpose.PROVIDE_FEATURES, "elements": (DataElement.SUBJECT_ID,)}
+        answers.claim(app_id, ANSWER_KEY, "h" * 64, now, timedelta(hours=2), **label)
+        answers.complete(app_id, ANSWER_KEY, 200, "application/json", _answer(app_id), **label)
     with runtime.transaction() as session:  # committed first: the gate reads committed consents
         ConsentRepository(session, runtime.gate, clock=runtime.clock).record(
             app_id, SUBJECT, Purpose.MODEL_IMPROVEMENT, "v1", purpose=Purpose.MODEL_IMPROVEMENT

@@ -16,6 +16,7 @@ import base64
 import dataclasses
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,12 +31,15 @@ from sqlalchemy import func, select
 
 from openkyc.accounts.signing import sign_request
 from openkyc.api.app import api_routes, create_app
+from openkyc.api.gateway import needs_signature
+from openkyc.api.idempotency import ANSWERS, METHODS
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.errors import PurposeNotAllowed
-from openkyc.privacy import ledger
+from openkyc.privacy import datamap, ledger
 from openkyc.privacy.policy import default_policy_text
 from openkyc.privacy.vocabulary import DataElement, Obligation, Purpose
 from openkyc.runtime import Runtime
+from openkyc.store.idempotency import ANSWER_ELEMENTS
 from openkyc.store.models.media import Blob
 from openkyc.store.models.privacy import AuditRecord
 
@@ -53,13 +57,20 @@ def walker(runtime: Any, tenant: Any) -> Any:
     return tenant
 
 
-def _walk(tenant: Any) -> dict[tuple[str, str], int]:
-    """Calls every route once, in an order that creates what later calls need; returns statuses."""
+def _walk(tenant: Any, *, idempotent: bool = False) -> dict[tuple[str, str], int]:
+    """Calls every route once, in an order that creates what later calls need; returns statuses.
+
+    ``idempotent``: every signed write carries an ``Idempotency-Key`` and is sent twice, the second
+    time answered from the stored answer (same status and body, ``Idempotent-Replayed: true``).
+    """
     client = tenant.client
     seen: dict[tuple[str, str], int] = {}
 
     def call(method: str, template: str, path: str, body: Any = None, *, signed: bool = True) -> Any:
-        if signed:
+        if signed and idempotent and method in {"POST", "PUT", "DELETE"}:
+            response = _idempotent_call(tenant, method, path, body)
+            STORED[f"{method} {template}"] = response.json()
+        elif signed:
             response = tenant.request(method, path, body)
         else:
             response = client.request(method, path, json=body)
@@ -200,6 +211,24 @@ def _walk(tenant: Any) -> dict[tuple[str, str], int]:
     return seen
 
 
+def _idempotent_call(tenant: Any, method: str, path: str, payload: Any) -> Any:
+    """The first call under a new key, then its replay; returns the first answer."""
+    body = b"" if payload is None else json.dumps(payload).encode()
+    key = f"walk-{uuid.uuid4().hex}"
+    answers = []
+    for _ in range(2):
+        headers = {**tenant.sign(method, path, body, nonce=True), "Idempotency-Key": key}
+        answers.append(tenant.client.request(method, path, content=body, headers=headers))
+    first, replayed = answers
+    if first.status_code < 300:
+        assert replayed.headers.get("idempotent-replayed") == "true", f"{method} {path}: not replayed"
+        assert (replayed.status_code, replayed.content) == (first.status_code, first.content)
+    return first
+
+
+STORED: dict[str, Any] = {}  # "METHOD /template" -> the answer stored (and replayed) under a key
+
+
 def test_every_route_decides_before_it_touches_personal_data(walker: Any) -> None:
     with ledger.watch() as ledgers:
         seen = _walk(walker)
@@ -251,6 +280,118 @@ def test_the_instrument_flags_a_decision_made_after_a_write(runtime: Any, tenant
         )
     (late,) = ledgers
     assert [t.what for t in late.uncovered()] == ["SubjectRepository.count"]
+
+
+# --- stored answers (Idempotency-Key) are gated touches ---------------------------------------------
+
+
+def _signed_writes(app: Any) -> dict[str, str]:
+    """``{route name: "METHOD /template"}`` of every signed write the app serves."""
+    return {
+        name: f"{method} {path}"
+        for method, path, name in api_routes(app)
+        if method in METHODS and needs_signature(path)
+    }
+
+
+def test_every_signed_write_declares_what_its_stored_answer_holds(walker: Any) -> None:
+    writes = _signed_writes(walker.client.app)
+    assert set(writes) - set(ANSWERS) == set(), "declare the purpose and elements of these answers in ANSWERS"
+    assert set(ANSWERS) - set(writes) == set(), "ANSWERS names routes the app no longer serves"
+    for name, label in ANSWERS.items():
+        assert set(label.elements) <= set(ANSWER_ELEMENTS), name
+    # the data map names exactly what a stored answer can hold
+    assert set(datamap.TABLES["idempotency_keys"].columns["response_enc"]) == set(ANSWER_ELEMENTS)
+
+
+def _elements_in(answer: Any) -> set[DataElement]:
+    """Elements recognisable in an answer's JSON: ids, keypoints, the best frame, and under
+    ``fields``/``identification``/``mrz`` the field names the data map knows (a rule's ``name`` is no person's)."""
+    identification = {**datamap.SEALED_FIELDS["verification_results.identification_enc"]}
+    identification |= datamap.SEALED_FIELDS["subjects.identification_enc"]
+    named = {
+        "subject_id": DataElement.SUBJECT_ID,
+        "matches": DataElement.SUBJECT_ID,
+        "consent_id": DataElement.CONSENT_RECORD,
+        "keypoints": DataElement.KEYPOINTS,
+        "best_frame": DataElement.FACE_IMAGE,
+        "portrait": DataElement.FACE_IMAGE,
+    }
+    found: set[DataElement] = set()
+
+    def walk(value: Any, inside: bool) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                element = identification.get(key) if inside else named.get(key)
+                if element is not None and inner not in (None, [], {}, ""):
+                    found.add(element)
+                walk(inner, inside or key in {"fields", "identification", "mrz"})
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner, inside)
+
+    walk(answer, False)
+    return found
+
+
+def test_every_signed_write_is_walked_with_an_idempotency_key(walker: Any) -> None:
+    """The route walk again, each signed write sent twice under one key: the first call stores its
+    answer, the second replays it; each store and replay is a touch the gate decided on first."""
+    STORED.clear()
+    with ledger.watch() as ledgers:
+        seen = _walk(walker, idempotent=True)
+    writes = _signed_writes(walker.client.app)
+    assert {f"{m} {t}" for m, t in seen} >= set(writes.values())
+
+    uncovered = {
+        f"{led.label}: {t.what} {sorted(e.value for e in t.elements)}" for led in ledgers for t in led.uncovered()
+    }
+    assert uncovered == set(), "a stored answer kept or replayed without a gate decision in the request"
+    stores = [(led.label, t) for led in ledgers for t in led.touches if t.what == "AnswerStore.complete"]
+    replays = [(led.label, t) for led in ledgers for t in led.touches if t.what == "AnswerStore.replay"]
+    personal = {name for name, label in ANSWERS.items() if label.elements}
+    assert len(stores) == len(personal) and len(replays) == len(personal), ([s[0] for s in stores], personal)
+    assert all(t.kind == ledger.WRITE for _, t in stores) and all(t.kind == ledger.READ for _, t in replays)
+    # each replay decided for its route's own purpose before it read the stored row
+    by_decision = {(d.purpose, d.elements) for led in ledgers for d in led.decisions}
+    for label in ANSWERS.values():
+        if label.elements:
+            assert (label.purpose.value, frozenset(label.elements)) in by_decision
+    # what each route declares its answer holds covers what its answer really held
+    assert set(STORED) == set(writes.values())
+    route_of = {route: name for name, route in writes.items()}
+    held = {route_of[route]: _elements_in(answer) for route, answer in STORED.items()}
+    assert DataElement.FACE_IMAGE in held["DetectLiveness"] and DataElement.NAME in held["RecognizeDocument"]
+    for name, elements in held.items():
+        assert elements <= set(ANSWERS[name].elements), f"{name}'s answer holds {sorted(e.value for e in elements)}"
+
+
+def test_a_stored_answer_is_not_replayed_for_a_purpose_the_policy_no_longer_allows(
+    settings: Any, tmp_path: Path, tenant: Any
+) -> None:
+    body = json.dumps({"name": "kept"}).encode()
+
+    def send(client: Any) -> Any:
+        headers = {**tenant.sign("POST", "/v1/rules", body, nonce=True), "Idempotency-Key": "policy-change"}
+        return client.post("/v1/rules", content=body, headers=headers)
+
+    first = send(tenant.client)
+    assert first.status_code == 200, first.text
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(_without("configuration", "maintain_configuration")), encoding="utf-8")
+    changed = settings.model_copy(update={"policy_file": policy})
+    reopened = Runtime.open(changed, migrate=False)
+    try:
+        with ledger.watch() as ledgers, TestClient(create_app(changed, reopened)) as client:
+            replay = send(client)
+        assert replay.status_code == 403, replay.text
+        assert replay.json()["Error"]["Code"] == PurposeNotAllowed.code
+        assert "idempotent-replayed" not in replay.headers and "kept" not in replay.text
+        assert [r["purpose"] for r in _refusals(reopened)] == ["maintain_configuration"]
+        (refused,) = [led for led in ledgers if led.label == "POST /v1/rules"]
+        assert refused.touches == []  # refused before the stored row was read
+    finally:
+        reopened.close()
 
 
 # --- refusals always audited, no orphan files --------------------------------------------------------
@@ -312,7 +453,7 @@ def test_a_refusal_after_a_write_is_audited_at_once_and_leaves_no_file(narrowed:
     elapsed = time.monotonic() - started
     assert response.status_code == 403, response.text
     assert response.json()["Error"]["Code"] == PurposeNotAllowed.code
-    assert elapsed < 1.0  # no wait on the request's own write lock
+    assert elapsed < 10.0  # no wait on the request's own write lock (SQLite would wait 30 s)
     refusals = _refusals(runtime)
     assert [(r["purpose"], r["code"]) for r in refusals] == [("provide_features", PurposeNotAllowed.code)]
     assert "face_features.template" in refusals[0]["elements"]

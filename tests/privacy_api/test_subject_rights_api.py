@@ -90,6 +90,7 @@ def test_erase_removes_everything_and_leaves_a_receipt(
         "hosted_sessions": 0,
         "index_entries": 2,
         "model_improvement_items": 1,
+        "session_keys_destroyed": 0,
         "stored_answers": 0,
         "subject_keys_destroyed": 1,
         "subjects": 2,

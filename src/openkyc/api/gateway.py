@@ -206,7 +206,7 @@ class Gateway:
                     caller = await anyio.to_thread.run_sync(self._admit, runtime, scope, headers, body, services)
                     key = idempotency.requested_key(scope["method"], headers)
                     if key is not None:
-                        claim = idempotency.Claim(runtime, caller.app_id, key)
+                        claim = idempotency.Claim(runtime, caller.app_id, key, idempotency.label_for(scope))
                         query = scope.get("query_string", b"").decode("latin-1")
                         answer = await claim.acquire(fingerprint(scope["method"], scope["path"], query, body))
                         if answer is not None:

@@ -475,8 +475,28 @@ TABLES: dict[str, TableMap] = {
             "state": NOT_PERSONAL,
             "status_code": NOT_PERSONAL,
             "content_type": NOT_PERSONAL,
-            # a stored 2xx answer, sealed: the best frame of a liveness check, ids and result codes
-            "response_enc": (E.FACE_IMAGE, E.SUBJECT_ID, E.OPERATION_STATUS),
+            # a stored 2xx answer, sealed: whatever a route's answer holds (openkyc.store.idempotency.
+            # ANSWER_ELEMENTS, each route's share declared in openkyc.api.idempotency.ANSWERS): a rule,
+            # a collection, keypoints, the fields read from a document, subject ids, consents, the best
+            # frame of a liveness check, result codes
+            "response_enc": (
+                E.RULE,
+                E.RESOURCE_ATTRIBUTES,
+                E.KEYPOINTS,
+                E.NAME,
+                E.ADDRESS,
+                E.ID_NUMBER,
+                E.COUNTRY,
+                E.DATE_OF_BIRTH,
+                E.SEX,
+                E.DOCUMENT_TYPE,
+                E.DOCUMENT_EXPIRY,
+                E.OPTIONAL_DATA,
+                E.SUBJECT_ID,
+                E.CONSENT_RECORD,
+                E.FACE_IMAGE,
+                E.OPERATION_STATUS,
+            ),
             "created_at": NOT_PERSONAL,
             "expires_at": NOT_PERSONAL,
         },

@@ -9,6 +9,12 @@ data: a subject id, a best frame) is sealed under a record key of its own in the
 once, so copies in backups and the WAL stop opening. Only 2xx answers are kept; any other outcome deletes the row, so the
 request may be retried. A row left ``in_progress`` by a process that died is taken over after
 ``IN_PROGRESS_LEASE``.
+
+Claiming (and so replaying) and storing an answer are gated touches of personal data, like the blob
+store: :class:`AnswerStore` states the purpose of the route whose answer it keeps and the data
+elements that answer can hold (declared per route in :mod:`openkyc.api.idempotency`), the purpose
+gate decides before the row is read or the answer sealed, and each replay or store is recorded in
+the request's ledger. The module-level functions are the raw row operations under it.
 """
 
 from __future__ import annotations
@@ -21,13 +27,39 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from openkyc.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
+from openkyc.privacy import ledger
 from openkyc.privacy.crypto import Keyring
+from openkyc.privacy.gate import PurposeGate
+from openkyc.privacy.guards import checks_purpose, personal_data_repository
+from openkyc.privacy.vocabulary import DataElement, Obligation, Purpose
 from openkyc.store.models.idempotency import IdempotentRequest
 from openkyc.store.subject_keys import subject_keys_for
 
 IN_PROGRESS = "in_progress"
 DONE = "done"
 IN_PROGRESS_LEASE = timedelta(minutes=5)
+
+E = DataElement
+#: Every element a stored answer can hold: what the routes' answers hold (each route declares its
+#: own subset, openkyc.api.idempotency.ANSWERS); the data map's ``response_enc`` names the same.
+ANSWER_ELEMENTS: tuple[DataElement, ...] = (
+    E.RULE,
+    E.RESOURCE_ATTRIBUTES,
+    E.KEYPOINTS,
+    E.NAME,
+    E.ADDRESS,
+    E.ID_NUMBER,
+    E.COUNTRY,
+    E.DATE_OF_BIRTH,
+    E.SEX,
+    E.DOCUMENT_TYPE,
+    E.DOCUMENT_EXPIRY,
+    E.OPTIONAL_DATA,
+    E.SUBJECT_ID,
+    E.CONSENT_RECORD,
+    E.FACE_IMAGE,
+    E.OPERATION_STATUS,
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -50,6 +82,73 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 def _aad(app_id: int, key: str) -> bytes:
     return f"idempotency:{app_id}:{key}".encode()
+
+
+@personal_data_repository
+class AnswerStore:
+    """Stored answers of one database session, gated: each call states the purpose of the route
+    whose answer it keeps and the elements that answer can hold (``()``: no personal data)."""
+
+    def __init__(self, session: Session, gate: PurposeGate, keyring: Keyring) -> None:
+        self.session = session
+        self.gate = gate
+        self.keyring = keyring
+
+    def __repr__(self) -> str:
+        return "AnswerStore()"
+
+    def _check(
+        self, purpose: Purpose | Obligation, elements: tuple[DataElement, ...], app_id: int
+    ) -> tuple[DataElement, ...]:
+        unknown = [e.value for e in elements if e not in ANSWER_ELEMENTS]
+        if unknown:
+            raise ValueError(f"a stored answer does not hold {unknown}: add them to ANSWER_ELEMENTS and the data map")
+        if elements:
+            self.gate.check(purpose, elements, app_id=app_id)
+        return elements
+
+    @checks_purpose(*ANSWER_ELEMENTS)
+    def claim(
+        self,
+        app_id: int,
+        key: str,
+        request_hash: str,
+        now: datetime,
+        ttl: timedelta,
+        *,
+        purpose: Purpose | Obligation,
+        elements: tuple[DataElement, ...],
+    ) -> StoredAnswer | None:
+        """Claims the key (``None``: run the request) or returns the stored answer to replay; the
+        gate decides before the row is read, so a refused purpose never sees a stored answer."""
+        checked = self._check(purpose, elements, app_id)
+        answer = claim(self.session, self.keyring, app_id, key, request_hash, now, ttl)
+        if answer is not None and checked:
+            ledger.touched("AnswerStore.replay", checked, ledger.READ)
+        return answer
+
+    @checks_purpose(*ANSWER_ELEMENTS)
+    def complete(
+        self,
+        app_id: int,
+        key: str,
+        status_code: int,
+        content_type: str | None,
+        body: bytes,
+        *,
+        purpose: Purpose | Obligation,
+        elements: tuple[DataElement, ...],
+    ) -> None:
+        """Seals and keeps a 2xx answer (see :func:`complete`), a gated write."""
+        checked = self._check(purpose, elements, app_id)
+        if checked:
+            ledger.touched("AnswerStore.complete", checked, ledger.WRITE)
+        complete(self.session, self.keyring, app_id, key, status_code, content_type, body)
+
+    @checks_purpose(*ANSWER_ELEMENTS)
+    def release(self, app_id: int, key: str, *, purpose: Purpose | Obligation) -> None:
+        """Forgets an unfinished claim: the row holds no answer yet, so nothing personal is touched."""
+        release(self.session, app_id, key)
 
 
 def claim(

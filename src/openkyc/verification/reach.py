@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from openkyc.biometrics.reach import identification_use
 from openkyc.privacy.consent import ConsentRepository
+from openkyc.privacy.crypto import sealed_key_id
 from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import (
     REACH,
@@ -33,6 +34,7 @@ from openkyc.privacy.reach_steps import media_file
 from openkyc.privacy.vocabulary import DataElement, Obligation, Purpose, RetentionKind
 from openkyc.store.models.media import Blob
 from openkyc.store.models.verification import VerificationResult, VerificationSession
+from openkyc.store.subject_keys import subject_keys_for
 from openkyc.verification.repository import _aad as _result_aad
 from openkyc.verification.repository import _id_aad as _result_id_aad
 from openkyc.verification.sessions import _aad as _session_aad
@@ -221,10 +223,13 @@ class SessionReach:
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
         rows = self._rows(ctx, target)
+        by_app: dict[int, list[str]] = {}
         consents = 0
         for row in rows:
             if row.compare_blob_id is not None:
                 ctx.blob_ids.add(row.compare_blob_id)
+            if row.extra_enc is not None:
+                by_app.setdefault(row.app_id, []).append(sealed_key_id(bytes(row.extra_enc)))
             # the notice's consent is recorded under the session (openkyc.verification.sessions)
             erased = ConsentRepository(ctx.session, ctx.gate).erase_subject(
                 row.app_id, f"session:{row.biz_token}", purpose=Obligation.SUBJECT_RIGHTS
@@ -232,4 +237,8 @@ class SessionReach:
             consents += erased["consents"]
             ctx.session.delete(row)
         ctx.session.flush()
-        return {"hosted_sessions": len(rows), "consents": consents}
+        # the extra is sealed under the session's own record key: destroyed now, so the copies of
+        # the row in the WAL and in backups stop opening (deleting the row alone leaves them readable)
+        keys = subject_keys_for(ctx.session)
+        destroyed = sum(keys.destroy_records(app_id, key_ids) for app_id, key_ids in by_app.items())
+        return {"hosted_sessions": len(rows), "consents": consents, "session_keys_destroyed": destroyed}
