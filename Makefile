@@ -28,7 +28,12 @@ $(VENV)/.installed: pyproject.toml
 		'tencentcloud-sdk-python-ocr==3.1.193'
 	touch $@ $(VENV)/.runtime
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/axe-core/axe.min.js
+
+# axe-core (npm) for the accessibility checks of the browser tests; never served to end users
+node_modules/axe-core/axe.min.js:
+	@command -v npm >/dev/null || { echo "npm not found: the axe-core accessibility checks will be skipped" >&2; exit 0; }; \
+		npm install --no-save --no-package-lock --silent axe-core@4.14.1
 
 system-deps:
 	bash scripts/system-deps.sh

@@ -62,7 +62,7 @@ def test_other_apps_unknown_and_expired_challenges_are_not_found(runtime: Any) -
     # the refusals consumed nothing; the sweep deletes it once expired
     with runtime.transaction() as session:
         assert session.get(LivenessChallengeRow, challenge.challenge_id).used_at is None  # type: ignore[union-attr]
-    report = run_sweep(runtime)
+    report = run_sweep(runtime.sweeper)
     assert report.counts.get("liveness_challenges") == 1
     with runtime.transaction() as session:
         assert session.get(LivenessChallengeRow, challenge.challenge_id) is None

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from openkyc.config.rules import contrast_ratio
 from openkyc.privacy.consent import ConsentRepository
-from openkyc.privacy.vocabulary import Purpose, RetentionKind
+from openkyc.privacy.vocabulary import Obligation, Purpose, RetentionKind
 from openkyc.store.models.privacy import AuditRecord
 from openkyc.web.i18n import catalog, choose, from_accept_language, match
 
@@ -41,7 +41,9 @@ def test_notice_lists_what_the_mode_collects_and_agreeing_records_a_consent(tena
     assert agreed.json()["text_version"] == version
     stored = row(runtime, token)
     with runtime.transaction() as db:
-        history = ConsentRepository(db).history(tenant.app_id, f"session:{stored.biz_token}")
+        history = ConsentRepository(db, runtime.gate).history(
+            tenant.app_id, f"session:{stored.biz_token}", purpose=Obligation.SUBJECT_RIGHTS
+        )
         audited = db.scalars(select(AuditRecord).where(AuditRecord.event_type == "consent")).all()
     assert [(c.purpose, c.text_version, c.id) for c in history] == [
         (Purpose.PROVIDE_FEATURES, version, stored.consent_id)
@@ -268,4 +270,9 @@ def test_the_sessions_consent_is_exported_and_erased_with_the_session(tenant: An
     assert erased.status_code == 200, erased.text
     assert erased.json()["items"]["hosted_sessions"] == 1 and erased.json()["items"]["consents"] == 1
     with runtime.transaction() as db:
-        assert ConsentRepository(db).history(tenant.app_id, f"session:{ref}") == []
+        assert (
+            ConsentRepository(db, runtime.gate).history(
+                tenant.app_id, f"session:{ref}", purpose=Obligation.SUBJECT_RIGHTS
+            )
+            == []
+        )

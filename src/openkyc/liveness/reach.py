@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete
 
+from openkyc.privacy.datamap import covers_of, plain_of
 from openkyc.privacy.reach import REACH, ColumnUse, EndUser, Found, ReachContext, Target, WholeAccount
 from openkyc.store.models.liveness import LivenessChallengeRow
 
@@ -22,10 +23,9 @@ __all__ = ["ChallengeReach"]
 class ChallengeReach:
     name = "liveness.challenges"
     order = 25
-    covers: Mapping[str, Mapping[str, ColumnUse]] = {}
-    plain: Mapping[str, tuple[str, ...]] = {
-        "liveness_challenges": ("id", "app_id", "session_ref", "schedule", "created_at", "expires_at", "used_at"),
-    }
+    # the columns come from the one data map (openkyc.privacy.datamap.TABLES: reach="liveness.challenges")
+    covers: Mapping[str, Mapping[str, ColumnUse]] = covers_of("liveness.challenges")
+    plain: Mapping[str, tuple[str, ...]] = plain_of("liveness.challenges")
 
     def export(self, ctx: ReachContext, target: Target) -> Iterable[Found]:
         return ()

@@ -292,6 +292,7 @@ TABLES: dict[str, TableMap] = {
             "used_at": NOT_PERSONAL,
         },
         note="Random timed challenges (actions and colours); deleted when expired (liveness_challenges step).",
+        reach="liveness.challenges",
     ),
     "reflect_sequences": TableMap(
         {
