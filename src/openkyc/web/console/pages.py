@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from openkyc.accounts import console_auth
 from openkyc.accounts.console_auth import SignedIn
 from openkyc.accounts.roles import PERMISSIONS, Permission, allowed, require
+from openkyc.api.inputs import check_json_body
 from openkyc.biometrics.registry import MODELS
 from openkyc.compliance.archive import build_archive
 from openkyc.compliance.rights import SubjectRights
@@ -163,6 +164,8 @@ async def login(request: Request) -> Response:
     if not sent or not expected or not console_auth.secrets_equal(sent, expected):
         return _login_error(request, "The sign-in form expired; try again.", 403)
     account = fields.get("account_id", "").strip()
+    if account and not (account.isascii() and account.isdigit() and len(account) <= 18):
+        return _login_error(request, "The account id is a number (leave it empty when you have one account).", 400)
     settings = runtime.settings
     policy = console_auth.Policy(
         settings.console_session_hours, settings.console_max_failed_logins, settings.console_lockout_minutes
@@ -177,7 +180,7 @@ async def login(request: Request) -> Response:
                 now=runtime.clock(),
                 policy=policy,
                 actor_of=lambda u: staff_reference(subject_salt(runtime.keyring), u.account_id, u.id),
-                account_id=int(account) if account.isdigit() else None,
+                account_id=int(account) if account else None,
             )
 
     outcome = await run_in_threadpool(attempt)  # committed: failures count even when refused
@@ -449,6 +452,7 @@ async def rule_create(request: Request) -> Response:
 
 
 def _rule_in(name: str, config_text: str) -> RuleIn:
+    check_json_body(config_text.encode("utf-8"))  # the API's limits: nesting depth, NUL, surrogates
     try:
         config = json.loads(config_text or "{}")
         return RuleIn.model_validate({"name": name, "config": config})
