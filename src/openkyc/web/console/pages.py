@@ -666,7 +666,7 @@ async def bills_page(request: Request) -> HTMLResponse:
                 "cells": [i.get("action"), i.get("billable_calls"), i.get("price_per_1000"), i.get("amount")],
                 "actions": [],
             }
-            for i in document.get("items", [])
+            for i in document.get("lines", [])
         ]
         note = f"Month {document['month']}: total {document.get('total')} {document.get('currency')}."
         return {
