@@ -85,9 +85,14 @@ def _apps(session: Session, account_id: int) -> list[App]:
 
 
 def scope_for(runtime: Runtime, session: Session, user: SignedIn, wanted: str | None) -> tuple[Scope, list[App]]:
-    """The user's scope: the app in view is ``?app=`` when it is one of the account's, else the first."""
+    """The user's scope: the app in view is ``?app=`` (or a form's ``app``), else the account's first.
+
+    An app that is not one of the account's is 404 ``ResourceNotFound.App``, as in the management
+    API: a form never acts on another app than the one it names."""
     apps = _apps(session, user.account_id)
     chosen = next((a.id for a in apps if wanted and str(a.id) == wanted), apps[0].id if apps else None)
+    if wanted and apps and str(chosen) != wanted:
+        raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
     return Scope(user.account_id, chosen, user.role, actor(runtime, user)), apps
 
 
