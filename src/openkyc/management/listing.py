@@ -136,7 +136,8 @@ def user_view(user: User) -> dict[str, Any]:
         "user_name": user.user_name,
         "role": user.role,
         "disabled": user.disabled,
-        "locked": user.locked_until is not None,
+        "locked": user.locked_until is not None
+        and _utc(user.locked_until) > datetime.now(UTC),  # an ended lockout is not one
         "created_at": iso(user.created_at),
         "last_login_at": iso(user.last_login_at),
     }
