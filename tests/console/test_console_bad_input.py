@@ -100,3 +100,24 @@ def test_a_nul_character_in_a_form_is_refused_everywhere(runtime: Any, tenant: A
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(App)) == apps_before
         assert session.scalar(select(func.count()).select_from(Rule)) == 0
+
+
+def test_a_bad_ip_range_is_named_plainly_in_the_console_and_the_api(runtime: Any, tenant: Any, console: Any) -> None:
+    config = {"security": {"ip_allow_list": ["not-an-ip"]}}
+    api = tenant.post("/v1/rules", {"name": "ips", "config": config})
+    assert api.status_code == 400, api.text
+    message = api.json()["Error"]["Message"]
+    assert "config.security.ip_allow_list.0: Input is not a valid IPv4 network" in message, message
+    assert "[" not in message and "lax-or-strict" not in message
+
+    make_user(runtime, tenant.account_id, "dora", "developer")
+    assert sign_in(console, "dora").status_code == 303
+    token = csrf_of(console.get("/console/rules").text)
+    made = console.post("/console/rules", data={"csrf": token, "name": "ips2"}, follow_redirects=False)
+    refused = console.post(
+        made.headers["location"],
+        data={"csrf": token, "name": "ips2", "config": '{"security": {"ip_allow_list": ["not-an-ip"]}}'},
+    )
+    assert refused.status_code == 400
+    assert "config.security.ip_allow_list.0: Input is not a valid IPv4 network" in refused.text
+    assert "lax-or-strict" not in refused.text

@@ -465,7 +465,8 @@ def _rule_in(name: str, config_text: str) -> RuleIn:
         raise InvalidParameterValue(f"The configuration is not JSON (line {exc.lineno}).") from None
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if '[' not in str(p))}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()[:5]
         )
         raise InvalidParameterValue(problems) from None
 
