@@ -112,6 +112,19 @@ def test_concurrent_photo_replacements_store_each_subjects_new_template(
     for sid, (_, new) in subjects.items():
         found = client.post(f"/v1/collections/{together_collection}/search", {"image": b64(photos[new]), "top_k": 1})
         assert found.status == 200 and found.body["matches"][0]["subject_id"] == sid, found.body
+    # one audit record per committed replacement (each 200), naming the collection, never the subject id
+    audited = client.get("/v1/audit-log?event_type=config_change&limit=200")
+    assert audited.status == 200, audited.summary()
+    replaced = Counter(
+        r["details"]["collection_id"]
+        for r in audited.body["records"]
+        if r["details"].get("action") == "subject_photo_replace"
+    )
+    assert replaced == {alone_collection: len(subjects), together_collection: len(subjects)}, replaced
+    replacements = [
+        r["details"] for r in audited.body["records"] if r["details"].get("action") == "subject_photo_replace"
+    ]
+    assert all(set(d) == {"action", "collection_id", "subject_ref", "image_retained"} for d in replacements)
 
 
 def test_a_collection_deleted_during_enrolments_leaves_nothing_behind(

@@ -48,7 +48,8 @@ def validation_error(exc: RequestValidationError) -> OpenKYCError:
         return MalformedJSON()
     parts = []
     for err in errors[:5]:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        # pydantic names the members of a union in the location (``lax-or-strict[...]``): not for users
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body" and "[" not in str(p))
         parts.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
     message = "; ".join(parts)
     if errors and all(err.get("type") == "missing" for err in errors):

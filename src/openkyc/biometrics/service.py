@@ -32,6 +32,7 @@ from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.accounts import Resource
 from openkyc.store.models.faces import Collection
+from openkyc.store.subject_keys import subject_keys_for
 
 MEDIA_HOURS = 2.0
 
@@ -413,11 +414,20 @@ class FaceService:
         return {"collection_id": collection_id, "deleted": True, "subjects_deleted": len(removed)}
 
     def replace_photo(
-        self, collection_id: str, subject_id: str, image: bytes, *, retain_image: bool, rule_id: str | None
+        self,
+        collection_id: str,
+        subject_id: str,
+        image: bytes,
+        *,
+        retain_image: bool,
+        rule_id: str | None,
+        actor: str = "api",
     ) -> dict[str, Any]:
         """A new photo for an enrolled subject: a new template under the collection's current key,
         the duplicate check (when the collection has one) against every other subject, the old
-        retained image deleted. Identification fields stay as enrolled."""
+        retained image deleted. Identification fields stay as enrolled. Audited in the same
+        transaction (``config_change``, ``subject_photo_replace``) with the subject's keyed
+        reference, never its id."""
         self.data.gate.check(
             Purpose.PROVIDE_FEATURES,
             [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE],
@@ -469,6 +479,18 @@ class FaceService:
             )
             if old_blob:
                 self.data.blobs.delete(session, old_blob, purpose=Purpose.PROVIDE_FEATURES)
+            audit.append(
+                session,
+                audit.AuditEvent.CONFIG_CHANGE,
+                actor=actor,
+                app_id=self.app_id,
+                details={
+                    "action": "subject_photo_replace",
+                    "collection_id": collection_id,
+                    "subject_ref": subject_keys_for(session).subject_ref(self.app_id, subject_id)[:16],
+                    "image_retained": retain_image,
+                },
+            )
         return {
             "collection_id": collection_id,
             "subject_id": subject_id,

@@ -56,6 +56,34 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "describe_usage": ("DescribeUsage", "GET", "/v1/usage"),
     "describe_bill": ("DescribeBill", "GET", "/v1/bills/{month}"),
     "tencent_action": ("TencentAction", "POST", "/"),
+    "readiness": ("Readiness", "GET", "/v1/health/ready"),
+    "create_liveness_challenge": ("CreateLivenessChallenge", "POST", "/v1/liveness/challenges"),
+    "answer_session_notice": ("AnswerSessionNotice", "POST", "/verify/{biz_token}/notice"),
+    "create_session_challenge": ("CreateSessionChallenge", "POST", "/verify/{biz_token}/challenge"),
+    # management (operators): paged lists (limit, cursor) and administrative changes
+    "list_apps": ("ListApps", "GET", "/v1/apps"),
+    "create_app": ("CreateApp", "POST", "/v1/apps"),
+    "disable_app": ("DisableApp", "POST", "/v1/apps/{app_id}/disable"),
+    "enable_app": ("EnableApp", "POST", "/v1/apps/{app_id}/enable"),
+    "list_credentials": ("ListCredentials", "GET", "/v1/credentials"),
+    "create_credential": ("CreateCredential", "POST", "/v1/credentials"),
+    "rotate_credential": ("RotateCredential", "POST", "/v1/credentials/{secret_id}/rotate"),
+    "disable_credential": ("DisableCredential", "POST", "/v1/credentials/{secret_id}/disable"),
+    "list_users": ("ListUsers", "GET", "/v1/users"),
+    "list_rules": ("ListRules", "GET", "/v1/rules"),
+    "list_collections": ("ListCollections", "GET", "/v1/collections"),
+    "delete_collection": ("DeleteCollection", "DELETE", "/v1/collections/{collection_id}"),
+    "list_subjects": ("ListSubjects", "GET", "/v1/collections/{collection_id}/subjects"),
+    "replace_subject_photo": (
+        "ReplaceSubjectPhoto",
+        "PUT",
+        "/v1/collections/{collection_id}/subjects/{subject_id}/photo",
+    ),
+    "list_verifications": ("ListVerifications", "GET", "/v1/verifications"),
+    "list_sessions": ("ListSessions", "GET", "/v1/sessions"),
+    "list_audit_records": ("ListAuditRecords", "GET", "/v1/audit-log"),
+    "list_webhook_deliveries": ("ListWebhookDeliveries", "GET", "/v1/webhooks/deliveries"),
+    "redeliver_webhook": ("RedeliverWebhook", "POST", "/v1/webhooks/deliveries/{delivery_id}/redeliver"),
 }
 
 
@@ -156,8 +184,16 @@ class Operations(Generic[T, R]):
             "POST", f"/v1/collections/{_p(collection_id)}/subjects", body, idempotency_key=idempotency_key
         )
 
-    def search_faces(self, collection_id: str, image: str, top_k: int | None = None, rule_id: str | None = None) -> T:
-        body = _body(image=image, top_k=top_k, rule_id=rule_id)
+    def search_faces(
+        self,
+        collection_id: str,
+        image: str | None = None,
+        top_k: int | None = None,
+        rule_id: str | None = None,
+        images: Sequence[str] | None = None,
+    ) -> T:
+        """One probe (``image``) or a batch (``images``, answered as ``results``)."""
+        body = _body(image=image, top_k=top_k, rule_id=rule_id, images=list(images) if images is not None else None)
         return self._call("POST", f"/v1/collections/{_p(collection_id)}/search", body)
 
     def delete_subject(self, collection_id: str, subject_id: str) -> T:
@@ -175,6 +211,7 @@ class Operations(Generic[T, R]):
         reflect_sequence_id: str | None = None,
         rule_id: str | None = None,
         subject_id: str | None = None,
+        challenge_id: str | None = None,
     ) -> T:
         body = _body(
             video=video,
@@ -183,6 +220,7 @@ class Operations(Generic[T, R]):
             reflect_sequence_id=reflect_sequence_id,
             rule_id=rule_id,
             subject_id=subject_id,
+            challenge_id=challenge_id,
         )
         return self._call("POST", "/v1/liveness", body)
 
@@ -195,6 +233,7 @@ class Operations(Generic[T, R]):
         reflect_sequence_id: str | None = None,
         rule_id: str | None = None,
         subject_id: str | None = None,
+        challenge_id: str | None = None,
     ) -> T:
         body = _body(
             video=video,
@@ -204,6 +243,7 @@ class Operations(Generic[T, R]):
             reflect_sequence_id=reflect_sequence_id,
             rule_id=rule_id,
             subject_id=subject_id,
+            challenge_id=challenge_id,
         )
         return self._call("POST", "/v1/verifications/selfie", body)
 
@@ -222,6 +262,7 @@ class Operations(Generic[T, R]):
         reflect_sequence_id: str | None = None,
         rule_id: str | None = None,
         subject_id: str | None = None,
+        challenge_id: str | None = None,
     ) -> T:
         body = _body(
             document_image=document_image,
@@ -231,6 +272,7 @@ class Operations(Generic[T, R]):
             reflect_sequence_id=reflect_sequence_id,
             rule_id=rule_id,
             subject_id=subject_id,
+            challenge_id=challenge_id,
         )
         return self._call("POST", "/v1/verifications/identity", body)
 
@@ -241,10 +283,19 @@ class Operations(Generic[T, R]):
         rule_id: str | None = None,
         compare_image: str | None = None,
         extra: str | None = None,
+        check_mode: str | None = None,
+        language: str | None = None,
         *,
         idempotency_key: str | None = None,
     ) -> T:
-        body = _body(redirect_url=redirect_url, rule_id=rule_id, compare_image=compare_image, extra=extra)
+        body = _body(
+            redirect_url=redirect_url,
+            rule_id=rule_id,
+            compare_image=compare_image,
+            extra=extra,
+            check_mode=check_mode,
+            language=language,
+        )
         return self._call("POST", "/v1/sessions", body, idempotency_key=idempotency_key)
 
     def describe_session_result(self, biz_token: str) -> T:
@@ -257,8 +308,22 @@ class Operations(Generic[T, R]):
     def create_session_reflect_sequence(self, biz_token: str) -> T:
         return self._call("POST", f"/verify/{_p(biz_token)}/sequence")
 
-    def submit_session_video(self, biz_token: str, video: str, reflect_sequence_id: str | None = None) -> T:
-        body = _body(video=video, reflect_sequence_id=reflect_sequence_id)
+    def submit_session_video(
+        self,
+        biz_token: str,
+        video: str | None = None,
+        reflect_sequence_id: str | None = None,
+        document_image: str | None = None,
+        attempt_id: str | None = None,
+        challenge_id: str | None = None,
+    ) -> T:
+        body = _body(
+            video=video,
+            reflect_sequence_id=reflect_sequence_id,
+            document_image=document_image,
+            attempt_id=attempt_id,
+            challenge_id=challenge_id,
+        )
         return self._call("POST", f"/verify/{_p(biz_token)}/submit", body)
 
     # --- privacy ------------------------------------------------------------------------------
@@ -313,6 +378,143 @@ class Operations(Generic[T, R]):
 
     def download_bill(self, month: str, format: Literal["csv"] = "csv") -> R:
         return self._call_raw("GET", f"/v1/bills/{_p(month)}", query={"format": format})
+
+    # --- added by later branches: readiness, timed challenges, the hosted page's notice -----------
+    def readiness(self) -> T:
+        return self._call("GET", "/v1/health/ready")
+
+    def create_liveness_challenge(self, reflection: bool | None = None) -> T:
+        return self._call("POST", "/v1/liveness/challenges", _body(reflection=reflection))
+
+    def answer_session_notice(self, biz_token: str, agree: bool, silent: bool | None = None) -> T:
+        return self._call("POST", f"/verify/{_p(biz_token)}/notice", _body(agree=agree, silent=silent))
+
+    def create_session_challenge(self, biz_token: str) -> T:
+        return self._call("POST", f"/verify/{_p(biz_token)}/challenge")
+
+    # --- management (operators) ---------------------------------------------------------------
+    # Lists answer newest first with ``next_cursor`` (``None`` on the last page): pass it as ``cursor``.
+    def list_apps(self, limit: int | None = None, cursor: str | None = None, disabled: bool | None = None) -> T:
+        flag = None if disabled is None else ("true" if disabled else "false")
+        return self._call("GET", "/v1/apps", query={"limit": limit, "cursor": cursor, "disabled": flag})
+
+    def create_app(self, name: str) -> T:
+        """A new app of the account and its first credential (``secret_key`` shown this once)."""
+        return self._call("POST", "/v1/apps", {"name": name})
+
+    def disable_app(self, app_id: int) -> T:
+        return self._call("POST", f"/v1/apps/{int(app_id)}/disable")
+
+    def enable_app(self, app_id: int) -> T:
+        return self._call("POST", f"/v1/apps/{int(app_id)}/enable")
+
+    def list_credentials(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        status: Literal["active", "disabled"] | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "status": status}
+        return self._call("GET", "/v1/credentials", query=query)
+
+    def create_credential(self, app_id: int | None = None) -> T:
+        return self._call("POST", "/v1/credentials", _body(app_id=app_id))
+
+    def rotate_credential(self, secret_id: str, keep_old: bool | None = None) -> T:
+        """A new credential (``secret_key`` shown once); the old one disabled unless ``keep_old``."""
+        return self._call("POST", f"/v1/credentials/{_p(secret_id)}/rotate", _body(keep_old=keep_old))
+
+    def disable_credential(self, secret_id: str) -> T:
+        return self._call("POST", f"/v1/credentials/{_p(secret_id)}/disable")
+
+    def list_users(self, limit: int | None = None, cursor: str | None = None, role: str | None = None) -> T:
+        return self._call("GET", "/v1/users", query={"limit": limit, "cursor": cursor, "role": role})
+
+    def list_rules(
+        self, app_id: int | None = None, limit: int | None = None, cursor: str | None = None, name: str | None = None
+    ) -> T:
+        return self._call("GET", "/v1/rules", query={"app_id": app_id, "limit": limit, "cursor": cursor, "name": name})
+
+    def list_collections(
+        self, app_id: int | None = None, limit: int | None = None, cursor: str | None = None, name: str | None = None
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "name": name}
+        return self._call("GET", "/v1/collections", query=query)
+
+    def delete_collection(self, collection_id: str) -> T:
+        return self._call("DELETE", f"/v1/collections/{_p(collection_id)}")
+
+    def list_subjects(self, collection_id: str, limit: int | None = None, cursor: str | None = None) -> T:
+        path = f"/v1/collections/{_p(collection_id)}/subjects"
+        return self._call("GET", path, query={"limit": limit, "cursor": cursor})
+
+    def replace_subject_photo(
+        self,
+        collection_id: str,
+        subject_id: str,
+        image: str,
+        retain_image: bool | None = None,
+        rule_id: str | None = None,
+    ) -> T:
+        path = f"/v1/collections/{_p(collection_id)}/subjects/{_p(subject_id)}/photo"
+        return self._call("PUT", path, _body(image=image, retain_image=retain_image, rule_id=rule_id))
+
+    def list_verifications(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        kind: Literal["selfie", "identity", "liveness"] | None = None,
+        result: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> T:
+        """Redacted results; ``since`` (inclusive) and ``until`` (exclusive) are ISO times, UTC without an offset."""
+        query = {
+            "app_id": app_id,
+            "limit": limit,
+            "cursor": cursor,
+            "kind": kind,
+            "result": result,
+            "since": since,
+            "until": until,
+        }
+        return self._call("GET", "/v1/verifications", query=query)
+
+    def list_sessions(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        state: Literal["created", "completed"] | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "state": state}
+        return self._call("GET", "/v1/sessions", query=query)
+
+    def list_audit_records(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        event_type: str | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "event_type": event_type}
+        return self._call("GET", "/v1/audit-log", query=query)
+
+    def list_webhook_deliveries(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        state: Literal["pending", "delivered", "failed"] | None = None,
+        event: Literal["verification.result", "session.finished"] | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "state": state, "event": event}
+        return self._call("GET", "/v1/webhooks/deliveries", query=query)
+
+    def redeliver_webhook(self, delivery_id: str) -> T:
+        return self._call("POST", f"/v1/webhooks/deliveries/{_p(delivery_id)}/redeliver")
 
     # --- Tencent-compatible endpoint ----------------------------------------------------------
     def tencent_action(self, action: str, params: Json, *, service: Literal["faceid", "ocr"] = "faceid") -> T:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -31,14 +32,23 @@ __all__ = [
     "set_app_disabled",
 ]
 
+# The management API's pattern for app names (letters, digits, "_", space, ".", "-"), checked here
+# too so that the console and the API accept the same names.
+APP_NAME = re.compile(r"[\w .\-]{1,128}")
+
 _CONFIG = (DataElement.APP_ID, DataElement.RESOURCE_NAME, DataElement.SECURITY_SETTINGS)
 
 
 def create_app(session: Session, gate: PurposeGate, keyring: Keyring, scope: Scope, name: str) -> dict[str, Any]:
     """A new app in the caller's account with its first credential (the SecretKey shown this once)."""
     require(scope.role, Permission.MANAGE_APPS)
+    name = name.strip()
+    if not APP_NAME.fullmatch(name):
+        raise InvalidParameterValue(
+            "The app name must have 1 to 128 characters: letters, digits, spaces, '_', '.' and '-'."
+        )
     use(gate, Purpose.MAINTAIN_CONFIGURATION, _CONFIG, what="management.create_app")
-    app = accounts.create_app(session, scope.account_id, name.strip(), actor=scope.actor)
+    app = accounts.create_app(session, scope.account_id, name, actor=scope.actor)
     issued = accounts.create_credential(session, keyring, app.id, actor=scope.actor)
     return {**app_view(app), "secret_id": issued.secret_id, "secret_key": issued.secret_key}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -61,11 +61,17 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _utc(value: datetime) -> datetime:
+    """A time given without an offset (or a bare date) is UTC, like every time the API answers."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def _since_until(query: Any, column: Any, since: datetime | None, until: datetime | None) -> Any:
+    """``since`` inclusive, ``until`` exclusive."""
     if since is not None:
-        query = query.where(column >= since)
+        query = query.where(column >= _utc(since))
     if until is not None:
-        query = query.where(column < until)
+        query = query.where(column < _utc(until))
     return query
 
 
@@ -130,7 +136,8 @@ def user_view(user: User) -> dict[str, Any]:
         "user_name": user.user_name,
         "role": user.role,
         "disabled": user.disabled,
-        "locked": user.locked_until is not None,
+        "locked": user.locked_until is not None
+        and _utc(user.locked_until) > datetime.now(UTC),  # an ended lockout is not one
         "created_at": iso(user.created_at),
         "last_login_at": iso(user.last_login_at),
     }

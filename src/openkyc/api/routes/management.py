@@ -211,10 +211,23 @@ class PhotoIn(Body):
 
 @router.put("/v1/collections/{collection_id}/subjects/{subject_id}/photo", name="ReplaceSubjectPhoto")
 def replace_photo(
-    collection_id: str, subject_id: str, body: PhotoIn, request: Request, faces: FaceServiceDep, rid: RequestIdDep
+    collection_id: str,
+    subject_id: str,
+    body: PhotoIn,
+    request: Request,
+    caller: CallerDep,
+    faces: FaceServiceDep,
+    rid: RequestIdDep,
 ) -> dict[str, Any]:
     image = decode_b64(body.image, "image")
-    result = faces.replace_photo(collection_id, subject_id, image, retain_image=body.retain_image, rule_id=body.rule_id)
+    result = faces.replace_photo(
+        collection_id,
+        subject_id,
+        image,
+        retain_image=body.retain_image,
+        rule_id=body.rule_id,
+        actor=caller.secret_id,
+    )
     metered(request)
     return {**result, "RequestId": rid}
 

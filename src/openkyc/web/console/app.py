@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openkyc.accounts import console_auth
 from openkyc.accounts.console_auth import SignedIn
-from openkyc.errors import CsrfFailed, OpenKYCError
+from openkyc.errors import CsrfFailed, NulCharacter, OpenKYCError
 from openkyc.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
@@ -65,9 +65,15 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
 
 
 async def form(request: Request) -> dict[str, str]:
-    """A urlencoded form (the console posts nothing else): the last value of each field."""
+    """A urlencoded form (the console posts nothing else): the last value of each field.
+
+    A NUL character in a name or value is refused as the API refuses it (PostgreSQL cannot store
+    it), before any page sees the form."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    return {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
+    fields = {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
+    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+        raise NulCharacter("A form field contains a NUL character (U+0000).")
+    return fields
 
 
 async def signed_in(request: Request) -> SignedIn:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from openkyc.accounts import console_auth
 from openkyc.accounts.console_auth import SignedIn
 from openkyc.accounts.roles import PERMISSIONS, Permission, allowed, require
+from openkyc.api.inputs import check_json_body
 from openkyc.biometrics.registry import MODELS
 from openkyc.compliance.archive import build_archive
 from openkyc.compliance.rights import SubjectRights
@@ -84,9 +85,14 @@ def _apps(session: Session, account_id: int) -> list[App]:
 
 
 def scope_for(runtime: Runtime, session: Session, user: SignedIn, wanted: str | None) -> tuple[Scope, list[App]]:
-    """The user's scope: the app in view is ``?app=`` when it is one of the account's, else the first."""
+    """The user's scope: the app in view is ``?app=`` (or a form's ``app``), else the account's first.
+
+    An app that is not one of the account's is 404 ``ResourceNotFound.App``, as in the management
+    API: a form never acts on another app than the one it names."""
     apps = _apps(session, user.account_id)
     chosen = next((a.id for a in apps if wanted and str(a.id) == wanted), apps[0].id if apps else None)
+    if wanted and apps and str(chosen) != wanted:
+        raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
     return Scope(user.account_id, chosen, user.role, actor(runtime, user)), apps
 
 
@@ -163,6 +169,8 @@ async def login(request: Request) -> Response:
     if not sent or not expected or not console_auth.secrets_equal(sent, expected):
         return _login_error(request, "The sign-in form expired; try again.", 403)
     account = fields.get("account_id", "").strip()
+    if account and not (account.isascii() and account.isdigit() and len(account) <= 18):
+        return _login_error(request, "The account id is a number (leave it empty when you have one account).", 400)
     settings = runtime.settings
     policy = console_auth.Policy(
         settings.console_session_hours, settings.console_max_failed_logins, settings.console_lockout_minutes
@@ -177,7 +185,7 @@ async def login(request: Request) -> Response:
                 now=runtime.clock(),
                 policy=policy,
                 actor_of=lambda u: staff_reference(subject_salt(runtime.keyring), u.account_id, u.id),
-                account_id=int(account) if account.isdigit() else None,
+                account_id=int(account) if account else None,
             )
 
     outcome = await run_in_threadpool(attempt)  # committed: failures count even when refused
@@ -449,6 +457,7 @@ async def rule_create(request: Request) -> Response:
 
 
 def _rule_in(name: str, config_text: str) -> RuleIn:
+    check_json_body(config_text.encode("utf-8"))  # the API's limits: nesting depth, NUL, surrogates
     try:
         config = json.loads(config_text or "{}")
         return RuleIn.model_validate({"name": name, "config": config})
@@ -456,7 +465,8 @@ def _rule_in(name: str, config_text: str) -> RuleIn:
         raise InvalidParameterValue(f"The configuration is not JSON (line {exc.lineno}).") from None
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if '[' not in str(p))}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()[:5]
         )
         raise InvalidParameterValue(problems) from None
 
@@ -662,7 +672,7 @@ async def bills_page(request: Request) -> HTMLResponse:
                 "cells": [i.get("action"), i.get("billable_calls"), i.get("price_per_1000"), i.get("amount")],
                 "actions": [],
             }
-            for i in document.get("items", [])
+            for i in document.get("lines", [])
         ]
         note = f"Month {document['month']}: total {document.get('total')} {document.get('currency')}."
         return {
