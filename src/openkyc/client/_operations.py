@@ -15,34 +15,49 @@ T = TypeVar("T")  # dict[str, Any] for Client, Awaitable[dict[str, Any]] for Asy
 R = TypeVar("R")  # bytes, or Awaitable[bytes]
 
 Json = dict[str, Any]
-Mode = Literal["silent", "action", "reflection"]
+Mode = Literal["silent", "action", "reflection", "challenge"]
 
 # method name: (operationId, HTTP method, path template)
 OPERATIONS: dict[str, tuple[str, str, str]] = {
     "health": ("Health", "GET", "/v1/health"),
+    "readiness": ("Readiness", "GET", "/v1/health/ready"),
     "describe_account": ("DescribeAccount", "GET", "/v1/account"),
     "describe_request": ("DescribeRequest", "GET", "/v1/requests/{request_id}"),
     "create_rule": ("CreateRule", "POST", "/v1/rules"),
+    "list_rules": ("ListRules", "GET", "/v1/rules"),
     "describe_rule": ("DescribeRule", "GET", "/v1/rules/{rule_id}"),
     "modify_rule": ("ModifyRule", "PUT", "/v1/rules/{rule_id}"),
     "describe_rule_history": ("DescribeRuleHistory", "GET", "/v1/rules/{rule_id}/history"),
     "detect_face": ("DetectFace", "POST", "/v1/faces/detect"),
     "compare_face": ("CompareFace", "POST", "/v1/faces/compare"),
     "create_collection": ("CreateCollection", "POST", "/v1/collections"),
+    "list_collections": ("ListCollections", "GET", "/v1/collections"),
     "describe_collection": ("DescribeCollection", "GET", "/v1/collections/{collection_id}"),
+    "delete_collection": ("DeleteCollection", "DELETE", "/v1/collections/{collection_id}"),
     "create_subject": ("CreateSubject", "POST", "/v1/collections/{collection_id}/subjects"),
+    "list_subjects": ("ListSubjects", "GET", "/v1/collections/{collection_id}/subjects"),
     "search_faces": ("SearchFaces", "POST", "/v1/collections/{collection_id}/search"),
     "delete_subject": ("DeleteSubject", "DELETE", "/v1/collections/{collection_id}/subjects/{subject_id}"),
+    "replace_subject_photo": (
+        "ReplaceSubjectPhoto",
+        "PUT",
+        "/v1/collections/{collection_id}/subjects/{subject_id}/photo",
+    ),
     "create_reflect_sequence": ("CreateReflectSequence", "POST", "/v1/liveness/reflect-sequences"),
+    "create_liveness_challenge": ("CreateLivenessChallenge", "POST", "/v1/liveness/challenges"),
     "detect_liveness": ("DetectLiveness", "POST", "/v1/liveness"),
     "verify_selfie": ("VerifySelfie", "POST", "/v1/verifications/selfie"),
+    "list_verifications": ("ListVerifications", "GET", "/v1/verifications"),
     "describe_verification": ("DescribeVerification", "GET", "/v1/verifications/{verification_id}"),
     "recognize_document": ("RecognizeDocument", "POST", "/v1/documents/ocr"),
     "verify_identity": ("VerifyIdentity", "POST", "/v1/verifications/identity"),
     "create_session": ("CreateSession", "POST", "/v1/sessions"),
+    "list_sessions": ("ListSessions", "GET", "/v1/sessions"),
     "describe_session_result": ("DescribeSessionResult", "GET", "/v1/sessions/{biz_token}/result"),
     "verification_page": ("VerificationPage", "GET", "/verify/{biz_token}"),
+    "answer_session_notice": ("AnswerSessionNotice", "POST", "/verify/{biz_token}/notice"),
     "create_session_reflect_sequence": ("CreateSessionReflectSequence", "POST", "/verify/{biz_token}/sequence"),
+    "create_session_challenge": ("CreateSessionChallenge", "POST", "/verify/{biz_token}/challenge"),
     "submit_session_video": ("SubmitSessionVideo", "POST", "/verify/{biz_token}/submit"),
     "record_consent": ("RecordConsent", "POST", "/v1/privacy/consents"),
     "withdraw_consent": ("WithdrawConsent", "POST", "/v1/privacy/consents/withdraw"),
@@ -55,6 +70,18 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "describe_record_of_processing": ("DescribeRecordOfProcessing", "GET", "/v1/privacy/ropa"),
     "describe_usage": ("DescribeUsage", "GET", "/v1/usage"),
     "describe_bill": ("DescribeBill", "GET", "/v1/bills/{month}"),
+    "list_apps": ("ListApps", "GET", "/v1/apps"),
+    "create_app": ("CreateApp", "POST", "/v1/apps"),
+    "disable_app": ("DisableApp", "POST", "/v1/apps/{app_id}/disable"),
+    "enable_app": ("EnableApp", "POST", "/v1/apps/{app_id}/enable"),
+    "list_credentials": ("ListCredentials", "GET", "/v1/credentials"),
+    "create_credential": ("CreateCredential", "POST", "/v1/credentials"),
+    "rotate_credential": ("RotateCredential", "POST", "/v1/credentials/{secret_id}/rotate"),
+    "disable_credential": ("DisableCredential", "POST", "/v1/credentials/{secret_id}/disable"),
+    "list_users": ("ListUsers", "GET", "/v1/users"),
+    "list_audit_records": ("ListAuditRecords", "GET", "/v1/audit-log"),
+    "list_webhook_deliveries": ("ListWebhookDeliveries", "GET", "/v1/webhooks/deliveries"),
+    "redeliver_webhook": ("RedeliverWebhook", "POST", "/v1/webhooks/deliveries/{delivery_id}/redeliver"),
     "tencent_action": ("TencentAction", "POST", "/"),
 }
 
@@ -90,6 +117,10 @@ class Operations(Generic[T, R]):
     def health(self) -> T:
         return self._call("GET", "/v1/health")
 
+    def readiness(self) -> T:
+        """Whether start-up has loaded the 1:N index and warmed every model set (HTTP 503 until then)."""
+        return self._call("GET", "/v1/health/ready")
+
     def describe_account(self) -> T:
         return self._call("GET", "/v1/account")
 
@@ -99,6 +130,12 @@ class Operations(Generic[T, R]):
     # --- rules ------------------------------------------------------------------------------
     def create_rule(self, name: str, config: Json | None = None, *, idempotency_key: str | None = None) -> T:
         return self._call("POST", "/v1/rules", _body(name=name, config=config), idempotency_key=idempotency_key)
+
+    def list_rules(
+        self, app_id: int | None = None, limit: int | None = None, cursor: str | None = None, name: str | None = None
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "name": name}
+        return self._call("GET", "/v1/rules", query=query)
 
     def describe_rule(self, rule_id: str) -> T:
         return self._call("GET", f"/v1/rules/{_p(rule_id)}")
@@ -131,8 +168,17 @@ class Operations(Generic[T, R]):
         body = _body(name=name, duplicate_check=duplicate_check, embedder=embedder, rule_id=rule_id)
         return self._call("POST", "/v1/collections", body, idempotency_key=idempotency_key)
 
+    def list_collections(
+        self, app_id: int | None = None, limit: int | None = None, cursor: str | None = None, name: str | None = None
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "name": name}
+        return self._call("GET", "/v1/collections", query=query)
+
     def describe_collection(self, collection_id: str) -> T:
         return self._call("GET", f"/v1/collections/{_p(collection_id)}")
+
+    def delete_collection(self, collection_id: str) -> T:
+        return self._call("DELETE", f"/v1/collections/{_p(collection_id)}")
 
     def create_subject(
         self,
@@ -156,16 +202,45 @@ class Operations(Generic[T, R]):
             "POST", f"/v1/collections/{_p(collection_id)}/subjects", body, idempotency_key=idempotency_key
         )
 
-    def search_faces(self, collection_id: str, image: str, top_k: int | None = None, rule_id: str | None = None) -> T:
-        body = _body(image=image, top_k=top_k, rule_id=rule_id)
+    def list_subjects(self, collection_id: str, limit: int | None = None, cursor: str | None = None) -> T:
+        query = {"limit": limit, "cursor": cursor}
+        return self._call("GET", f"/v1/collections/{_p(collection_id)}/subjects", query=query)
+
+    def search_faces(
+        self,
+        collection_id: str,
+        image: str | None = None,
+        top_k: int | None = None,
+        rule_id: str | None = None,
+        images: Sequence[str] | None = None,
+    ) -> T:
+        """1:N search of one ``image``, or of several ``images`` at once (a batch: one answer per image)."""
+        body = _body(image=image, images=list(images) if images is not None else None, top_k=top_k, rule_id=rule_id)
         return self._call("POST", f"/v1/collections/{_p(collection_id)}/search", body)
 
     def delete_subject(self, collection_id: str, subject_id: str) -> T:
         return self._call("DELETE", f"/v1/collections/{_p(collection_id)}/subjects/{_p(subject_id)}")
 
+    def replace_subject_photo(
+        self,
+        collection_id: str,
+        subject_id: str,
+        image: str,
+        retain_image: bool | None = None,
+        rule_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> T:
+        body = _body(image=image, retain_image=retain_image, rule_id=rule_id)
+        path = f"/v1/collections/{_p(collection_id)}/subjects/{_p(subject_id)}/photo"
+        return self._call("PUT", path, body, idempotency_key=idempotency_key)
+
     # --- liveness and verification ------------------------------------------------------------
     def create_reflect_sequence(self) -> T:
         return self._call("POST", "/v1/liveness/reflect-sequences")
+
+    def create_liveness_challenge(self, reflection: bool | None = None) -> T:
+        return self._call("POST", "/v1/liveness/challenges", _body(reflection=reflection))
 
     def detect_liveness(
         self,
@@ -175,12 +250,14 @@ class Operations(Generic[T, R]):
         reflect_sequence_id: str | None = None,
         rule_id: str | None = None,
         subject_id: str | None = None,
+        challenge_id: str | None = None,
     ) -> T:
         body = _body(
             video=video,
             mode=mode,
             actions=list(actions) if actions is not None else None,
             reflect_sequence_id=reflect_sequence_id,
+            challenge_id=challenge_id,
             rule_id=rule_id,
             subject_id=subject_id,
         )
@@ -195,6 +272,7 @@ class Operations(Generic[T, R]):
         reflect_sequence_id: str | None = None,
         rule_id: str | None = None,
         subject_id: str | None = None,
+        challenge_id: str | None = None,
     ) -> T:
         body = _body(
             video=video,
@@ -202,10 +280,32 @@ class Operations(Generic[T, R]):
             mode=mode,
             actions=list(actions) if actions is not None else None,
             reflect_sequence_id=reflect_sequence_id,
+            challenge_id=challenge_id,
             rule_id=rule_id,
             subject_id=subject_id,
         )
         return self._call("POST", "/v1/verifications/selfie", body)
+
+    def list_verifications(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        kind: Literal["selfie", "identity", "liveness"] | None = None,
+        result: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> T:
+        query = {
+            "app_id": app_id,
+            "limit": limit,
+            "cursor": cursor,
+            "kind": kind,
+            "result": result,
+            "since": since,
+            "until": until,
+        }
+        return self._call("GET", "/v1/verifications", query=query)
 
     def describe_verification(self, verification_id: str) -> T:
         return self._call("GET", f"/v1/verifications/{_p(verification_id)}")
@@ -222,6 +322,7 @@ class Operations(Generic[T, R]):
         reflect_sequence_id: str | None = None,
         rule_id: str | None = None,
         subject_id: str | None = None,
+        challenge_id: str | None = None,
     ) -> T:
         body = _body(
             document_image=document_image,
@@ -229,6 +330,7 @@ class Operations(Generic[T, R]):
             mode=mode,
             actions=list(actions) if actions is not None else None,
             reflect_sequence_id=reflect_sequence_id,
+            challenge_id=challenge_id,
             rule_id=rule_id,
             subject_id=subject_id,
         )
@@ -241,11 +343,30 @@ class Operations(Generic[T, R]):
         rule_id: str | None = None,
         compare_image: str | None = None,
         extra: str | None = None,
+        check_mode: Literal["document+liveness+compare", "liveness+compare", "liveness", "document"] | None = None,
+        language: str | None = None,
         *,
         idempotency_key: str | None = None,
     ) -> T:
-        body = _body(redirect_url=redirect_url, rule_id=rule_id, compare_image=compare_image, extra=extra)
+        body = _body(
+            redirect_url=redirect_url,
+            rule_id=rule_id,
+            check_mode=check_mode,
+            compare_image=compare_image,
+            language=language,
+            extra=extra,
+        )
         return self._call("POST", "/v1/sessions", body, idempotency_key=idempotency_key)
+
+    def list_sessions(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        state: Literal["created", "completed"] | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "state": state}
+        return self._call("GET", "/v1/sessions", query=query)
 
     def describe_session_result(self, biz_token: str) -> T:
         return self._call("GET", f"/v1/sessions/{_p(biz_token)}/result")
@@ -254,11 +375,31 @@ class Operations(Generic[T, R]):
         """The end user's page (HTML bytes; the token is its only credential)."""
         return self._call_raw("GET", f"/verify/{_p(biz_token)}")
 
+    def answer_session_notice(self, biz_token: str, agree: bool, silent: bool | None = None) -> T:
+        return self._call("POST", f"/verify/{_p(biz_token)}/notice", _body(agree=agree, silent=silent))
+
     def create_session_reflect_sequence(self, biz_token: str) -> T:
         return self._call("POST", f"/verify/{_p(biz_token)}/sequence")
 
-    def submit_session_video(self, biz_token: str, video: str, reflect_sequence_id: str | None = None) -> T:
-        body = _body(video=video, reflect_sequence_id=reflect_sequence_id)
+    def create_session_challenge(self, biz_token: str) -> T:
+        return self._call("POST", f"/verify/{_p(biz_token)}/challenge")
+
+    def submit_session_video(
+        self,
+        biz_token: str,
+        video: str | None = None,
+        reflect_sequence_id: str | None = None,
+        document_image: str | None = None,
+        attempt_id: str | None = None,
+        challenge_id: str | None = None,
+    ) -> T:
+        body = _body(
+            video=video,
+            document_image=document_image,
+            reflect_sequence_id=reflect_sequence_id,
+            attempt_id=attempt_id,
+            challenge_id=challenge_id,
+        )
         return self._call("POST", f"/verify/{_p(biz_token)}/submit", body)
 
     # --- privacy ------------------------------------------------------------------------------
@@ -313,6 +454,70 @@ class Operations(Generic[T, R]):
 
     def download_bill(self, month: str, format: Literal["csv"] = "csv") -> R:
         return self._call_raw("GET", f"/v1/bills/{_p(month)}", query={"format": format})
+
+    # --- management -------------------------------------------------------------------------
+    def list_apps(self, limit: int | None = None, cursor: str | None = None, disabled: bool | None = None) -> T:
+        return self._call("GET", "/v1/apps", query={"limit": limit, "cursor": cursor, "disabled": disabled})
+
+    def create_app(self, name: str, *, idempotency_key: str | None = None) -> T:
+        return self._call("POST", "/v1/apps", {"name": name}, idempotency_key=idempotency_key)
+
+    def disable_app(self, app_id: int) -> T:
+        return self._call("POST", f"/v1/apps/{app_id:d}/disable")
+
+    def enable_app(self, app_id: int) -> T:
+        return self._call("POST", f"/v1/apps/{app_id:d}/enable")
+
+    def list_credentials(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        status: Literal["active", "disabled"] | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "status": status}
+        return self._call("GET", "/v1/credentials", query=query)
+
+    def create_credential(self, app_id: int | None = None, *, idempotency_key: str | None = None) -> T:
+        return self._call("POST", "/v1/credentials", _body(app_id=app_id), idempotency_key=idempotency_key)
+
+    def rotate_credential(self, secret_id: str, keep_old: bool | None = None) -> T:
+        return self._call("POST", f"/v1/credentials/{_p(secret_id)}/rotate", _body(keep_old=keep_old))
+
+    def disable_credential(self, secret_id: str) -> T:
+        return self._call("POST", f"/v1/credentials/{_p(secret_id)}/disable")
+
+    def list_users(
+        self,
+        limit: int | None = None,
+        cursor: str | None = None,
+        role: Literal["owner", "admin", "developer", "auditor", "billing"] | None = None,
+    ) -> T:
+        return self._call("GET", "/v1/users", query={"limit": limit, "cursor": cursor, "role": role})
+
+    def list_audit_records(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        event_type: str | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "event_type": event_type}
+        return self._call("GET", "/v1/audit-log", query=query)
+
+    def list_webhook_deliveries(
+        self,
+        app_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        state: Literal["pending", "delivered", "failed"] | None = None,
+        event: Literal["verification.result", "session.finished"] | None = None,
+    ) -> T:
+        query = {"app_id": app_id, "limit": limit, "cursor": cursor, "state": state, "event": event}
+        return self._call("GET", "/v1/webhooks/deliveries", query=query)
+
+    def redeliver_webhook(self, delivery_id: str) -> T:
+        return self._call("POST", f"/v1/webhooks/deliveries/{_p(delivery_id)}/redeliver")
 
     # --- Tencent-compatible endpoint ----------------------------------------------------------
     def tencent_action(self, action: str, params: Json, *, service: Literal["faceid", "ocr"] = "faceid") -> T:
