@@ -18,6 +18,7 @@ from openkyc.client import (
     AsyncClient,
     AuthFailureError,
     Client,
+    InternalServerError,
     InvalidParameterError,
     OpenKYCAPIError,
     ResourceNotFoundError,
@@ -182,3 +183,24 @@ def test_async_client_against_the_app(tenant: Any) -> None:
                 await kyc.describe_rule("missing")
 
     anyio.run(main)
+
+
+def test_new_operations_against_the_app(tenant: Any, runtime: Any) -> None:
+    kyc = Client("http://testserver", tenant.secret_id, tenant.secret_key, http=tenant.client, max_retries=0)
+    runtime.components["ready"] = True
+    ready = kyc.readiness()  # unsigned, like health
+    assert ready["ready"] is True and kyc.health()["ready"] is True
+    runtime.components["ready"] = False
+    with pytest.raises(InternalServerError) as starting:  # 503 without an error envelope
+        kyc.readiness()
+    assert starting.value.status_code == 503
+
+    rule = kyc.create_rule("listed")
+    assert rule["rule_id"] in [r["rule_id"] for r in kyc.list_rules(name="listed")["rules"]]
+    collection = kyc.create_collection("to-delete")
+    assert kyc.list_subjects(collection["collection_id"])["subjects"] == []
+    kyc.delete_collection(collection["collection_id"])
+    with pytest.raises(ResourceNotFoundError):
+        kyc.describe_collection(collection["collection_id"])
+    challenge = kyc.create_liveness_challenge()
+    assert challenge["challenge_id"]

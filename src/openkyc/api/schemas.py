@@ -53,6 +53,7 @@ class TencentEnvelope(BaseModel):
 class HealthAnswer(Answer):
     status: str
     database: str
+    ready: bool = Field(description="Whether start-up has loaded the 1:N index and warmed every model set.")
 
 
 class AccountAnswer(Answer):
@@ -156,17 +157,27 @@ class DocumentAnswer(Answer):
     Result: str
     rule_type: str | None
     failing_warnings: list[str]
+    expired: bool | None = Field(description="Whether the MRZ expiry date is past; null without an MRZ or expiry.")
+    corrections: list[dict[str, Any]] = Field(description="MRZ characters corrected under the check digits.")
+    mrz_valid: bool | None = Field(description="Whether every MRZ check digit holds; null without an MRZ.")
+    mrz_invalid: list[dict[str, str]] = Field(description="MRZ fields found invalid: field and reason.")
+    age_verified: bool | None = Field(
+        default=None, description="Sent only when the rule sets min_age: the holder is at least that old."
+    )
 
 
 class SessionAnswer(Answer):
     biz_token: str
     verification_url: str
     expires_at: str
+    check_mode: str = Field(description="The session's steps, e.g. document+liveness+compare.")
 
 
 class SessionResultAnswer(Answer):
     biz_token: str
     state: str
+    check_mode: str
+    consented: bool = Field(description="Whether the end user agreed to the page's notice.")
     attempts: int
     result: dict[str, Any] | None
     extra: str | None

@@ -185,7 +185,7 @@ def prepare(
     url = base_url.rstrip("/") + path + (f"?{urlencode(items, doseq=True)}" if items else "")
     body = b"" if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
     headers = dict(extra_headers or {})
-    signed = (path.startswith("/v1/") and path != "/v1/health") or path == "/"
+    signed = (path.startswith("/v1/") and path not in {"/v1/health", "/v1/health/ready"}) or path == "/"
     if signed and method in WRITE_METHODS and path != "/":
         headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
     return Prepared(method, url, body, signed, service, headers)
