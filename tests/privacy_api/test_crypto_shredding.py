@@ -50,7 +50,11 @@ KEEP = {"name": "Ottilie Brannigan", "id_number": "K0033442"}
 IMAGE = b"\x89PNG face image bytes of the subject " * 8
 # the subject's and the neighbour's protected templates: distinct bits, so each is recognisable in raw bytes
 TEMPLATE = FaceTemplate(key_id="tk-test", bits=1024, data=bytes((i * 37 + 11) % 256 for i in range(128))).to_bytes()
-NEIGHBOUR_TEMPLATE = FaceTemplate(key_id="tk-test", bits=1024, data=bytes(range(128))).to_bytes()
+# distinctive bits (not bytes(range(128)), which other tests write in clear on purpose: the scan of the
+# WAL would find their copies)
+NEIGHBOUR_TEMPLATE = FaceTemplate(
+    key_id="tk-test", bits=1024, data=bytes((i * 53 + 29) % 256 for i in range(128))
+).to_bytes()
 
 
 ANSWER_KEY = "idem-shred-1"

@@ -350,7 +350,9 @@ def test_every_signed_write_is_walked_with_an_idempotency_key(walker: Any) -> No
     stores = [(led.label, t) for led in ledgers for t in led.touches if t.what == "AnswerStore.complete"]
     replays = [(led.label, t) for led in ledgers for t in led.touches if t.what == "AnswerStore.replay"]
     personal = {name for name, label in ANSWERS.items() if label.elements}
-    assert len(stores) == len(personal) and len(replays) == len(personal), ([s[0] for s in stores], personal)
+    # every store is replayed once; routes the walk calls more than once (an app enabled after it was
+    # disabled, a second credential) store more than one answer
+    assert len(stores) == len(replays) >= len(personal), ([s[0] for s in stores], personal)
     assert all(t.kind == ledger.WRITE for _, t in stores) and all(t.kind == ledger.READ for _, t in replays)
     # each replay decided for its route's own purpose before it read the stored row
     by_decision = {(d.purpose, d.elements) for led in ledgers for d in led.decisions}

@@ -156,9 +156,12 @@ def test_enrol_verify_export_erase_and_read_the_backup_with_the_services_keys(
     assert len(document_fields) >= 8, read.body  # the passport specimen's MRZ was read
     distinctive = [str(v) for v in document_fields.values() if len(str(v)) >= 6]  # names, numbers, dates
     assert len(distinctive) >= 3, document_fields
+    # a recorded clip cannot follow a timed challenge drawn after it: a rule without challenges
+    plain_rule = client.post("/v1/rules", {"name": "no-challenge", "config": {"hosted": {"challenge": False}}})
     hosted = {"redirect_url": "https://example.com/done", "compare_image": b64(media["face"]), "extra": EXTRA}
-    token = client.post("/v1/sessions", hosted).body["biz_token"]
+    token = client.post("/v1/sessions", {**hosted, "rule_id": plain_rule.body["rule_id"]}).body["biz_token"]
     assert client.get(f"/verify/{token}", signed=False).status == 200  # the end user opens the page...
+    assert client.post(f"/verify/{token}/notice", {"agree": True}, signed=False).status == 200  # ...agrees...
     submitted = client.post(f"/verify/{token}/submit", {"video": b64(media["video"])}, signed=False)
     assert submitted.status == 200, submitted.body  # ...and sends their video
     assert client.post("/v1/privacy/consents", {"subject_id": SUBJECT, "text_version": "v1"}).status == 200

@@ -81,6 +81,17 @@ ANSWERS: dict[str, AnswerLabel] = {
     "WithdrawConsent": AnswerLabel(Obligation.SUBJECT_RIGHTS, (E.SUBJECT_ID, E.CONSENT_RECORD)),
     "EraseSubject": AnswerLabel(Obligation.SUBJECT_RIGHTS, (E.OPERATION_STATUS,)),  # a receipt: counts, refs
     "EraseSessionData": AnswerLabel(Obligation.SUBJECT_RIGHTS, (E.OPERATION_STATUS,)),
+    "CreateLivenessChallenge": AnswerLabel(_FEATURES, ()),  # a random schedule and an expiry
+    # management: the app and credential answers carry ids, names and a SecretKey shown once
+    "CreateApp": AnswerLabel(Purpose.MAINTAIN_CONFIGURATION, (E.APP_ID, E.RESOURCE_NAME, E.SECURITY_SETTINGS)),
+    "DisableApp": AnswerLabel(Purpose.MAINTAIN_CONFIGURATION, (E.APP_ID,)),  # the app id and its state
+    "EnableApp": AnswerLabel(Purpose.MAINTAIN_CONFIGURATION, (E.APP_ID,)),
+    "CreateCredential": AnswerLabel(Purpose.MAINTAIN_CONFIGURATION, (E.APP_ID, E.SECURITY_SETTINGS)),
+    "RotateCredential": AnswerLabel(Purpose.MAINTAIN_CONFIGURATION, (E.APP_ID, E.SECURITY_SETTINGS)),
+    "DisableCredential": AnswerLabel(Purpose.MAINTAIN_CONFIGURATION, (E.APP_ID, E.SECURITY_SETTINGS)),
+    "DeleteCollection": AnswerLabel(_FEATURES, (E.RESOURCE_ATTRIBUTES, E.OPERATION_STATUS)),  # ids and counts
+    "ReplaceSubjectPhoto": AnswerLabel(_FEATURES, (E.SUBJECT_ID, E.OPERATION_STATUS)),
+    "RedeliverWebhook": AnswerLabel(_FEATURES, (E.OPERATION_STATUS,)),  # a delivery id and its state
 }
 UNDECLARED = AnswerLabel(Purpose.PROVIDE_FEATURES, store.ANSWER_ELEMENTS)
 

@@ -59,6 +59,9 @@ ANSWER_ELEMENTS: tuple[DataElement, ...] = (
     E.CONSENT_RECORD,
     E.FACE_IMAGE,
     E.OPERATION_STATUS,
+    E.APP_ID,
+    E.RESOURCE_NAME,
+    E.SECURITY_SETTINGS,
 )
 
 
