@@ -31,7 +31,7 @@ from openkyc.privacy import audit
 from openkyc.privacy.access import DataAccess
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.accounts import Resource
-from openkyc.store.models.faces import Collection
+from openkyc.store.models.faces import Collection, Subject
 from openkyc.store.subject_keys import subject_keys_for
 
 MEDIA_HOURS = 2.0
@@ -448,10 +448,15 @@ class FaceService:
             if collection.duplicate_check:
                 self.index.sync(session, repo, self.app_id)
                 template = enrolment.template
+                own = session.scalar(  # the subject's own row: its old photo is not a duplicate
+                    select(Subject.id).where(
+                        Subject.app_id == self.app_id,
+                        Subject.collection_id == collection_id,
+                        Subject.subject_id == repo._ref(self.app_id, subject_id),
+                    )
+                )
                 hits = self._search(engine, collection_id, [{template.key_id: template}], top_k=6)[0]
-                near = [row_id for row_id, sim in hits if sim >= threshold]
-                named = repo.rows_by_id(self.app_id, near, purpose=Purpose.PROVIDE_FEATURES) if near else []
-                if any(col == collection_id and other != subject_id for _, col, other, _ in named):
+                if any(sim >= threshold and row_id != own for row_id, sim in hits):
                     raise DuplicateSubject()
             now = self.data.clock()
             blob_id = None
