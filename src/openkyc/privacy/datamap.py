@@ -73,6 +73,30 @@ _IDENTIFICATION = ColumnUse.of(DataCategory.IDENTIFICATION)
 
 _ACCOUNT_LIFETIME = "Account and configuration data: kept while the account (or app) exists."
 
+# What a stored idempotent answer can hold (``idempotent_answers.response_enc``); the store checks each
+# route's declaration against it (openkyc.store.idempotency, openkyc.api.idempotency.ANSWERS)
+ANSWER_ELEMENTS: tuple[DataElement, ...] = (
+    E.RULE,
+    E.RESOURCE_ATTRIBUTES,
+    E.KEYPOINTS,
+    E.NAME,
+    E.ADDRESS,
+    E.ID_NUMBER,
+    E.COUNTRY,
+    E.DATE_OF_BIRTH,
+    E.SEX,
+    E.DOCUMENT_TYPE,
+    E.DOCUMENT_EXPIRY,
+    E.OPTIONAL_DATA,
+    E.SUBJECT_ID,
+    E.CONSENT_RECORD,
+    E.FACE_IMAGE,
+    E.OPERATION_STATUS,
+    E.APP_ID,
+    E.RESOURCE_NAME,
+    E.SECURITY_SETTINGS,
+)
+
 TABLES: dict[str, TableMap] = {
     "accounts": TableMap(
         {"id": (E.ACCOUNT_ID,), "name": (E.RESOURCE_NAME,), "created_at": NOT_PERSONAL},
@@ -480,27 +504,7 @@ TABLES: dict[str, TableMap] = {
             # ANSWER_ELEMENTS, each route's share declared in openkyc.api.idempotency.ANSWERS): a rule,
             # a collection, keypoints, the fields read from a document, subject ids, consents, the best
             # frame of a liveness check, result codes
-            "response_enc": (
-                E.RULE,
-                E.RESOURCE_ATTRIBUTES,
-                E.KEYPOINTS,
-                E.NAME,
-                E.ADDRESS,
-                E.ID_NUMBER,
-                E.COUNTRY,
-                E.DATE_OF_BIRTH,
-                E.SEX,
-                E.DOCUMENT_TYPE,
-                E.DOCUMENT_EXPIRY,
-                E.OPTIONAL_DATA,
-                E.SUBJECT_ID,
-                E.CONSENT_RECORD,
-                E.FACE_IMAGE,
-                E.OPERATION_STATUS,
-                E.APP_ID,
-                E.RESOURCE_NAME,
-                E.SECURITY_SETTINGS,
-            ),
+            "response_enc": ANSWER_ELEMENTS,
             "created_at": NOT_PERSONAL,
             "expires_at": NOT_PERSONAL,
         },

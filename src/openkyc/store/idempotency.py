@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from openkyc.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
 from openkyc.privacy import ledger
 from openkyc.privacy.crypto import Keyring
+from openkyc.privacy.datamap import ANSWER_ELEMENTS as ANSWER_ELEMENTS  # re-exported: one list, in the data map
 from openkyc.privacy.gate import PurposeGate
 from openkyc.privacy.guards import checks_purpose, personal_data_repository
 from openkyc.privacy.vocabulary import DataElement, Obligation, Purpose
@@ -42,27 +43,6 @@ IN_PROGRESS_LEASE = timedelta(minutes=5)
 E = DataElement
 #: Every element a stored answer can hold: what the routes' answers hold (each route declares its
 #: own subset, openkyc.api.idempotency.ANSWERS); the data map's ``response_enc`` names the same.
-ANSWER_ELEMENTS: tuple[DataElement, ...] = (
-    E.RULE,
-    E.RESOURCE_ATTRIBUTES,
-    E.KEYPOINTS,
-    E.NAME,
-    E.ADDRESS,
-    E.ID_NUMBER,
-    E.COUNTRY,
-    E.DATE_OF_BIRTH,
-    E.SEX,
-    E.DOCUMENT_TYPE,
-    E.DOCUMENT_EXPIRY,
-    E.OPTIONAL_DATA,
-    E.SUBJECT_ID,
-    E.CONSENT_RECORD,
-    E.FACE_IMAGE,
-    E.OPERATION_STATUS,
-    E.APP_ID,
-    E.RESOURCE_NAME,
-    E.SECURITY_SETTINGS,
-)
 
 
 @dataclass(frozen=True, repr=False)
