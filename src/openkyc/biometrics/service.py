@@ -7,7 +7,7 @@ always use the collection's embedder, so one collection never mixes templates of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete as sa_delete
@@ -176,27 +176,9 @@ class FaceService:
                 # Enrolments into one collection with a duplicate check are serialised on the
                 # collection row (the lock, taken just above, is held until commit), so two
                 # copies of one face enrolled at once cannot both pass the check.
-                self.index.sync(session, repo, self.app_id)
-                if any(
-                    sim >= threshold
-                    for _, sim in self._search(
-                        engine, collection_id, [{enrolment.template.key_id: enrolment.template}]
-                    )[0]
-                ):
-                    raise DuplicateSubject()
+                self._refuse_duplicate(session, repo, engine, collection_id, enrolment.template, threshold)
             now = self.data.clock()
-            blob_id = None
-            if retain_image:
-                blob_id = self.data.blobs.put(
-                    session,
-                    app_id=self.app_id,
-                    kind="face_image",
-                    data=image,
-                    now=now,
-                    expires_at=now + timedelta(hours=MEDIA_HOURS),
-                    subject_id=subject_id,
-                    purpose=Purpose.PROVIDE_FEATURES,
-                )
+            blob_id = self._retain(session, image, subject_id, now) if retain_image else None
             repo.add(
                 self.app_id,
                 collection_id,
@@ -280,6 +262,37 @@ class FaceService:
                     continue
                 answers[i].update(status="enrolled")
         return answers
+
+    def _refuse_duplicate(
+        self,
+        session: Session,
+        repo: SubjectRepository,
+        engine: FaceEngine,
+        collection_id: str,
+        template: FaceTemplate,
+        threshold: float,
+        *,
+        except_row: int | None = None,
+    ) -> None:
+        """DuplicateSubject when another row of the collection matches ``template`` (the caller holds
+        the collection's lock, so two copies of one face cannot both pass)."""
+        self.index.sync(session, repo, self.app_id)
+        hits = self._search(engine, collection_id, [{template.key_id: template}], top_k=6)[0]
+        if any(sim >= threshold and row_id != except_row for row_id, sim in hits):
+            raise DuplicateSubject()
+
+    def _retain(self, session: Session, image: bytes, subject_id: str, now: datetime) -> str:
+        """The enrolment photo kept (sealed) for template re-issue, for ``MEDIA_HOURS``; its blob id."""
+        return self.data.blobs.put(
+            session,
+            app_id=self.app_id,
+            kind="face_image",
+            data=image,
+            now=now,
+            expires_at=now + timedelta(hours=MEDIA_HOURS),
+            subject_id=subject_id,
+            purpose=Purpose.PROVIDE_FEATURES,
+        )
 
     def _search(
         self, engine: FaceEngine, collection_id: str, queries: list[dict[str, FaceTemplate]], top_k: int = 5
@@ -446,8 +459,6 @@ class FaceService:
             repo = self._repo(session)
             self._still_there(session, collection_id, exclusive=collection.duplicate_check)
             if collection.duplicate_check:
-                self.index.sync(session, repo, self.app_id)
-                template = enrolment.template
                 own = session.scalar(  # the subject's own row: its old photo is not a duplicate
                     select(Subject.id).where(
                         Subject.app_id == self.app_id,
@@ -455,22 +466,11 @@ class FaceService:
                         Subject.subject_id == repo._ref(self.app_id, subject_id),
                     )
                 )
-                hits = self._search(engine, collection_id, [{template.key_id: template}], top_k=6)[0]
-                if any(sim >= threshold and row_id != own for row_id, sim in hits):
-                    raise DuplicateSubject()
-            now = self.data.clock()
-            blob_id = None
-            if retain_image:
-                blob_id = self.data.blobs.put(
-                    session,
-                    app_id=self.app_id,
-                    kind="face_image",
-                    data=image,
-                    now=now,
-                    expires_at=now + timedelta(hours=MEDIA_HOURS),
-                    subject_id=subject_id,
-                    purpose=Purpose.PROVIDE_FEATURES,
+                self._refuse_duplicate(
+                    session, repo, engine, collection_id, enrolment.template, threshold, except_row=own
                 )
+            now = self.data.clock()
+            blob_id = self._retain(session, image, subject_id, now) if retain_image else None
             old_blob = repo.replace_photo(
                 self.app_id,
                 collection_id,
