@@ -12,6 +12,9 @@ values), ``search.<n>`` holds, measured in one run and interleaved so both sides
 * ``openkyc_over_faiss`` and ``openkyc_over_floor``; ``same_answers``: the distances of both top-10
   lists are equal (ties may name other rows) and the query's own row comes first;
 * ``q100_per_s_1_thread``/``_2_threads`` for both, and ``openkyc_ms_2_threads`` for one query;
+  ``q100_speedup_2_over_1_threads`` and ``one_query_speedup_2_over_1_threads``: OpenKYC with two
+  threads (``OPENKYC_SEARCH_THREADS=2``) over one, 100 queries and one query (``load_average``: the
+  machine's 1-minute load average when measured: the second core is only there when it is idle);
 * ``bytes_per_template``: the index's memory (codes, row ids, spare capacity) over ``n``.
 
 ``--snapshot N`` writes a synthetic index of N templates to an encrypted snapshot and reads it
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import tempfile
@@ -112,6 +116,10 @@ def search(n: int, bits: int, repeat: int) -> dict[str, Any]:
             "openkyc": round(100_000 / ours_q, 1),
             "faiss": round(100_000 / faiss_q, 1),
         }
+    one, two = out["q100_per_s_1_thread"]["openkyc"], out["q100_per_s_2_threads"]["openkyc"]
+    out["q100_speedup_2_over_1_threads"] = round(two / one, 2)  # OPENKYC_SEARCH_THREADS=2 against 1
+    out["one_query_speedup_2_over_1_threads"] = round(out["openkyc_ms"] / out["openkyc_ms_2_threads"], 2)
+    out["load_average"] = round(os.getloadavg()[0], 2)
     out["bytes_per_template"] = round(index.memory_bytes / n, 1)
     out["targets"] = {"openkyc_over_faiss_max": 1.2, "openkyc_over_floor_max": 2.0 if n >= 1_000_000 else None}
     return out
