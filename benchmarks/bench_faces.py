@@ -201,6 +201,30 @@ def _status_kb(field: str) -> int:
     return 0
 
 
+def _naive_read(path: Path, aead: Any, collection_id: str, total: int) -> None:
+    """The reader before issue 13's fix, for comparison in the same run: each chunk read into new
+    bytes, decrypted into new bytes, then copied into the output array."""
+    import struct
+
+    from openkyc.biometrics import snapshot as snapshots
+
+    with path.open("rb") as handle:
+        handle.read(len(snapshots.MAGIC))
+        (length,) = struct.unpack(">I", handle.read(4))
+        handle.read(length)
+        out = np.empty(total, dtype=np.uint8)
+        filled = chunk = 0
+        part_end = total * 128 // 136  # codes, then row ids (one index of 1024-bit templates)
+        while filled < total:
+            (length,) = struct.unpack(">I", handle.read(4))
+            blob = handle.read(length)
+            plain = aead.decrypt(blob[:12], blob[12:], snapshots._aad(collection_id, 0, chunk))
+            out[filled : filled + len(plain)] = np.frombuffer(plain, dtype=np.uint8)
+            filled += len(plain)
+            chunk += 1
+        assert filled >= part_end
+
+
 def snapshot(n: int, bits: int) -> dict[str, Any]:
     """A synthetic index of ``n`` templates written to an encrypted snapshot and read back (the
     bulk part of a start-up; rows and events newer than the snapshot are read from the database).
@@ -208,7 +232,9 @@ def snapshot(n: int, bits: int) -> dict[str, Any]:
     Where the read's time goes, measured next to it: ``touch_floor_s``, writing once into fresh
     arrays of the same size (the page faults any read of this much data into memory pays);
     ``decrypt_s``, AES-GCM over the same bytes into memory already touched; ``file_read_s``, reading
-    the file (page cache). ``peak_rss_growth_per_template``: the process's peak resident memory
+    the file (page cache); ``naive_read_s``, the reader this project had before (each chunk into new
+    bytes, decrypted into new bytes, copied into place; one thread) on the same file.
+    ``peak_rss_growth_per_template``: the process's peak resident memory
     during the read (``VmHWM``, reset through ``/proc/self/clear_refs``) over its resident memory
     before it, per template: everything the read holds at its peak."""
     import gc
@@ -252,6 +278,22 @@ def snapshot(n: int, bits: int) -> dict[str, Any]:
         touch_floor_s = time.perf_counter() - start
         del touched
         gc.collect()
+        naive_read_s = float("nan")
+        if bits == 1024:  # the old reader, on a file with the old 64 MiB chunks
+            old = snapshots.SnapshotStore(Path(tmp) / "old", keys, hours=1)
+            index = TemplateIndex("bench", bits)
+            index.add_codes(np.arange(1, n + 1, dtype=np.int64), rng.integers(0, 256, (n, bits // 8), np.uint8))
+            chunk, snapshots.CHUNK = snapshots.CHUNK, 64 * 1024 * 1024
+            old_path = old.write("col-old", 1, [index], watermark=n, last_event=0, now=datetime.now(UTC))
+            snapshots.CHUNK = chunk
+            del index
+            gc.collect()
+            key = keys.key(str(old._header(old_path)["key_id"]))  # type: ignore[index]
+            start = time.perf_counter()
+            _naive_read(old_path, AESGCM(key), "col-old", total)  # type: ignore[arg-type]
+            naive_read_s = time.perf_counter() - start
+            old_path.unlink()
+            gc.collect()
         reset = Path("/proc/self/clear_refs")
         reset.write_text("5")  # resets VmHWM to the current resident size
         before_kb = _status_kb("VmRSS")
@@ -269,6 +311,8 @@ def snapshot(n: int, bits: int) -> dict[str, Any]:
         "read_s": round(read_s, 2),
         "read_templates_per_s": round(n / read_s),
         "read_threads": snapshots.READ_THREADS,
+        "naive_read_s": round(naive_read_s, 2),
+        "naive_over_read": round(naive_read_s / read_s, 2),
         "touch_floor_s": round(touch_floor_s, 2),
         "decrypt_s": round(decrypt_s, 2),
         "file_read_s": round(file_read_s, 2),
