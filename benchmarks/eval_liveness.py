@@ -239,6 +239,8 @@ def main() -> None:
                 continue
             video = replays.replay(frames, times, 1000 + i, kind)
             species[f"replay_{kind}"].append(presentation(checker, video, i, args.schedules, rng))
+            if args.rows:  # after every presentation: a long run stopped early keeps what it measured
+                Path(args.rows).write_text(json.dumps(species))
     if args.rows:
         Path(args.rows).write_text(json.dumps(species))
     report = {
