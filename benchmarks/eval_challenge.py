@@ -193,18 +193,19 @@ def challenge_metrics(
                     v = verify_schedule(s, detected, duration_ms=duration, face_times_ms=faces, config=challenge)
                     attack[f"1:{s.actions[0].action}"].append(v.live)
                     mine[s.actions[0].action].append(v.live)
-                if duration >= 5500 and i % 2 == 0:
-                    s2 = new_schedule(config=two, rng=rng)
-                    if s2.record_ms <= duration + challenge.short_tolerance_ms:
-                        v2 = verify_schedule(s2, detected, duration_ms=duration, face_times_ms=faces, config=challenge)
-                        attack["2 actions"].append(v2.live)
-                        mine["2 actions"].append(v2.live)
-                if duration >= 5900 and i % 2 == 1:
-                    s3 = new_schedule(config=three, rng=rng)
-                    if s3.record_ms <= duration + challenge.short_tolerance_ms:
-                        v3 = verify_schedule(s3, detected, duration_ms=duration, face_times_ms=faces, config=challenge)
-                        attack["3 actions, compressed"].append(v3.live)
-                        mine["3 actions, compressed"].append(v3.live)
+                for key, cfg, shortest, parity in (
+                    ("2 actions", two, 5500, 0),
+                    ("3 actions, compressed", three, 5900, 1),
+                ):
+                    if duration < shortest or i % 2 != parity:
+                        continue
+                    drawn = new_schedule(config=cfg, rng=rng)
+                    if drawn.record_ms <= duration + challenge.short_tolerance_ms:
+                        v = verify_schedule(
+                            drawn, detected, duration_ms=duration, face_times_ms=faces, config=challenge
+                        )
+                        attack[key].append(v.live)
+                        mine[key].append(v.live)
         out[split] = {
             "estimates": estimates(bona, attack, per_clip, challenge),
             "bpcer_schedule_from_real_onsets": {
