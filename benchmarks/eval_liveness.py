@@ -152,8 +152,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(rows)
     floor = ChallengeConfig().min_silent_score
 
-    def share(key: str) -> float | None:
-        gated = key.startswith("challenge")
+    def share(key: str, gated: bool = True) -> float | None:
+        gated = gated and key.startswith("challenge")
         flat = [v and (not gated or r["gate_score"] >= floor) for r in rows for v in r[key]]
         return round(sum(flat) / len(flat), 4) if flat else None
 
@@ -163,6 +163,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "apcer_action": round(sum(r["action"] for r in rows) / n, 4),
         "apcer_reflection": share("reflection"),
         "apcer_challenge_1_action": share("challenge_1"),
+        "apcer_challenge_1_action_timing_alone": share("challenge_1", gated=False),
         "apcer_challenge_2_actions": share("challenge_2"),
         "apcer_challenge_3_actions_compressed": share("challenge_3"),
         "apcer_challenge_default_estimate": default_estimate(rows),
