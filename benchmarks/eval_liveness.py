@@ -34,6 +34,8 @@ Challenge and reflection BPCER come from schedules built on real onsets (``eval_
 from tinted clips (``tests/liveness/test_reflection.py``), not from this script.
 
     .venv/bin/python benchmarks/eval_liveness.py [--photos 12] [--clips 24] [--species all] [--schedules 200]
+        [--rows /tmp/rows.json]        # every presentation's outcome, written as the run goes
+    .venv/bin/python benchmarks/eval_liveness.py --rows /tmp/rows.json --summarise   # the APCER of those rows
 """
 
 from __future__ import annotations
