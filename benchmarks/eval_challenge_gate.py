@@ -2,18 +2,18 @@
 
 Challenge mode refuses a recording whose silent score (:func:`openkyc.liveness.silent.silent_evidence`,
 measured on the challenge-mode track: 15 fps, up to 180 frames) is below
-``LivenessConfig.challenge_silent_floor``. This script measures that score, exactly as
+``ChallengeConfig.min_silent_score``. This script measures that score, exactly as
 ``LivenessChecker.check(mode="challenge")`` computes it, on:
 
 - bona fide: every clip of ``live-faces-varied`` and ``grid-talking-face-videos``, per split of
   ``benchmarks/action_labels.csv`` (the floor is chosen on ``tune`` only);
-- attacks: the photo species of ``tests/liveness/attacks.py`` made from ``--photos`` real photos,
-  ``--seconds`` long; photos at even positions are ``tune``, odd ones ``heldout``.
+- attacks: the photo species of ``tests/liveness/attacks.py`` made from ``--photos`` real photos
+  (3 s each); photos at even positions are ``tune``, odd ones ``heldout``.
 
 For each candidate floor it reports the live clips refused (BPCER of the gate alone) and the photo
 attacks let through (APCER of the gate alone), per split.
 
-    .venv/bin/python benchmarks/eval_challenge_gate.py [--photos 12] [--seconds 3]
+    .venv/bin/python benchmarks/eval_challenge_gate.py [--photos 12]
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--shared-data", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--photos", type=int, default=12)
-    parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     shared = Path(args.shared_data)
     started = time.perf_counter()
@@ -74,7 +73,7 @@ def main() -> None:
     for i, path in enumerate(attacks.attack_photos(shared, args.photos)):
         image = cv2.imread(str(path))
         for kind, make in attacks.ATTACKS.items():
-            video = make(image, i) if args.seconds == 3.0 else attacks_long(kind, image, i, args.seconds)
+            video = make(image, i)
             photo[f"{kind}/{i}"] = {"split": "tune" if i % 2 == 0 else "heldout", **score(video, detector, config)}
 
     def refused(rows: dict[str, dict[str, Any]], s: str, floor: float) -> tuple[int, int]:
@@ -95,16 +94,6 @@ def main() -> None:
             }
     report = {"floors": floors, "live": live, "photo": photo, "seconds": round(time.perf_counter() - started, 1)}
     print(json.dumps(report, indent=1))  # noqa: T201
-
-
-def attacks_long(kind: str, image: Any, seed: int, seconds: float) -> bytes:
-    makers = {
-        "still": attacks.still_attack,
-        "moved": attacks.moved_attack,
-        "paper": attacks.paper_attack,
-        "screen": attacks.screen_attack,
-    }
-    return bytes(makers[kind](image, seed, seconds))
 
 
 if __name__ == "__main__":
