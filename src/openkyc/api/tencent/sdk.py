@@ -20,6 +20,7 @@ from openkyc.api.tencent.envelope import RESULT_CODES
 from openkyc.api.tencent.faceid import verification_detail, web_code
 from openkyc.api.tencent.ocr import warn_codes
 from openkyc.errors import InvalidParameterValue, MissingParameter
+from openkyc.verification.service import describe
 
 TOKEN_EXPIRED = "InvalidParameterValue.BizTokenExpired"
 NOT_FINISHED = "The verification has not finished."
@@ -142,7 +143,8 @@ def get_liveness_result(ctx: Context, p: SdkTokenParams) -> Outcome:
     _, result = _read(ctx, p.SdkToken)
     fields: dict[str, Any] = {"Result": None, "Description": NOT_FINISHED, "BestFrame": None, "Video": None}
     if result is not None:
-        fields.update(Result=RESULT_CODES.get(result["Result"], result["Result"]), Description=result["Description"])
+        code = result["Result"]
+        fields.update(Result=RESULT_CODES.get(code, code), Description=describe(code))
     return Outcome(fields, "DescribeSessionResult")
 
 
