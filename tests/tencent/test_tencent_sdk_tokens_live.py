@@ -46,35 +46,46 @@ def complete(server: Any, token: str, video: bytes) -> dict[str, Any]:
     return dict(submitted.json())
 
 
-def face_id_flow(server: Any, media: dict[str, bytes], image: str, extra: str) -> tuple[Any, ...]:
+def token_flow(server: Any, video: bytes, apply: str, read: str, **params: Any) -> tuple[dict[str, Any], Any]:
+    """Apply for a token with ``params``, complete its session as the page does, read the result."""
     faceid = server.faceid()
-    request = models.GetFaceIdTokenIntlRequest()
-    request.CheckMode = "compare"
-    request.SecureLevel = "1"
-    request.Image = b64(media[image])
-    request.Extra = extra
-    token = faceid.GetFaceIdTokenIntl(request).SdkToken
-    page = complete(server, token, media["video"])
-    read = models.GetFaceIdResultIntlRequest()
-    read.SdkToken = token
-    result = faceid.GetFaceIdResultIntl(read)
+    request = getattr(models, f"{apply}Request")()
+    for name, value in params.items():
+        setattr(request, name, value)
+    token = getattr(faceid, apply)(request).SdkToken
+    page = complete(server, token, video)
+    reading = getattr(models, f"{read}Request")()
+    reading.SdkToken = token
+    return page, getattr(faceid, read)(reading)
+
+
+def face_id_flow(server: Any, media: dict[str, bytes], image: str, extra: str) -> tuple[Any, ...]:
+    page, result = token_flow(
+        server,
+        media["video"],
+        "GetFaceIdTokenIntl",
+        "GetFaceIdResultIntl",
+        CheckMode="compare",
+        SecureLevel="1",
+        Image=b64(media[image]),
+        Extra=extra,
+    )
     assert result.Extra == extra
     sim = round(result.Similarity, 1) if result.Similarity is not None else None
     return page["Result"], result.Result, result.Description, sim
 
 
 def sdk_verification_flow(server: Any, media: dict[str, bytes], image: str, extra: str) -> tuple[Any, ...]:
-    faceid = server.faceid()
-    request = models.ApplySdkVerificationTokenRequest()
-    request.CheckMode = 2
-    request.SecurityLevel = 1
-    request.CompareImage = b64(media[image])
-    request.Extra = extra
-    token = faceid.ApplySdkVerificationToken(request).SdkToken
-    page = complete(server, token, media["video"])
-    read = models.GetSdkVerificationResultRequest()
-    read.SdkToken = token
-    result = faceid.GetSdkVerificationResult(read)
+    page, result = token_flow(
+        server,
+        media["video"],
+        "ApplySdkVerificationToken",
+        "GetSdkVerificationResult",
+        CheckMode=2,
+        SecurityLevel=1,
+        CompareImage=b64(media[image]),
+        Extra=extra,
+    )
     assert result.Extra == extra and result.ChargeCount == 1
     [compared] = result.CompareResults
     codes = (compared.ErrorCode, compared.LiveErrorCode, compared.CompareErrorCode)

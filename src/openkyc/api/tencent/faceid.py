@@ -16,6 +16,7 @@ from openkyc.api.tencent.actions import (
     Outcome,
     Params,
     media,
+    reference_image,
 )
 from openkyc.api.tencent.envelope import RESULT_CODES
 from openkyc.errors import InvalidParameterValue, MissingParameter
@@ -150,11 +151,7 @@ def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlPara
             "CheckMode 1 and 4 (document OCR on the hosted page) are not served: OpenKYC's hosted page "
             "records a selfie video only. Use CheckMode 2 or 3, and MLIDPassportOCR/HKIDCardOCR for documents."
         )
-    image = None
-    if check_mode == 2:
-        if not p.CompareImageBase64:
-            raise MissingParameter("CheckMode 2 (liveness and face comparison) needs CompareImageBase64.")
-        image = media(p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
+    image = reference_image(check_mode == 2, p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
     out = ctx.sessions.create(
         ctx.app_id,
         rule_id=p.RuleId,

@@ -15,7 +15,15 @@ from typing import Any
 
 from pydantic import Field
 
-from openkyc.api.tencent.actions import IMAGE_MAX_BYTES, Action, Context, NotServed, Outcome, Params, media
+from openkyc.api.tencent.actions import (
+    IMAGE_MAX_BYTES,
+    Action,
+    Context,
+    NotServed,
+    Outcome,
+    Params,
+    reference_image,
+)
 from openkyc.api.tencent.envelope import RESULT_CODES
 from openkyc.api.tencent.faceid import verification_detail, web_code
 from openkyc.api.tencent.ocr import warn_codes
@@ -97,11 +105,9 @@ def apply_liveness_token(ctx: Context, p: ApplyLivenessTokenParams) -> Outcome:
 
 def get_face_id_token(ctx: Context, p: GetFaceIdTokenIntlParams) -> Outcome:
     compare = (p.CheckMode or "liveness") == "compare"
-    if compare and not p.Image:
-        raise MissingParameter("CheckMode compare needs Image.")
     if not compare and p.Image:
         raise InvalidParameterValue("Image is used only with CheckMode compare.")
-    image = media(p.Image, "Image", IMAGE_MAX_BYTES) if compare else None
+    image = reference_image(compare, p.Image, "Image", IMAGE_MAX_BYTES)
     fields = _session(ctx, "liveness+compare" if compare else "liveness", image, p.Extra, p.SecureLevel or "4")
     return Outcome({**fields, "ServerParamInfo": None}, "CreateSession")
 
@@ -113,11 +119,7 @@ def apply_sdk_verification_token(ctx: Context, p: ApplySdkVerificationTokenParam
             "CheckMode 1 (document OCR in Tencent's SDK) is not served: the document step's result is not "
             "mapped to Tencent's card results. Use CheckMode 2 or 3, and the OCR actions for documents."
         )
-    image = None
-    if check_mode == 2:
-        if not p.CompareImage:
-            raise MissingParameter("CheckMode 2 (liveness and face comparison) needs CompareImage.")
-        image = media(p.CompareImage, "CompareImage", IMAGE_MAX_BYTES)
+    image = reference_image(check_mode == 2, p.CompareImage, "CompareImage", IMAGE_MAX_BYTES)
     mode = "liveness+compare" if check_mode == 2 else "liveness"
     fields = _session(ctx, mode, image, p.Extra, str(p.SecurityLevel or 4))
     return Outcome({**fields, "ServerParamInfo": None}, "CreateSession")
