@@ -190,6 +190,24 @@ def test_every_action_has_an_error_list_in_the_docs() -> None:
         assert not missing, (action, missing)
 
 
+def test_the_action_table_says_what_each_action_does() -> None:
+    """docs/tencent.md's action table: every action once, with the support the code declares."""
+    import re
+    from pathlib import Path
+
+    from openkyc.api.tencent.routes import ACTIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tencent.md").read_text()
+    table = doc.split("## Actions", 1)[1].split("\n\n", 2)[1]
+    documented: dict[str, str] = {}
+    for row in table.splitlines()[2:]:
+        cells = [cell.strip() for cell in row.split("|")]
+        for name in re.findall(r"`(\w+)`", cells[1]):
+            assert name not in documented, name
+            documented[name] = cells[3]
+    assert documented == {name: action.support for name, action in ACTIONS.items()}
+
+
 def test_warnings_become_warn_card_infos() -> None:
     assert warn_codes(["WarnBlurred", "WarnTooDark", "WarnGlare", "WarnIncomplete"]) == [-9108, -9107, -9101]
 
