@@ -89,6 +89,9 @@ class ModelSet:
                 self._documents.read(noise, today=utc_now().date())
             except OpenKYCError:
                 pass  # no document in noise: the detector and recogniser ran anyway
+            from openkyc.api.warmup import warm_documents
+
+            warm_documents(self._documents, utc_now().date())  # a drawn page: lines, MRZ parsing
 
     def loaded(self) -> list[str]:
         """Names of the models built so far: face engines by embedder, ``liveness``, ``documents``."""

@@ -141,3 +141,57 @@ def test_the_key_store_url_setting_places_the_store_apart(settings: Any, tmp_pat
 def _wal(path: Path) -> bytes:
     wal = path.with_name(path.name + "-wal")
     return wal.read_bytes() if wal.exists() else b""
+
+
+def _batch_keys_match_single_keys_and_shred(keys: SubjectKeys) -> None:
+    existing = keys.for_subject(1, "alice")
+    batch = keys.for_subjects(1, ["alice", "bob", "carol", "bob"])
+    assert sorted(batch) == ["alice", "bob", "carol"]
+    assert batch["alice"].key_id == existing.key_id and batch["alice"].key == existing.key  # found, not replaced
+    for name in ("bob", "carol"):  # created once, then found by the one-subject path
+        assert batch[name].key_id.startswith("sk-") and keys.for_subject(1, name).key == batch[name].key
+    assert keys.for_subjects(1, ["bob", "carol"])["carol"].key_id == batch["carol"].key_id
+    assert keys.for_subjects(2, ["bob"])["bob"].key_id != batch["bob"].key_id  # another app: another subject
+    assert keys.for_subjects(1, []) == {}
+    assert keys.destroy(1, "bob") == 1  # crypto-shredding unchanged for batch-created keys
+    assert keys.key(batch["bob"].key_id) is None and keys.key(batch["carol"].key_id) == batch["carol"].key
+    assert keys.for_subjects(1, ["bob"])["bob"].key_id != batch["bob"].key_id  # re-enrolment: a new key
+
+
+def test_bulk_subject_keys_match_single_keys_and_are_shredded_alike(tmp_path: Path) -> None:
+    keys = _open(tmp_path, MasterKey(new_key()))
+    _batch_keys_match_single_keys_and_shred(keys)
+    keys.close()
+
+
+@pytest.mark.db
+def test_bulk_subject_keys_on_postgresql(pg_key_store: str) -> None:
+    keys = SubjectKeys.open(pg_key_store, MasterKey(new_key()))
+    _batch_keys_match_single_keys_and_shred(keys)
+    keys.close()
+
+
+def test_bulk_subject_keys_race_with_a_concurrent_creator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process creates one of the keys between the batch's SELECT and its INSERT: the
+    batch falls back to one at a time and everyone uses that process's key."""
+    keys = _open(tmp_path, MasterKey(new_key()))
+    other = _open(tmp_path, keys.master)
+    wrapping = keys._wrapping
+    made: dict[str, Any] = {}
+
+    class Racing:  # the store's wrapping key, letting the other process in before the first wrap
+        key_id = wrapping.key_id
+        unwrap = staticmethod(wrapping.unwrap)
+
+        @staticmethod
+        def wrap(key_id: str, key: bytes) -> bytes:  # runs after the SELECT, before the INSERT
+            if not made:
+                made["dave"] = other.for_subject(1, "dave")
+            return wrapping.wrap(key_id, key)
+
+    monkeypatch.setattr(keys, "_wrapping", Racing())
+    got = keys.for_subjects(1, ["dave", "erin"])
+    assert got["dave"].key_id == made["dave"].key_id and got["dave"].key == made["dave"].key
+    assert got["erin"].key_id.startswith("sk-") and other.for_subject(1, "erin").key == got["erin"].key
+    keys.close()
+    other.close()

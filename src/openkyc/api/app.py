@@ -17,6 +17,7 @@ from openkyc.api import errors, openapi
 from openkyc.api.gateway import Gateway
 from openkyc.api.routes import core, documents, faces, management, privacy, rules, sessions, usage, verification
 from openkyc.api.tencent.routes import router as tencent_router
+from openkyc.api.warmup import warm_process
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.jobs import open_jobs
@@ -75,6 +76,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, pool.size + pool.queue_size + 32)
         if settings.preload_models:
+            warm_process()  # image plugins, ORM mappers, image decoding: no request pays for them
             # every model set of the pool, with every model a request may need: no request pays for
             # loading, and a damaged model file (sha256) stops start-up
             pool.warm(_load_models, count=pool.size)

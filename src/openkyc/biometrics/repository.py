@@ -96,10 +96,14 @@ class SubjectRepository:
         image_blob_id: str | None,
         now: datetime,
         purpose: Purpose,
+        subject_key: SealingKey | None = None,
     ) -> Subject:
+        """A new subject row; ``subject_key`` is the subject's key when the caller fetched it
+        already (bulk import: :meth:`SubjectKeys.for_subjects`), else it is found or created."""
         keys = subject_keys_for(self.session)
         ref = keys.subject_ref(app_id, subject_id)
-        subject_key = keys.for_subject(app_id, subject_id)
+        if subject_key is None:
+            subject_key = keys.for_subject(app_id, subject_id)
         sealed = None
         if identification:
             plain = json.dumps(identification, sort_keys=True).encode()

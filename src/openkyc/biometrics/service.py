@@ -242,6 +242,8 @@ class FaceService:
                         kept.append((i, template))
                 made = kept
             now = self.data.clock()
+            # every new subject's key in one key-store transaction, not one each
+            subject_keys = subject_keys_for(session).for_subjects(self.app_id, [items[i][0] for i, _ in made])
             for i, template in made:
                 subject_id, _, identification = items[i]
                 try:
@@ -256,6 +258,7 @@ class FaceService:
                         image_blob_id=None,
                         now=now,
                         purpose=Purpose.PROVIDE_FEATURES,
+                        subject_key=subject_keys[subject_id],
                     )
                 except SubjectExists as exc:
                     answers[i]["code"] = exc.error_code

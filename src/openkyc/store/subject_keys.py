@@ -210,6 +210,49 @@ class SubjectKeys:
                 continue  # another request created it first: use that one
         raise InternalError("A subject key could not be created.")
 
+    def for_subjects(self, app_id: int, subject_ids: Iterable[str]) -> dict[str, SealingKey]:
+        """Several subjects' keys at once (bulk import): the existing ones in one SELECT per
+        10,000, the missing ones created in one key-store transaction (committed at once, as
+        :meth:`for_subject` does). A race with a concurrent creator falls back to one at a time."""
+        refs = {subject_id: self.subject_ref(app_id, subject_id) for subject_id in dict.fromkeys(subject_ids)}
+        out: dict[str, SealingKey] = {}
+        if not refs:
+            return out
+        by_ref = {ref: subject_id for subject_id, ref in refs.items()}
+        wanted = sorted(by_ref)
+        with db.transaction(self._sessions) as session:
+            for start in range(0, len(wanted), _FETCH_BATCH):
+                chunk = wanted[start : start + _FETCH_BATCH]
+                for row in session.scalars(select(StoredKey).where(StoredKey.owner_ref.in_(chunk))):
+                    out[by_ref[str(row.owner_ref)]] = self._unwrap(row)
+        missing = [subject_id for subject_id in refs if subject_id not in out]
+        if not missing:
+            return out
+        made: dict[str, SealingKey] = {}
+        rows: list[StoredKey] = []
+        now = _utcnow()
+        for subject_id in missing:
+            key_id, key = "sk-" + secrets.token_hex(12), new_key()
+            made[subject_id] = SealingKey(key_id, key)
+            rows.append(
+                StoredKey(
+                    id=key_id,
+                    owner_ref=refs[subject_id],
+                    app_id=app_id,
+                    wrapped_key=self._wrapping.wrap(key_id, key),
+                    wrapped_by=self._wrapping.key_id,
+                    created_at=now,
+                    expires_at=None,
+                )
+            )
+        try:
+            with db.transaction(self._sessions) as session:
+                session.add_all(rows)
+        except IntegrityError:  # another process created one of them first: one at a time
+            made = {subject_id: self.for_subject(app_id, subject_id) for subject_id in missing}
+        out.update(made)
+        return out
+
     def for_record(self, app_id: int, expires_at: datetime) -> SealingKey:
         """A new key for one record tied to no subject; destroyed once ``expires_at`` has passed."""
         return self._new_row(app_id, "rk-", None, expires_at)
