@@ -179,22 +179,28 @@ class SubjectKeys:
     def _unwrap(self, row: StoredKey) -> SealingKey:
         return SealingKey(row.id, self._wrapping.unwrap(row.id, row.wrapped_key))
 
-    def _new_row(self, app_id: int, prefix: str, owner_ref: str | None, expires_at: datetime | None) -> SealingKey:
+    def _made(
+        self, app_id: int, prefix: str, owner_ref: str | None, expires_at: datetime | None
+    ) -> tuple[SealingKey, StoredKey]:
+        """A fresh key and its wrapped row (not added to any session yet)."""
         key_id = prefix + secrets.token_hex(12)
         key = new_key()
+        row = StoredKey(
+            id=key_id,
+            owner_ref=owner_ref,
+            app_id=app_id,
+            wrapped_key=self._wrapping.wrap(key_id, key),
+            wrapped_by=self._wrapping.key_id,
+            created_at=_utcnow(),
+            expires_at=expires_at,
+        )
+        return SealingKey(key_id, key), row
+
+    def _new_row(self, app_id: int, prefix: str, owner_ref: str | None, expires_at: datetime | None) -> SealingKey:
+        key, row = self._made(app_id, prefix, owner_ref, expires_at)
         with db.transaction(self._sessions) as session:
-            session.add(
-                StoredKey(
-                    id=key_id,
-                    owner_ref=owner_ref,
-                    app_id=app_id,
-                    wrapped_key=self._wrapping.wrap(key_id, key),
-                    wrapped_by=self._wrapping.key_id,
-                    created_at=_utcnow(),
-                    expires_at=expires_at,
-                )
-            )
-        return SealingKey(key_id, key)
+            session.add(row)
+        return key
 
     def for_subject(self, app_id: int, subject_id: str) -> SealingKey:
         """The subject's key, created on its first use (committed at once, in the key store)."""
@@ -230,21 +236,9 @@ class SubjectKeys:
             return out
         made: dict[str, SealingKey] = {}
         rows: list[StoredKey] = []
-        now = _utcnow()
         for subject_id in missing:
-            key_id, key = "sk-" + secrets.token_hex(12), new_key()
-            made[subject_id] = SealingKey(key_id, key)
-            rows.append(
-                StoredKey(
-                    id=key_id,
-                    owner_ref=refs[subject_id],
-                    app_id=app_id,
-                    wrapped_key=self._wrapping.wrap(key_id, key),
-                    wrapped_by=self._wrapping.key_id,
-                    created_at=now,
-                    expires_at=None,
-                )
-            )
+            made[subject_id], row = self._made(app_id, "sk-", refs[subject_id], None)
+            rows.append(row)
         try:
             with db.transaction(self._sessions) as session:
                 session.add_all(rows)
