@@ -240,6 +240,7 @@ MODEL_OPERATIONS = frozenset(
         "VerifyIdentity",
         "CreateSession",
         "SubmitSessionVideo",
+        "CheckSessionDocument",
         "AddImprovementSample",
     }
 )
