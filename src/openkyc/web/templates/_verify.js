@@ -77,8 +77,7 @@
 
   // small grey frame of the video's centre area (fractions of the frame), for on-device checks
   const probe = document.createElement("canvas");
-  function grey(video, box) {
-    const w = 160, h = 120;
+  function grey(video, box, w = 160, h = 120) {
     probe.width = w; probe.height = h;
     const ctx = probe.getContext("2d", { willReadFrequently: true });
     const vw = video.videoWidth, vh = video.videoHeight;
@@ -140,7 +139,7 @@
   // outline has both. No model: a small grey copy of the frame on a canvas.
   function documentMeasures(video) {
     const box = [OUTLINE[0] - MARGIN, OUTLINE[1] - MARGIN, OUTLINE[2] + 2 * MARGIN, OUTLINE[3] + 2 * MARGIN];
-    const { g, w, h } = grey(video, box);
+    const { g, w, h } = grey(video, box, 384, 288);  // fine enough to tell sharp print from blur
     const x0 = Math.round((w * MARGIN) / box[2]), x1 = Math.round((w * (MARGIN + OUTLINE[2])) / box[2]);
     const y0 = Math.round((h * MARGIN) / box[3]), y1 = Math.round((h * (MARGIN + OUTLINE[3])) / box[3]);
     const inner = stats({ g, w, h }, [x0, y0, x1, y1]);
@@ -169,7 +168,7 @@
     window.hostedDocument = measured;  // the last measures (read by the browser test)
     return measured;
   }
-  const EDGE = 80, SHARP = 150, FILLED = 0.5;
+  const EDGE = 80, SHARP = 300, FILLED = 0.5;
   async function documentStep(which) {
     side = which || "front";
     show("document");
@@ -192,8 +191,8 @@
       if (!video.videoWidth) return;
       const s = documentMeasures(video);
       if (s.mean < 50) { $("doc-status").textContent = t.hint_dark; steady = 0; return; }
-      if (s.sharp < SHARP) { $("doc-status").textContent = t.document_blurry; steady = 0; return; }
       if (s.edges < FILLED) { $("doc-status").textContent = t.document_fill; steady = 0; return; }
+      if (s.sharp < SHARP) { $("doc-status").textContent = t.document_blurry; steady = 0; return; }
       if (++steady >= 3) capture();
     }, 300);
   }
