@@ -1,5 +1,6 @@
-"""The hosted page in Debian's Chromium: the document captured by itself only when it is sharp and
-fills the outline (a rendered document shown as the fake camera; the same document blurred is not
+"""The hosted page in Debian's Chromium: an ID card's front and then its back (asked for by the
+server's look at the front), then the selfie, stored as the identity route stores both sides; the
+document captured by itself only when it is sharp and fills the outline (a rendered document shown as the fake camera; the same document blurred is not
 taken), an upload that fails and is retried, then sent again after a reload under the same attempt
 (counted once), and axe-core on the done and error states (0 serious or critical violations)."""
 
@@ -13,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from attacks import read_frames
 from test_hosted_page_browser import (
     AXE,
     BASE_ARGS,
@@ -28,7 +30,7 @@ from test_hosted_page_browser import (
     write_y4m,
 )
 
-from documents.render import render_document
+from documents.render import render_document, render_two_sided_td1
 from openkyc.web.i18n import catalog
 
 pytestmark = pytest.mark.slow
@@ -128,6 +130,52 @@ def test_a_failed_upload_is_retried_and_resent_after_a_reload_counted_once(
     result = signed("GET", f"/v1/sessions/{token}/result")
     assert result["state"] == "completed" and result["attempts"] == 1, result
     assert result["result"]["Result"] == "Success"
+
+
+def test_identity_flow_asks_for_the_back_of_a_card(server: str, signed: Any, shared_data: Path, tmp_path: Path) -> None:
+    """A TD1 card of the clip's person (portrait on the front, MRZ on the back), each side given
+    through the upload fallback; the page asks for the back after the front, then the selfie."""
+    _need_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    clip = shared_data / "grid-talking-face-videos" / "lrwp9a.mpg"
+    card = render_two_sided_td1(
+        np.random.default_rng(21), today=date(2026, 11, 29), face=read_frames(clip, limit=40)[35]
+    )
+    for name, side in (("front.jpg", card.front), ("back.jpg", card.back)):
+        (tmp_path / name).write_bytes(side.jpeg)
+    camera = tmp_path / "camera.y4m"
+    write_y4m([np.full((600, 800, 3), 90, np.uint8)] * 25 + clip_frames(clip) * 4, camera)  # 1 s of an empty desk
+    done_url = f"{server}/v1/health?card=done"
+    body = {"redirect_url": done_url, "check_mode": "document+liveness+compare", "rule_id": _plain_rule(signed)}
+    session = signed("POST", "/v1/sessions", body)
+    token = session["biz_token"]
+    t = catalog("en")
+    with sync_api.sync_playwright() as playwright:
+        browser = _browser(playwright, camera)
+        try:
+            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            page.goto(session["verification_url"])
+            page.click("#agree")
+            page.wait_for_selector("#document:not([hidden])")
+            assert page.inner_text("#document-h") == t["document_heading"] and not page.is_visible("#no-back")
+            page.set_input_files("#doc-file", str(tmp_path / "front.jpg"))
+            page.click("#doc-use")
+            page.wait_for_function(
+                f"document.querySelector('#document-h').textContent === {json.dumps(t['document_back_heading'])}",
+                timeout=60_000,
+            )
+            assert page.inner_text("#document-hint") == t["document_back_hint"] and page.is_visible("#no-back")
+            page.set_input_files("#doc-file", str(tmp_path / "back.jpg"))
+            page.click("#doc-use")
+            page.wait_for_selector("#selfie:not([hidden])")
+            page.wait_for_timeout(1500)  # past the desk frames, should the fake camera restart its file
+            page.click("#start")
+            page.wait_for_url(f"{done_url}&biz_token={token}", timeout=120_000)
+        finally:
+            browser.close()
+    stored = signed("GET", f"/v1/sessions/{token}/result")["result"]
+    assert stored["Result"] == "Success", stored
+    assert stored["details"]["document"]["sides"] == 2 and stored["details"]["document"]["rule_type"] == "TD1"
 
 
 SUCCESS = {"Result": "Success", "Description": "", "finished": True, "attempts_left": 0, "redirect_url": None}
