@@ -178,13 +178,16 @@
     $("doc-frame").hidden = false;
     $("doc-preview").hidden = true;
     $("capture").hidden = false; $("doc-use").hidden = true; $("retake").hidden = true;
+    const ticket = ++photoTicket;
     try {
       await openCamera("environment", $("doc-video"));
     } catch (err) {
+      if (ticket !== photoTicket) return;  // a photo was uploaded meanwhile
       showCameraError(err.problem || "camera_other");
       $("capture").hidden = true;  // the upload stays available
       return;
     }
+    if (ticket !== photoTicket) { stopCamera(); return; }  // a photo was uploaded while the camera opened
     let steady = 0;
     watching = setInterval(() => {
       const video = $("doc-video");
@@ -196,7 +199,9 @@
       if (++steady >= 3) capture();
     }, 300);
   }
+  let photoTicket = 0;  // a new one for each camera opened and each photo kept
   function keepDocument(dataUrl) {
+    photoTicket++;
     stopCamera();
     if (side === "back") documentBack = dataUrl.split(",", 2)[1];
     else { documentImage = dataUrl.split(",", 2)[1]; documentBack = null; }
