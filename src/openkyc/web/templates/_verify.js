@@ -168,7 +168,7 @@
     window.hostedDocument = measured;  // the last measures (read by the browser test)
     return measured;
   }
-  const EDGE = 80, SHARP = 300, FILLED = 0.5;
+  const EDGE = 80, SHARP = 150, FILLED = 0.5;
   async function documentStep(which) {
     side = which || "front";
     show("document");
