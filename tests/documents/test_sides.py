@@ -4,9 +4,10 @@ results; the real reader on a TD1 card rendered as issued is in tests/web/test_h
 from __future__ import annotations
 
 from datetime import date
-import numpy as np
 
+import numpy as np
 from render import random_identity, td1_lines, td3_lines
+
 from openkyc.biometrics.types import BoundingBox
 from openkyc.documents.mrz import parse_mrz
 from openkyc.documents.portrait import Portrait
@@ -34,7 +35,9 @@ def test_which_side_needs_the_other() -> None:
 
 def test_both_sides_make_one_result() -> None:
     person = random_identity(np.random.default_rng(2), TODAY)
-    front = DocumentResult("Success", "GENERIC_ID", {"name": "A", "document_number": "front"}, None, ("blur",), PORTRAIT)
+    front = DocumentResult(
+        "Success", "GENERIC_ID", {"name": "A", "document_number": "front"}, None, ("blur",), PORTRAIT
+    )
     back = _mrz_side(td1_lines(person))
     for first, second in ((front, back), (back, front)):  # in either order
         both = combine(first, second)

@@ -33,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule, check_client, rule_config
+from openkyc.documents.service import DocumentService
+from openkyc.documents.sides import needs_back
 from openkyc.errors import (
     ConsentRequired,
     InvalidParameterValue,
@@ -41,8 +43,6 @@ from openkyc.errors import (
     ResourceNotFound,
     UnauthorizedOperation,
 )
-from openkyc.documents.service import DocumentService
-from openkyc.documents.sides import needs_back
 from openkyc.jobs import Jobs
 from openkyc.jobs.webhooks import SESSION_EVENT, session_payload
 from openkyc.liveness.challenge import ChallengeConfig
@@ -568,7 +568,15 @@ class SessionService:
         service = self._verifications(row.app_id, client_ip)
         try:
             out = self._run(
-                row, service, reference, video, document_image, sequence_id, challenge_id, token_ref, document_back_image
+                row,
+                service,
+                reference,
+                video,
+                document_image,
+                sequence_id,
+                challenge_id,
+                token_ref,
+                document_back_image,
             )
         except Exception:
             self._release_attempt(token)  # it ended with no result stored: not a try
