@@ -164,7 +164,9 @@
       border([y0 + 1, y1 - 1], x0 - outside, x0 + inside, cols),
       border([y0 + 1, y1 - 1], x1 - inside, x1 + outside, cols),
     ];
-    const measured = { mean: inner.mean, sharp: inner.sharp, edges: Math.min(...edges) };
+    // the document fills the outline when three borders at least have an edge along most of them
+    // (the fourth may be lost against a background of the same shade)
+    const measured = { mean: inner.mean, sharp: inner.sharp, edges: edges.sort((a, b) => b - a)[2] };
     window.hostedDocument = measured;  // the last measures (read by the browser test)
     return measured;
   }
