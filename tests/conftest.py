@@ -188,9 +188,8 @@ class Tenant:
 def client(runtime: Any, settings: Any) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    from openkyc.api.app import create_app
-
     from openapi_contract import ContractCheck
+    from openkyc.api.app import create_app
 
     app = create_app(settings, runtime)
     check = ContractCheck(app.openapi())

@@ -20,7 +20,12 @@ from openkyc.api.schemas import MODEL_OPERATIONS
 
 Codes = Mapping[int, tuple[str, ...]]
 
-ALWAYS: Codes = {500: ("InternalError",)}
+ALWAYS: Codes = {  # the gateway reads and checks every request's path, query and body first
+    400: ("InvalidParameter.MalformedJSON", "InvalidParameterValue.NulCharacter"),
+    408: ("RequestTimeout.BodyRead",),
+    413: ("RequestSizeLimitExceeded",),
+    500: ("InternalError",),
+}
 SIGNED: Codes = {
     401: (
         "AuthFailure.MissingAuthHeader",
@@ -36,11 +41,6 @@ SIGNED: Codes = {
     429: ("RequestLimitExceeded", "RequestLimitExceeded.MonthlyQuota"),
 }
 PARAMETERS: Codes = {400: ("InvalidParameterValue", "MissingParameter", "InvalidParameterValue.NulCharacter")}
-BODY: Codes = {
-    400: ("InvalidParameter.MalformedJSON", "InvalidParameterValue.NulCharacter", "MissingParameter"),
-    408: ("RequestTimeout.BodyRead",),
-    413: ("RequestSizeLimitExceeded",),
-}
 WRITE: Codes = {  # a signed POST, PUT or DELETE may carry an Idempotency-Key
     400: ("InvalidParameterValue.IdempotencyKey",),
     409: ("ResourceInUse.IdempotencyKey",),
@@ -172,7 +172,6 @@ def codes(
         groups.append(PARAMETERS)
     fields = set((body or {}).get("properties", {}))
     if "requestBody" in operation:
-        groups.append(BODY)
         groups.append(PARAMETERS)
     if fields & IMAGE_FIELDS:
         groups.append(IMAGE)

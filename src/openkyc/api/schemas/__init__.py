@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from openkyc.api.schemas import core, faces, management, privacy, verification
+from openkyc.api.schemas import core, documents, faces, management, privacy, verification
 from openkyc.api.schemas.common import Answer, ErrorDetail, ErrorEnvelope, TencentEnvelope, TencentResponse
 from openkyc.privacy.ropa import RecordOfProcessing
 
@@ -45,7 +45,7 @@ ANSWERS: dict[str, type[BaseModel]] = {
     "VerifyIdentity": verification.IdentityAnswer,
     "DescribeVerification": verification.VerificationAnswer,
     "ListVerifications": verification.VerificationsPage,
-    "RecognizeDocument": verification.DocumentAnswer,
+    "RecognizeDocument": documents.DocumentAnswer,
     "CreateSession": verification.SessionAnswer,
     "DescribeSessionResult": verification.SessionResultAnswer,
     "ListSessions": verification.SessionsPage,

@@ -1,4 +1,4 @@
-"""Answers of liveness, selfie and identity verification, document OCR, stored results and the
+"""Answers of liveness, selfie and identity verification, stored results and the
 hosted verification sessions (BizToken), including the hosted page's own calls."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from openkyc.api.schemas.common import Answer, Page, Strict
+from openkyc.api.schemas.documents import DocumentStep, Mrz
 
 Evidence = dict[str, Any]  # the checker's measurements: they differ by liveness mode and model
 
@@ -78,19 +79,6 @@ class SelfieAnswer(Answer):
     verification_id: str
 
 
-class DocumentStep(Strict):
-    code: str
-    document_type: str | None
-    warnings: list[str]
-    mrz_valid: bool | None
-    rule_type: str | None
-    failing_warnings: list[str]
-    expired: bool | None
-    corrections: list[dict[str, Any]]
-    mrz_invalid: list[dict[str, str]]
-    age_verified: bool | None = Field(default=None, description="Sent only when the rule sets min_age.")
-
-
 class LivenessStep(Liveness):
     pass
 
@@ -112,7 +100,7 @@ class IdentityAnswer(Answer):
     Description: str
     sim: float | None = Field(description="Document portrait against the best frame; null when not compared.")
     fields: dict[str, str] = Field(description="Identification fields read from the document.")
-    mrz: dict[str, Any] | None
+    mrz: Mrz | None
     steps: IdentitySteps
     verification_id: str
 
@@ -146,25 +134,6 @@ class VerificationSummary(Strict):
 
 class VerificationsPage(Page):
     verifications: list[VerificationSummary]
-
-
-class DocumentAnswer(Answer):
-    code: str
-    document_type: str | None
-    fields: dict[str, str]
-    mrz: dict[str, Any] | None
-    warnings: list[str]
-    portrait: dict[str, Any] | None
-    Result: str
-    rule_type: str | None
-    failing_warnings: list[str]
-    expired: bool | None = Field(description="Whether the MRZ expiry date is past; null without an MRZ or expiry.")
-    corrections: list[dict[str, Any]] = Field(description="MRZ characters corrected under the check digits.")
-    mrz_valid: bool | None = Field(description="Whether every MRZ check digit holds; null without an MRZ.")
-    mrz_invalid: list[dict[str, str]] = Field(description="MRZ fields found invalid: field and reason.")
-    age_verified: bool | None = Field(
-        default=None, description="Sent only when the rule sets min_age: the holder is at least that old."
-    )
 
 
 class SessionAnswer(Answer):
