@@ -69,6 +69,9 @@ def test_every_operation_declares_its_answer_and_errors(settings: Any) -> None:
                 continue
             for status, response in operation["responses"].items():
                 if status.startswith(("4", "5")):
+                    if name == "Readiness" and status == "503":  # not ready yet: the same answer
+                        assert response["content"] == operation["responses"]["200"]["content"]
+                        continue
                     assert response["x-error-codes"], f"{name} {status}: no codes"
                     assert response["content"]["application/json"]["schema"] == {
                         "$ref": "#/components/schemas/ErrorEnvelope"

@@ -126,8 +126,12 @@ def document(app: FastAPI) -> dict[str, Any]:
             if path == "/":  # Tencent's protocol: errors are 200 answers with Response.Error
                 _tencent(operation)
                 continue
+            if name == "Readiness":  # 503 until start-up has finished: the same answer, not an error
+                responses["503"] = {"description": "Not ready yet.", "content": responses["200"]["content"]}
             found = error_codes.codes(name, method, path, operation, _body_schema(doc, operation))
             for status, codes in found.items():
+                if str(status) in responses:
+                    continue
                 responses[str(status)] = {
                     "description": f"{ERROR_STATUSES[status]}: {', '.join(codes)}.",
                     "content": {"application/json": {"schema": error_ref}},
