@@ -46,6 +46,7 @@ WRITE: Codes = {  # a signed POST, PUT or DELETE may carry an Idempotency-Key
     409: ("ResourceInUse.IdempotencyKey",),
     422: ("InvalidParameterValue.IdempotencyKeyReused",),
 }
+MEDIA: Codes = {400: ("InvalidParameterValue.Base64DecodeFailed",)}  # any base64 field of the body
 IMAGE: Codes = {
     400: (
         "InvalidParameterValue.ImageDecodeFailed",
@@ -74,9 +75,11 @@ LIVENESS: Codes = {  # the liveness parameters of the body (mode, actions, refle
         "InvalidParameterValue.LivenessMode",
         "InvalidParameterValue.LivenessActions",
         "InvalidParameterValue.LivenessChallenge",
+        "InvalidParameterValue.LivenessChallengeSession",
+        "InvalidParameterValue.LivenessChallengeUsed",
         "InvalidParameterValue.ReflectSequenceUsed",
     ),
-    404: ("ResourceNotFound.ReflectSequence",),
+    404: ("ResourceNotFound.ReflectSequence", "ResourceNotFound.LivenessChallenge"),
 }
 RULE: Codes = {404: ("ResourceNotFound.Rule",), 403: ("UnauthorizedOperation.IpNotAllowed",)}
 FACES: Codes = {
@@ -145,11 +148,15 @@ OWN: dict[str, Codes] = {
         422: ("FailedOperation.DocumentNotFound",),
     },
     "AnswerSessionNotice": {400: ("InvalidParameterValue.LivenessMode",)},
+    "CreateSessionChallenge": {400: ("InvalidParameterValue.LivenessMode",)},
+    "CreateSessionReflectSequence": {400: ("InvalidParameterValue.LivenessMode",)},
     "RecordConsent": {400: ("InvalidParameterValue.Purpose",)},
     "WithdrawConsent": {400: ("InvalidParameterValue.Purpose",)},
     "AddImprovementSample": {400: ("InvalidParameterValue.Dataset",), 403: ("UnauthorizedOperation.ConsentRequired",)},
-    "DescribeUsage": {400: ("InvalidParameterValue.Date", "InvalidParameterValue.DateRange")},
-    "DescribeBill": {400: ("InvalidParameterValue.Month",)},
+    "DescribeUsage": {
+        400: ("InvalidParameterValue.Date", "InvalidParameterValue.DateRange", "InvalidParameterValue.DateOutOfRange")
+    },
+    "DescribeBill": {400: ("InvalidParameterValue.Month", "InvalidParameterValue.DateOutOfRange")},
     "ListVerifications": {400: ("InvalidParameterValue.DateRange",)},
     "DisableCredential": {400: ("InvalidParameterValue.CredentialDisabled",)},
     "RotateCredential": {400: ("InvalidParameterValue.CredentialDisabled",)},
@@ -173,6 +180,8 @@ def codes(
     fields = set((body or {}).get("properties", {}))
     if "requestBody" in operation:
         groups.append(PARAMETERS)
+    if fields & (IMAGE_FIELDS | {"video"}):
+        groups.append(MEDIA)
     if fields & IMAGE_FIELDS:
         groups.append(IMAGE)
     if "video" in fields:
