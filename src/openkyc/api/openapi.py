@@ -85,13 +85,14 @@ def _schemas(components: dict[str, Any], model: type[BaseModel]) -> dict[str, st
 
 
 def _body_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
-    schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    """The request body's JSON schema, references and an optional body's ``anyOf`` resolved."""
+    schema: Any = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
     while isinstance(schema, dict) and ("$ref" in schema or "anyOf" in schema):
         if "anyOf" in schema:  # an optional body: the model or null
             schema = next((s for s in schema["anyOf"] if s.get("type") != "null"), None)
             continue
         schema = doc["components"]["schemas"].get(schema["$ref"].rsplit("/", 1)[-1])
-    return schema
+    return schema if isinstance(schema, dict) else None
 
 
 def _answers(schemas: dict[str, Any], name: str, responses: dict[str, Any]) -> None:
