@@ -60,6 +60,7 @@ class DocumentStep(Strict):
     corrections: list[Correction]
     mrz_invalid: list[InvalidField]
     age_verified: bool | None = Field(default=None, description="Sent only when the rule sets min_age.")
+    sides: int = Field(default=1, description="How many sides of the document were read (2 with document_back_image).")
 
 
 class DocumentAnswer(Answer):
