@@ -30,17 +30,25 @@ import numpy.typing as npt
 from openkyc.biometrics.calibration import (
     EMBEDDERS,
     TABLE_VERSION,
-    TEMPLATE_SIZES,
+    TEMPLATE_FORMATS,
     Calibration,
     build_table,
     is_held_out,
+    size_name,
 )
-from openkyc.biometrics.evaluation import key_spread, operating_point, random_keys, roc_metrics
+from openkyc.biometrics.evaluation import (
+    key_spread,
+    operating_point,
+    random_keys,
+    roc_metrics,
+    template_similarities,
+)
+from openkyc.biometrics.key_quantile import FIT_KEYS, FIT_KEYS_SEED
+from openkyc.biometrics.templates import DEFAULT_BITS, DEFAULT_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "src" / "openkyc" / "biometrics" / "calibration.json"
 DEFAULT_CACHE = Path("/tmp/openkyc-face-population.npz")
-DEFAULT_BITS = 1024
 SPEAKER_COSINE = 0.6  # median SFace cosine between two clips' frames to call them one speaker
 SPEAKER_DLIB = 0.95  # ... and dlib's (impostor dlib cosines sit near 0.82)
 
@@ -116,20 +124,24 @@ def describe(
 
 
 def agreement(
-    vecs: npt.NDArray[np.float32], index: Any, same: Any, cal: Calibration, keys: list[Any], bits: int
+    vecs: npt.NDArray[np.float32],
+    index: Any,
+    same: Any,
+    cal: Calibration,
+    keys: list[Any],
+    bits: int,
+    version: int,
 ) -> dict[str, Any]:
     """How closely templates follow raw cosines: RMS error of the Hamming similarity against
     1 - arccos(cos)/pi, and the share of pairs whose decision at sim 70 is the raw cosine's."""
-    from openkyc.biometrics.evaluation import template_similarities
-
     cos = cosines(vecs, index)
     expected = 1.0 - np.arccos(np.clip(cos, -1, 1)) / np.pi
     raw_match = cal.sims(cos, "cosine") >= 70
     rms, agree = [], []
     for key in keys:
-        ham = template_similarities(vecs, index, key, bits)
+        ham = template_similarities(vecs, index, key, bits, version)
         rms.append(float(np.sqrt(np.mean((ham - expected) ** 2))))
-        agree.append(float(np.mean((cal.sims(ham, "template", bits) >= 70) == raw_match)))
+        agree.append(float(np.mean((cal.sims(ham, "template", bits, version) >= 70) == raw_match)))
     return {"rms_error": round(float(np.mean(rms)), 5), "decision_agreement_at_70": round(float(np.mean(agree)), 6)}
 
 
@@ -138,7 +150,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--keys", type=int, default=50)
     parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument("--fit-keys", type=int, default=FIT_KEYS, help="random keys for per-key knots (0: none)")
     parser.add_argument("--bits", type=int, default=DEFAULT_BITS, help="template size of new keys")
+    parser.add_argument("--version", type=int, default=DEFAULT_VERSION, help="template version of new keys")
     parser.add_argument("--baseline", type=Path, help="an older calibration.json to measure on the same keys")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -163,8 +177,22 @@ def main() -> None:
     id_a = np.asarray([position[i] for i in ident[imp[:, 0]]])
     id_b = np.asarray([position[i] for i in ident[imp[:, 1]]])
     tables: dict[str, dict[str, Any]] = {}
+    fit_keys = random_keys(args.fit_keys, seed=FIT_KEYS_SEED)
     for name in EMBEDDERS:
         vecs = vectors(pop, name)
+        key_counts = (
+            {
+                size_name(bits, version): np.stack(
+                    [
+                        np.rint(template_similarities(vecs, imp, k, bits, version) * bits).astype(np.int16)
+                        for k in fit_keys
+                    ]
+                )
+                for version, bits in TEMPLATE_FORMATS
+            }
+            if args.fit_keys
+            else None
+        )
         table = build_table(
             cosines(vecs, imp),
             id_a,
@@ -172,7 +200,10 @@ def main() -> None:
             len(fit_names),
             embedder=name,
             default_bits=args.bits,
+            default_version=args.version,
             resamples=args.resamples,
+            dim=vecs.shape[1],
+            key_counts=key_counts,
         )
         table["data"] = {
             "faces": report["fit"]["faces"],
@@ -203,10 +234,16 @@ def main() -> None:
             "raw_cosine": roc_metrics(cos, test_same),
             "raw_cosine_at": {f"{s:g}": operating_point(cal.sims(cos, "cosine"), test_same, s) for s in (70.0, 80.0)},
         }
-        for bits in TEMPLATE_SIZES:
-            spread = key_spread(vecs, test_index, test_same, cal, keys, bits=bits)
-            spread["agreement"] = agreement(vecs, test_index, test_same, cal, keys[:10], bits)
-            entry[f"template_{bits}"] = spread
+        key_averaged = tables[name]["confidence"]["key_averaged"]
+        default_format = size_name(tables[name]["bits"], tables[name]["template_version"])
+        averaged = Calibration({**tables[name], "templates": key_averaged, "template": key_averaged[default_format]})
+        for version, bits in TEMPLATE_FORMATS:
+            spread = key_spread(vecs, test_index, test_same, cal, keys, bits=bits, version=version)
+            spread["agreement"] = agreement(vecs, test_index, test_same, cal, keys[:10], bits, version)
+            spread["key_averaged_knots"] = key_spread(
+                vecs, test_index, test_same, averaged, keys, bits=bits, version=version
+            )
+            entry[f"template_{size_name(bits, version)}"] = spread
         held_report[name] = entry
     if args.baseline is not None:
         old = json.loads(args.baseline.read_text())["embedders"]
