@@ -148,19 +148,20 @@ def test_operating_point_counts() -> None:
     assert point["fmr"] == pytest.approx(2 / 3) and point["fnmr"] == pytest.approx(1 / 3)
 
 
-def test_template_similarities_equal_the_protectors() -> None:
+@pytest.mark.parametrize("version", [PLAIN, SUPER_BIT])
+def test_template_similarities_equal_the_protectors(version: int) -> None:
     rng = np.random.default_rng(9)
     vecs = rng.standard_normal((12, 128)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     index = np.array([(i, j) for i in range(12) for j in range(i + 1, 12)])
     key = random_keys(1, seed=3)[0]
-    fast = template_similarities(vecs, index, key, 2048)
-    p = TemplateProtector(key, bits=2048)
+    fast = template_similarities(vecs, index, key, 2048, version)
+    p = TemplateProtector(key, bits=2048, version=version)
     slow = [hamming_similarity(p.protect(vecs[i]), p.protect(vecs[j])) for i, j in index]
     assert np.allclose(fast, slow)
     labels = np.zeros(len(index), bool)
     labels[:3] = True
-    spread = key_spread(vecs, index, labels, Calibration.packaged(), random_keys(3, seed=4), bits=2048)
+    spread = key_spread(vecs, index, labels, Calibration.packaged(), random_keys(3, seed=4), bits=2048, version=version)
     assert spread["keys"] == 3 and len(spread["70"]["false_matches_per_key"]) == 3
     assert spread["70"]["impostor_pairs"] == len(index) - 3
 

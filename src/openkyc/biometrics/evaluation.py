@@ -157,6 +157,7 @@ class EvaluationReport:
     accuracy_at_threshold: float | None
     operating_points: dict[str, dict[str, Any]] = field(default_factory=dict)  # sim -> point (template)
     key_spread: dict[str, Any] | None = None
+    template_format: dict[str, int] = field(default_factory=dict)  # bits, version of the templates
     scores: dict[str, FloatArray] = field(repr=False, default_factory=dict)
     labels: npt.NDArray[np.bool_] = field(repr=False, default_factory=lambda: np.zeros(0, bool))
     thresholds: dict[str, dict[str, float]] = field(repr=False, default_factory=dict)  # kind -> sim -> score
@@ -183,6 +184,7 @@ class EvaluationReport:
                 "genuine_pairs": at["genuine_pairs"],
             },
             "operating_points": self.operating_points,
+            "template_format": self.template_format,
             "cosine": self.cosine,
             "template": self.template,
         }
@@ -252,6 +254,7 @@ def evaluate(
         accuracy_at_threshold=None if accuracy is None else round(accuracy, 5),
         operating_points={f"{s:g}": operating_point(sims, lab, s) for s in levels},
         key_spread=spread,
+        template_format={"bits": bits, "version": version},
         scores={"cosine": cos_a, "template": ham_a},
         labels=lab,
         thresholds={
