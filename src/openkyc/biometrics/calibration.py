@@ -7,18 +7,24 @@ and the maximum score -> 100). Method (docs/biometrics.md, "Calibration"):
 * the impostor population is every pair of different identities in the fitting half of the
   shared data (photos and frames sampled across video clips); each pair's cosine goes into a
   histogram of 0.001-wide bins;
-* template scores: under a random key, a pair with cosine ``c`` agrees on Binomial(bits,
-  1 - arccos(c)/pi) bits (Charikar 2002). The false-match rate averaged over keys is therefore the
-  binomial tail mixed over the impostor cosines, computed exactly (:func:`template_survival`);
+* template scores: under a random key, a pair with cosine ``c`` agrees on a number of bits whose
+  distribution depends on the template version (:mod:`openkyc.biometrics.agreement`: Binomial(bits,
+  1 - arccos(c)/pi) for plain templates (Charikar 2002), simulated blocks for super-bit ones). The
+  false-match rate averaged over keys is that distribution's tail mixed over the impostor cosines
+  (:func:`template_survival`);
 * beyond the data, a normal fitted to the upper tail of the impostor cosines (probit regression
   on the empirical quantiles from 1e-1 down to the last level with 10 pairs above it) extrapolates;
   at every score the larger of the empirical and the fitted false-match rate counts;
 * confidence: identities are resampled with replacement (pairs of one identity are not
   independent) and each knot is the one-sided 95 % upper bound of its score over the resamples.
+* for every app, not only on average: template knots are at least the per-key knots
+  (:mod:`openkyc.biometrics.key_quantile`: the score where the 95th-percentile key reaches the rate,
+  upper bound over identity resamples) at the rates the data can show.
 
 One table per embedder name (``sface``, ``dlib``, ``fusion``) and, inside it, template knots for
-each template size in :data:`TEMPLATE_SIZES` (a template is scored with the knots of its own
-size, so templates of an older, shorter key keep their meaning). The tables are written by
+each template format ``(version, bits)`` in :data:`TEMPLATE_FORMATS` (a template is scored with the
+knots of its own format, so templates of an older key keep their meaning); ``bits`` and
+``template_version`` name the format new keys get. The tables are written by
 ``benchmarks/calibrate_faces.py --write`` to ``calibration.json`` in this package.
 """
 
