@@ -133,7 +133,14 @@ def test_build_table_confidence_and_sizes() -> None:
 def test_packaged_tables_score_every_size() -> None:
     for name in cal_mod.EMBEDDERS:
         cal = Calibration.packaged(name)
-        assert cal.bits == DEFAULT_BITS and cal.sizes == TEMPLATE_SIZES
+        assert cal.bits == DEFAULT_BITS and cal.sizes == TEMPLATE_SIZES and cal.version == SUPER_BIT
+        assert cal.formats == tuple(sorted(cal_mod.TEMPLATE_FORMATS))
+        per_key = cal.table["confidence"]["per_key"]
+        assert per_key["levels"] == [0.5, 1e-1, 1e-2, 1e-3]  # the rates the fit data can show
+        for version, bits in cal.formats:
+            knots = np.asarray(cal.table["templates"][cal_mod.size_name(bits, version)])
+            averaged = np.asarray(cal.table["confidence"]["key_averaged"][cal_mod.size_name(bits, version)])
+            assert np.all(knots[:, 0] >= averaged[:, 0] - 1e-6)  # per-key knots: never below the key average
         assert cal.table["data"]["held_out_identities"] > 0
         for bits in TEMPLATE_SIZES:
             knots = np.asarray(cal.table["templates"][str(bits)])
@@ -184,13 +191,15 @@ def test_keys_of_an_older_size_keep_their_size_and_meaning() -> None:
     engine = FaceEngine(_Det(), _Emb(), Calibration.packaged("sface"), name="sface")  # type: ignore[arg-type]
     rng = np.random.default_rng(10)
     x, y = _pair_with_cosine(rng, 0.55)
-    old_key = TemplateKey("tk-old", b"o" * 32, bits=4096)
+    old_key = TemplateKey("tk-old", b"o" * 32, bits=4096, version=PLAIN)  # made before version 2
     old = engine.protector(old_key)
     assert old.bits == 4096 and engine.protector(TemplateKey("tk-new", b"n" * 32)).bits == DEFAULT_BITS
     result = engine.compare_templates(old.protect(x), old.protect(y))
-    assert result.sim == pytest.approx(engine.calibration.sim(result.score, "template", 4096))
+    assert result.sim == pytest.approx(engine.calibration.sim(result.score, "template", 4096, PLAIN))
     assert result.match  # cosine 0.55 is far above any impostor
     cal = engine.calibration
-    assert cal.score_for_sim(70, "template", 4096) != cal.score_for_sim(70, "template", DEFAULT_BITS)
-    sub = engine.protector(TemplateKey("tk-old", b"o" * 32, bits=4096))
+    assert cal.score_for_sim(70, "template", 4096, PLAIN) != cal.score_for_sim(70, "template", DEFAULT_BITS)
+    fresh = engine.protector(TemplateKey("tk-new", b"n" * 32))
+    assert (fresh.bits, fresh.version) == (cal.bits, cal.version) == (DEFAULT_BITS, SUPER_BIT)
+    sub = engine.protector(TemplateKey("tk-old", b"o" * 32, bits=4096, version=PLAIN))
     assert sub is old  # cached per key and size
