@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.service import FaceModels
-from openkyc.biometrics.templates import TemplateKey, hamming_similarity
+from openkyc.biometrics.templates import TemplateKey
 from openkyc.biometrics.types import Embedding
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
@@ -463,7 +463,7 @@ def _sim(engine: FaceEngine, reference: Embedding, frame: bytes) -> float:
     customer's photo."""
     protector = engine.protector(_ephemeral_key())
     second, _ = engine.embed(frame, enforce_quality=False)
-    return engine.sim(hamming_similarity(protector.protect(reference), protector.protect(second)))
+    return engine.template_sim(protector.protect(reference), protector.protect(second))
 
 
 @functools.cache
