@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from openkyc.accounts.signing import sign_request
 from openkyc.api.app import create_app
+from openkyc.api.tencent.cards import warn_codes
 from openkyc.api.tencent.envelope import tencent_code
 from openkyc.api.tencent.faceid import web_code
-from openkyc.api.tencent.ocr import warn_codes
 
 
 def call(
@@ -74,7 +74,14 @@ def error_code(response: Any) -> str:
         ("GetFaceIdTokenIntl", {"CheckMode": "compare"}, {}, "MissingParameter"),
         ("GetFaceIdTokenIntl", {"CheckMode": "liveness", "Image": "AAAA"}, {}, "InvalidParameterValue"),
         ("GetFaceIdTokenIntl", {"SecureLevel": "9"}, {}, "InvalidParameterValue"),
-        ("ApplySdkVerificationToken", {}, {}, "UnsupportedOperation"),
+        ("ApplySdkVerificationToken", {"IdCardType": "ThailandIDCard"}, {}, "UnsupportedOperation"),
+        ("ApplySdkVerificationToken", {"CheckMode": 1, "IdCardType": "Nope"}, {}, "InvalidParameterValue"),
+        (
+            "ApplyWebVerificationBizTokenIntl",
+            {"RedirectURL": "https://x.example/", "Config": {"CheckMode": 4, "IDCardType": "MainlandIDCard"}},
+            {},
+            "UnsupportedOperation",
+        ),
         ("ApplySdkVerificationToken", {"CheckMode": 2}, {}, "MissingParameter"),
         ("GetFaceIdResultIntl", {"SdkToken": "no-such-token"}, {}, "InvalidParameterValue.BizTokenIllegal"),
         ("GetSdkVerificationResult", {"SdkToken": "no-such-token"}, {}, "InvalidParameterValue.BizTokenIllegal"),

@@ -20,6 +20,7 @@ def answer(response: Any) -> dict[str, Any]:
         ("ApplyLivenessToken", {"SecureLevel": "1"}, "GetLivenessResult"),
         ("GetFaceIdTokenIntl", {"CheckMode": "liveness", "Extra": "order-1"}, "GetFaceIdResultIntl"),
         ("ApplySdkVerificationToken", {"CheckMode": 3, "Extra": "order-2"}, "GetSdkVerificationResult"),
+        ("ApplySdkVerificationToken", {"IdCardType": "MLIDPassport", "Extra": "order-3"}, "GetSdkVerificationResult"),
     ],
 )
 def test_a_token_is_a_hosted_session_still_open(tenant: Any, apply: str, params: dict[str, Any], read: str) -> None:
