@@ -15,11 +15,15 @@ from openkyc.documents.rectify import DIM_BELOW, brighten
 TODAY = date(2026, 6, 1)
 
 
-def dim(image: np.ndarray, rng: np.random.Generator, light: float = 0.26, noise: float = 14.0) -> np.ndarray:
-    """``image`` photographed in a dim room: little light, uneven, with sensor noise and JPEG."""
+def dim(image: np.ndarray, rng: np.random.Generator, light: float = 0.24, noise: float = 14.0) -> np.ndarray:
+    """``image`` on a table in a dim room: little, uneven light, sensor noise, JPEG."""
     h, w = image.shape[:2]
-    ramp = 1.0 + 0.3 * (np.arange(w, dtype=np.float32)[None, :] / w - 0.5)
-    out = image.astype(np.float32) * light * ramp[..., None] + rng.normal(0, noise, image.shape)
+    height, width = int(h * 1.6), int(w * 1.6)
+    canvas = np.full((height, width, 3), 110, np.float32) + rng.normal(0, 6, (height, width, 3))
+    y, x = (height - h) // 2, (width - w) // 3
+    canvas[y : y + h, x : x + w] = image
+    ramp = 1.0 + 0.3 * (np.arange(width, dtype=np.float32)[None, :] / width - 0.5)
+    out = cv2.GaussianBlur(canvas * light * ramp[..., None], (0, 0), 0.8) + rng.normal(0, noise, canvas.shape)
     ok, jpeg = cv2.imencode(".jpg", np.clip(out, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 70])
     assert ok
     return np.asarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), dtype=np.uint8)
@@ -50,14 +54,20 @@ def test_brighten_leaves_a_flat_photo_alone() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["TD3", "TD1"])
-def test_dim_noisy_photos_read_exactly(reader: Any, kind: str) -> None:
+def test_dim_noisy_photos_read_exactly_once_brightened(reader: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passports in a dim room: the MRZ is not even found as photographed, and read exactly once brightened."""
+    import openkyc.documents.reader as reader_module
+
     rng = np.random.default_rng(31)
-    for _ in range(2):
-        doc = render_document(rng, today=TODAY, kind=kind)
+    for k in range(2):
+        doc = render_document(rng, today=TODAY, kind="TD3")
         image = dim(doc.image, rng)
         assert brighten(image) is not None
         result = reader.read(image, today=TODAY)
-        assert result.mrz is not None
-        assert list(result.mrz.lines) == doc.lines
-        assert result.mrz.valid and result.code == "Success"
+        assert result.mrz is not None and list(result.mrz.lines) == doc.lines
+        assert result.code in ("Success", "FailedOperation.MrzNotVerified")  # never a wrong reading
+        if k == 0:
+            with monkeypatch.context() as patch:
+                patch.setattr(reader_module, "brighten", lambda image: None)
+                unbrightened = reader.read(image, today=TODAY)
+            assert unbrightened.mrz is None or list(unbrightened.mrz.lines) != doc.lines

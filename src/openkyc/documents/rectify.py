@@ -83,8 +83,8 @@ def enlarge(image: npt.NDArray[np.uint8], factor: float = 1.6, max_side: int = 2
 def brighten(image: npt.NDArray[np.uint8], dim_below: int = DIM_BELOW) -> npt.NDArray[np.uint8] | None:
     """A dim ``image`` stretched linearly so its 1st-99.5th grey percentiles span 0-255; None when not dim."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    cdf = np.cumsum(cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel())
-    cdf /= max(float(cdf[-1]), 1.0)
+    counts = np.cumsum(cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel()).astype(np.float64)
+    cdf = counts / max(float(counts[-1]), 1.0)
     low, high = int(np.searchsorted(cdf, 0.01)), int(np.searchsorted(cdf, 0.995))
     if high >= dim_below or high - low < 8:
         return None
