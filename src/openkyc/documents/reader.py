@@ -38,10 +38,10 @@ from openkyc.documents.ocr import (
     read_lines,
 )
 from openkyc.documents.portrait import Portrait, find_portrait
-from openkyc.documents.quality import WarningThresholds, document_warnings
+from openkyc.documents.quality import WARN_TAMPERING, WarningThresholds, document_warnings
 from openkyc.documents.rectify import brighten, document_quad, enlarge, rectify
 from openkyc.documents.templates import TEMPLATES, CardTemplate, match_templates
-from openkyc.documents.viz import cross_check
+from openkyc.documents.viz import cross_check, tampering_hint
 from openkyc.errors import (
     DocumentNotFound,
     DocumentUnrecognized,
@@ -157,6 +157,8 @@ class DocumentReader:
                     break
         boxes = [_aabb(line.box) for line in first_lines]  # in the photo's own coordinates
         warnings = document_warnings(image, text_boxes=boxes, focus_box=band, thresholds=self.thresholds)
+        if finding is not None and tampering_hint(finding.result):
+            warnings.append(WARN_TAMPERING)
         portrait = find_portrait(image, self.face_detector) if self.face_detector is not None else None
         common: dict[str, Any] = {"warnings": tuple(warnings), "portrait": portrait}
         if finding is not None:
