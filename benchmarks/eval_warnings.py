@@ -137,7 +137,7 @@ def main() -> None:
             image = cv2.imread(str(args.specimens / item["image"]))
             if image is not None:
                 specimens.append(image)
-    report: dict[str, Any] = {"documents_per_source": args.n, "warnings": {}, "icao_specimens": len(specimens)}
+    report: dict[str, Any] = {"warnings": {}, "icao_specimens": len(specimens)}
     if args.tampering:
         report["warnings"][WARN_TAMPERING] = tampering(args.tampering, args.seed_start, specimens)
     if args.only_tampering:
@@ -162,6 +162,7 @@ def main() -> None:
         positives["WarnBlurred"].append(cv2.GaussianBlur(image, (0, 0), 3))
         positives["WarnBlackWhiteCopy"].append(photocopy(image))
         positives["WarnScreenCapture"].append(screen_capture(image, rng))
+    report["documents_per_source"] = args.n
     report["negatives"] = len(negatives)
     neg_raised = [set(document_warnings(image, text_boxes=text_boxes(detector, image))) for _, image in negatives]
     spec_raised = [set(document_warnings(image, text_boxes=text_boxes(detector, image))) for image in specimens]
