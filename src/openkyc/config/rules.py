@@ -197,7 +197,8 @@ class RuleConfig(_Strict):
     webhook_url: HttpUrl | None = None
     # None: the session's language, else the browser's Accept-Language (the hosted page's catalogs)
     language: (
-        Literal["en", "zh", "zh-Hans", "zh-Hant", "ms", "id", "th", "vi", "fil", "ja", "ko", "es", "fr", "de"] | None
+        Literal["en", "zh", "zh-Hans", "zh-Hant", "ms", "id", "th", "vi", "fil", "ja", "ko", "es", "fr", "de", "ar"]
+        | None
     ) = None
     hosted: HostedPage = Field(default_factory=HostedPage)
 

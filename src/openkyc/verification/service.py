@@ -308,14 +308,16 @@ class VerificationService:
         subject_id: str | None,
         challenge_id: str | None = None,
         challenge_session: str | None = None,
+        document_back_image: bytes | None = None,
     ) -> dict[str, Any]:
-        """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
+        """Document OCR and portrait (of both sides when ``document_back_image`` is given), liveness
+        of the selfie video, portrait against best frame."""
         self._decide(IDENTITY_ELEMENTS, subject_id)
         documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
         with self.models.lease() as models:
-            document = documents.read(document_image, models)
+            document = documents.read_sides(document_image, document_back_image, models)
             if document.code == NOT_FOUND:
                 raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
             plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
@@ -327,7 +329,9 @@ class VerificationService:
                 portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
                 sim = round(_sim(engine, portrait, result.best_frame), 2)
                 compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
-        document_step = _document_step(document, rule, self.data.clock().date(), need_portrait=True)
+        document_step = _document_step(
+            document, rule, self.data.clock().date(), need_portrait=True, sides=2 if document_back_image else 1
+        )
         document_code = document_step["code"]
         steps = {
             "document": document_step,
@@ -349,17 +353,27 @@ class VerificationService:
             "verification_id": verification_id,
         }
 
-    def document(self, document_image: bytes, *, rule_id: str | None, subject_id: str | None) -> dict[str, Any]:
-        """The document step alone (the hosted ``document`` check mode): OCR judged by the rule and
-        stored as a result, like the document step of :meth:`identity`."""
+    def document(
+        self,
+        document_image: bytes,
+        *,
+        rule_id: str | None,
+        subject_id: str | None,
+        document_back_image: bytes | None = None,
+    ) -> dict[str, Any]:
+        """The document step alone (the hosted ``document`` check mode): OCR (of both sides when
+        ``document_back_image`` is given) judged by the rule and stored as a result, like the
+        document step of :meth:`identity`."""
         self._decide(DOCUMENT_ELEMENTS, subject_id)
         documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
-        document = documents.read(document_image)
+        document = documents.read_sides(document_image, document_back_image)
         if document.code == NOT_FOUND:
             raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
-        step = _document_step(document, rule, self.data.clock().date(), need_portrait=False)
+        step = _document_step(
+            document, rule, self.data.clock().date(), need_portrait=False, sides=2 if document_back_image else 1
+        )
         code = step["code"]
         verification_id = self._store(
             "document",
@@ -425,9 +439,11 @@ class VerificationService:
             )
 
 
-def _document_step(document: DocumentResult, rule: RuleConfig, today: date, *, need_portrait: bool) -> dict[str, Any]:
+def _document_step(
+    document: DocumentResult, rule: RuleConfig, today: date, *, need_portrait: bool, sides: int = 1
+) -> dict[str, Any]:
     """The document step's code and evidence (no identification fields: they are sealed apart);
-    ``today`` decides expiry and age."""
+    ``today`` decides expiry and age; ``sides``: how many sides of the document were read."""
     code, details = judge(document, rule, today)
     if need_portrait and document.portrait is None and code == SUCCESS:
         code = NO_PORTRAIT
@@ -436,6 +452,7 @@ def _document_step(document: DocumentResult, rule: RuleConfig, today: date, *, n
         "document_type": document.document_type,
         "warnings": list(document.warnings),
         "mrz_valid": document.mrz.valid if document.mrz else None,
+        "sides": sides,
         **details,
     }
 
