@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 
 Action = Literal["blink", "mouth", "nod", "shake"]
 DocumentWarning = Literal[
-    "WarnBlurred", "WarnGlare", "WarnTooDark", "WarnIncomplete", "WarnScreenCapture", "WarnBlackWhiteCopy"
+    "WarnBlurred",
+    "WarnGlare",
+    "WarnTooDark",
+    "WarnIncomplete",
+    "WarnScreenCapture",
+    "WarnBlackWhiteCopy",
+    "WarnTamperingHint",
 ]
 LivenessMode = Literal["silent", "action", "reflection", "challenge"]
 DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HK_ID", "MY_MYKAD", "SG_NRIC", "ID_NIK", "GENERIC_ID"]

@@ -175,6 +175,7 @@ WARN_CODES = {
     "WarnIncomplete": -9101,
     "WarnBlackWhiteCopy": -9102,
     "WarnScreenCapture": -9103,
+    "WarnTamperingHint": -9104,
     "WarnGlare": -9107,
     "WarnBlurred": -9108,
 }
