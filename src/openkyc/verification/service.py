@@ -105,8 +105,10 @@ class LivenessPlan:
 
 @dataclass
 class VerificationService:
-    """Verification flows for one app: read and claim in one short transaction, run every model on
-    one pooled instance with no transaction open, then store the result in a second transaction."""
+    """Verification flows for one app: take a pooled model instance, read and claim in one short
+    transaction, run every model on the instance with no transaction open, then store the result in a
+    second transaction. A single-use sequence or challenge is claimed only once the instance is held,
+    so a request refused for busy models (503 ``ServerBusy``, which clients retry) uses nothing up."""
 
     data: DataAccess
     models: ModelPool[VerificationModels]
@@ -235,8 +237,8 @@ class VerificationService:
         challenge_session: str | None = None,
     ) -> dict[str, Any]:
         self._decide(LIVENESS_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
-        with self.models.lease() as models:
+        with self.models.lease() as models:  # claimed once an instance is ours: a 503 uses nothing up
+            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
             result = self._check(models, video, plan)
         verification_id = self._store(
             "liveness", plan.rule, subject_id, result.code, result.live, None, result.to_dict()
@@ -269,9 +271,9 @@ class VerificationService:
         """``with_best_frame``: the answer also carries the best frame (base64 JPEG), as Tencent's
         ``CompareFaceLiveness`` does; the native route leaves it out."""
         self._decide(SELFIE_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
-        rule = plan.rule
-        with self.models.lease() as models:
+        with self.models.lease() as models:  # claimed once an instance is ours: a 503 uses nothing up
+            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
+            rule = plan.rule
             engine = models.face_engine(rule.embedder)
             # embedded before liveness: a reference without a face is bad input (4xx)
             reference, _ = engine.embed(engine.decode(image), enforce_quality=False)
