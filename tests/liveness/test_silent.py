@@ -2,29 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
-from attacks import screen_pattern
 
-from openkyc.biometrics.types import BoundingBox, Face, Keypoints
 from openkyc.liveness import LivenessChecker
-from openkyc.liveness.silent import SilentEvidence, moire_peak
-from openkyc.liveness.track import TrackedFace
-
-
-def _tracked(size: int) -> TrackedFace:
-    kp = Keypoints((30, 40), (70, 40), (50, 60), (35, 80), (65, 80))
-    return TrackedFace(0, 0.0, Face(BoundingBox(0, 0, size, size), kp, 0.9), 0.0, 0.5, 1.0)
-
-
-def test_moire_peak_is_higher_on_a_screen_pattern() -> None:
-    rng = np.random.default_rng(0)
-    noise = rng.normal(128, 60, (160, 160, 3)).astype(np.float32)
-    smooth = np.clip(cv2.GaussianBlur(noise, (0, 0), 3), 0, 255).astype(np.uint8)
-    plain = moire_peak(smooth, _tracked(160))
-    screened = moire_peak(screen_pattern(smooth, rng), _tracked(160))
-    assert screened > 2 * plain
+from openkyc.liveness.silent import SilentEvidence
 
 
 def test_evidence_to_dict_is_json_ready() -> None:

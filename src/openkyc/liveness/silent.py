@@ -26,23 +26,27 @@ score is at least ``pass_score`` (50).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from openkyc.biometrics.types import Image
+from openkyc.liveness.recapture import RecaptureConfig, RecaptureEvidence, recapture_evidence
 from openkyc.liveness.track import FaceTrack, TrackedFace
 
 
 @dataclass(frozen=True)
 class SilentConfig:
-    threshold: float = 0.24
+    threshold: float = 0.16
+    quantile: float = 75.0  # of the pairs' local residuals: a still person moves now and then
     pass_score: float = 50.0
     pair_gap_s: float = 0.4
     max_pairs: int = 12
-    moire_max: float = 60.0
+    moire_max: float = 5.0
+    border_max: float = 1.0
+    recapture: RecaptureConfig = field(default_factory=RecaptureConfig)
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,15 @@ class SilentEvidence:
     score: float
     threshold: float
     live: bool
+    recapture: RecaptureEvidence | None = None
 
-    def to_dict(self) -> dict[str, float | int | bool]:
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items() if k != "recapture"
+        }
+        if self.recapture is not None:
+            out["recapture"] = self.recapture.to_dict()
+        return out
 
 
 def _grey(image: Image) -> npt.NDArray[np.uint8]:
@@ -109,25 +119,6 @@ def pair_residual(image_a: Image, image_b: Image, face_a: TrackedFace) -> tuple[
     return float(np.percentile(diff, 98)) - median, median
 
 
-def moire_peak(image: Image, t: TrackedFace) -> float:
-    """Strongest isolated high-frequency spectral peak of the face crop (peak / band median)."""
-    b = t.face.box
-    h, w = image.shape[:2]
-    x0, y0 = max(0, int(b.x)), max(0, int(b.y))
-    x1, y1 = min(w, int(b.x + b.w)), min(h, int(b.y + b.h))
-    if x1 - x0 < 32 or y1 - y0 < 32:
-        return 0.0
-    crop = _grey(image[y0:y1, x0:x1]).astype(np.float32)
-    crop = np.asarray(cv2.resize(crop, (128, 128), interpolation=cv2.INTER_AREA), dtype=np.float32)
-    crop -= cv2.GaussianBlur(crop, (0, 0), 3)
-    spec = np.abs(np.fft.fftshift(np.fft.fft2(crop * np.outer(np.hanning(128), np.hanning(128)))))
-    yy, xx = np.mgrid[-64:64, -64:64]
-    radius = np.hypot(xx, yy)
-    band = (radius > 20) & (radius < 62)
-    values = spec[band]
-    return float(values.max() / (np.median(values) + 1e-6))
-
-
 def _colour(image: Image, t: TrackedFace) -> tuple[float, float]:
     b = t.face.box
     h, w = image.shape[:2]
@@ -158,22 +149,23 @@ def silent_evidence(track: FaceTrack, config: SilentConfig | None = None) -> Sil
             glob.append(res[1])
         if len(local) >= cfg.max_pairs:
             break
-    nonrigid = float(np.median(local)) if local else 0.0
+    nonrigid = float(np.percentile(local, cfg.quantile)) if local else 0.0
     micro = float(np.median(glob)) if glob else 0.0
     best = track.best_face
-    moire = float(np.median([moire_peak(track.image(f), f) for f in faces[:: max(1, len(faces) // 5)]]))
+    recap = recapture_evidence(track, cfg.recapture)
     sat, spec = _colour(track.image(best), best)
     score = 100.0 / (1.0 + (cfg.threshold / max(nonrigid, 1e-6)) ** 4)
-    if moire > cfg.moire_max:
+    if recap.moire > cfg.moire_max or recap.border >= cfg.border_max:
         score = min(score, 25.0)
     return SilentEvidence(
         nonrigid=nonrigid,
         micro_motion=micro,
-        moire=moire,
+        moire=recap.moire,
         saturation=sat,
         specular=spec,
         pairs=len(local),
         score=score,
         threshold=cfg.pass_score,
         live=score >= cfg.pass_score,
+        recapture=recap,
     )
