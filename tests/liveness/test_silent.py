@@ -41,3 +41,19 @@ def test_single_face_stretch_of_tv_clip_is_live(shared_data: Path, checker: Live
     result = checker.check(hamilton_single_face(shared_data), mode="silent")
     assert (result.live, result.code) == (True, "Success")
     assert result.evidence["face_width_px"] >= 60  # type: ignore[operator]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Mounish2311__Driver-Drowsiness-Detection__face.mp4",  # dim webcam, nearly still: the median cue refused it
+        "georgeretsi__smirk__skarsgard.mp4",  # talk show: the old moire measure fired on it
+    ],
+)
+def test_still_or_broadcast_live_people_pass(name: str, shared_data: Path, checker: LivenessChecker) -> None:
+    result = checker.check((shared_data / "live-faces-varied" / name).read_bytes(), mode="silent")
+    assert (result.live, result.code) == (True, "Success"), result.evidence["silent"]
+    silent = result.evidence["silent"]
+    assert isinstance(silent, dict)
+    assert silent["recapture"]["border"] < 1.0 and silent["recapture"]["moire"] <= 5.0

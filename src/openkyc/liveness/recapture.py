@@ -3,14 +3,13 @@
 Each cue is a number measured on the face track (see ``docs/liveness.md`` for what each one
 measured on live clips and on each attack species):
 
-- ``border``: a frame around the face that moves rigidly with it. For pairs of frames 0.4 s apart,
-  points tracked around the face (1.3-2.2 face boxes from its centre) are tested against the
-  homography of the face region (the screen or paper moves as one plane), and points far from the
-  face (beyond 2.2 boxes) against it too. A screen or print held in a hand: the surroundings of the
-  face follow the face's plane, the room beyond the device's edge does not. A live face in front of
-  a still camera: the room does not follow the face; a moving camera moves everything alike. The
-  cue is the share of near points that follow the face minus the share of far points that do,
-  over the pairs where the face moved at least ``min_shift_px``;
+- ``border``: the sides of a frame around the face that move with it. In 6 frames, long straight
+  edges (at least one face height) beside the face are found (``frame_sides``: left, right, top,
+  bottom); a side counts when it travels at least ``min_travel_px`` over the video while its
+  distance to the face varies less than ``max_relative`` times that travel (a device held in a
+  hand carries the face with it; a door frame before a still camera does not move, a body's edge
+  or a graphic beside a moving presenter moves on its own). The cue is the mean number of such
+  sides per frame (0-4). A screen that fills the view shows no side: this cue cannot see it;
 - ``glare``: share of the face's surroundings that is a clipped, colourless highlight (a lamp
   reflected by the glass of a screen);
 - ``black_level`` and ``contrast``: the 1st percentile and the 1st-99th percentile range of the

@@ -6,22 +6,27 @@ sampled frames, feature points inside and around the face are tracked (pyramidal
 a homography is fitted (RANSAC), the later frame is warped back, and the grey-level residual of
 the normalised face crop is measured. A live face (talking, blinking, turning in 3-D) leaves
 *local* residual (98th percentile minus median of the blurred residual map); a plane leaves only
-noise. ``nonrigid`` is the median over pairs.
+noise. ``nonrigid`` is the upper quartile (``quantile`` 75) over up to 12 pairs: a live person
+sitting still (a dim webcam, a slow turn) moves non-rigidly in a quarter of the pairs, not in half.
 
-Supporting evidence, reported with every decision:
+Recapture cues (:mod:`openkyc.liveness.recapture`), reported under ``recapture``; two of them
+decide, because only they separated live clips from attacks on the tune split:
 
-- ``micro_motion``: the median residual, near zero for a still photo played as video;
-- ``moire``: the strongest isolated peak of the face crop's spectrum at high frequencies
-  (screen pixel grids and scanlines beat with the camera sensor); above ``moire_max`` the
-  video is refused whatever the motion;
-- ``colour``: mean saturation and the fraction of specular (very bright, unsaturated) pixels.
+- ``border``: sides of a frame (a screen's bezel, a print's edge) around the face moving with it;
+  at ``border_max`` (1.0 side per frame on average) or more the video is refused;
+- ``moire``: the strongest isolated spectral peak of the face crop at the camera's resolution;
+  above ``moire_max`` (5.0) the video is refused.
 
-Score: ``100 / (1 + (threshold / nonrigid) ** 4)``, so 50 at ``nonrigid == threshold``.
-The threshold, 0.24, is the geometric middle of what ``benchmarks/eval_liveness.py`` measured:
-live clips 0.43-1.8, generated attacks at most 0.13 (still 0.07, moved 0.13, paper 0.09,
-screen 0.06). The score is capped at 25 when the moire peak is above ``moire_max`` (60;
-measured: live clips 21-33, still photos up to 49, generated screens 90-212). Live when the
-score is at least ``pass_score`` (50).
+The others (``glare``, ``black_level``, ``contrast``, ``blue_cast``, ``hf_ratio``,
+``noise_ratio``) overlapped between live clips and attacks and are reported only.
+``micro_motion`` (the median residual), ``saturation`` and ``specular`` are reported too.
+
+Score: ``100 / (1 + (threshold / nonrigid) ** 4)``, so 50 at ``nonrigid == threshold``, capped
+at 25 when ``border`` or ``moire`` says recapture. Live when the score is at least ``pass_score``
+(50). Thresholds chosen on the tune split only (``benchmarks/action_labels.csv``): ``threshold``
+0.16 is the geometric middle of live clips (upper quartile at least 0.277) and photo attacks (at
+most 0.092); ``moire_max`` 5.0 is 25 % above the highest live clip (3.97); ``border_max`` 1.0 is
+three times the highest live clip (0.33). Figures: ``docs/liveness.md``.
 """
 
 from __future__ import annotations
