@@ -12,6 +12,9 @@ values), ``search.<n>`` holds, measured in one run and interleaved so both sides
 * ``openkyc_over_faiss`` and ``openkyc_over_floor``; ``same_answers``: the distances of both top-10
   lists are equal (ties may name other rows) and the query's own row comes first;
 * ``q100_per_s_1_thread``/``_2_threads`` for both, and ``openkyc_ms_2_threads`` for one query;
+  ``q100_speedup_2_over_1_threads`` and ``one_query_speedup_2_over_1_threads``: OpenKYC with two
+  threads (``OPENKYC_SEARCH_THREADS=2``) over one, 100 queries and one query (``load_average``: the
+  machine's 1-minute load average when measured: the second core is only there when it is idle);
 * ``bytes_per_template``: the index's memory (codes, row ids, spare capacity) over ``n``.
 
 ``--snapshot N`` writes a synthetic index of N templates to an encrypted snapshot and reads it
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import sys
 import tempfile
@@ -112,6 +116,10 @@ def search(n: int, bits: int, repeat: int) -> dict[str, Any]:
             "openkyc": round(100_000 / ours_q, 1),
             "faiss": round(100_000 / faiss_q, 1),
         }
+    one, two = out["q100_per_s_1_thread"]["openkyc"], out["q100_per_s_2_threads"]["openkyc"]
+    out["q100_speedup_2_over_1_threads"] = round(two / one, 2)  # OPENKYC_SEARCH_THREADS=2 against 1
+    out["one_query_speedup_2_over_1_threads"] = round(out["openkyc_ms"] / out["openkyc_ms_2_threads"], 2)
+    out["load_average"] = round(os.getloadavg()[0], 2)
     out["bytes_per_template"] = round(index.memory_bytes / n, 1)
     out["targets"] = {"openkyc_over_faiss_max": 1.2, "openkyc_over_floor_max": 2.0 if n >= 1_000_000 else None}
     return out
@@ -186,29 +194,113 @@ def load(n: int, bits: int) -> dict[str, Any]:
     }
 
 
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _naive_read(path: Path, aead: Any, collection_id: str, total: int) -> None:
+    """The reader before issue 13's fix, for comparison in the same run: each chunk read into new
+    bytes, decrypted into new bytes, then copied into the output array."""
+    import struct
+
+    from openkyc.biometrics import snapshot as snapshots
+
+    with path.open("rb") as handle:
+        handle.read(len(snapshots.MAGIC))
+        (length,) = struct.unpack(">I", handle.read(4))
+        handle.read(length)
+        out = np.empty(total, dtype=np.uint8)
+        filled = chunk = 0
+        part_end = total * 128 // 136  # codes, then row ids (one index of 1024-bit templates)
+        while filled < total:
+            (length,) = struct.unpack(">I", handle.read(4))
+            blob = handle.read(length)
+            plain = aead.decrypt(blob[:12], blob[12:], snapshots._aad(collection_id, 0, chunk))
+            out[filled : filled + len(plain)] = np.frombuffer(plain, dtype=np.uint8)
+            filled += len(plain)
+            chunk += 1
+        assert filled >= part_end
+
+
 def snapshot(n: int, bits: int) -> dict[str, Any]:
     """A synthetic index of ``n`` templates written to an encrypted snapshot and read back (the
-    bulk part of a start-up; rows and events newer than the snapshot are read from the database)."""
+    bulk part of a start-up; rows and events newer than the snapshot are read from the database).
+
+    Where the read's time goes, measured next to it: ``touch_floor_s``, writing once into fresh
+    arrays of the same size (the page faults any read of this much data into memory pays);
+    ``decrypt_s``, AES-GCM over the same bytes into memory already touched; ``file_read_s``, reading
+    the file (page cache); ``naive_read_s``, the reader this project had before (each chunk into new
+    bytes, decrypted into new bytes, copied into place; one thread) on the same file.
+    ``peak_rss_growth_per_template``: the process's peak resident memory
+    during the read (``VmHWM``, reset through ``/proc/self/clear_refs``) over its resident memory
+    before it, per template: everything the read holds at its peak."""
+    import gc
     from datetime import UTC, datetime
 
-    from openkyc.biometrics.snapshot import SnapshotStore
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from openkyc.biometrics import snapshot as snapshots
     from openkyc.privacy.crypto import MasterKey, new_key
     from openkyc.store.subject_keys import SubjectKeys
 
     rng = np.random.default_rng(n)
     index = TemplateIndex("bench", bits)
     index.add_codes(np.arange(1, n + 1, dtype=np.int64), rng.integers(0, 256, size=(n, bits // 8), dtype=np.uint8))
+    total = n * (bits // 8 + 8)
     with tempfile.TemporaryDirectory() as tmp:
         keys = SubjectKeys.open(f"sqlite:///{tmp}/keys.db", MasterKey(new_key()))
-        store = SnapshotStore(Path(tmp) / "index", keys, hours=1)
+        store = snapshots.SnapshotStore(Path(tmp) / "index", keys, hours=1)
         start = time.perf_counter()
         path = store.write("col-bench", 1, [index], watermark=n, last_event=0, now=datetime.now(UTC))
         write_s = time.perf_counter() - start
         size = path.stat().st_size
         del index
+        gc.collect()
+        start = time.perf_counter()
+        with path.open("rb") as handle:
+            while handle.read(snapshots.CHUNK):
+                pass
+        file_read_s = time.perf_counter() - start
+        aead, nonce = AESGCM(new_key()), bytes(12)
+        plain = np.zeros(snapshots.CHUNK, dtype=np.uint8)
+        sealed = bytearray(aead.encrypt(nonce, plain.data, b""))
+        start = time.perf_counter()
+        for _ in range(max(1, total // snapshots.CHUNK)):
+            aead.decrypt_into(nonce, sealed, b"", plain.data)
+        decrypt_s = (time.perf_counter() - start) * total / (max(1, total // snapshots.CHUNK) * snapshots.CHUNK)
+        del plain, sealed
+        start = time.perf_counter()
+        touched = np.empty(total, dtype=np.uint8)
+        touched.fill(1)
+        touch_floor_s = time.perf_counter() - start
+        del touched
+        gc.collect()
+        naive_read_s = float("nan")
+        if bits == 1024:  # the old reader, on a file with the old 64 MiB chunks
+            old = snapshots.SnapshotStore(Path(tmp) / "old", keys, hours=1)
+            index = TemplateIndex("bench", bits)
+            index.add_codes(np.arange(1, n + 1, dtype=np.int64), rng.integers(0, 256, (n, bits // 8), np.uint8))
+            chunk, snapshots.CHUNK = snapshots.CHUNK, 64 * 1024 * 1024
+            old_path = old.write("col-old", 1, [index], watermark=n, last_event=0, now=datetime.now(UTC))
+            snapshots.CHUNK = chunk
+            del index
+            gc.collect()
+            key = keys.key(str(old._header(old_path)["key_id"]))  # type: ignore[index]
+            start = time.perf_counter()
+            _naive_read(old_path, AESGCM(key), "col-old", total)  # type: ignore[arg-type]
+            naive_read_s = time.perf_counter() - start
+            old_path.unlink()
+            gc.collect()
+        reset = Path("/proc/self/clear_refs")
+        reset.write_text("5")  # resets VmHWM to the current resident size
+        before_kb = _status_kb("VmRSS")
         start = time.perf_counter()
         read = store.read("col-bench")
         read_s = time.perf_counter() - start
+        peak_kb = _status_kb("VmHWM")
         assert read is not None and len(read.indexes[0]) == n
         held = read.indexes[0].memory_bytes
         keys.close()
@@ -218,7 +310,16 @@ def snapshot(n: int, bits: int) -> dict[str, Any]:
         "write_s": round(write_s, 2),
         "read_s": round(read_s, 2),
         "read_templates_per_s": round(n / read_s),
+        "read_threads": snapshots.READ_THREADS,
+        "naive_read_s": round(naive_read_s, 2),
+        "naive_over_read": round(naive_read_s / read_s, 2),
+        "touch_floor_s": round(touch_floor_s, 2),
+        "decrypt_s": round(decrypt_s, 2),
+        "file_read_s": round(file_read_s, 2),
+        "read_over_touch_floor": round(read_s / touch_floor_s, 2),
         "bytes_per_template_in_memory": round(held / n, 1),
+        "peak_rss_growth_per_template": round((peak_kb - before_kb) * 1024 / n, 1),
+        "target_peak_bytes_per_template": 160,
     }
 
 

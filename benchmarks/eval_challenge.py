@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import random
 import sys
@@ -156,6 +157,7 @@ def challenge_metrics(
     for split in ("tune", "heldout"):
         bona: dict[str, list[str]] = defaultdict(list)
         attack: dict[str, list[bool]] = defaultdict(list)
+        per_clip: list[dict[str, list[bool]]] = []
         for key, sig in data.items():
             label = labels[key]
             if label["split"] != split or "times_ms" not in sig:
@@ -180,19 +182,32 @@ def challenge_metrics(
                     )
                     bona[ev.action].append(verdict.code)
             # random schedules against the recording
-            one = replace(challenge, count=1, lead_ms=(0, max(1, int(duration) - 2100)))
-            two = replace(challenge, count=2, lead_ms=(300, 900))
+            mine: dict[str, list[bool]] = defaultdict(list)
+            per_clip.append(mine)
+            one = replace(challenge, actions=ACTIONS, count=1, lead_ms=(0, max(1, int(duration) - 2100)))
+            two = replace(challenge, actions=ACTIONS, count=2, lead_ms=(300, 900))
+            three = replace(challenge, count=3, lead_ms=(300, 500), gap_ms=(200, 300))
             for i in range(schedules):
                 s = new_schedule(config=one, rng=rng)
                 if s.record_ms <= duration:
                     v = verify_schedule(s, detected, duration_ms=duration, face_times_ms=faces, config=challenge)
                     attack[f"1:{s.actions[0].action}"].append(v.live)
-                if duration >= 5500 and i % 2 == 0:
-                    s2 = new_schedule(config=two, rng=rng)
-                    if s2.record_ms <= duration + challenge.short_tolerance_ms:
-                        v2 = verify_schedule(s2, detected, duration_ms=duration, face_times_ms=faces, config=challenge)
-                        attack["2 actions"].append(v2.live)
+                    mine[s.actions[0].action].append(v.live)
+                for key, cfg, shortest, parity in (
+                    ("2 actions", two, 5500, 0),
+                    ("3 actions, compressed", three, 5900, 1),
+                ):
+                    if duration < shortest or i % 2 != parity:
+                        continue
+                    drawn = new_schedule(config=cfg, rng=rng)
+                    if drawn.record_ms <= duration + challenge.short_tolerance_ms:
+                        v = verify_schedule(
+                            drawn, detected, duration_ms=duration, face_times_ms=faces, config=challenge
+                        )
+                        attack[key].append(v.live)
+                        mine[key].append(v.live)
         out[split] = {
+            "estimates": estimates(bona, attack, per_clip, challenge),
             "bpcer_schedule_from_real_onsets": {
                 a: {
                     "schedules": len(codes),
@@ -206,6 +221,90 @@ def challenge_metrics(
                 k: {"schedules": len(v), "accepted": sum(v), "apcer": round(sum(v) / len(v), 4) if v else None}
                 for k, v in sorted(attack.items())
             },
+        }
+    return out
+
+
+def _rate(values: list[bool] | list[str] | None, good: object = True) -> float | None:
+    return sum(v == good for v in values) / len(values) if values else None
+
+
+def _mean_product(rates: list[dict[str, float | None]], combos: list[tuple[str, ...]]) -> float | None:
+    """Mean over ``rates`` (one per recording, or one pooled) and ``combos`` of the product of rates."""
+    products = [
+        float(np.prod([r[a] or 0.0 for a in combo]))
+        for r in rates
+        for combo in combos
+        if all(r.get(a) is not None for a in combo)
+    ]
+    return round(float(np.mean(products)), 5) if products else None
+
+
+def estimates(
+    bona: dict[str, list[str]],
+    attack: dict[str, list[bool]],
+    per_clip: list[dict[str, list[bool]]],
+    challenge: ChallengeConfig,
+) -> dict[str, Any]:
+    """Multi-action figures from the one-action ones, the actions taken as independent *within* a recording.
+
+    APCER of a schedule of ``count`` actions drawn from ``actions``: per recording, the product of
+    its one-action APCER for each action set the schedule can draw, averaged over sets and
+    recordings (a recording with many events passes every step more often: pooling the rates first
+    would hide that). BPCER: one minus the product of the pooled one-action pass rates (None where an
+    action has no labelled event). The measured two-action APCER next to its estimate checks the
+    assumption. ``nod_as_shake``: the same with each recording's nod APCER (0 where nobody nods)
+    replaced by its head-turn APCER, for a replay of someone who nods as often as they turn.
+    """
+    clip_rates = [{a: _rate(clip.get(a)) for a in ACTIONS} for clip in per_clip]
+    nod_as_shake = [{**r, "nod": r["shake"]} for r in clip_rates]
+    passes = {a: _rate(bona.get(a), "Success") for a in ACTIONS}
+    out: dict[str, Any] = {}
+    for n, key in ((2, "2 actions"), (3, "3 actions, compressed")):
+        # on the recordings long enough for these schedules, weighted as the measured figure is
+        weights = [len(clip.get(key, [])) for clip in per_clip]
+        combos = list(itertools.permutations(ACTIONS if n == 2 else challenge.actions, n))
+        per = [_mean_product([r], combos) for r in clip_rates]
+        known = [(w, p) for w, p in zip(weights, per, strict=True) if w and p is not None]
+        out[f"{n}_actions_apcer_measured"] = None if not attack.get(key) else round(_rate(attack[key]) or 0.0, 5)
+        out[f"{n}_actions_apcer_estimate"] = (
+            round(sum(w * p for w, p in known) / sum(w for w, _ in known), 5) if known else None
+        )
+    for name, actions in (("all_four", ACTIONS), ("without_blink", ("mouth", "nod", "shake"))):
+        combos = list(itertools.combinations(actions, min(challenge.count, len(actions))))
+        both = _mean_product([passes], combos)
+        out[f"{challenge.count}_of_{name}"] = {
+            "apcer_estimate": _mean_product(clip_rates, combos),
+            "apcer_estimate_nod_as_shake": _mean_product(nod_as_shake, combos),
+            "bpcer_estimate": None if both is None or any(passes[a] is None for a in actions) else round(1 - both, 5),
+        }
+    return out
+
+
+# (underway_only, early_free) of ChallengeConfig
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "quiet_all": ((), ()),
+    "blink_underway_only": (("blink",), ()),
+    "blink_free": ((), ("blink",)),
+}
+
+
+def rule_variants(
+    data: dict[str, Any], labels: dict[str, dict[str, Any]], config: EventConfig, schedules: int, seed: int
+) -> dict[str, Any]:
+    """The too-early rule's BPCER / APCER trade-off: every action in the quiet stretch, or blink exempt."""
+    out: dict[str, Any] = {}
+    for name, (underway_only, early_free) in RULES.items():
+        cfg = replace(ChallengeConfig(), underway_only=underway_only, early_free=early_free)
+        metrics = challenge_metrics(data, labels, config, cfg, schedules, seed)
+        out[name] = {
+            split: {
+                "bpcer": {
+                    a: f"{v['refused']}/{v['schedules']}" for a, v in m["bpcer_schedule_from_real_onsets"].items()
+                },
+                "apcer": {k: v["apcer"] for k, v in m["apcer_random_schedules"].items()},
+            }
+            for split, m in metrics.items()
         }
     return out
 
@@ -239,6 +338,7 @@ def main() -> None:
         "event_config": {a: vars(config.of(a)) for a in ACTIONS},
         "detectors": detector_metrics(data, labels, config, args.match_ms),
         "challenge": challenge_metrics(data, labels, config, challenge, args.schedules, args.seed),
+        "early_rules": rule_variants(data, labels, config, args.schedules, args.seed),
     }
     print(json.dumps(report, indent=1))  # noqa: T201
 

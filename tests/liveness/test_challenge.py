@@ -9,7 +9,10 @@ import pytest
 from openkyc.errors import InvalidParameterValue
 from openkyc.liveness.challenge import (
     ACTION_CODES,
+    ACTIONS,
     COLOURS,
+    DEFAULT_ACTIONS,
+    DETECT_FAIL,
     FACE_LOST,
     REFLECT_FAIL,
     SUCCESS,
@@ -21,6 +24,7 @@ from openkyc.liveness.challenge import (
     TimedAction,
     TimedColour,
     colour_correlation,
+    early_onset,
     expected_chroma,
     longest_face_gap,
     new_schedule,
@@ -125,6 +129,70 @@ def test_an_event_running_across_the_prompt_counts_as_early() -> None:
     schedule = Schedule((TimedAction("mouth", 1000, 1150, 2650),), None, 3000)
     verdict = verify_schedule(schedule, events, duration_ms=3000, face_times_ms=_faces(3000))
     assert verdict.code == TOO_EARLY
+
+
+BLINK = Schedule((TimedAction("blink", 1000, 1150, 2650),), None, 3000)
+
+
+@pytest.mark.parametrize(
+    ("onsets", "code"),
+    [
+        ([700, 1500], SUCCESS),  # a spontaneous blink in the quiet stretch does not count against the answer
+        ([950, 1500], SUCCESS),  # nor one under way at the prompt
+        ([1040, 1700], SUCCESS),  # nor one between the prompt and the window
+        ([1040], ACTION_CODES["blink"]),  # but it is no answer either: the onset must be inside the window
+        ([700], ACTION_CODES["blink"]),
+        ([2800], ACTION_CODES["blink"]),
+        ([], ACTION_CODES["blink"]),
+    ],
+)
+def test_a_blink_is_judged_by_its_onset_in_the_window_alone(onsets: list[int], code: str) -> None:
+    events = [Event("blink", float(o), float(o) + 200) for o in onsets]
+    verdict = verify_schedule(BLINK, events, duration_ms=3000, face_times_ms=_faces(3000))
+    assert verdict.code == code
+    assert verdict.actions[0].early_ms is None
+
+
+def test_the_blink_rule_can_be_made_strict_and_under_way_only() -> None:
+    events = [Event("blink", 700.0, 900.0), Event("blink", 950.0, 1100.0), Event("blink", 1500.0, 1700.0)]
+    strict = ChallengeConfig(early_free=())
+    assert verify_schedule(BLINK, events, duration_ms=3000, face_times_ms=_faces(3000), config=strict).code == TOO_EARLY
+    underway = ChallengeConfig(early_free=(), underway_only=("blink",))
+    # the blink at 700 ms ended before the prompt: no matter; the one at 950 ms was under way at it
+    assert early_onset(BLINK.actions[0], events[:1] + events[2:], underway) is None
+    assert early_onset(BLINK.actions[0], events, underway) == 950.0
+    assert early_onset(BLINK.actions[0], events, strict) == 700.0
+
+
+@pytest.mark.parametrize(
+    ("score", "code"), [(None, SUCCESS), (CFG.min_silent_score, SUCCESS), (CFG.min_silent_score - 0.01, DETECT_FAIL)]
+)
+def test_the_silent_score_must_reach_the_photo_floor(score: float | None, code: str) -> None:
+    schedule = new_schedule(rng=random.Random(5))
+    verdict = verify_schedule(
+        schedule,
+        _answering(schedule),
+        duration_ms=schedule.record_ms,
+        face_times_ms=_faces(schedule.record_ms),
+        silent_score=score,
+    )
+    assert verdict.code == code and verdict.silent_score == score
+    assert verdict.to_dict()["silent_score"] == (None if score is None else round(score, 2))
+
+
+def test_the_photo_floor_sits_far_below_silent_modes_threshold() -> None:
+    from openkyc.liveness.silent import SilentConfig
+
+    assert 0 < CFG.min_silent_score < SilentConfig().pass_score
+
+
+def test_blink_is_left_out_of_the_default_draw_but_can_be_asked_for() -> None:
+    assert "blink" not in DEFAULT_ACTIONS and set(DEFAULT_ACTIONS) < set(ACTIONS)
+    drawn = {a.action for seed in range(30) for a in new_schedule(rng=random.Random(seed)).actions}
+    assert drawn == set(DEFAULT_ACTIONS)
+    four = ChallengeConfig(actions=ACTIONS)
+    drawn = {a.action for seed in range(30) for a in new_schedule(config=four, rng=random.Random(seed)).actions}
+    assert drawn == set(ACTIONS)
 
 
 def test_actions_in_the_wrong_order_fail() -> None:

@@ -66,9 +66,9 @@ def test_action_mode_and_best_frame_file(shared_data: Path, tmp_path: Path) -> N
     assert out.read_bytes().startswith(b"\xff\xd8")
 
 
-def _blink_schedule(prompt_ms: int) -> dict[str, object]:
+def _blink_schedule(prompt_ms: int, action: str = "blink") -> dict[str, object]:
     window = {"prompt_ms": prompt_ms, "window_start_ms": prompt_ms + 150, "window_end_ms": prompt_ms + 1650}
-    return {"actions": [{"action": "blink", **window}], "colors": None, "record_ms": 5600}
+    return {"actions": [{"action": action, **window}], "colors": None, "record_ms": 5600}
 
 
 @pytest.mark.slow
@@ -80,10 +80,10 @@ def test_challenge_file(shared_data: Path, tmp_path: Path) -> None:
     assert ok.exit_code == 0, ok.stderr
     doc = json.loads(ok.stdout)
     assert (doc["live"], doc["code"], doc["mode"]) == (True, "Success", "challenge")
-    late = tmp_path / "late.json"  # the blink at 1.65 s came before this prompt
-    late.write_text(json.dumps(_blink_schedule(1950)))
-    refused = CliRunner().invoke(_app(), ["liveness", str(clip), "--challenge", str(late), "--json"])
-    assert refused.exit_code == 0 and json.loads(refused.stdout)["code"] == "FailedOperation.ActionTooEarly"
+    other = tmp_path / "other.json"  # nobody nods in this clip
+    other.write_text(json.dumps(_blink_schedule(1950, "nod")))
+    refused = CliRunner().invoke(_app(), ["liveness", str(clip), "--challenge", str(other), "--json"])
+    assert refused.exit_code == 0 and json.loads(refused.stdout)["code"] == "FailedOperation.ActionNodHead"
 
 
 def test_challenge_file_errors(tmp_path: Path) -> None:

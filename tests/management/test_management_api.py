@@ -154,6 +154,25 @@ def test_users_list_pages_and_user_creation_is_audited(tenant: Any, runtime: Any
     assert all("user_name" not in a for a in created)  # the audit log never holds the name
 
 
+def test_the_audit_log_lists_the_accounts_own_account_level_records(
+    tenant: Any, make_tenant: Any, runtime: Any
+) -> None:
+    from openkyc.accounts import service as accounts
+
+    stranger = make_tenant("stranger-audit")
+    with runtime.transaction() as session:
+        accounts.create_user(session, tenant.account_id, "own-user", "a-long-password-1", accounts.Role("developer"))
+        accounts.create_user(session, stranger.account_id, "their-user", "a-long-password-1", accounts.Role("admin"))
+    records = walk(tenant, "/v1/audit-log?event_type=account_event", "records", limit=50)
+    account_level = [r for r in records if r["app_id"] is None]
+    assert [r["details"]["role"] for r in account_level if r["details"].get("action") == "user_create"] == ["developer"]
+    assert all(r["details"].get("account_id") == tenant.account_id for r in account_level)
+    theirs = walk(stranger, "/v1/audit-log?event_type=account_event", "records", limit=50)
+    assert [r["details"]["role"] for r in theirs if r["details"].get("action") == "user_create"] == ["admin"]
+    # an app filter keeps to that app's records
+    assert all(r["app_id"] == tenant.app_id for r in ok(tenant.get(f"/v1/audit-log?app_id={tenant.app_id}"))["records"])
+
+
 def test_rules_and_collections_list_with_filters(tenant: Any) -> None:
     for name in ("kyc-basic", "kyc-strict", "other"):
         ok(tenant.post("/v1/rules", {"name": name}))

@@ -142,6 +142,29 @@ def test_the_outbox_delivers_an_event_whose_enqueue_was_lost(
         assert row is not None and (row.state, row.attempts) == ("delivered", 1)
 
 
+def test_a_running_process_without_redis_recovers_a_dead_peers_lost_enqueue(tenant: Any, runtime: Any) -> None:
+    """Another API process committed a result and died before enqueuing; this one is already running
+    (its start-up recovery is past): its in-process retention schedule enqueues the row, once."""
+    with webhook_receiver() as receiver:
+        with TestClient(create_app(runtime.settings, runtime)):
+            scheduler = runtime.components["retention_scheduler"]
+            assert scheduler.before_each is not None
+            with runtime.transaction() as session:  # written after this process started
+                payload = hooks.result_payload(
+                    verification_id="v-peer", kind="liveness", result="Success", created_at=datetime.now(UTC)
+                )
+                hooks.record(
+                    session, app_id=tenant.app_id, url=receiver.url, event=hooks.RESULT_EVENT, payload=payload,
+                    now=runtime.clock() - timedelta(minutes=10),
+                )  # fmt: skip
+            scheduler._once()  # the schedule's next run (every OPENKYC_RETENTION_SWEEP_SECONDS)
+            assert receiver.arrived.wait(20)
+            runtime.components["jobs"].drain(10)
+            scheduler._once()
+            runtime.components["jobs"].drain(10)
+        assert [r.json["verification_id"] for r in receiver.received] == ["v-peer"]
+
+
 def test_a_recent_pending_row_is_not_taken_from_its_job(tenant: Any, runtime: Any, jobs: LocalJobs) -> None:
     with runtime.transaction() as session:
         hooks.record(

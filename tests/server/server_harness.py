@@ -293,6 +293,7 @@ class Answer:
     seconds: float
     retries: int = 0
     transport_error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def code(self) -> str | None:
@@ -345,14 +346,17 @@ class SignedClient:
             extra_signed_headers={"X-TC-Nonce": uuid.uuid4().hex},
         )
 
-    def request(self, method: str, path: str, payload: Any = None, *, signed: bool = True) -> Answer:
+    def request(
+        self, method: str, path: str, payload: Any = None, *, signed: bool = True, headers: dict[str, str] | None = None
+    ) -> Answer:
         body = b"" if payload is None else json.dumps(payload).encode()
         start = time.perf_counter()
         retries = 0
         while True:
-            headers = self._headers(method, path, body) if signed else {"Content-Type": "application/json"}
+            sent = self._headers(method, path, body) if signed else {"Content-Type": "application/json"}
+            sent.update(headers or {})
             try:
-                response = self._client().request(method, path, content=body, headers=headers)
+                response = self._client().request(method, path, content=body, headers=sent)
             except httpx.HTTPError as exc:
                 self.server.raise_if_died(f"{method} {path} failed ({type(exc).__name__})")
                 return Answer(0, {}, time.perf_counter() - start, retries, f"{type(exc).__name__}: {exc}")
@@ -365,11 +369,17 @@ class SignedClient:
             except ValueError:
                 parsed = {"_text": response.text[:500]}
             return Answer(
-                response.status_code, parsed if isinstance(parsed, dict) else {}, time.perf_counter() - start, retries
+                response.status_code,
+                parsed if isinstance(parsed, dict) else {},
+                time.perf_counter() - start,
+                retries,
+                headers=dict(response.headers),
             )
 
-    def post(self, path: str, payload: Any = None, *, signed: bool = True) -> Answer:
-        return self.request("POST", path, payload if payload is not None else {}, signed=signed)
+    def post(
+        self, path: str, payload: Any = None, *, signed: bool = True, headers: dict[str, str] | None = None
+    ) -> Answer:
+        return self.request("POST", path, payload if payload is not None else {}, signed=signed, headers=headers)
 
     def get(self, path: str, *, signed: bool = True) -> Answer:
         return self.request("GET", path, signed=signed)

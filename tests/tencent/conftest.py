@@ -8,6 +8,7 @@ made: nothing but the endpoint and the credential differs from a call to Tencent
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from server_harness import Credential, ServerProcess
 
 from dbhelpers import copy_sqlite_template
+from openkyc.api.tencent.errorlists import errors_of
 
 
 class TencentServer:
@@ -67,3 +69,50 @@ def tencent_server(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFact
         yield TencentServer(process, credential)
     finally:
         process.stop()
+
+
+def _code(content: bytes) -> str | None:
+    try:
+        answer = json.loads(content)["Response"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    error = answer.get("Error") if isinstance(answer, dict) else None
+    return str(error["Code"]) if isinstance(error, dict) and "Code" in error else None
+
+
+@pytest.fixture(autouse=True)
+def _answers_stay_in_the_error_lists(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every error a Tencent test gets (through Tencent's SDK or the in-process client) is in the
+    action's documented list (openkyc.api.tencent.errorlists): the test fails otherwise."""
+    answered: list[tuple[str, str]] = []
+    from starlette.testclient import TestClient
+
+    post = TestClient.post
+
+    def recording_post(self: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        response = post(self, url, *args, **kwargs)
+        action = (kwargs.get("headers") or {}).get("X-TC-Action")
+        code = _code(response.content) if action else None
+        if action and code:
+            answered.append((action, code))
+        return response
+
+    monkeypatch.setattr(TestClient, "post", recording_post)
+    try:
+        from tencentcloud.common.abstract_client import AbstractClient
+    except ImportError:
+        AbstractClient = None
+    if AbstractClient is not None:
+        call = AbstractClient._call
+
+        def recording_call(self: Any, action: str, *args: Any, **kwargs: Any) -> Any:
+            response = call(self, action, *args, **kwargs)
+            code = _code(response.content)
+            if code:
+                answered.append((action, code))
+            return response
+
+        monkeypatch.setattr(AbstractClient, "_call", recording_call)
+    yield
+    unlisted = sorted({(a, c) for a, c in answered if c not in errors_of(a) and a != "NoSuchAction"})
+    assert not unlisted, f"codes answered that the actions' error lists lack: {unlisted}"

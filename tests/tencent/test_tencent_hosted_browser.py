@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "liveness"))  # the page test's helpers
 
 from server_data import first_frame_jpeg
 from test_hosted_page_browser import CHROMIUM, clip_frames, write_y4m

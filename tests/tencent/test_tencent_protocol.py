@@ -71,7 +71,15 @@ def error_code(response: Any) -> str:
         ("CompareFaceLiveness", {}, {"service": "openkyc"}, "AuthFailure.InvalidAuthorization"),
         ("CompareFaceLiveness", {}, {"secret_key": "wrong"}, "AuthFailure.SignatureFailure"),
         ("DetectAIFakeFaces", {"FaceInput": "x"}, {}, "UnsupportedOperation"),
-        ("GetFaceIdTokenIntl", {}, {}, "UnsupportedOperation"),
+        ("GetFaceIdTokenIntl", {"CheckMode": "compare"}, {}, "MissingParameter"),
+        ("GetFaceIdTokenIntl", {"CheckMode": "liveness", "Image": "AAAA"}, {}, "InvalidParameterValue"),
+        ("GetFaceIdTokenIntl", {"SecureLevel": "9"}, {}, "InvalidParameterValue"),
+        ("ApplySdkVerificationToken", {}, {}, "UnsupportedOperation"),
+        ("ApplySdkVerificationToken", {"CheckMode": 2}, {}, "MissingParameter"),
+        ("GetFaceIdResultIntl", {"SdkToken": "no-such-token"}, {}, "InvalidParameterValue.BizTokenIllegal"),
+        ("GetSdkVerificationResult", {"SdkToken": "no-such-token"}, {}, "InvalidParameterValue.BizTokenIllegal"),
+        ("GetLivenessResult", {}, {}, "MissingParameter"),
+        ("GenerateReflectSequence", {}, {}, "UnsupportedOperation"),
         ("RecognizeThaiIDCardOCR", {}, {"service": "ocr", "version": "2018-11-19"}, "UnsupportedOperation"),
         (
             "MLIDPassportOCR",
@@ -162,6 +170,42 @@ def test_codes_in_tencent_names(openkyc: str, service: str, tencent: str) -> Non
 )
 def test_web_error_codes(result: str, code: int) -> None:
     assert web_code(result)[0] == code
+
+
+def test_every_action_has_an_error_list_in_the_docs() -> None:
+    """docs/tencent.md lists, for every action served at POST /, every code the action can answer."""
+    from pathlib import Path
+
+    from openkyc.api.tencent.errorlists import ACTION_ERRORS, COMMON
+    from openkyc.api.tencent.routes import ACTIONS
+
+    assert set(ACTION_ERRORS) == set(ACTIONS)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tencent.md").read_text()
+    section = doc.split("## Error codes per action", 1)[1].split("\n## ", 1)[0]
+    lines = {line.split("`")[1]: line for line in section.splitlines() if line.startswith("- `")}
+    assert all(f"`{code}`" in section for code in COMMON)
+    for action, codes in ACTION_ERRORS.items():
+        assert action in lines, action
+        missing = [code for code in codes if code not in COMMON and f"`{code}`" not in lines[action]]
+        assert not missing, (action, missing)
+
+
+def test_the_action_table_says_what_each_action_does() -> None:
+    """docs/tencent.md's action table: every action once, with the support the code declares."""
+    import re
+    from pathlib import Path
+
+    from openkyc.api.tencent.routes import ACTIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tencent.md").read_text()
+    table = doc.split("## Actions", 1)[1].split("\n\n", 2)[1]
+    documented: dict[str, str] = {}
+    for row in table.splitlines()[2:]:
+        cells = [cell.strip() for cell in row.split("|")]
+        for name in re.findall(r"`(\w+)`", cells[1]):
+            assert name not in documented, name
+            documented[name] = cells[3]
+    assert documented == {name: action.support for name, action in ACTIONS.items()}
 
 
 def test_warnings_become_warn_card_infos() -> None:

@@ -151,6 +151,11 @@ def csrf_ok(signed_in: SignedIn, sent: str | None) -> bool:
 
 
 def log_out(session: Session, token: str, actor: str) -> None:
+    account_id = session.scalar(
+        select(User.account_id)
+        .join(ConsoleSession, ConsoleSession.user_id == User.id)
+        .where(ConsoleSession.token_hash == _hash(token))
+    )
     deleted = session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))
     if getattr(deleted, "rowcount", 0):
-        _audit(session, actor, "console_logout")
+        _audit(session, actor, "console_logout", account_id=account_id)

@@ -81,10 +81,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime.components["ready"] = True  # index loaded, models built: /v1/health/ready
         if "jobs" not in app.state.runtime.components:  # Redis answers here, or start-up fails
             app.state.runtime.components["jobs"] = open_jobs(settings, app.state.runtime)
-        app.state.runtime.components["jobs"].requeue_webhooks(app.state.runtime)  # the outbox: lost enqueues
+        queue = app.state.runtime.components["jobs"]
+        queue.requeue_webhooks(app.state.runtime)  # the outbox: lost enqueues
         scheduler = None
         if not settings.redis_url:  # with Redis the job worker schedules the sweeps, not each API process
-            scheduler = RetentionScheduler(app.state.runtime.sweeper, settings.retention_sweep_seconds)
+            scheduler = RetentionScheduler(
+                app.state.runtime.sweeper,
+                settings.retention_sweep_seconds,
+                before_each=lambda: queue.requeue_webhooks(app.state.runtime),  # a dead peer's lost enqueues
+            )
             app.state.runtime.components["retention_scheduler"] = scheduler
             scheduler.start()
         try:

@@ -1,22 +1,29 @@
 """Timed challenge-response liveness: a random schedule, and the check of a recording against it.
 
 A recording made before the schedule was drawn cannot follow it: each action must *start* inside
-its answer window, which opens at its prompt (times in ms from the start of recording), and it
-must not already be under way in the ``quiet_ms`` before the prompt (someone who is talking, or
-nodding along, all the time does not "answer" a prompt). When the schedule has colours, the face's
-chroma must follow the flashed sequence at the scheduled times (the reflection correlation with
-only ``colour_offset_ms`` of slack), and one face must be seen throughout.
+its answer window, which opens at its prompt (times in ms from the start of recording). A mouth
+opening, nod or head turn must also not have started in the ``quiet_ms`` before the window, nor
+be under way at the prompt (someone who is talking, or nodding along, all the time does not
+"answer" a prompt). A blink (``early_free``) is judged by its onset in the window alone: people
+blink every few seconds, and a blink just before the prompt is no sign of a replay (measured:
+docs/liveness.md). When the schedule has colours, the face's chroma must follow the flashed
+sequence at the scheduled times (the reflection correlation with only ``colour_offset_ms`` of
+slack), and one face must be seen throughout. The silent cues' score must reach
+``min_silent_score``, a floor that stops photos (a replayed live recording passes it: the timing
+stops those).
 
 This module is pure: :func:`new_schedule` draws a :class:`Schedule` from a random source (a CSPRNG
 by default), :func:`verify_schedule` judges detected action events
-(:mod:`openkyc.liveness.events`), face times and an observed colour correlation against it.
-Storage and single use are :class:`openkyc.liveness.service.ChallengeService`'s.
+(:mod:`openkyc.liveness.events`), face times, an observed colour correlation and the silent score
+against it. Storage and single use are :class:`openkyc.liveness.service.ChallengeService`'s.
 
 Schedule layout (defaults): colours, when asked for, come first (4-6 colours of 300-500 ms from
-300 ms), then 3 actions drawn without repetition from ``blink, mouth, nod, shake``; the first
-prompt 600-1400 ms after the colours (or after the start), each window opens ``reaction_ms``
-(150 ms) after its prompt and lasts ``window_ms`` (1500 ms); the next prompt follows the window's
-end after a random 200-800 ms; the recording ends ``tail_ms`` (400 ms) after the last window.
+300 ms), then the 3 actions ``mouth, nod, shake`` in a random order (``actions``: blink may be
+added, but it is left out by default: a recording has a blink onset in a random window most of the
+time); the first prompt 600-1400 ms after the colours (or after the start), each window opens
+``reaction_ms`` (150 ms) after its prompt and lasts ``window_ms`` (1500 ms); the next prompt
+follows the window's end after a random 200-800 ms; the recording ends ``tail_ms`` (400 ms) after
+the last window.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ import numpy as np
 from openkyc.errors import InvalidParameterValue
 
 ACTIONS: tuple[str, ...] = ("blink", "mouth", "nod", "shake")
+# blink is left out of the default draw: people blink every few seconds, so a recording has a blink
+# onset in a random 1.7 s window most of the time (measured: docs/liveness.md)
+DEFAULT_ACTIONS: tuple[str, ...] = ("mouth", "nod", "shake")
 COLOURS: dict[str, tuple[int, int, int]] = {
     "#ff0000": (255, 0, 0),
     "#00ff00": (0, 255, 0),
@@ -41,6 +51,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "#ff00ff": (255, 0, 255),
     "#00ffff": (0, 255, 255),
 }
+SILENT_FLOOR = 10.0  # chosen on the tune split: docs/liveness.md, "Challenge mode against photos"
 ACTION_CODES = {
     "blink": "FailedOperation.ActionCloseEye",
     "mouth": "FailedOperation.ActionOpenMouth",
@@ -52,13 +63,14 @@ TOO_EARLY = "FailedOperation.ActionTooEarly"
 TOO_SHORT = "FailedOperation.ChallengeTooShort"
 FACE_LOST = "FailedOperation.LivessFaceLost"
 REFLECT_FAIL = "FailedOperation.LivessReflectFail"
+DETECT_FAIL = "FailedOperation.LivessDetectFail"
 
 
 @dataclass(frozen=True)
 class ChallengeConfig:
     """How schedules are drawn and judged (times in ms)."""
 
-    actions: tuple[str, ...] = ACTIONS
+    actions: tuple[str, ...] = DEFAULT_ACTIONS
     count: int = 3
     lead_ms: tuple[int, int] = (600, 1400)
     reaction_ms: int = 150
@@ -71,10 +83,16 @@ class ChallengeConfig:
     # judging
     onset_tolerance_ms: int = 100  # detector onset error allowed at both ends of a window
     quiet_ms: int = 400  # the action must not start in this long before its prompt
+    underway_only: tuple[str, ...] = ()  # actions judged early only when under way at the prompt
+    early_free: tuple[str, ...] = ("blink",)  # actions judged only by an onset inside the window
     short_tolerance_ms: int = 300  # a recording may end this much before ``record_ms``
     max_face_gap_ms: int = 1000  # longest stretch without the face inside the schedule
     min_colour_correlation: float = 0.8
     colour_offset_ms: int = 150  # recording-start slack when matching the colours
+    # the silent cues' score (openkyc.liveness.silent) must reach this: a photo, held still or moved,
+    # printed or on a screen, scores far below it; a replayed live recording does not (the schedule
+    # stops those)
+    min_silent_score: float = SILENT_FLOOR
 
 
 @dataclass(frozen=True)
@@ -233,6 +251,7 @@ class ChallengeVerdict:
     actions: tuple[ActionVerdict, ...] = ()
     colour_correlation: float | None = None
     face_gap_ms: float = 0.0
+    silent_score: float | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -242,28 +261,39 @@ class ChallengeVerdict:
             "actions": [a.to_dict() for a in self.actions],
             "colour_correlation": None if self.colour_correlation is None else round(self.colour_correlation, 4),
             "face_gap_ms": round(self.face_gap_ms),
+            "silent_score": None if self.silent_score is None else round(self.silent_score, 2),
             **self.notes,
         }
 
 
+def early_onset(timed: TimedAction, events: Sequence[Event], config: ChallengeConfig) -> float | None:
+    """The onset of an event of ``timed.action`` that makes the answer too early, if any.
+
+    Every action: an event that started before the window opened (less the onset tolerance) and
+    had not ended by the prompt (under way when the prompt came: someone talking, or nodding along,
+    throughout). Actions not in ``config.underway_only`` also must not start in the ``quiet_ms``
+    before the window opens (anticipated, not answered); a spontaneous event that is over by the
+    prompt does not count for the others (people blink every few seconds).
+    """
+    if timed.action in config.early_free:
+        return None
+    lo = timed.window_start_ms - config.onset_tolerance_ms
+    mine = sorted((e for e in events if e.action == timed.action), key=lambda e: e.onset_ms)
+    if timed.action not in config.underway_only:
+        quiet_from = timed.prompt_ms - config.quiet_ms
+        early = next((e.onset_ms for e in mine if quiet_from <= e.onset_ms < lo), None)
+        if early is not None:
+            return early
+    return next((e.onset_ms for e in mine if e.onset_ms < lo and e.end_ms > timed.prompt_ms), None)
+
+
 def judge_action(timed: TimedAction, events: Sequence[Event], config: ChallengeConfig) -> ActionVerdict:
-    """The action starts inside its window and did not start in the quiet stretch before it."""
+    """The action starts inside its window and was not already under way (or anticipated) before it."""
     tol = config.onset_tolerance_ms
     lo, hi = timed.window_start_ms - tol, timed.window_end_ms + tol
-    quiet_from = timed.prompt_ms - config.quiet_ms
-    onsets = sorted(e.onset_ms for e in events if e.action == timed.action)
-    early = next((o for o in onsets if quiet_from <= o < lo), None)
-    # an event that began before the quiet stretch and is still going at the prompt counts as early
-    if early is None:
-        early = next(
-            (
-                e.onset_ms
-                for e in events
-                if e.action == timed.action and e.onset_ms < quiet_from and e.end_ms > timed.prompt_ms
-            ),
-            None,
-        )
-    inside = next((o for o in onsets if lo <= o <= hi), None)
+    inside = next((e.onset_ms for e in sorted(events, key=lambda e: e.onset_ms)
+                   if e.action == timed.action and lo <= e.onset_ms <= hi), None)  # fmt: skip
+    early = early_onset(timed, events, config)
     if early is not None:
         return ActionVerdict(timed.action, False, inside, early, TOO_EARLY)
     if inside is None:
@@ -287,9 +317,15 @@ def verify_schedule(
     duration_ms: float,
     face_times_ms: Sequence[float],
     colour_correlation: float | None = None,
+    silent_score: float | None = None,
     config: ChallengeConfig | None = None,
 ) -> ChallengeVerdict:
-    """Judge a recording's detected events (and colour correlation, when colours were flashed)."""
+    """Judge a recording's detected events (and colour correlation, when colours were flashed).
+
+    ``silent_score`` is the silent cues' score of the recording (``None``: not judged, as the
+    benchmarks do when they measure the timing rules alone); below ``min_silent_score`` the
+    recording is a photo: ``FailedOperation.LivessDetectFail``.
+    """
     cfg = config or ChallengeConfig()
     if duration_ms + cfg.short_tolerance_ms < schedule.record_ms:
         return ChallengeVerdict(False, TOO_SHORT, notes={"duration_ms": round(duration_ms)})
@@ -298,11 +334,13 @@ def verify_schedule(
     code = SUCCESS
     if gap > cfg.max_face_gap_ms:
         code = FACE_LOST
+    elif silent_score is not None and silent_score < cfg.min_silent_score:
+        code = DETECT_FAIL
     elif schedule.colors and (colour_correlation is None or colour_correlation < cfg.min_colour_correlation):
         code = REFLECT_FAIL
     else:
         code = next((v.code for v in verdicts if not v.ok), SUCCESS)
-    return ChallengeVerdict(code == SUCCESS, code, verdicts, colour_correlation, gap)
+    return ChallengeVerdict(code == SUCCESS, code, verdicts, colour_correlation, gap, silent_score)
 
 
 def expected_chroma(colours: Sequence[TimedColour], t_ms: float) -> tuple[float, float, float] | None:

@@ -30,7 +30,8 @@ at ``challenge_sample_fps``, finds every action event with its onset
 (:mod:`openkyc.liveness.events`), and judges the schedule
 (:func:`~openkyc.liveness.challenge.verify_schedule`): each action must start inside its window and
 not before its prompt, the colours (if any) must be on the face at their times, and the face must be
-there throughout. The silent cues are reported as evidence but do not decide: the schedule does.
+there throughout. The silent cues' score must reach ``ChallengeConfig.min_silent_score`` (a floor
+far below silent mode's own threshold, which stops photos, not replays: the schedule stops those).
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ def parse_actions(actions: Sequence[str] | str | None) -> list[str]:
     return items
 
 
+def challenge_limits(limits: VideoLimits, config: LivenessConfig) -> VideoLimits:
+    """``limits`` with challenge mode's sampling (15 fps, up to 180 frames)."""
+    return replace(
+        limits,
+        sample_fps=max(limits.sample_fps, config.challenge_sample_fps),
+        max_frames=max(limits.max_frames, config.challenge_max_frames),
+    )
+
+
 class LivenessChecker:
     """Runs the checks with an injected detector (and optional embedder for identity changes)."""
 
@@ -151,12 +161,7 @@ class LivenessChecker:
             raise MissingParameter("Reflection mode needs the colour sequence.")
         lim = limits or self.config.limits
         if mode == "challenge":
-            cfg = self.config
-            lim = replace(
-                lim,
-                sample_fps=max(lim.sample_fps, cfg.challenge_sample_fps),
-                max_frames=max(lim.max_frames, cfg.challenge_max_frames),
-            )
+            lim = challenge_limits(lim, self.config)
         elif mode != "silent":
             lim = replace(lim, sample_fps=max(lim.sample_fps, self.config.action_sample_fps))
         decoded = decode_video(video, lim)
@@ -188,20 +193,22 @@ class LivenessChecker:
             times = [f.time_s * 1000.0 for f in track.faces]
             correlation, offset = colour_correlation(observed, times, schedule.colors, cfg.challenge)
             evidence["colour_offset_ms"] = offset
+        silent = silent_evidence(track, cfg.silent)
         verdict = verify_schedule(
             schedule,
             events,
             duration_ms=duration_s * 1000.0,
             face_times_ms=[f.time_s * 1000.0 for f in track.faces],
             colour_correlation=correlation,
+            silent_score=silent.score,
             config=cfg.challenge,
         )
         evidence["challenge"] = verdict.to_dict()
         evidence["events"] = [e.to_dict() for e in events]
-        evidence["silent"] = silent_evidence(track, cfg.silent).to_dict()
+        evidence["silent"] = silent.to_dict()
         best = track.best_face
         evidence["best_frame_time_s"] = round(best.time_s, 3)
-        checks = [v.ok for v in verdict.actions]
+        checks = [silent.score >= cfg.challenge.min_silent_score, *(v.ok for v in verdict.actions)]
         if schedule.colors:
             checks.append(correlation is not None and correlation >= cfg.challenge.min_colour_correlation)
         score = (

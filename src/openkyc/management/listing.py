@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from openkyc.accounts.roles import Permission, require
@@ -412,7 +412,11 @@ def audit_log(
     require(scope.role, Permission.VIEW_AUDIT)
     use(gate, Purpose.MAINTAIN_CONFIGURATION, (E.APP_ID, E.USER_NAME), what="management.audit_log")
     app_ids = select(App.id).where(App.account_id == scope.account_id)
-    query = select(AuditRecord).where(AuditRecord.app_id.in_(app_ids))
+    account_level = and_(
+        AuditRecord.app_id.is_(None),
+        cast(AuditRecord.details["account_id"].as_string(), BigInteger) == scope.account_id,
+    )
+    query = select(AuditRecord).where(or_(AuditRecord.app_id.in_(app_ids), account_level))
     if app_id is not None:
         query = query.where(AuditRecord.app_id == scope.app(session, app_id))
     if event_type:

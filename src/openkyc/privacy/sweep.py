@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -254,12 +254,24 @@ def _sweep(sweeper: Sweeper, steps: Sequence[tuple[str, SweepStep]] | None, acto
 
 
 class RetentionScheduler:
-    """Runs :func:`run_sweep` every ``interval`` seconds in a daemon thread until :meth:`stop`."""
+    """Runs :func:`run_sweep` every ``interval`` seconds in a daemon thread until :meth:`stop`.
 
-    def __init__(self, sweeper: Sweeper, interval: float, *, run_at_start: bool = False) -> None:
+    ``before_each`` runs first each time (the API process without Redis passes the webhook outbox's
+    recovery, as the job worker does before its sweeps); its failure is logged and the sweep still runs.
+    """
+
+    def __init__(
+        self,
+        sweeper: Sweeper,
+        interval: float,
+        *,
+        run_at_start: bool = False,
+        before_each: Callable[[], object] | None = None,
+    ) -> None:
         self.sweeper = sweeper
         self.interval = interval
         self.run_at_start = run_at_start
+        self.before_each = before_each
         self.runs = 0
         self.last_report: SweepReport | None = None
         self._stop = threading.Event()
@@ -292,6 +304,11 @@ class RetentionScheduler:
             self._once()
 
     def _once(self) -> None:
+        if self.before_each is not None:
+            try:
+                self.before_each()
+            except Exception:  # the sweep must still run
+                log.exception("the step before the retention sweep failed")
         try:
             self.last_report = run_sweep(self.sweeper)
         except SweepInProgress:

@@ -36,6 +36,7 @@ DEFAULT_PRICES: dict[str, Decimal] = {
     "DetectFace": Decimal("1.00"),
     "CompareFace": Decimal("1.50"),
     "CreateSubject": Decimal("1.50"),
+    "ReplaceSubjectPhoto": Decimal("1.50"),
     "SearchFaces": Decimal("2.00"),
     "DetectLiveness": Decimal("3.00"),
     "VerifySelfie": Decimal("4.00"),

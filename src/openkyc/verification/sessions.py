@@ -101,6 +101,9 @@ NOTICE_ITEMS: dict[str, tuple[tuple[str, RetentionKind], ...]] = {
 NOTICE_VERSION = "2"  # the notice's wording; bump when locales' notice_* messages change meaning
 MEDIA_KINDS = {RetentionKind.DOCUMENT_IMAGE, RetentionKind.FACE_VIDEO, RetentionKind.FACE_IMAGE}
 DECLINED = "declined"  # the session's state once the end user declines the notice
+# liveness_mode of a session whose creator asked for silent liveness without a timed challenge
+# (Tencent's SDK token actions at SecureLevel 1); "silent" is the end user's choice, still challenged
+PLAIN_SILENT = "silent-plain"
 
 
 class SessionFinished(UnauthorizedOperation):
@@ -149,6 +152,12 @@ def _ref(session: Session, token: str) -> str:
     return subject_keys_for(session).token_ref(token)
 
 
+def _back_url(redirect_url: str, token: str) -> str:
+    """Where the end user goes once the session ends: the redirect URL, or (a session created with
+    none, for an app's WebView) the session's own page, which then says the session has finished."""
+    return _with_token(redirect_url or f"/verify/{token}", token)
+
+
 def _with_token(url: str, token: str) -> str:
     parts = urlsplit(url)
     query = (parts.query + "&" if parts.query else "") + urlencode({"biz_token": token})
@@ -170,14 +179,17 @@ class SessionService:
         app_id: int,
         *,
         rule_id: str | None,
-        redirect_url: str,
+        redirect_url: str | None,
         compare_image: bytes | None,
         extra: str | None,
         base_url: str,
         client_ip: str | None = None,
         check_mode: str | None = None,
         language: str | None = None,
+        plain_silent: bool = False,
     ) -> dict[str, Any]:
+        """A session; ``redirect_url`` None: the end user ends on the session's own page;
+        ``plain_silent``: silent liveness without a timed challenge, whatever the rule says."""
         mode = _check_mode(check_mode, compare_image is not None)
         elements = SESSION_ELEMENTS + (REFERENCE_ELEMENTS if compare_image is not None else ())
         self.data.gate.check(Purpose.PROVIDE_FEATURES, elements, app_id=app_id)  # before any model or write
@@ -215,7 +227,7 @@ class SessionService:
                 biz_token=_ref(session, token),
                 app_id=app_id,
                 rule_id=rule_id,
-                redirect_url=redirect_url,
+                redirect_url=redirect_url or "",
                 compare_blob_id=blob_id,
                 extra_enc=extra_enc,
                 actions=actions,
@@ -226,6 +238,7 @@ class SessionService:
                 expires_at=now + ttl,
                 check_mode=mode,
                 language=language,
+                liveness_mode=PLAIN_SILENT if plain_silent else None,
             )
             session.add(row)
         base = (self.public_base_url or base_url).rstrip("/")
@@ -262,9 +275,9 @@ class SessionService:
             rule = rule_config(session, row.app_id, row.rule_id)
         open_ = row.state == "created" and row.expires_at > self.data.clock()
         mode = check_mode_of(row)
-        liveness_mode = row.liveness_mode or rule.liveness.mode
+        liveness_mode = _liveness_mode(row, rule)
         hosted = rule.hosted
-        challenge = _uses_challenge(rule, mode)
+        challenge = _uses_challenge(rule, mode, row.liveness_mode)
         return {
             "biz_token": token,
             "open": open_,
@@ -337,7 +350,7 @@ class SessionService:
                     ),
                     now=now,
                 )
-                return {"state": DECLINED, "redirect_url": _with_token(row.redirect_url, token)}
+                return {"state": DECLINED, "redirect_url": _back_url(row.redirect_url, token)}
             if use_silent and not (rule.liveness.mode == "reflection" and rule.hosted.silent_instead_of_reflection):
                 raise InvalidParameterValue(
                     "The rule does not offer silent liveness instead of reflection.",
@@ -376,11 +389,11 @@ class SessionService:
             row = self._open(session, token)
             rule = admitted_rule(session, row.app_id, row.rule_id, client_ip)
             ref = _ref(session, token)
-        if not _uses_challenge(rule, check_mode_of(row)):
+        if not _uses_challenge(rule, check_mode_of(row), row.liveness_mode):
             raise InvalidParameterValue(
                 "This session does not use timed challenges.", code="InvalidParameterValue.LivenessMode"
             )
-        liveness_mode = row.liveness_mode or rule.liveness.mode
+        liveness_mode = _liveness_mode(row, rule)
         config = ChallengeConfig()
         if rule.liveness.mode == "action":
             config = ChallengeConfig(actions=tuple(rule.liveness.actions), count=len(rule.liveness.actions))
@@ -462,7 +475,8 @@ class SessionService:
     ) -> dict[str, Any]:
         """The session's steps through the verification service, as the signed routes run them."""
         mode = check_mode_of(row)
-        liveness_mode = "silent" if row.liveness_mode == "silent" else None  # None: the rule's mode
+        silent = row.liveness_mode in {"silent", PLAIN_SILENT}
+        liveness_mode = "silent" if silent else None  # None: the rule's mode
         actions = (row.actions or None) if liveness_mode is None else None
         common: dict[str, Any] = {"rule_id": row.rule_id, "subject_id": None}
         live: dict[str, Any] = {**common, "mode": liveness_mode, "actions": actions, "sequence_id": sequence_id}
@@ -511,7 +525,8 @@ class SessionService:
                     raise NoticeNotAccepted()
             mode = check_mode_of(current)
             token_ref = current.biz_token
-            needs_challenge = _uses_challenge(rule_config(session, current.app_id, current.rule_id), mode)
+            rule = rule_config(session, current.app_id, current.rule_id)
+            needs_challenge = _uses_challenge(rule, mode, current.liveness_mode)
         if "document" in mode and document_image is None:
             raise MissingParameter("This session's check mode needs document_image.")
         if "liveness" in mode and video is None:
@@ -539,7 +554,7 @@ class SessionService:
             "Description": out["Description"],
             "finished": finished,
             "attempts_left": max(0, retries_left) if not passed else 0,
-            "redirect_url": _with_token(row.redirect_url, token) if finished else None,
+            "redirect_url": _back_url(row.redirect_url, token) if finished else None,
         }
         with self.data.transaction() as session:
             # A session another attempt already finished keeps that attempt's result.
@@ -609,10 +624,19 @@ class SessionService:
         }
 
 
-def _uses_challenge(rule: RuleConfig, check_mode: str) -> bool:
+def _uses_challenge(rule: RuleConfig, check_mode: str, liveness_mode: str | None = None) -> bool:
     """Whether the session's liveness step is a timed challenge: by default (``hosted.challenge``),
-    and always for a rule in challenge mode."""
-    return "liveness" in check_mode and (rule.hosted.challenge or rule.liveness.mode == "challenge")
+    and always for a rule in challenge mode, unless its creator asked for plain silent liveness."""
+    if "liveness" not in check_mode or liveness_mode == PLAIN_SILENT:
+        return False
+    return rule.hosted.challenge or rule.liveness.mode == "challenge"
+
+
+def _liveness_mode(row: VerificationSession, rule: RuleConfig) -> str:
+    """The session's liveness mode: its own (the end user's or creator's choice) or the rule's."""
+    if row.liveness_mode == PLAIN_SILENT:
+        return "silent"
+    return row.liveness_mode or rule.liveness.mode
 
 
 def _seconds(liveness_mode: str, challenge: bool) -> int:

@@ -142,6 +142,15 @@ def media(value: str | None, name: str, limit: int, *, video: bool = False) -> b
     return data
 
 
+def reference_image(compare: bool, value: str | None, name: str, limit: int) -> bytes | None:
+    """A session's reference photo: needed when it compares faces, else not used (None)."""
+    if not compare:
+        return None
+    if not value:
+        raise MissingParameter(f"Liveness and face comparison needs {name}.")
+    return media(value, name, limit)
+
+
 def _too_large(name: str, limit: int, video: bool) -> OpenKYCError:
     message = f"{name} is larger than {limit // (1024 * 1024)} MB."
     return VideoTooLarge(message) if video else ImageSizeTooLarge(message)

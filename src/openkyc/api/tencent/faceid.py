@@ -16,6 +16,7 @@ from openkyc.api.tencent.actions import (
     Outcome,
     Params,
     media,
+    reference_image,
 )
 from openkyc.api.tencent.envelope import RESULT_CODES
 from openkyc.errors import InvalidParameterValue, MissingParameter
@@ -28,13 +29,15 @@ COMPARE_IMAGE_MAX_BYTES = 8 * 1024 * 1024
 ACTION_CODES = {"1": "mouth", "2": "blink", "3": "nod", "4": "shake"}
 LIVENESS_TYPES: dict[str, Mode] = {"SILENT": "silent", "ACTION": "action", "REFLECTION": "reflection"}
 
-# GetWebVerificationResultIntl's ErrorCode, from Tencent's "Mobile HTML5" error code table
+# GetWebVerificationResultIntl's ErrorCode, from Tencent's eKYC error code table ("Selfie Verification
+# (Mobile HTML5)": 0, 4, 15, 1004, 1005; tencentcloud.com/document/product/1061/55390) and the SDK's
+# CompareResult codes (2012, 2016; tencentcloud-sdk-python-intl-en faceid/v20180301/models.py)
 WEB_SUCCESS = (0, "Success")
 WEB_TOKEN_EXPIRED = (15, "Token expired")
 WEB_FACE_NOT_FOUND = (1004, "Face detection failed")
 WEB_LIVENESS_FAILED = (1005, "Liveness detection failed")
 WEB_MULTIPLE_FACES = (2012, "Multiple faces detected")
-WEB_LOW_SIMILARITY = (2016, "The similarity did not reach the passing standard")
+WEB_LOW_SIMILARITY = (2016, "The similarity did not reach the standard passing threshold")
 WEB_INTERNAL = (4, "Internal service error")
 
 
@@ -148,11 +151,7 @@ def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlPara
             "CheckMode 1 and 4 (document OCR on the hosted page) are not served: OpenKYC's hosted page "
             "records a selfie video only. Use CheckMode 2 or 3, and MLIDPassportOCR/HKIDCardOCR for documents."
         )
-    image = None
-    if check_mode == 2:
-        if not p.CompareImageBase64:
-            raise MissingParameter("CheckMode 2 (liveness and face comparison) needs CompareImageBase64.")
-        image = media(p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
+    image = reference_image(check_mode == 2, p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
     out = ctx.sessions.create(
         ctx.app_id,
         rule_id=p.RuleId,
@@ -174,7 +173,7 @@ def _millis(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
-def _detail(result: dict[str, Any]) -> dict[str, Any]:
+def verification_detail(result: dict[str, Any]) -> dict[str, Any]:
     code, message = web_code(result["Result"])
     details = result.get("details") or {}
     live = result.get("live")
@@ -207,7 +206,7 @@ def get_web_verification_result(ctx: Context, p: GetWebVerificationResultIntlPar
     fields: dict[str, Any] = {
         "ErrorCode": None,
         "ErrorMsg": None,
-        "VerificationDetailList": [_detail(result)] if result else [],
+        "VerificationDetailList": [verification_detail(result)] if result else [],
         "VideoBase64": None,
         "BestFrameBase64": None,
         "OCRResult": None,
@@ -236,22 +235,12 @@ def _not_served(reason: str) -> Any:
     return handler
 
 
-_NATIVE_SDK = (
-    "needs Tencent's native mobile SDK, which sends its video only to Tencent; OpenKYC has no native SDK. "
-    "Open the VerificationURL of ApplyWebVerificationBizTokenIntl in a WebView instead."
-)
 _REFLECT_URLS = (
     "works on Tencent's reflection SDK data packages fetched from URLs; OpenKYC fetches no URLs. Use "
     "CompareFaceLiveness with LivenessType REFLECTION and ValidateData set to a sequence id from "
     "POST /v1/liveness/reflect-sequences."
 )
 NOT_SERVED: dict[str, str] = {
-    "ApplyLivenessToken": _NATIVE_SDK,
-    "GetLivenessResult": _NATIVE_SDK,
-    "GetFaceIdTokenIntl": _NATIVE_SDK,
-    "GetFaceIdResultIntl": _NATIVE_SDK,
-    "ApplySdkVerificationToken": _NATIVE_SDK,
-    "GetSdkVerificationResult": _NATIVE_SDK,
     "GenerateReflectSequence": _REFLECT_URLS,
     "DetectReflectLivenessAndCompare": _REFLECT_URLS,
     "DetectAIFakeFaces": (

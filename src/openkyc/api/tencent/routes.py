@@ -17,13 +17,13 @@ from fastapi.responses import JSONResponse
 
 from openkyc.api import deps
 from openkyc.api.deps import CallerDep, ClientIpDep, RequestIdDep, RuntimeDep
-from openkyc.api.tencent import faceid, ocr
+from openkyc.api.tencent import faceid, ocr, sdk
 from openkyc.api.tencent.actions import Action, Context, InvalidAction, NoSuchVersion, parse
 from openkyc.api.tencent.envelope import tencent_envelope, tencent_response
 from openkyc.errors import InvalidAuthorization, InvalidParameter, OpenKYCError
 from openkyc.settings import Settings
 
-ACTIONS: dict[str, Action] = {action.name: action for action in (*faceid.ACTIONS, *ocr.ACTIONS)}
+ACTIONS: dict[str, Action] = {action.name: action for action in (*faceid.ACTIONS, *sdk.ACTIONS, *ocr.ACTIONS)}
 
 
 def _context(

@@ -1,0 +1,197 @@
+"""Bulk enrolment (``openkyc import``): how much of its time is the model and how much the database.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_import.py [--photos 300] [--subjects 100000]
+        [--batch 32] [--data ../shared/data]
+
+Prints one JSON document with three parts, each on a fresh SQLite data directory (``openkyc init``):
+
+* ``cli``: ``openkyc import`` of a folder of ``--photos`` real photos (facerec-examples and
+  dlib-johns, repeated under new subject ids; collection without duplicate check, since the
+  photos repeat), run as a subprocess: its own ``per_second`` (model loading included) and wall time.
+* ``split``: the same photos through ``FaceService.enrol_many`` in batches of ``--batch`` (the
+  loop ``openkyc import`` runs), with ``FaceEngine.enrol`` timed inside it: ``model_s`` (decode,
+  detection, embedding, template) against ``rest_s`` (transactions, subject keys, sealing, rows),
+  and ``model_share``.
+* ``database``: ``--subjects`` subjects through the same loop with the model step replaced by
+  precomputed templates (distinct random 1024-bit codes, so the collection keeps its duplicate
+  check and each batch is one 1:N scan), i.e. the database side alone at that scale:
+  ``rows_per_s``, next to ``model_images_per_s`` from ``split``; ``database_over_model`` says how
+  many times faster than the model the database side is.
+
+The import has no path that takes precomputed embeddings (every template is made from a photo
+under the app's key), so the database part substitutes the model step inside the benchmark only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OPENKYC = str(Path(sys.executable).parent / "openkyc")
+ENV = {**os.environ, "OPENKYC_LOG_LEVEL": "WARNING", "OPENKYC_MODEL_THREADS": "1"}
+
+
+def _photos(data: Path, count: int) -> list[Path]:
+    found = sorted(
+        p
+        for folder in (data / "facerec-examples" / "identities", data / "dlib-johns")
+        for p in folder.rglob("*")
+        if p.suffix.lower() in {".jpg", ".jpeg", ".png"}
+    )
+    return [found[i % len(found)] for i in range(count)]
+
+
+def _init(data_dir: Path) -> int:
+    done = subprocess.run(
+        [OPENKYC, "init", "--data-dir", str(data_dir), "--json"], capture_output=True, check=True, env=ENV
+    )
+    return int(json.loads(done.stdout)["app_id"])
+
+
+def _open(data_dir: Path, app_id: int, duplicate_check: bool) -> tuple[Any, Any, str]:
+    from openkyc.biometrics.service import FaceService
+    from openkyc.runtime import Runtime
+    from openkyc.settings import Settings
+
+    runtime = Runtime.open(Settings(data_dir=data_dir, model_threads=1))
+    service = FaceService(runtime.access, runtime.models, runtime.face_index, app_id)
+    collection = service.create_collection("bench", duplicate_check=duplicate_check)["collection_id"]
+    return runtime, service, collection
+
+
+def cli_import(photos: list[Path], batch: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir, folder = Path(tmp) / "data", Path(tmp) / "photos"
+        app_id = _init(data_dir)
+        runtime, _, collection = _open(data_dir, app_id, duplicate_check=False)
+        runtime.close()
+        folder.mkdir()
+        for i, photo in enumerate(photos):
+            shutil.copy(photo, folder / f"p{i:06d}{photo.suffix}")
+        start = time.perf_counter()
+        done = subprocess.run(
+            [OPENKYC, "import", str(folder), "--collection", collection, "--app-id", str(app_id),
+             "--batch", str(batch), "--data-dir", str(data_dir), "--json"],
+            capture_output=True, check=True, env=ENV,
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+    result = json.loads(done.stdout)
+    return {
+        "items": result["items"],
+        "enrolled": result["enrolled"],
+        "seconds": result["seconds"],
+        "per_second": result["per_second"],
+        "process_wall_s": round(wall, 2),
+    }
+
+
+def split(photos: list[Path], batch: int) -> dict[str, Any]:
+    from openkyc.biometrics.engine import FaceEngine
+
+    images = [p.read_bytes() for p in photos]
+    enrol = FaceEngine.enrol
+    model_s = [0.0]
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return enrol(self, *args, **kwargs)
+        finally:
+            model_s[0] += time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app_id = _init(Path(tmp))
+        runtime, service, collection = _open(Path(tmp), app_id, duplicate_check=False)
+        try:
+            service.enrol_many(collection, [("warm", images[0], None)])  # model set built, not counted
+            FaceEngine.enrol = timed  # type: ignore[method-assign]
+            start = time.perf_counter()
+            enrolled = 0
+            for first in range(0, len(images), batch):
+                items = [(f"s{i}", images[i], None) for i in range(first, min(len(images), first + batch))]
+                enrolled += sum(a["status"] == "enrolled" for a in service.enrol_many(collection, items))
+            total = time.perf_counter() - start
+        finally:
+            FaceEngine.enrol = enrol  # type: ignore[method-assign]
+            runtime.close()
+    return {
+        "items": len(images),
+        "enrolled": enrolled,
+        "seconds": round(total, 2),
+        "per_second": round(len(images) / total, 2),
+        "model_s": round(model_s[0], 2),
+        "rest_s": round(total - model_s[0], 2),
+        "model_share": round(model_s[0] / total, 3),
+        "model_images_per_s": round(len(images) / model_s[0], 2),
+        "rest_per_image_ms": round((total - model_s[0]) * 1000 / len(images), 2),
+    }
+
+
+def database(subjects: int, batch: int) -> dict[str, Any]:
+    from openkyc.biometrics.engine import Enrolment, FaceEngine
+    from openkyc.biometrics.templates import FaceTemplate
+
+    codes = np.random.default_rng(13).integers(0, 256, size=(subjects, 128), dtype=np.uint8)
+    enrol = FaceEngine.enrol
+
+    def precomputed(self: Any, data: bytes, key: Any, **_: bool) -> Any:
+        return Enrolment(FaceTemplate(key.key_id, 1024, codes[int(data)].tobytes()), None, None)  # type: ignore[arg-type]
+
+    progress = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app_id = _init(Path(tmp))
+        runtime, service, collection = _open(Path(tmp), app_id, duplicate_check=True)
+        FaceEngine.enrol = precomputed  # type: ignore[method-assign,assignment]
+        try:
+            start = time.perf_counter()
+            enrolled = 0
+            for first in range(0, subjects, batch):
+                items = [(f"s{i}", str(i).encode(), None) for i in range(first, min(subjects, first + batch))]
+                enrolled += sum(a["status"] == "enrolled" for a in service.enrol_many(collection, items))
+                if (first // batch) % max(1, subjects // batch // 10) == 0:
+                    progress.append({"done": first + len(items), "s": round(time.perf_counter() - start, 1)})
+            total = time.perf_counter() - start
+        finally:
+            FaceEngine.enrol = enrol  # type: ignore[method-assign]
+            runtime.close()
+    return {
+        "subjects": subjects,
+        "enrolled": enrolled,
+        "seconds": round(total, 2),
+        "rows_per_s": round(subjects / total, 1),
+        "progress": progress,
+        "note": "model step replaced by precomputed random templates; duplicate check on (one 1:N batch scan each)",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--photos", type=int, default=300)
+    parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    photos = _photos(args.data, args.photos)
+    out: dict[str, Any] = {"load_average_before": os.getloadavg()[0]}
+    out["cli"] = cli_import(photos, args.batch)
+    out["split"] = split(photos, args.batch)
+    out["database"] = database(args.subjects, args.batch)
+    out["database_over_model"] = round(out["database"]["rows_per_s"] / out["split"]["model_images_per_s"], 1)
+    out["load_average_after"] = os.getloadavg()[0]
+    json.dump(out, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
