@@ -57,3 +57,20 @@ def test_still_or_broadcast_live_people_pass(name: str, shared_data: Path, check
     silent = result.evidence["silent"]
     assert isinstance(silent, dict)
     assert silent["recapture"]["border"] < 1.0 and silent["recapture"]["moire"] <= 5.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("species", ["screen_hd", "screen_grid"])
+def test_a_hand_held_replay_of_a_heldout_clip_is_refused(
+    species: str, shared_data: Path, checker: LivenessChecker
+) -> None:
+    """A held-out clip (never tuned on) replayed on a screen held in a moving hand, bezel in view."""
+    from replays import read_timed, replay
+
+    frames, times = read_timed(shared_data / "live-faces-varied" / "OpenTalker__video-retalking__4.mp4")
+    result = checker.check(replay(frames, times, 1001, species), mode="silent")
+    assert (result.live, result.code) == (False, "FailedOperation.LivessDetectFail"), result.evidence["silent"]
+    silent = result.evidence["silent"]
+    assert isinstance(silent, dict)
+    assert silent["nonrigid"] > 0.16  # the replayed face moves like a live one: the recapture cues refuse it
+    assert silent["recapture"]["border"] >= 1.0 or silent["recapture"]["moire"] > 5.0
