@@ -136,6 +136,7 @@ def _held_screen(
 def replay(frames: Sequence[Image], times_ms: Sequence[float], seed: int, species: str, *, crf: int = 23) -> bytes:
     """One replay of a clip as ``species`` (see the module docstring)."""
     rng = np.random.default_rng(seed)
+    cv2.setRNGSeed(seed)  # the sensor noise (cv2.randn) too: one seed, one video
     source = resample(frames, times_ms)
     if species == "screen_close":
         lut = display_lut(rng)
