@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/face_population.py            # once: embeds the population (minutes)
     .venv/bin/python benchmarks/calibrate_faces.py [--keys 50] [--write] [--baseline OLD_TABLE.json]
+        [--resamples 200] [--fit-keys 100] [--key-resamples 100] [--all-formats]
 
 Reads the embeddings cached by ``benchmarks/face_population.py`` (no model runs here), merges GRID
 clips of one speaker (:func:`merge_clips`), and splits identities by a hash of their label: one in
@@ -10,9 +11,13 @@ same identity, impostor = different identities (two people of one group photo ar
 
 Prints one JSON document: the population, the tables' knots with their confidence bounds, and on
 the held-out identities, for each template size and embedder, false matches and false non-matches
-at sim 70 and 80 under ``--keys`` random keys (mean, max, per key), raw-vs-template agreement,
+at sim 70 and 80 under ``--keys`` random keys (mean, max, per key) with the shipped (per-key) knots and
+with the key-averaged knots alone (``key_averaged_knots``), raw-vs-template agreement,
 and the old table (``--baseline``, e.g. ``git show <rev>:src/openkyc/biometrics/calibration.json``)
-on the same keys. ``--write`` writes src/openkyc/biometrics/calibration.json.
+on the same keys. ``--write`` writes src/openkyc/biometrics/calibration.json (before the held-out measurement).
+``--fit-keys`` random keys (seed ``FIT_KEYS_SEED``, never the held-out measurement's seed 17) give
+the per-key knots (:mod:`openkyc.biometrics.key_quantile`). dlib and fusion are measured at the
+default format only unless ``--all-formats``.
 """
 
 from __future__ import annotations
@@ -30,17 +35,25 @@ import numpy.typing as npt
 from openkyc.biometrics.calibration import (
     EMBEDDERS,
     TABLE_VERSION,
-    TEMPLATE_SIZES,
+    TEMPLATE_FORMATS,
     Calibration,
     build_table,
     is_held_out,
+    size_name,
 )
-from openkyc.biometrics.evaluation import key_spread, operating_point, random_keys, roc_metrics
+from openkyc.biometrics.evaluation import (
+    key_spread,
+    operating_point,
+    random_keys,
+    roc_metrics,
+    template_similarities,
+)
+from openkyc.biometrics.key_quantile import FIT_KEYS, FIT_KEYS_SEED
+from openkyc.biometrics.templates import DEFAULT_BITS, DEFAULT_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "src" / "openkyc" / "biometrics" / "calibration.json"
 DEFAULT_CACHE = Path("/tmp/openkyc-face-population.npz")
-DEFAULT_BITS = 1024
 SPEAKER_COSINE = 0.6  # median SFace cosine between two clips' frames to call them one speaker
 SPEAKER_DLIB = 0.95  # ... and dlib's (impostor dlib cosines sit near 0.82)
 
@@ -116,20 +129,24 @@ def describe(
 
 
 def agreement(
-    vecs: npt.NDArray[np.float32], index: Any, same: Any, cal: Calibration, keys: list[Any], bits: int
+    vecs: npt.NDArray[np.float32],
+    index: Any,
+    same: Any,
+    cal: Calibration,
+    keys: list[Any],
+    bits: int,
+    version: int,
 ) -> dict[str, Any]:
     """How closely templates follow raw cosines: RMS error of the Hamming similarity against
     1 - arccos(cos)/pi, and the share of pairs whose decision at sim 70 is the raw cosine's."""
-    from openkyc.biometrics.evaluation import template_similarities
-
     cos = cosines(vecs, index)
     expected = 1.0 - np.arccos(np.clip(cos, -1, 1)) / np.pi
     raw_match = cal.sims(cos, "cosine") >= 70
     rms, agree = [], []
     for key in keys:
-        ham = template_similarities(vecs, index, key, bits)
+        ham = template_similarities(vecs, index, key, bits, version)
         rms.append(float(np.sqrt(np.mean((ham - expected) ** 2))))
-        agree.append(float(np.mean((cal.sims(ham, "template", bits) >= 70) == raw_match)))
+        agree.append(float(np.mean((cal.sims(ham, "template", bits, version) >= 70) == raw_match)))
     return {"rms_error": round(float(np.mean(rms)), 5), "decision_agreement_at_70": round(float(np.mean(agree)), 6)}
 
 
@@ -138,7 +155,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--keys", type=int, default=50)
     parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument("--fit-keys", type=int, default=FIT_KEYS, help="random keys for per-key knots (0: none)")
+    parser.add_argument("--key-resamples", type=int, default=100, help="identity resamples of the per-key knots")
+    parser.add_argument(
+        "--all-formats", action="store_true", help="measure dlib and fusion at every template format (sface always)"
+    )
     parser.add_argument("--bits", type=int, default=DEFAULT_BITS, help="template size of new keys")
+    parser.add_argument("--version", type=int, default=DEFAULT_VERSION, help="template version of new keys")
     parser.add_argument("--baseline", type=Path, help="an older calibration.json to measure on the same keys")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -163,8 +186,22 @@ def main() -> None:
     id_a = np.asarray([position[i] for i in ident[imp[:, 0]]])
     id_b = np.asarray([position[i] for i in ident[imp[:, 1]]])
     tables: dict[str, dict[str, Any]] = {}
+    fit_keys = random_keys(args.fit_keys, seed=FIT_KEYS_SEED)
     for name in EMBEDDERS:
         vecs = vectors(pop, name)
+        key_counts = (
+            {
+                size_name(bits, version): np.stack(
+                    [
+                        np.rint(template_similarities(vecs, imp, k, bits, version) * bits).astype(np.int16)
+                        for k in fit_keys
+                    ]
+                )
+                for version, bits in TEMPLATE_FORMATS
+            }
+            if args.fit_keys
+            else None
+        )
         table = build_table(
             cosines(vecs, imp),
             id_a,
@@ -172,7 +209,11 @@ def main() -> None:
             len(fit_names),
             embedder=name,
             default_bits=args.bits,
+            default_version=args.version,
             resamples=args.resamples,
+            dim=vecs.shape[1],
+            key_counts=key_counts,
+            key_resamples=args.key_resamples,
         )
         table["data"] = {
             "faces": report["fit"]["faces"],
@@ -183,7 +224,10 @@ def main() -> None:
             "command": "benchmarks/face_population.py && benchmarks/calibrate_faces.py --write",
         }
         tables[name] = table
+        _progress(started, f"fitted {name}")
     document = {"version": TABLE_VERSION, "default_embedder": "sface", "embedders": tables}
+    if args.write:  # written before the held-out measurement, which never changes it
+        TABLE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     report["knots"] = {
         name: {
             "cosine": t["cosine"][1:-1],
@@ -203,24 +247,36 @@ def main() -> None:
             "raw_cosine": roc_metrics(cos, test_same),
             "raw_cosine_at": {f"{s:g}": operating_point(cal.sims(cos, "cosine"), test_same, s) for s in (70.0, 80.0)},
         }
-        for bits in TEMPLATE_SIZES:
-            spread = key_spread(vecs, test_index, test_same, cal, keys, bits=bits)
-            spread["agreement"] = agreement(vecs, test_index, test_same, cal, keys[:10], bits)
-            entry[f"template_{bits}"] = spread
+        key_averaged = tables[name]["confidence"]["key_averaged"]
+        default_format = size_name(tables[name]["bits"], tables[name]["template_version"])
+        averaged = Calibration({**tables[name], "templates": key_averaged, "template": key_averaged[default_format]})
+        measured = TEMPLATE_FORMATS if name == "sface" or args.all_formats else [(cal.version, cal.bits)]
+        for version, bits in measured:
+            spread = key_spread(vecs, test_index, test_same, cal, keys, bits=bits, version=version)
+            spread["key_averaged_knots"] = key_spread(
+                vecs, test_index, test_same, averaged, keys, bits=bits, version=version
+            )
+            if name == "sface":
+                spread["agreement"] = agreement(vecs, test_index, test_same, cal, keys[:10], bits, version)
+            entry[f"template_{size_name(bits, version)}"] = spread
+            _progress(started, f"measured {name} {size_name(bits, version)}")
         held_report[name] = entry
     if args.baseline is not None:
         old = json.loads(args.baseline.read_text())["embedders"]
-        for name in EMBEDDERS:
+        for name in ("sface",):
             old_cal = Calibration(old[name])
             held_report[name]["baseline"] = key_spread(
                 vectors(pop, name), test_index, test_same, _as_v3(old_cal), keys, bits=old_cal.bits
             )
     report["held_out_results"] = held_report
     report["seconds"] = round(time.perf_counter() - started, 1)
-    if args.write:
-        TABLE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     json.dump(report, sys.stdout, indent=1)
     sys.stdout.write("\n")
+
+
+def _progress(started: float, what: str) -> None:
+    sys.stderr.write(f"{time.perf_counter() - started:7.1f}s {what}\n")
+    sys.stderr.flush()
 
 
 def _as_v3(cal: Calibration) -> Calibration:

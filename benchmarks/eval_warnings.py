@@ -18,6 +18,12 @@ negative is also the source of one positive per warning, made the way the defect
 
 For each warning: ``detected`` (share of its positives that raise it) and ``false_positive`` (share
 of the negatives that raise it), with the ICAO specimens counted apart (must be 0). Printed as JSON.
+
+``WarnTamperingHint`` is raised by the whole reader from what it read, so it is measured apart
+(``--tampering N``, 0 to skip; ``--only-tampering`` skips the others): positives are held-out
+documents (``mild``) whose visual zone was edited (one or two characters of the printed document
+number, or of the surname) while the MRZ carries the issued value; negatives are the same documents
+unedited and the ICAO specimens, read by ``DocumentReader``.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ import heldout_documents as heldout  # noqa: E402
 import render  # noqa: E402
 
 from openkyc.documents.ocr import RapidTextRecognizer, TextLine  # noqa: E402
-from openkyc.documents.quality import ALL_WARNINGS, document_warnings  # noqa: E402
+from openkyc.documents.quality import ALL_WARNINGS, WARN_TAMPERING, document_warnings  # noqa: E402
+from openkyc.documents.reader import DocumentReader  # noqa: E402
 
 TODAY = date(2026, 6, 1)
 
@@ -67,6 +74,43 @@ def screen_capture(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(small * 1.25, 0, 255).astype(np.uint8)
 
 
+def edited(text: str, rng: np.random.Generator) -> str:
+    """``text`` with one or two characters replaced by others of the same kind (digit or letter)."""
+    chars = list(text)
+    places = [i for i, c in enumerate(chars) if c.isalnum()]
+    for i in rng.choice(places, size=min(len(places), int(rng.integers(1, 3))), replace=False):
+        pool = "0123456789" if chars[i].isdigit() else "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        chars[i] = str(rng.choice([c for c in pool if c != chars[i]]))
+    return "".join(chars)
+
+
+def tampering(n: int, seed_start: int, specimens: list[np.ndarray]) -> dict[str, Any]:
+    """``WarnTamperingHint`` on held-out documents with an edited visual zone, and on clean ones."""
+    reader = DocumentReader.default(portrait=False)
+    hits = false_hits = 0
+    for i in range(n):
+        rng = np.random.default_rng([seed_start + i, 99])
+        kind = str(rng.choice(["TD3", "TD1", "TD2"]))
+        person = heldout.identity(rng, TODAY)
+        lines = heldout.mrz_lines(kind, person)
+        field = "document_number" if i % 2 == 0 else "surname"
+        forged = {**person, field: edited(person[field], rng)}
+        for viz, positive in ((forged, True), (person, False)):
+            page_rng = np.random.default_rng([seed_start + i, 98])  # the same page and photo but the edit
+            page = heldout.draw_page(kind, lines, viz, page_rng)
+            image, _ = heldout.photograph(page, "mild", "mild", page_rng)
+            raised = WARN_TAMPERING in reader.read(image, today=TODAY).warnings
+            hits += raised and positive
+            false_hits += raised and not positive
+    on_specimens = sum(WARN_TAMPERING in reader.read(im, today=TODAY).warnings for im in specimens)
+    return {
+        "positives": n,
+        "detected": round(hits / max(n, 1), 3),
+        "false_positive": round(false_hits / max(n, 1), 3),
+        "false_positive_icao_specimens": on_specimens,
+    }
+
+
 def text_boxes(reader: RapidTextRecognizer, image: np.ndarray) -> list[tuple[float, float, float, float]]:
     out = []
     for quad in reader.detect_lines(image):
@@ -80,6 +124,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20, help="documents per source")
     parser.add_argument("--seed-start", type=int, default=heldout.HELDOUT_SEEDS.start + 70_000)
+    parser.add_argument("--tampering", type=int, default=4, help="documents for WarnTamperingHint (0: skip)")
+    parser.add_argument("--only-tampering", action="store_true")
     parser.add_argument("--specimens", type=Path, default=ROOT.parent / "shared" / "data" / "mrz-specimens")
     args = parser.parse_args()
     detector = RapidTextRecognizer()
@@ -91,6 +137,12 @@ def main() -> None:
             image = cv2.imread(str(args.specimens / item["image"]))
             if image is not None:
                 specimens.append(image)
+    report: dict[str, Any] = {"warnings": {}, "icao_specimens": len(specimens)}
+    if args.tampering:
+        report["warnings"][WARN_TAMPERING] = tampering(args.tampering, args.seed_start, specimens)
+    if args.only_tampering:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return
     for _ in range(args.n):
         negatives.append(("tuning", render.render_document(rng, today=TODAY).image))
     for i in range(args.n):
@@ -110,7 +162,8 @@ def main() -> None:
         positives["WarnBlurred"].append(cv2.GaussianBlur(image, (0, 0), 3))
         positives["WarnBlackWhiteCopy"].append(photocopy(image))
         positives["WarnScreenCapture"].append(screen_capture(image, rng))
-    report: dict[str, Any] = {"documents_per_source": args.n, "negatives": len(negatives), "warnings": {}}
+    report["documents_per_source"] = args.n
+    report["negatives"] = len(negatives)
     neg_raised = [set(document_warnings(image, text_boxes=text_boxes(detector, image))) for _, image in negatives]
     spec_raised = [set(document_warnings(image, text_boxes=text_boxes(detector, image))) for image in specimens]
     incomplete = []
@@ -129,7 +182,6 @@ def main() -> None:
             "false_positive": round(sum(warning in r for r in neg_raised) / max(len(neg_raised), 1), 3),
             "false_positive_icao_specimens": sum(warning in r for r in spec_raised),
         }
-    report["icao_specimens"] = len(specimens)
     sys.stdout.write(json.dumps(report) + "\n")
 
 

@@ -12,6 +12,7 @@ person is used. The silhouette has no face, so the recorded attempt fails ("Try 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from server_harness import ServerProcess, SignedClient  # noqa: E402
 
-from documents.render import render_document  # noqa: E402
+from documents.render import render_document, render_two_sided_td1  # noqa: E402
 
 W, H = 800, 600
 SIZES = {"phone": (390, 844), "desktop": (1366, 800)}
@@ -64,9 +65,25 @@ def write_y4m(frames: list[np.ndarray], target: Path) -> None:
 SUCCESS = {"Result": "Success", "Description": "", "finished": True, "attempts_left": 0, "redirect_url": None}
 
 
+def launch(playwright: Any, camera: Path) -> Any:
+    """Debian's Chromium with ``camera`` (a YUV4MPEG2 file) as its camera."""
+    fake = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+    args = [*ARGS, *fake, f"--use-file-for-fake-video-capture={camera}"]
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+
+
+def cut_off(route: Any) -> None:
+    """The page's submit cut off (a lost connection), for the retry screenshot."""
+    route.abort("connectionreset")
+
+
 def answer_success(route: Any) -> None:
     """The page's submit answered with a success reply (for the "done" screenshot only)."""
     route.fulfill(status=200, content_type="application/json", body=json.dumps(SUCCESS))
+
+
+def save(out: Path, page: Any, name: str, size: str) -> None:
+    page.screenshot(path=str(out / f"{name}-{size}.jpg"), type="jpeg", quality=80)
 
 
 def main() -> None:
@@ -80,8 +97,12 @@ def main() -> None:
         folder = Path(tmp)
         portrait = cv2.resize(silhouette(300, 380), (300, 380))
         passport = render_document(np.random.default_rng(5), today=date(2026, 11, 30), kind="TD3", face=portrait)
+        card = render_two_sided_td1(np.random.default_rng(6), today=date(2026, 11, 30), face=portrait)
+        (folder / "front.jpg").write_bytes(card.front.jpeg)
         camera = folder / "camera.y4m"
         write_y4m([held_up(passport.image)] * 75 + [silhouette()] * 150, camera)
+        desk = folder / "desk.y4m"  # an empty desk: nothing is captured by itself
+        write_y4m([np.full((H, W, 3), 120, np.uint8)] * 50, desk)
         server = ServerProcess(data_dir=folder / "data", database_url=f"sqlite:///{folder / 'openkyc.db'}")
         credential = server.init()
         server.start()
@@ -109,15 +130,7 @@ def main() -> None:
                 return str(client.post("/v1/sessions", body).body["verification_url"])
 
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium",
-                    args=[
-                        *ARGS,
-                        "--use-fake-ui-for-media-stream",
-                        "--use-fake-device-for-media-stream",
-                        f"--use-file-for-fake-video-capture={camera}",
-                    ],
-                )
+                browser = launch(playwright, camera)
                 for size, (width, height) in SIZES.items():
 
                     def shot(page: object, name: str, size: str = size) -> None:
@@ -177,6 +190,40 @@ def main() -> None:
                     shot(page, "11-bad-link-zh-Hant")
                     page.context.close()
                 browser.close()
+
+                empty = launch(playwright, desk)
+                for size, (width, height) in SIZES.items():
+                    shot2 = functools.partial(save, args.out, size=size)
+                    page = empty.new_context(viewport={"width": width, "height": height}, bypass_csp=True).new_page()
+                    page.goto(new(check_mode="document+liveness+compare"))
+                    page.click("#agree")
+                    page.wait_for_selector("#document:not([hidden])")
+                    page.set_input_files("#doc-file", str(folder / "front.jpg"))
+                    page.click("#doc-use")
+                    page.wait_for_selector("#no-back:not([hidden])", timeout=120_000)
+                    page.wait_for_timeout(1500)
+                    shot2(page, "13-document-back")
+                    page.context.close()
+
+                    page = empty.new_context(viewport={"width": width, "height": height}, bypass_csp=True).new_page()
+                    page.route("**/submit", cut_off)
+                    page.goto(new())
+                    page.click("#agree")
+                    page.wait_for_selector("#selfie:not([hidden])")
+                    page.click("#start")
+                    page.wait_for_function("(window.hostedRetries || 0) >= 1", timeout=60_000)
+                    page.locator("#status").scroll_into_view_if_needed()
+                    shot2(page, "14-upload-retrying")
+                    page.context.close()
+
+                    page = empty.new_context(
+                        viewport={"width": width, "height": height}, locale="ar", bypass_csp=True
+                    ).new_page()
+                    page.goto(new(check_mode="document+liveness+compare"))
+                    page.wait_for_selector("#notice:not([hidden])")
+                    shot2(page, "15-notice-ar-rtl")
+                    page.context.close()
+                empty.close()
 
                 denied = playwright.chromium.launch(
                     executable_path="/usr/bin/chromium",

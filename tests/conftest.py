@@ -188,10 +188,17 @@ class Tenant:
 def client(runtime: Any, settings: Any) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
+    from openapi_contract import ContractCheck
     from openkyc.api.app import create_app
 
-    with TestClient(create_app(settings, runtime), raise_server_exceptions=False) as test_client:
+    app = create_app(settings, runtime)
+    check = ContractCheck(app.openapi())
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.event_hooks["response"].append(check)
+        test_client.contract = check
         yield test_client
+    if check.problems and not os.environ.get("OPENKYC_CONTRACT_LOG"):
+        pytest.fail(check.report(), pytrace=False)
 
 
 @pytest.fixture

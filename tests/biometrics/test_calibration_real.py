@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from openkyc.biometrics.calibration import is_held_out
+from openkyc.biometrics.calibration import Calibration, is_held_out
 from openkyc.biometrics.detection import largest_face
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.evaluation import key_spread, random_keys
@@ -92,6 +92,9 @@ def test_cli_evaluate_reports_the_operating_point_and_key_spread(shared_data: Pa
     assert set(out["operating_points"]) == {"70", "80"}
     assert out["keys"]["keys"] == 4 and len(out["keys"]["70"]["false_matches_per_key"]) == 4
     assert out["keys"]["70"]["impostor_pairs"] == fm["impostor_pairs"]
+    cal = Calibration.packaged()  # the default template format, under the CLI key and the random keys
+    assert out["template_format"] == {"bits": cal.bits, "version": cal.version}
+    assert (out["keys"]["bits"], out["keys"]["template_version"]) == (cal.bits, cal.version)
     assert (tmp_path / "det.png").stat().st_size > 5000
     text = CliRunner().invoke(app, ["evaluate", str(pairs), "--keys", "2"])
     assert text.exit_code == 0 and "2 keys, sim>=70" in text.stdout and "FNMR=" in text.stdout

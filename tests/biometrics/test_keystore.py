@@ -123,3 +123,27 @@ def test_keys_keep_the_size_they_were_made_with(make_tenant: Any, runtime: Any) 
         new = keystore.create_key(session, runtime.keyring, app_id, template_bits("sface"), runtime.clock())
     assert new.bits == template_bits("sface") == 1024
     assert {row.key_id: row.bits for row in _rows(runtime, app_id)} == {old.key_id: 4096, new.key_id: 1024}
+
+
+def test_keys_keep_the_version_they_were_made_with(make_tenant: Any, runtime: Any) -> None:
+    """A key made before template version 2 (plain projections) stays plain: its stored templates
+    keep matching; a rotation makes a key of the default version, and each row says its version."""
+    from openkyc.biometrics.calibration import template_version
+    from openkyc.biometrics.templates import PLAIN, SUPER_BIT
+
+    app_id = make_tenant("versions").app_id
+    with runtime.transaction() as session:
+        old = keystore.active_key(session, runtime.keyring, app_id, BITS, runtime.clock())  # no version: plain
+    assert old.version == PLAIN
+    with runtime.transaction() as session:
+        again = keystore.active_key(session, runtime.keyring, app_id, BITS, runtime.clock(), version=SUPER_BIT)
+        assert again == old and keystore.key_by_id(session, runtime.keyring, app_id, old.key_id).version == PLAIN
+    with runtime.transaction() as session:
+        new = keystore.create_key(
+            session, runtime.keyring, app_id, BITS, runtime.clock(), version=template_version("sface")
+        )
+    assert new.version == template_version("sface")
+    assert {row.key_id: row.template_version for row in _rows(runtime, app_id)} == {
+        old.key_id: PLAIN,
+        new.key_id: template_version("sface"),
+    }

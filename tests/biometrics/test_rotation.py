@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from openkyc.biometrics.calibration import template_bits, template_version
 from openkyc.biometrics.repository import template_aad
 from openkyc.biometrics.rotation import rotate_template_key
-from openkyc.biometrics.templates import FaceTemplate
+from openkyc.biometrics.templates import PLAIN, SUPER_BIT, FaceTemplate
 from openkyc.store.models.faces import Subject, TemplateKeyRow
 
 pytestmark = pytest.mark.slow
@@ -59,9 +60,10 @@ def test_rotation_reissues_retained_and_search_still_finds_everyone(
 def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_the_new_size(
     tenant: Any, runtime: Any, shared_data: Path
 ) -> None:
-    """An app whose key was made for another size (a 4096-bit key row): its templates stay 4096
-    bits and keep matching; rotate-template moves the retained one to a 1024-bit key, and a search
-    over both sizes still finds everyone."""
+    """An app whose key was made for another size and version (a 4096-bit plain key row): its
+    templates stay 4096-bit version 1 and keep matching; rotate-template moves the retained one to
+    a key of the default size and version (1024-bit super-bit), and a search over both still finds
+    everyone."""
     from openkyc.biometrics import keystore
 
     with runtime.transaction() as session:  # the key an older release made for this app
@@ -74,21 +76,18 @@ def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_
         assert tenant.post(f"/v1/collections/{col}/subjects", body).status_code == 200
     names = {runtime.subject_keys.subject_ref(tenant.app_id, s): s for s, _, _ in enrol}
 
-    def sizes() -> dict[str, tuple[str, int]]:
+    def sizes() -> dict[str, tuple[str, int, int]]:
         with runtime.transaction() as session:
-            return {
-                names[row.subject_id]: (
-                    row.key_id,
-                    FaceTemplate.from_bytes(
-                        runtime.keyring.decrypt(
-                            row.template, template_aad(row.app_id, row.collection_id, row.subject_id)
-                        )
-                    ).bits,
-                )
-                for row in session.scalars(select(Subject))
-            }
+            out = {}
+            for row in session.scalars(select(Subject)):
+                aad = template_aad(row.app_id, row.collection_id, row.subject_id)
+                template = FaceTemplate.from_bytes(runtime.keyring.decrypt(row.template, aad))
+                assert row.template_version == template.version
+                out[names[row.subject_id]] = (row.key_id, template.bits, template.version)
+            return out
 
-    assert sizes() == {"obama": (old.key_id, 4096), "biden": (old.key_id, 4096)}
+    assert old.version == PLAIN
+    assert sizes() == {"obama": (old.key_id, 4096, PLAIN), "biden": (old.key_id, 4096, PLAIN)}
     probes = (("obama", ids / "obama" / "obama2.jpg"), ("biden", ids / "biden" / "biden2.jpg"))
     for subject, path in probes:
         query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 1}
@@ -97,7 +96,9 @@ def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_
 
     report = rotate_template_key(runtime.access, runtime.models, tenant.app_id)
     assert (report.reissued, report.pending) == (1, 1)
-    assert sizes() == {"obama": (report.new_key_id, 1024), "biden": (old.key_id, 4096)}
+    new = (report.new_key_id, template_bits("sface"), template_version("sface"))
+    assert new[1:] == (1024, SUPER_BIT)
+    assert sizes() == {"obama": new, "biden": (old.key_id, 4096, PLAIN)}
     for subject, path in probes:
         query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 2}  # both sizes in play
         matches = tenant.post(f"/v1/collections/{col}/search", query).json()["matches"]

@@ -9,7 +9,16 @@ from openkyc import errors
 from openkyc.biometrics.calibration import Calibration, normal_hist, template_survival
 from openkyc.biometrics.index import TemplateIndex
 from openkyc.biometrics.registry import MODELS, verify_models
-from openkyc.biometrics.templates import FaceTemplate, TemplateKey, TemplateProtector
+from openkyc.biometrics.templates import (
+    PLAIN,
+    SUPER_BIT,
+    TEMPLATE_VERSIONS,
+    FaceTemplate,
+    TemplateKey,
+    TemplateProtector,
+    hamming_similarity,
+    projection_matrix,
+)
 
 KEY_A = TemplateKey("app-a", b"A" * 32)
 KEY_B = TemplateKey("app-b", b"B" * 32)
@@ -87,7 +96,7 @@ def test_calibration_is_monotone_and_hits_fmr_targets() -> None:
     sims = [cal.sim(s) for s in scores]
     assert all(b >= a for a, b in itertools.pairwise(sims))
     fit = cal.table["impostor_fit"]
-    tail = normal_hist(fit["tail_mean"], fit["tail_std"]) @ template_survival(cal.bits)
+    tail = normal_hist(fit["tail_mean"], fit["tail_std"]) @ template_survival(cal.bits, cal.version)
     for sim, target in ((70, 1e-3), (80, 1e-4)):
         k = int(np.ceil(cal.score_for_sim(sim) * cal.bits - 1e-9))
         assert tail[k] <= target * 1.01  # the tail model alone never predicts more than the knot's rate
@@ -102,3 +111,72 @@ def test_registry_refuses_noncommercial_and_bad_sha(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(registry, "sha256_file", lambda path: "0" * 64)
     with pytest.raises(errors.ModelIntegrityError):
         verify_models(["yunet"])
+
+
+def test_plain_templates_are_unchanged_by_the_super_bit_version() -> None:
+    """Version-1 templates (stored ones) come out bit for bit as before version 2 existed."""
+    import hashlib
+
+    v = np.random.default_rng(11).standard_normal(128).astype(np.float32)
+    v /= np.linalg.norm(v)
+    expected = {
+        1024: "2a5544c03c002c8e15a6b9cf46f058a72052ce5fafb8f8259323b2d73c120d05",
+        2048: "cc64ef6e1535ad10131d724a791c9deddf0e6e770edc4fbc7fbd685edc93e65a",
+    }
+    for bits, digest in expected.items():
+        t = TemplateProtector(TemplateKey("kat", b"k" * 32), bits=bits, version=PLAIN).protect(v)
+        assert t.version == PLAIN and hashlib.sha256(t.to_bytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize(("dim", "bits"), [(128, 1024), (128, 2048), (256, 1024), (128, 192)])
+def test_super_bit_projection_is_blocks_of_orthonormal_rows(dim: int, bits: int) -> None:
+    m = projection_matrix(KEY_A, dim, bits, SUPER_BIT).astype(np.float64)
+    assert m.shape == (bits, dim)
+    np.testing.assert_array_equal(m, projection_matrix(KEY_A, dim, bits, SUPER_BIT))  # deterministic
+    for start in range(0, bits, dim):
+        block = m[start : start + dim]
+        np.testing.assert_allclose(block @ block.T, np.eye(len(block)), atol=1e-5)
+    assert not np.allclose(m[:dim], projection_matrix(KEY_B, dim, bits, SUPER_BIT)[:dim], atol=0.1)
+
+
+def test_template_versions_roundtrip_and_never_compare_across_versions() -> None:
+    v = _unit(np.random.default_rng(12))
+    plain = TemplateProtector(KEY_A, version=PLAIN).protect(v)
+    sb = TemplateProtector(KEY_A, version=SUPER_BIT).protect(v)
+    assert (plain.version, sb.version) == (PLAIN, SUPER_BIT)
+    for t in (plain, sb):
+        assert FaceTemplate.from_bytes(t.to_bytes()) == t
+    with pytest.raises(errors.TemplateMismatch):
+        hamming_similarity(plain, sb)
+    bad = bytearray(sb.to_bytes())
+    bad[4] = 3  # an unknown version byte
+    with pytest.raises(errors.TemplateMalformed):
+        FaceTemplate.from_bytes(bytes(bad))
+    # a key made for a version keeps it whatever the protector's default
+    keyed = TemplateKey("app-a", b"A" * 32, bits=2048, version=PLAIN)
+    t = TemplateProtector(keyed, version=SUPER_BIT).protect(v)
+    assert (t.bits, t.version) == (2048, PLAIN)
+
+
+@pytest.mark.parametrize("version", TEMPLATE_VERSIONS)
+def test_unlinkable_and_not_invertible_without_the_key(version: int) -> None:
+    """The same faces under two keys give chance-level similarity, and the best linear inversion
+    (the key's rows weighted by the signs) under a wrong key says nothing about the embedding."""
+    rng = np.random.default_rng(13)
+    vecs = [_unit(rng) for _ in range(40)]
+    pa, pb = TemplateProtector(KEY_A, version=version), TemplateProtector(KEY_B, version=version)
+    sims = []
+    for v in vecs:
+        a, b = pa.protect(v), pb.protect(v)
+        sims.append(hamming_similarity(a, FaceTemplate(a.key_id, b.bits, b.data, b.version)))
+    assert abs(float(np.mean(sims)) - 0.5) < 0.01 and max(abs(s - 0.5) for s in sims) < 0.07
+    wrong = projection_matrix(KEY_B, 128, 1024, version)
+    right = projection_matrix(KEY_A, 128, 1024, version)
+    cos_wrong, cos_right = [], []
+    for v in vecs:
+        signs = np.unpackbits(np.frombuffer(pa.protect(v).data, np.uint8)).astype(np.float32) * 2 - 1
+        for matrix, out in ((wrong, cos_wrong), (right, cos_right)):
+            guess = matrix.T @ signs
+            out.append(float(guess @ v / np.linalg.norm(guess)))
+    assert max(abs(c) for c in cos_wrong) < 0.35  # random 128-D directions: |cosine| ~ 0.09
+    assert min(cos_right) > 0.6  # with the key an approximate direction leaks (documented)

@@ -137,15 +137,20 @@ def _draw_document(
         draw.text((x, y), label, fill=(90, 90, 110), font=small)
         draw.text((x, y + small.size + 2), value, fill=(10, 10, 10), font=sans)
         y += step
-    ocrb = ImageFont.truetype(str(ocrb_font_path()), 10)
-    margin = int(width * 0.045)
-    size = 10 * (width - 2 * margin) / ocrb.getlength("<" * len(lines[0]))
+    margin, size, pitch, top = _mrz_layout(width, height, lines)
     font = ImageFont.truetype(str(ocrb_font_path()), int(size))
-    pitch = int(size * 1.25)
-    top = height - margin // 2 - pitch * len(lines)
     for i, line in enumerate(lines):
         draw.text((margin, top + i * pitch), line, fill=(15, 15, 20), font=font)
     return doc
+
+
+def _mrz_layout(width: int, height: int, lines: list[str]) -> tuple[int, float, int, int]:
+    """The MRZ's margin, font size, line pitch and top edge on a document of this size."""
+    ocrb = ImageFont.truetype(str(ocrb_font_path()), 10)
+    margin = int(width * 0.045)
+    size = 10 * (width - 2 * margin) / ocrb.getlength("<" * len(lines[0]))
+    pitch = int(size * 1.25)
+    return margin, size, pitch, height - margin // 2 - pitch * len(lines)
 
 
 def _photograph(doc: Image.Image, rng: np.random.Generator) -> tuple[np.ndarray, bytes]:
@@ -188,3 +193,26 @@ def render_document(
     doc = _draw_document(lines, person, kind == "TD1", face, rng)
     image, jpeg = _photograph(doc, rng)
     return RenderedDocument(image, jpeg, kind, lines, person)
+
+
+@dataclass
+class TwoSidedCard:
+    front: RenderedDocument  # portrait and visual zone, no MRZ
+    back: RenderedDocument  # the MRZ alone
+
+
+def render_two_sided_td1(rng: np.random.Generator, *, today: date, face: np.ndarray | None = None) -> TwoSidedCard:
+    """A TD1 card as issued: the portrait and visual zone on the front, the MRZ on the back (each
+    side photographed on its own)."""
+    person = random_identity(rng, today)
+    lines = td1_lines(person)
+    doc = _draw_document(lines, person, True, face, rng)
+    width, height = doc.size
+    cut = _mrz_layout(width, height, lines)[3] - 6  # below the visual zone, above the MRZ
+    tint = doc.getpixel((2, 2))
+    front = doc.copy()
+    ImageDraw.Draw(front).rectangle([0, cut, width, height], fill=tint)
+    back = Image.new("RGB", (width, height), tint)
+    back.paste(doc.crop((0, cut, width, height)), (0, cut))
+    sides = [RenderedDocument(*_photograph(side, rng), "TD1", lines, person) for side in (front, back)]
+    return TwoSidedCard(sides[0], sides[1])

@@ -39,3 +39,25 @@ def test_rendered_check_digit_failure_is_reported(reader: Any) -> None:
     assert result.mrz is not None and list(result.mrz.lines) == lines
     assert not result.mrz.valid and result.code == "FailedOperation.MrzCheckFailed"
     assert [c.name for c in result.mrz.checks if not c.ok] == ["birth_date", "composite"]
+
+
+@pytest.mark.slow
+def test_an_edited_visual_zone_raises_the_tampering_hint(reader: Any) -> None:
+    """A passport whose printed document number was changed in one place, its MRZ left as issued."""
+    import render
+
+    rng = np.random.default_rng(8)
+    person = render.random_identity(rng, TODAY)
+    lines = render.td3_lines(person)
+    number = person["document_number"]
+    digit = next(i for i, c in enumerate(number) if c.isdigit())
+    forged = {**person, "document_number": number[:digit] + str((int(number[digit]) + 3) % 10) + number[digit + 1 :]}
+    results = {}
+    for label, viz in (("forged", forged), ("issued", person)):
+        page_rng = np.random.default_rng(9)  # the same page and photo but for the edit
+        image, _ = render._photograph(render._draw_document(lines, viz, False, None, page_rng), page_rng)
+        results[label] = reader.read(image, today=TODAY)
+    forged_result, issued = results["forged"], results["issued"]
+    assert forged_result.mrz is not None and list(forged_result.mrz.lines) == lines
+    assert "WarnTamperingHint" in forged_result.warnings and forged_result.code == "FailedOperation.MrzNotVerified"
+    assert issued.code == "Success" and "WarnTamperingHint" not in issued.warnings

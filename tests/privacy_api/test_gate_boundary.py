@@ -124,6 +124,11 @@ def _walk(tenant: Any, *, idempotent: bool = False) -> dict[tuple[str, str], int
     submit = {"video": VIDEO, "challenge_id": challenge["challenge_id"]}
     call("POST", "/verify/{biz_token}/submit", f"/verify/{token}/submit", submit, signed=False)
     call("GET", "/v1/sessions/{biz_token}/result", f"/v1/sessions/{token}/result")
+    paper = {"redirect_url": "https://example.com/done", "check_mode": "document"}
+    paper_token = call("POST", "/v1/sessions", "/v1/sessions", paper).json()["biz_token"]
+    call("POST", "/verify/{biz_token}/notice", f"/verify/{paper_token}/notice", {"agree": True}, signed=False)
+    side = {"document_image": IMAGE}
+    call("POST", "/verify/{biz_token}/document", f"/verify/{paper_token}/document", side, signed=False)
 
     def tencent(action: str, params: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(params).encode()

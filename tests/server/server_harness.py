@@ -301,7 +301,13 @@ class Answer:
         return error.get("Code") if isinstance(error, dict) else None
 
     def summary(self) -> str:
-        return f"{self.status} {self.code or ''} {self.transport_error or ''}".strip()
+        """Status, code (or, for a refusal without one, the start of its raw body) and retries."""
+        parts = [str(self.status), self.code or "", self.transport_error or ""]
+        if self.status >= 400 and self.code is None:
+            parts.append(f"no error code: {json.dumps(self.body)[:200]} {self.headers.get('content-type', '')}")
+        if self.retries:
+            parts.append(f"after {self.retries} retries")
+        return " ".join(p for p in parts if p)
 
 
 class SignedClient:

@@ -88,7 +88,7 @@ def test_concurrent_challenge_checks_answer_as_one_client(live_server: LiveServe
         return answer.status, body.get("Result"), body.get("live"), body.get("score"), onsets
 
     differences = [
-        f"{name}: {view(answer)} together, {view(alone[name])} alone"
+        f"{name}: {view(answer)} ({answer.summary()}) together, {view(alone[name])} alone"
         for name, answer in zip(names, together, strict=True)
         if view(answer) != view(alone[name])
     ]

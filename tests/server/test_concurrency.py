@@ -195,7 +195,9 @@ def test_concurrent_ocr_and_selfie_verifications_answer_as_one_client(
         single = alone[name]
         sims = (answer.body.get("sim"), single.body.get("sim"))
         if view(answer) != view(single) or (None not in sims and abs(sims[0] - sims[1]) > 0.011):
-            differences.append(f"{name}: {view(answer)} sim {sims[0]} together, {view(single)} sim {sims[1]} alone")
+            differences.append(
+                f"{name}: {view(answer)} ({answer.summary()}) sim {sims[0]} together, {view(single)} sim {sims[1]} alone"
+            )
     assert not differences, "answers that differ at 8 clients:\n" + "\n".join(differences)
     assert sum(1 for a in together if a.body.get("Result") == "Success") >= 4  # the checks really passed
 

@@ -1,6 +1,7 @@
 """The hosted page's calls on a real server under 8 concurrent clients: notice answers (agree and
-decline) answer as one client does, one session's notice is answered consistently, and 8 uploads of
-one attempt (a page retrying on a bad connection) are processed once and answered alike."""
+decline) answer as one client does, one session's notice is answered consistently, 8 looks at a
+document side answer as one client's, and 8 uploads of one attempt (a page retrying on a bad
+connection) are processed once and answered alike."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_data import grid_videos
+from server_data import grid_videos, mrz_specimen
 from server_harness import Answer, LiveServer, b64
 
 pytestmark = pytest.mark.slow
@@ -97,3 +98,17 @@ def test_eight_uploads_of_one_attempt_are_processed_once(live_server: LiveServer
     result = client.get(f"/v1/sessions/{token}/result")
     assert result.body["attempts"] == 1 and result.body["state"] == "completed", result.body
     assert result.body["result"]["Result"] == answered[0].body["Result"] == "Success"
+
+
+def test_concurrent_document_checks_answer_as_one_client(live_server: LiveServer, shared_data: Path) -> None:
+    """The page's look at a document side (``/document``, OCR) from 8 clients at once: each
+    answers as one client alone does, and no attempt is used."""
+    client = live_server.client
+    token = new_session(live_server, check_mode="document")
+    assert client.post(f"/verify/{token}/notice", {"agree": True}, signed=False).status == 200
+    body = {"document_image": b64(mrz_specimen(shared_data))}
+    alone = client.post(f"/verify/{token}/document", body, signed=False)
+    assert alone.status == 200 and alone.body == {"code": "Success", "needs_back": False}, alone.summary()
+    answers = together([lambda: client.post(f"/verify/{token}/document", body, signed=False)] * CLIENTS)
+    assert all((a.status, a.body) == (alone.status, alone.body) for a in answers), [a.summary() for a in answers]
+    assert client.get(f"/v1/sessions/{token}/result").body["attempts"] == 0

@@ -88,7 +88,7 @@ def test_biz_token_page_and_result_through_the_sdk(tencent_server: Any, shared_d
     assert detail.Seq and detail.ReqTimestamp > 0
 
 
-def test_unknown_biz_token_and_document_mode_are_refused(tencent_server: Any) -> None:
+def test_unknown_biz_token_and_unread_card_type_are_refused(tencent_server: Any) -> None:
     faceid = tencent_server.faceid()
     request = models.GetWebVerificationResultIntlRequest()
     request.BizToken = "no-such-token-000000000000000000"
@@ -100,6 +100,7 @@ def test_unknown_biz_token_and_document_mode_are_refused(tencent_server: Any) ->
     apply.RedirectURL = "https://example.com/done"
     config = models.WebVerificationConfigIntl()
     config.CheckMode = 1
+    config.IDCardType = "PhilippinesVoteID"  # a card OpenKYC has no reader for
     apply.Config = config
     with pytest.raises(sdk_errors.TencentCloudSDKException) as caught:
         faceid.ApplyWebVerificationBizTokenIntl(apply)

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from openkyc.accounts.signing import sign_request
 from openkyc.api.app import create_app
+from openkyc.api.tencent.cards import card_info, warn_codes
 from openkyc.api.tencent.envelope import tencent_code
 from openkyc.api.tencent.faceid import web_code
-from openkyc.api.tencent.ocr import warn_codes
 
 
 def call(
@@ -74,7 +74,14 @@ def error_code(response: Any) -> str:
         ("GetFaceIdTokenIntl", {"CheckMode": "compare"}, {}, "MissingParameter"),
         ("GetFaceIdTokenIntl", {"CheckMode": "liveness", "Image": "AAAA"}, {}, "InvalidParameterValue"),
         ("GetFaceIdTokenIntl", {"SecureLevel": "9"}, {}, "InvalidParameterValue"),
-        ("ApplySdkVerificationToken", {}, {}, "UnsupportedOperation"),
+        ("ApplySdkVerificationToken", {"IdCardType": "ThailandIDCard"}, {}, "UnsupportedOperation"),
+        ("ApplySdkVerificationToken", {"CheckMode": 1, "IdCardType": "Nope"}, {}, "InvalidParameterValue"),
+        (
+            "ApplyWebVerificationBizTokenIntl",
+            {"RedirectURL": "https://x.example/", "Config": {"CheckMode": 4, "IDCardType": "MainlandIDCard"}},
+            {},
+            "UnsupportedOperation",
+        ),
         ("ApplySdkVerificationToken", {"CheckMode": 2}, {}, "MissingParameter"),
         ("GetFaceIdResultIntl", {"SdkToken": "no-such-token"}, {}, "InvalidParameterValue.BizTokenIllegal"),
         ("GetSdkVerificationResult", {"SdkToken": "no-such-token"}, {}, "InvalidParameterValue.BizTokenIllegal"),
@@ -210,6 +217,42 @@ def test_the_action_table_says_what_each_action_does() -> None:
 
 def test_warnings_become_warn_card_infos() -> None:
     assert warn_codes(["WarnBlurred", "WarnTooDark", "WarnGlare", "WarnIncomplete"]) == [-9108, -9107, -9101]
+
+
+def test_document_failures_are_code_4_with_openkyc_reason() -> None:
+    """Tencent's hosted-flow tables have no document codes: 4, with the reason (docs/tencent.md)."""
+    assert web_code("FailedOperation.DocumentExpired") == (4, "The document has expired.")
+    assert web_code("FailedOperation.MrzCheckFailed")[0] == 4
+    assert web_code("FailedOperation.DocumentTypeNotAllowed") == (4, "This type of document is not accepted.")
+
+
+@pytest.mark.parametrize(
+    ("rule_type", "key", "values"),
+    [
+        ("HK_ID", "HKIDCard", {"IdNum": "A1234563", "EnName": "CHAN TAI MAN", "Birthday": "1990-01-02"}),
+        ("MY_MYKAD", "MLIDCard", {"ID": "A1234563", "Name": "CHAN TAI MAN", "Type": "MyKad"}),
+        ("SG_NRIC", "SingaporeIDCard", {"ID": "A1234563", "EnName": "CHAN TAI MAN", "FullName": "CHAN TAI MAN"}),
+        ("ID_NIK", "IndonesiaIDCard", {"NIK": "A1234563", "Nama": "CHAN TAI MAN"}),
+        ("TD1", "GeneralCard", {"LicenseNumber": "A1234563", "LastName": "CHAN", "FirstName": "TAI MAN"}),
+        ("GENERIC_ID", None, {}),
+    ],
+)
+def test_card_info_takes_the_shape_of_the_card_read(rule_type: str, key: str | None, values: dict[str, Any]) -> None:
+    fields = {
+        "document_number": "A1234563",
+        "name": "CHAN TAI MAN",
+        "surname": "CHAN",
+        "given_names": "TAI MAN",
+        "birth_date_iso": "1990-01-02",
+    }
+    result = {"details": {"document": {"rule_type": rule_type}}, "identification": fields}
+    card = card_info(result)
+    if key is None:
+        assert card is None
+        return
+    assert card is not None and list(card) == [key]
+    assert {name: card[key][name] for name in values} == values
+    assert card_info({**result, "identification": None}) is None  # the fields expired
 
 
 BAD_PARAMS: list[Any] = [

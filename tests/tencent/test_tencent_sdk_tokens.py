@@ -20,6 +20,7 @@ def answer(response: Any) -> dict[str, Any]:
         ("ApplyLivenessToken", {"SecureLevel": "1"}, "GetLivenessResult"),
         ("GetFaceIdTokenIntl", {"CheckMode": "liveness", "Extra": "order-1"}, "GetFaceIdResultIntl"),
         ("ApplySdkVerificationToken", {"CheckMode": 3, "Extra": "order-2"}, "GetSdkVerificationResult"),
+        ("ApplySdkVerificationToken", {"IdCardType": "MLIDPassport", "Extra": "order-3"}, "GetSdkVerificationResult"),
     ],
 )
 def test_a_token_is_a_hosted_session_still_open(tenant: Any, apply: str, params: dict[str, Any], read: str) -> None:
@@ -72,3 +73,30 @@ def test_only_security_level_1_drops_the_timed_challenge(tenant: Any, level: str
         assert challenge.json()["challenge_id"]
     else:
         assert challenge.json()["Error"]["Code"] == "InvalidParameterValue.LivenessMode"
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "check_mode"),
+    [
+        ("ApplyWebVerificationBizTokenIntl", {"Config": {"CheckMode": 1}}, "document+liveness+compare"),
+        ("ApplyWebVerificationBizTokenIntl", {"Config": {"CheckMode": 3}}, "liveness"),
+        (
+            "ApplyWebVerificationBizTokenIntl",
+            {"Config": {"CheckMode": 4, "IDCardType": "HKIDCard", "AllowExpiredDocument": False}},
+            "document",
+        ),
+        ("ApplySdkVerificationToken", {"IdCardType": "HK"}, "document+liveness+compare"),
+    ],
+)
+def test_tencent_check_modes_become_session_check_modes(
+    tenant: Any, action: str, params: dict[str, Any], check_mode: str
+) -> None:
+    if action == "ApplyWebVerificationBizTokenIntl":
+        params = {"RedirectURL": "https://shop.example/done", **params}
+    applied = answer(call(tenant.client, tenant, action, params))
+    token = applied.get("BizToken") or applied["SdkToken"]
+    session = tenant.get(f"/v1/sessions/{token}/result").json()
+    assert session["check_mode"] == check_mode and session["state"] == "created"
+    if action == "ApplyWebVerificationBizTokenIntl":
+        pending = answer(call(tenant.client, tenant, "GetWebVerificationResultIntl", {"BizToken": token}))
+        assert (pending["ErrorCode"], pending["OCRResult"], pending["VerificationDetailList"]) == (None, None, [])

@@ -167,7 +167,7 @@ def test_branding_by_rule_with_contrast_checked(tenant: Any) -> None:
     assert "<span>For Acme Bank</span>" in page.text
     assert "To check your identity for Acme Bank, this service collects:" in page.text
     assert 'href="https://acme.example/privacy"' in page.text
-    assert "img-src 'self' data: https://cdn.acme.example;" in page.headers["content-security-policy"]
+    assert "img-src 'self' data: blob: https://cdn.acme.example;" in page.headers["content-security-policy"]
     unbranded = tenant.client.get(f"/verify/{session(tenant)}").text
     assert "<img" not in unbranded.split("<main", 1)[0] and "privacy-link" not in unbranded
     for bad in ({"theme_color": "#ffcc00"}, {"theme_color": "blue"}, {"logo_url": "http://cdn.acme.example/l.png"}):

@@ -21,7 +21,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.staticfiles import StaticFiles
 
-from openkyc.api.schemas import ANSWERS, MODEL_OPERATIONS, ErrorEnvelope
+from openkyc.api import error_codes
+from openkyc.api.schemas import ANSWERS, OTHER_CONTENT, ErrorEnvelope
 
 # The pages may load nothing from elsewhere (ReDoc's footer logo points at its CDN): the browser
 # blocks it before any request leaves.
@@ -57,21 +58,20 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def _signed(path: str) -> bool:
-    return (path.startswith("/v1/") and path != "/v1/health") or path == "/"
-
-
 REF = "#/components/schemas/{model}"
 ERROR_STATUSES = {
-    "400": "Bad input: InvalidParameter[.*], InvalidParameterValue.*, MissingParameter.",
-    "401": "AuthFailure.*: missing, malformed, expired, wrong or replayed signature; unknown or disabled SecretId.",
-    "403": "UnauthorizedOperation.*: the policy's purpose gate, a rule's ip_allow_list, a finished session.",
-    "404": "ResourceNotFound.*: no such resource for the calling app.",
-    "413": "RequestSizeLimitExceeded: the body is larger than OPENKYC_MAX_BODY_BYTES.",
-    "422": "FailedOperation.*: the input was understood but the check could not be done (e.g. no face).",
-    "429": "RequestLimitExceeded[.MonthlyQuota]: the app's rate or quota (Retry-After).",
-    "503": "ResourceUnavailable.ServerBusy: the model queue is full (Retry-After).",
-    "500": "InternalError: logged with the RequestId.",
+    400: "Bad input",
+    401: "Authentication failed: missing, malformed, expired, wrong or replayed signature; unknown or disabled SecretId",
+    403: "Not allowed: the policy's purpose gate, a rule's ip_allow_list, a role, a finished session",
+    404: "No such resource for the calling app",
+    408: "The body was not received in time",
+    409: "In progress or changed meanwhile: retry (Retry-After where sent)",
+    413: "The body is larger than OPENKYC_MAX_BODY_BYTES",
+    422: "The input was understood but the check could not be done (e.g. no face), or a reused Idempotency-Key",
+    429: "The app's rate or quota, or the client address's rate (Retry-After)",
+    500: "Internal error, logged with the RequestId",
+    501: "The embedder is not installed on this server",
+    503: "The model queue is full (Retry-After)",
 }
 
 
@@ -84,18 +84,28 @@ def _schemas(components: dict[str, Any], model: type[BaseModel]) -> dict[str, st
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _errors(path: str, operation: dict[str, Any]) -> list[str]:
-    """The error statuses a route can answer."""
-    statuses = ["500"]
-    if _signed(path):
-        statuses += ["401", "403", "429"]
-    if "requestBody" in operation or operation.get("parameters"):
-        statuses += ["400", "413"]
-    if "{" in path:
-        statuses.append("404")
-    if operation.get("operationId") in MODEL_OPERATIONS:
-        statuses += ["422", "503"]
-    return sorted(set(statuses))
+def _body_schema(doc: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any] | None:
+    """The request body's JSON schema, references and an optional body's ``anyOf`` resolved."""
+    schema: Any = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    while isinstance(schema, dict) and ("$ref" in schema or "anyOf" in schema):
+        if "anyOf" in schema:  # an optional body: the model or null
+            schema = next((s for s in schema["anyOf"] if s.get("type") != "null"), None)
+            continue
+        schema = doc["components"]["schemas"].get(schema["$ref"].rsplit("/", 1)[-1])
+    return schema if isinstance(schema, dict) else None
+
+
+def _answers(schemas: dict[str, Any], name: str, responses: dict[str, Any]) -> None:
+    """The operation's 2xx answer: its JSON model, and other media types where it has them."""
+    ok = responses.setdefault("200", {"description": "Successful Response"})
+    content: dict[str, Any] = {}
+    model = ANSWERS.get(name)
+    if model is not None:
+        content["application/json"] = {"schema": _schemas(schemas, model)}
+    for media_type, description in OTHER_CONTENT.get(name, {}).items():
+        content[media_type] = {"schema": {"type": "string", "description": description}}
+    if content:
+        ok["content"] = content
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -107,23 +117,26 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas = components.setdefault("schemas", {})
     error_ref = _schemas(schemas, ErrorEnvelope)
     for path, operations in doc.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             name = str(operation.get("operationId", ""))
             if operation.get("summary") == name.replace("_", " ").title():  # FastAPI's "Describeaccount"
                 operation["summary"] = name
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's validation answer: OpenKYC answers 400 instead
-            model = ANSWERS.get(operation.get("operationId", ""))
-            if model is not None:
-                ok = responses.setdefault("200", {"description": "Successful Response"})
-                ok["content"] = {"application/json": {"schema": _schemas(schemas, model)}}
+            _answers(schemas, name, responses)
             if path == "/":  # Tencent's protocol: errors are 200 answers with Response.Error
                 _tencent(operation)
                 continue
-            for status in _errors(path, operation):
-                responses[status] = {
-                    "description": ERROR_STATUSES[status],
+            if name == "Readiness":  # 503 until start-up has finished: the same answer, not an error
+                responses["503"] = {"description": "Not ready yet.", "content": responses["200"]["content"]}
+            found = error_codes.codes(name, method, path, operation, _body_schema(doc, operation))
+            for status, codes in found.items():
+                if str(status) in responses:
+                    continue
+                responses[str(status)] = {
+                    "description": f"{ERROR_STATUSES[status]}: {', '.join(codes)}.",
                     "content": {"application/json": {"schema": error_ref}},
+                    "x-error-codes": codes,
                 }
     for unused in ("HTTPValidationError", "ValidationError"):
         if not any(unused in str(operations) for operations in doc.get("paths", {}).values()):
@@ -135,7 +148,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         "description": TC3_DESCRIPTION,
     }
     for path, operations in doc.get("paths", {}).items():
-        if _signed(path):
+        if error_codes.signed(path):
             for operation in operations.values():
                 operation["security"] = [{TC3_SCHEME: []}]
     app.openapi_schema = doc

@@ -7,18 +7,24 @@ and the maximum score -> 100). Method (docs/biometrics.md, "Calibration"):
 * the impostor population is every pair of different identities in the fitting half of the
   shared data (photos and frames sampled across video clips); each pair's cosine goes into a
   histogram of 0.001-wide bins;
-* template scores: under a random key, a pair with cosine ``c`` agrees on Binomial(bits,
-  1 - arccos(c)/pi) bits (Charikar 2002). The false-match rate averaged over keys is therefore the
-  binomial tail mixed over the impostor cosines, computed exactly (:func:`template_survival`);
+* template scores: under a random key, a pair with cosine ``c`` agrees on a number of bits whose
+  distribution depends on the template version (:mod:`openkyc.biometrics.agreement`: Binomial(bits,
+  1 - arccos(c)/pi) for plain templates (Charikar 2002), simulated blocks for super-bit ones). The
+  false-match rate averaged over keys is that distribution's tail mixed over the impostor cosines
+  (:func:`template_survival`);
 * beyond the data, a normal fitted to the upper tail of the impostor cosines (probit regression
   on the empirical quantiles from 1e-1 down to the last level with 10 pairs above it) extrapolates;
   at every score the larger of the empirical and the fitted false-match rate counts;
 * confidence: identities are resampled with replacement (pairs of one identity are not
   independent) and each knot is the one-sided 95 % upper bound of its score over the resamples.
+* for every app, not only on average: template knots are at least the per-key knots
+  (:mod:`openkyc.biometrics.key_quantile`: the score where the 95th-percentile key reaches the rate,
+  upper bound over identity resamples) at the rates the data can show.
 
 One table per embedder name (``sface``, ``dlib``, ``fusion``) and, inside it, template knots for
-each template size in :data:`TEMPLATE_SIZES` (a template is scored with the knots of its own
-size, so templates of an older, shorter key keep their meaning). The tables are written by
+each template format ``(version, bits)`` in :data:`TEMPLATE_FORMATS` (a template is scored with the
+knots of its own format, so templates of an older key keep their meaning); ``bits`` and
+``template_version`` name the format new keys get. The tables are written by
 ``benchmarks/calibrate_faces.py --write`` to ``calibration.json`` in this package.
 """
 
@@ -28,13 +34,17 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from openkyc.biometrics import agreement, key_quantile
+from openkyc.biometrics.agreement import BIN, GRID
+from openkyc.biometrics.templates import PLAIN, SUPER_BIT
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -51,9 +61,13 @@ DEFAULT_THRESHOLD = 70.0
 TABLE_FILE = "calibration.json"
 TABLE_VERSION = 3
 EMBEDDERS: tuple[str, ...] = ("sface", "dlib", "fusion")
-TEMPLATE_SIZES: tuple[int, ...] = (1024, 2048, 4096)
-BIN = 0.001  # cosine histogram bin width
-GRID: FloatArray = np.linspace(-1.0, 1.0, round(2 / BIN) + 1)
+TEMPLATE_SIZES: tuple[int, ...] = (1024, 2048, 4096)  # version-1 (plain) template sizes
+# every template format a table scores: (version, bits); docs/biometrics.md, "Calibration"
+TEMPLATE_FORMATS: tuple[tuple[int, int], ...] = (
+    *((PLAIN, bits) for bits in TEMPLATE_SIZES),
+    (SUPER_BIT, 1024),
+    (SUPER_BIT, 2048),
+)
 TAIL_LEVELS: tuple[float, ...] = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4)
 TAIL_MIN_PAIRS = 10.0  # a tail level is used when at least this many pairs lie above it
 CONFIDENCE = 0.95
@@ -91,18 +105,23 @@ def histogram(cosines: FloatArray, weights: FloatArray | None = None) -> FloatAr
     return np.bincount(cosine_bins(cosines), weights=weights, minlength=len(GRID)).astype(np.float64)
 
 
-@functools.lru_cache(maxsize=8)
-def template_survival(bits: int) -> FloatArray:
-    """``(len(GRID), bits + 1)``: P(at least k of ``bits`` agree) for a pair with each grid cosine."""
-    p = np.clip(1.0 - np.arccos(GRID) / np.pi, 1e-15, 1 - 1e-15)
-    k = np.arange(bits + 1, dtype=np.float64)
-    lgam = np.array([math.lgamma(i + 1) for i in range(bits + 1)])
-    log_comb = lgam[bits] - lgam - lgam[::-1]
-    log_pmf = log_comb[None, :] + k[None, :] * np.log(p)[:, None] + (bits - k)[None, :] * np.log1p(-p)[:, None]
-    pmf = np.exp(log_pmf)
-    survival: FloatArray = np.minimum(np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1], 1.0)
-    survival.setflags(write=False)  # cached: shared by every caller
-    return survival
+def template_survival(
+    bits: int, version: int = PLAIN, dim: int = 128, samples: int = agreement.SUPER_BIT_SAMPLES
+) -> FloatArray:
+    """``(len(GRID), bits + 1)``: P(at least k of ``bits`` agree) for a pair with each grid cosine,
+    for templates of ``version`` (:mod:`openkyc.biometrics.agreement`)."""
+    return agreement.survival(bits, version, dim, samples)
+
+
+def size_name(bits: int, version: int = PLAIN) -> str:
+    """The name of a template size's knots in a table: ``"1024"`` (version 1), ``"v2:1024"``."""
+    return str(bits) if version == PLAIN else f"v{version}:{bits}"
+
+
+def parse_size(name: str) -> tuple[int, int]:
+    """``(version, bits)`` of a :func:`size_name`."""
+    version, _, bits = name.rpartition(":")
+    return (int(version[1:]) if version else PLAIN), int(bits)
 
 
 def weighted_quantile_sf(hist: FloatArray, level: float) -> float:
@@ -138,21 +157,27 @@ class FmrCurves:
     """False-match rate as a function of score, for cosine and each template size."""
 
     cosine: FloatArray  # FMR(cosine >= GRID[i])
-    template: dict[int, FloatArray]  # bits -> FMR(hamming similarity >= k / bits), k = 0..bits
+    template: dict[str, FloatArray]  # size_name -> FMR(hamming similarity >= k / bits), k = 0..bits
     tail: tuple[float, float]
 
 
-def fmr_curves(hist: FloatArray, sizes: Sequence[int] = TEMPLATE_SIZES) -> FmrCurves:
-    """Conservative FMR curves from an impostor cosine histogram: max(empirical, tail model)."""
+def fmr_curves(
+    hist: FloatArray,
+    formats: Sequence[tuple[int, int]] = TEMPLATE_FORMATS,
+    dim: int = 128,
+    samples: int = agreement.SUPER_BIT_SAMPLES,
+) -> FmrCurves:
+    """Conservative FMR curves (averaged over keys) from an impostor cosine histogram:
+    max(empirical, tail model), for each template format ``(version, bits)``."""
     mean, std = fit_tail(hist)
     emp = hist / hist.sum()
     par = normal_hist(mean, std)
     cos_emp = np.cumsum(emp[::-1])[::-1]
     cos_par = np.cumsum(par[::-1])[::-1]
     template = {}
-    for bits in sizes:
-        m = template_survival(bits)
-        template[bits] = np.maximum(emp @ m, par @ m)
+    for version, bits in formats:
+        m = template_survival(bits, version, dim, samples)
+        template[size_name(bits, version)] = np.maximum(emp @ m, par @ m)
     return FmrCurves(np.maximum(cos_emp, cos_par), template, (mean, std))
 
 
@@ -162,10 +187,11 @@ def _first_at_or_below(curve: FloatArray, fmr: float) -> int:
 
 
 def thresholds(curves: FmrCurves) -> dict[str, list[float]]:
-    """Score at each :data:`FMR_KNOTS` rate: ``cosine`` and ``"<bits>"`` template thresholds."""
+    """Score at each :data:`FMR_KNOTS` rate: ``cosine`` and per-format (:func:`size_name`) template thresholds."""
     out = {"cosine": [float(GRID[_first_at_or_below(curves.cosine, fmr)]) for fmr, _ in FMR_KNOTS]}
-    for bits, curve in curves.template.items():
-        out[str(bits)] = [_first_at_or_below(curve, fmr) / bits for fmr, _ in FMR_KNOTS]
+    for name, curve in curves.template.items():
+        bits = len(curve) - 1
+        out[name] = [_first_at_or_below(curve, fmr) / bits for fmr, _ in FMR_KNOTS]
     return out
 
 
@@ -182,7 +208,9 @@ def bootstrap_thresholds(
     *,
     resamples: int = 200,
     seed: int = 0,
-    sizes: Sequence[int] = TEMPLATE_SIZES,
+    formats: Sequence[tuple[int, int]] = TEMPLATE_FORMATS,
+    dim: int = 128,
+    samples: int = agreement.SUPER_BIT_SAMPLES,
 ) -> dict[str, FloatArray]:
     """Thresholds (as :func:`thresholds`) for ``resamples`` identity resamples: name -> (resamples, knots)."""
     rng = np.random.default_rng(seed)
@@ -192,7 +220,7 @@ def bootstrap_thresholds(
         counts = rng.multinomial(identities, np.full(identities, 1.0 / identities)).astype(np.float64)
         weights = pair_weights(id_a, id_b, counts)
         hist = np.bincount(bins, weights=weights, minlength=len(GRID)).astype(np.float64)
-        for name, values in thresholds(fmr_curves(hist, sizes)).items():
+        for name, values in thresholds(fmr_curves(hist, formats, dim, samples)).items():
             runs.setdefault(name, []).append(values)
     return {name: np.asarray(values) for name, values in runs.items()}
 
@@ -211,23 +239,49 @@ def build_table(
     *,
     embedder: str,
     default_bits: int,
+    default_version: int = PLAIN,
     resamples: int = 200,
-    sizes: Sequence[int] = TEMPLATE_SIZES,
+    formats: Sequence[tuple[int, int]] = TEMPLATE_FORMATS,
+    dim: int = 128,
+    samples: int = agreement.SUPER_BIT_SAMPLES,
+    key_counts: Mapping[str, IntArray] | None = None,
+    key_resamples: int = 100,
 ) -> dict[str, Any]:
-    """The calibration table of one embedder from its impostor pairs (cosine, identity indices)."""
-    point = thresholds(fmr_curves(histogram(cosines), sizes))
-    boot = bootstrap_thresholds(cosines, id_a, id_b, identities, resamples=resamples, sizes=sizes)
+    """The calibration table of one embedder from its impostor pairs (cosine, identity indices);
+    ``samples``: simulated blocks for the super-bit agreement distribution; ``key_counts``: per
+    format name, the agreeing bits of every impostor pair under each of some random keys
+    ``(keys, pairs)``, for per-key knots (:mod:`openkyc.biometrics.key_quantile`)."""
+    point = thresholds(fmr_curves(histogram(cosines), formats, dim, samples))
+    boot = bootstrap_thresholds(
+        cosines, id_a, id_b, identities, resamples=resamples, formats=formats, dim=dim, samples=samples
+    )
     upper = {name: np.quantile(values, CONFIDENCE, axis=0) for name, values in boot.items()}
     lower = {name: np.quantile(values, 1 - CONFIDENCE, axis=0) for name, values in boot.items()}
     mean, std = fit_tail(histogram(cosines))
-    templates = {str(bits): _knots(np.maximum(upper[str(bits)], point[str(bits)]), 0.0, 1.0) for bits in sizes}
+    names = [size_name(bits, version) for version, bits in formats]
+    averaged = {name: [float(v) for v in np.maximum(upper[name], point[name])] for name in names}
+    levels = [fmr for fmr, _ in FMR_KNOTS if fmr * len(cosines) >= TAIL_MIN_PAIRS]
+    per_key: dict[str, Any] = {}
+    for name, counts in (key_counts or {}).items():
+        bits = parse_size(name)[1]
+        knots = key_quantile.key_quantile_knots(counts, bits, id_a, id_b, identities, levels, resamples=key_resamples)
+        per_key[name] = {"keys": int(counts.shape[0]), "quantile": key_quantile.KEY_QUANTILE, **knots}
+    templates = {
+        name: _knots(
+            key_quantile.combine(averaged[name], per_key[name]["upper"]) if name in per_key else averaged[name],
+            0.0,
+            1.0,
+        )
+        for name in names
+    }
     return {
         "version": TABLE_VERSION,
         "embedder": embedder,
         "bits": default_bits,
+        "template_version": default_version,
         "impostor_fit": {"tail_mean": mean, "tail_std": std, "n": len(cosines), "identities": identities},
         "cosine": _knots(np.maximum(upper["cosine"], point["cosine"]), -1.0, 1.0),
-        "template": templates[str(default_bits)],
+        "template": templates[size_name(default_bits, default_version)],
         "templates": templates,
         "confidence": {
             "level": CONFIDENCE,
@@ -236,6 +290,8 @@ def build_table(
             "point": point,
             "lower": {name: [round(float(v), 6) for v in values] for name, values in lower.items()},
             "upper": {name: [round(float(v), 6) for v in values] for name, values in upper.items()},
+            "per_key": {"levels": levels, **per_key},
+            "key_averaged": {name: _knots(values, 0.0, 1.0) for name, values in averaged.items()},
         },
         "default_threshold": DEFAULT_THRESHOLD,
     }
@@ -275,30 +331,50 @@ class Calibration:
         return int(self.table["bits"])
 
     @property
-    def sizes(self) -> tuple[int, ...]:
-        """Template sizes this table can score."""
-        return tuple(sorted(int(b) for b in self.table.get("templates", {str(self.bits): None})))
+    def version(self) -> int:
+        """The template version (projection) new keys get; tables without one predate version 2."""
+        return int(self.table.get("template_version", PLAIN))
 
-    def _knots(self, kind: str, bits: int | None) -> npt.NDArray[np.float64]:
-        if kind == "template" and bits is not None and bits != self.bits:
-            by_size = self.table.get("templates", {})
-            if str(bits) not in by_size:
-                raise ValueError(f"no calibration for {bits}-bit templates")
-            return np.asarray(by_size[str(bits)], dtype=np.float64)
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Version-1 (plain) template sizes this table can score."""
+        return tuple(sorted(bits for version, bits in self.formats if version == PLAIN))
+
+    @property
+    def formats(self) -> tuple[tuple[int, int], ...]:
+        """Template formats ``(version, bits)`` this table can score."""
+        names = self.table.get("templates", {size_name(self.bits, self.version): None})
+        return tuple(sorted(parse_size(name) for name in names))
+
+    def _knots(self, kind: str, bits: int | None, version: int | None = None) -> npt.NDArray[np.float64]:
+        if kind == "template":
+            name = size_name(bits or self.bits, version or self.version)
+            if name != size_name(self.bits, self.version):
+                by_size = self.table.get("templates", {})
+                if name not in by_size:
+                    raise ValueError(
+                        f"no calibration for {bits or self.bits}-bit version-{version or self.version} templates"
+                    )
+                return np.asarray(by_size[name], dtype=np.float64)
         return np.asarray(self.table[kind], dtype=np.float64)
 
-    def sim(self, score: float, kind: str = "template", bits: int | None = None) -> float:
-        """``sim`` of ``score``; ``bits`` picks the template size's knots (default: :attr:`bits`)."""
-        knots = self._knots(kind, bits)
+    def sim(self, score: float, kind: str = "template", bits: int | None = None, version: int | None = None) -> float:
+        """``sim`` of ``score``; ``bits`` and ``version`` pick the template format's knots (default:
+        :attr:`bits`, :attr:`version`)."""
+        knots = self._knots(kind, bits, version)
         return float(np.clip(np.interp(score, knots[:, 0], knots[:, 1]), 0.0, 100.0))
 
-    def sims(self, scores: FloatArray, kind: str = "template", bits: int | None = None) -> FloatArray:
+    def sims(
+        self, scores: FloatArray, kind: str = "template", bits: int | None = None, version: int | None = None
+    ) -> FloatArray:
         """:meth:`sim` of every score in ``scores`` at once."""
-        knots = self._knots(kind, bits)
+        knots = self._knots(kind, bits, version)
         return np.clip(np.interp(np.asarray(scores, dtype=np.float64), knots[:, 0], knots[:, 1]), 0.0, 100.0)
 
-    def score_for_sim(self, sim: float, kind: str = "template", bits: int | None = None) -> float:
-        knots = self._knots(kind, bits)
+    def score_for_sim(
+        self, sim: float, kind: str = "template", bits: int | None = None, version: int | None = None
+    ) -> float:
+        knots = self._knots(kind, bits, version)
         return float(np.interp(sim, knots[:, 1], knots[:, 0]))
 
 
@@ -306,3 +382,9 @@ class Calibration:
 def template_bits(embedder: str) -> int:
     """Template size new keys of ``embedder`` get, from its packaged table (no model is loaded)."""
     return Calibration.packaged(embedder).bits
+
+
+@functools.lru_cache(maxsize=8)
+def template_version(embedder: str) -> int:
+    """Template version new keys of ``embedder`` get, from its packaged table (no model is loaded)."""
+    return Calibration.packaged(embedder).version

@@ -37,7 +37,7 @@ def embedder_key(key: TemplateKey, embedder: str) -> TemplateKey:
         return key
     label = f"openkyc-face-embedder-subkey|{embedder}".encode()
     secret = hmac.new(key.secret, label, hashlib.sha256).digest()
-    return TemplateKey(f"{key.key_id}{KEY_SEPARATOR}{embedder}", secret, key.bits)
+    return TemplateKey(f"{key.key_id}{KEY_SEPARATOR}{embedder}", secret, key.bits, key.version)
 
 
 def base_key_id(template_key_id: str) -> str:
@@ -127,8 +127,9 @@ class FaceEngine:
         self.enforce_quality = enforce_quality
         self.threshold = threshold
         self.bits = calibration.bits
+        self.version = calibration.version
         self._limits = {"max_pixels": max_pixels, "max_bytes": max_bytes}
-        self._protectors: dict[tuple[str, bytes, int], TemplateProtector] = {}
+        self._protectors: dict[tuple[str, bytes, int, int], TemplateProtector] = {}
 
     @classmethod
     def default(cls, *, num_threads: int | None = 1, **options: object) -> FaceEngine:
@@ -185,16 +186,17 @@ class FaceEngine:
         return self.embedder.embed(image, face), quality
 
     def protector(self, key: TemplateKey) -> TemplateProtector:
-        """The protector for this embedder's sub-key of ``key``, making templates of the key's size
-        (a key without one: the table's default); matrices are kept for the few in use."""
+        """The protector for this embedder's sub-key of ``key``, making templates of the key's size and
+        version (a key without them: the table's defaults); matrices are kept for the few in use."""
         key = embedder_key(key, self.name)
-        bits = key.bits or self.bits
-        cache_key = (key.key_id, hashlib.sha256(key.secret).digest(), bits)
+        bits, version = key.bits or self.bits, key.version or self.version
+        cache_key = (key.key_id, hashlib.sha256(key.secret).digest(), bits, version)
         protector = self._protectors.get(cache_key)
         if protector is None:
             if len(self._protectors) >= 64:
                 self._protectors.clear()
-            protector = self._protectors[cache_key] = TemplateProtector(key, dim=self.embedder.dim, bits=bits)
+            protector = TemplateProtector(key, dim=self.embedder.dim, bits=bits, version=version)
+            self._protectors[cache_key] = protector
         return protector
 
     def enrol(self, data: bytes | Image, key: TemplateKey, **select: bool) -> Enrolment:
@@ -211,17 +213,23 @@ class FaceEngine:
             embedding, quality = self.embed(data)
             results.append((protector.protect(embedding), quality))
         (ta, qa), (tb, qb) = results
-        return self._result(hamming_similarity(ta, tb), qa, qb, ta.bits)
+        return self._result(ta, tb, qa, qb)
 
     def compare_templates(self, a: FaceTemplate, b: FaceTemplate) -> CompareResult:
-        return self._result(hamming_similarity(a, b), None, None, a.bits)
+        return self._result(a, b, None, None)
 
-    def sim(self, score: float, bits: int | None = None) -> float:
-        """``sim`` of a Hamming similarity between two ``bits``-bit templates (default: the table's size)."""
-        return self.calibration.sim(score, "template", bits)
+    def sim(self, score: float, bits: int | None = None, version: int | None = None) -> float:
+        """``sim`` of a Hamming similarity between two templates of ``bits`` bits and ``version``
+        (default: the table's size and version)."""
+        return self.calibration.sim(score, "template", bits, version)
 
-    def _result(self, score: float, qa: Quality | None, qb: Quality | None, bits: int) -> CompareResult:
-        sim = self.sim(score, bits)
+    def template_sim(self, a: FaceTemplate, b: FaceTemplate) -> float:
+        """``sim`` of two templates of one key, with the knots of their own size and version."""
+        return self.sim(hamming_similarity(a, b), a.bits, a.version)
+
+    def _result(self, a: FaceTemplate, b: FaceTemplate, qa: Quality | None, qb: Quality | None) -> CompareResult:
+        score = hamming_similarity(a, b)
+        sim = self.sim(score, a.bits, a.version)
         return CompareResult(sim, sim >= self.threshold, self.threshold, score, qa, qb)
 
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from openkyc.biometrics.calibration import Calibration
 from openkyc.biometrics.engine import FaceEngine
-from openkyc.biometrics.templates import TemplateKey, hamming_similarity, projection_matrix
+from openkyc.biometrics.templates import PLAIN, TemplateKey, hamming_similarity, projection_matrix
 from openkyc.biometrics.types import Embedding
 from openkyc.errors import OpenKYCError
 
@@ -80,11 +80,15 @@ def random_keys(count: int, seed: int | None = None) -> list[TemplateKey]:
 
 
 def template_similarities(
-    vectors: npt.NDArray[np.float32], index: npt.NDArray[np.int64], key: TemplateKey, bits: int
+    vectors: npt.NDArray[np.float32],
+    index: npt.NDArray[np.int64],
+    key: TemplateKey,
+    bits: int,
+    version: int = PLAIN,
 ) -> FloatArray:
     """Hamming similarity of each pair ``index[i] = (a, b)`` of ``vectors`` under ``key``: the
     product's own projection (:func:`projection_matrix`), computed for all pairs at once."""
-    matrix = projection_matrix(key, vectors.shape[1], bits)
+    matrix = projection_matrix(key, vectors.shape[1], bits, version)
     signs = np.where((vectors @ matrix.T) > 0, 1.0, -1.0).astype(np.float32)
     gram = signs @ signs.T  # agreements - disagreements of every two vectors (exact in float32)
     return (gram[index[:, 0], index[:, 1]].astype(np.float64) + bits) / (2.0 * bits)
@@ -98,17 +102,19 @@ def key_spread(
     keys: list[TemplateKey],
     *,
     bits: int | None = None,
+    version: int | None = None,
     sims: tuple[float, ...] = OPERATING_SIMS,
 ) -> dict[str, Any]:
-    """Operating points at each of ``sims`` under every key: per-key counts and the spread."""
-    size = bits or calibration.bits
+    """Operating points at each of ``sims`` under every key (templates of ``bits`` and ``version``,
+    default: the table's): per-key counts and the spread."""
+    size, scheme = bits or calibration.bits, version or calibration.version
     per_key: dict[str, list[dict[str, Any]]] = {f"{s:g}": [] for s in sims}
     for key in keys:
-        scores = template_similarities(vectors, index, key, size)
-        mapped = calibration.sims(scores, "template", size)
+        scores = template_similarities(vectors, index, key, size, scheme)
+        mapped = calibration.sims(scores, "template", size, scheme)
         for s in sims:
             per_key[f"{s:g}"].append(operating_point(mapped, labels, s))
-    out: dict[str, Any] = {"keys": len(keys), "bits": size}
+    out: dict[str, Any] = {"keys": len(keys), "bits": size, "template_version": scheme}
     for level, points in per_key.items():
         fmr = np.asarray([p["fmr"] or 0.0 for p in points])
         fnm = np.asarray([p["false_non_matches"] for p in points])
@@ -151,6 +157,7 @@ class EvaluationReport:
     accuracy_at_threshold: float | None
     operating_points: dict[str, dict[str, Any]] = field(default_factory=dict)  # sim -> point (template)
     key_spread: dict[str, Any] | None = None
+    template_format: dict[str, int] = field(default_factory=dict)  # bits, version of the templates
     scores: dict[str, FloatArray] = field(repr=False, default_factory=dict)
     labels: npt.NDArray[np.bool_] = field(repr=False, default_factory=lambda: np.zeros(0, bool))
     thresholds: dict[str, dict[str, float]] = field(repr=False, default_factory=dict)  # kind -> sim -> score
@@ -177,6 +184,7 @@ class EvaluationReport:
                 "genuine_pairs": at["genuine_pairs"],
             },
             "operating_points": self.operating_points,
+            "template_format": self.template_format,
             "cosine": self.cosine,
             "template": self.template,
         }
@@ -225,15 +233,17 @@ def evaluate(
         index.append((row[pair.image_a], row[pair.image_b]))
     lab = np.asarray(labels, dtype=bool)
     cos_a, ham_a = np.asarray(cos, dtype=np.float64), np.asarray(ham, dtype=np.float64)
-    cal, bits = engine.calibration, protector.bits
-    sims = cal.sims(ham_a, "template", bits)
+    cal, bits, version = engine.calibration, protector.bits, protector.version
+    sims = cal.sims(ham_a, "template", bits, version)
     accuracy = float(np.mean((sims >= engine.threshold) == lab)) if len(lab) else None
     failed = [str(p.name) for p, e in embeddings.items() if e is None]
     levels = sorted({engine.threshold, *OPERATING_SIMS})
     spread = None
     if keys and len(lab):
         vectors = np.stack([np.asarray(embeddings[p], dtype=np.float32) for p in usable])
-        spread = key_spread(vectors, np.asarray(index, dtype=np.int64), lab, cal, keys, bits=bits, sims=tuple(levels))
+        spread = key_spread(
+            vectors, np.asarray(index, dtype=np.int64), lab, cal, keys, bits=bits, version=version, sims=tuple(levels)
+        )
     return EvaluationReport(
         pairs=len(pairs),
         failures_to_enrol=len(failed),
@@ -244,11 +254,12 @@ def evaluate(
         accuracy_at_threshold=None if accuracy is None else round(accuracy, 5),
         operating_points={f"{s:g}": operating_point(sims, lab, s) for s in levels},
         key_spread=spread,
+        template_format={"bits": bits, "version": version},
         scores={"cosine": cos_a, "template": ham_a},
         labels=lab,
         thresholds={
             "cosine": {f"{s:g}": cal.score_for_sim(s, "cosine") for s in OPERATING_SIMS},
-            "template": {f"{s:g}": cal.score_for_sim(s, "template", bits) for s in OPERATING_SIMS},
+            "template": {f"{s:g}": cal.score_for_sim(s, "template", bits, version) for s in OPERATING_SIMS},
         },
     )
 

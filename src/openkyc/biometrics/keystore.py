@@ -1,9 +1,10 @@
 """Per-app template keys in the database, sealed under the data keys; creation and rotation.
 
-Each key row keeps the template size it was made for (``bits``), and the :class:`TemplateKey` it
-unseals to carries it: when the default size changes, an app's existing key keeps making templates
-of its own size (so its stored templates keep matching), and ``openkyc keys rotate-template``
-moves the app to a new key of the current size, re-issuing the templates.
+Each key row keeps the template size and version it was made for (``bits``, ``template_version``),
+and the :class:`TemplateKey` it unseals to carries them: when a default changes, an app's existing
+key keeps making templates of its own size and projection (so its stored templates keep matching),
+and ``openkyc keys rotate-template`` moves the app to a new key of the current size and version,
+re-issuing the templates.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from openkyc.biometrics.templates import TemplateKey
+from openkyc.biometrics.templates import PLAIN, TemplateKey
 from openkyc.errors import ConcurrentUpdate, ResourceNotFound
 from openkyc.privacy.crypto import Keyring
 from openkyc.store.models.accounts import App
@@ -30,10 +31,12 @@ def _aad(key_id: str, app_id: int) -> bytes:
 
 def _unseal(row: TemplateKeyRow, keyring: Keyring) -> TemplateKey:
     secret = keyring.decrypt(row.secret_enc, _aad(row.key_id, row.app_id))
-    return TemplateKey(key_id=row.key_id, secret=secret, bits=row.bits)
+    return TemplateKey(key_id=row.key_id, secret=secret, bits=row.bits, version=row.template_version)
 
 
-def _new_row(keyring: Keyring, app_id: int, bits: int, now: datetime) -> tuple[TemplateKeyRow, TemplateKey]:
+def _new_row(
+    keyring: Keyring, app_id: int, bits: int, version: int, now: datetime
+) -> tuple[TemplateKeyRow, TemplateKey]:
     key_id = "tk-" + secrets.token_hex(8)
     secret = secrets.token_bytes(32)
     row = TemplateKeyRow(
@@ -41,10 +44,11 @@ def _new_row(keyring: Keyring, app_id: int, bits: int, now: datetime) -> tuple[T
         app_id=app_id,
         secret_enc=keyring.encrypt(secret, _aad(key_id, app_id)),
         bits=bits,
+        template_version=version,
         active=True,
         created_at=now,
     )
-    return row, TemplateKey(key_id=key_id, secret=secret, bits=bits)
+    return row, TemplateKey(key_id=key_id, secret=secret, bits=bits, version=version)
 
 
 def _active_row(session: Session, app_id: int) -> TemplateKeyRow | None:
@@ -55,7 +59,9 @@ def _active_row(session: Session, app_id: int) -> TemplateKeyRow | None:
     )
 
 
-def create_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: datetime) -> TemplateKey:
+def create_key(
+    session: Session, keyring: Keyring, app_id: int, bits: int, now: datetime, *, version: int = PLAIN
+) -> TemplateKey:
     """A new active key for the app (rotation); earlier keys stay, inactive, until their templates are re-issued.
 
     The partial unique index allows one active key per app: a rotation racing another one (or a
@@ -65,7 +71,7 @@ def create_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: 
     # so a rotation never races another one into the unique index; the retry stays for first use
     session.execute(select(App.id).where(App.id == app_id).with_for_update())
     for attempt in range(_RETRIES):
-        row, key = _new_row(keyring, app_id, bits, now)
+        row, key = _new_row(keyring, app_id, bits, version, now)
         try:
             with session.begin_nested():
                 session.execute(
@@ -83,7 +89,9 @@ def create_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def active_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: datetime) -> TemplateKey:
+def active_key(
+    session: Session, keyring: Keyring, app_id: int, bits: int, now: datetime, *, version: int = PLAIN
+) -> TemplateKey:
     """The app's active key, made on first use; concurrent first uses all get the same one.
 
     Get-or-create under the partial unique index: the insert runs in a SAVEPOINT, and the loser of
@@ -93,7 +101,7 @@ def active_key(session: Session, keyring: Keyring, app_id: int, bits: int, now: 
         row = _active_row(session, app_id)
         if row is not None:
             return _unseal(row, keyring)
-        new_row, key = _new_row(keyring, app_id, bits, now)
+        new_row, key = _new_row(keyring, app_id, bits, version, now)
         try:
             with session.begin_nested():
                 session.add(new_row)

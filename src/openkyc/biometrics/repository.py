@@ -288,7 +288,15 @@ class SubjectRepository:
 
     @requires_purpose(DataElement.TEMPLATE, writes=True)
     def replace_template(
-        self, app_id: int, row_id: int, *, template: bytes, key_id: str, now: datetime, purpose: Purpose
+        self,
+        app_id: int,
+        row_id: int,
+        *,
+        template: bytes,
+        template_version: int,
+        key_id: str,
+        now: datetime,
+        purpose: Purpose,
     ) -> bool:
         """Re-issue a row's template (template-key rotation), sealed under the subject's key;
         False when the row is gone or its subject's key was destroyed (being erased)."""
@@ -302,6 +310,7 @@ class SubjectRepository:
         row.template = seal_template(
             SealingKey(subject_key_id, key), app_id, row.collection_id, row.subject_id, template
         )
+        row.template_version = template_version
         row.key_id = key_id
         self.session.add(IndexEvent(collection_id=row.collection_id, subject_row=row.id, op="add", created_at=now))
         self.session.flush()

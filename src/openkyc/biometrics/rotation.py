@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from openkyc.biometrics import keystore
-from openkyc.biometrics.calibration import template_bits
+from openkyc.biometrics.calibration import template_bits, template_version
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.service import FaceModels
 from openkyc.errors import OpenKYCError
@@ -55,7 +55,9 @@ def rotate_template_key(
 ) -> RotationReport:
     now = data.clock()
     with data.transaction() as session:
-        key = keystore.create_key(session, data.keyring, app_id, template_bits("sface"), now)
+        key = keystore.create_key(
+            session, data.keyring, app_id, template_bits("sface"), now, version=template_version("sface")
+        )
         rows = session.execute(
             select(Subject.id, Subject.image_blob_id, Collection.embedder)
             .join(Collection, Collection.id == Subject.collection_id)
@@ -80,6 +82,7 @@ def rotate_template_key(
                     app_id,
                     row_id,
                     template=template.to_bytes(),
+                    template_version=template.version,
                     key_id=key.key_id,
                     now=now,
                     purpose=Purpose.PROVIDE_FEATURES,

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from openkyc.accounts import ids
 from openkyc.biometrics import keystore
-from openkyc.biometrics.calibration import template_bits
+from openkyc.biometrics.calibration import template_bits, template_version
 from openkyc.biometrics.embedding import check_available
 from openkyc.biometrics.engine import FaceEngine, base_key_id
 from openkyc.biometrics.repository import SubjectExists, SubjectRepository
 from openkyc.biometrics.search import IndexManager
-from openkyc.biometrics.templates import FaceTemplate, TemplateKey, hamming_similarity
+from openkyc.biometrics.templates import FaceTemplate, TemplateKey
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
 from openkyc.errors import FailedOperation, InvalidParameterValue, OpenKYCError, ResourceNotFound
@@ -67,7 +67,14 @@ class FaceService:
 
     def _key(self, session: Session, embedder: str) -> TemplateKey:
         """The app's active key; ``engine.protector`` derives the embedder's sub-key from it."""
-        return keystore.active_key(session, self.data.keyring, self.app_id, template_bits(embedder), self.data.clock())
+        return keystore.active_key(
+            session,
+            self.data.keyring,
+            self.app_id,
+            template_bits(embedder),
+            self.data.clock(),
+            version=template_version(embedder),
+        )
 
     def detect(self, image: bytes) -> dict[str, Any]:
         self.data.gate.check(Purpose.PROVIDE_FEATURES, [DataElement.FACE_IMAGE, DataElement.KEYPOINTS])
@@ -235,7 +242,7 @@ class FaceService:
                 found = self._search(engine, collection_id, [{t.key_id: t} for _, t in made], 1)
                 kept: list[tuple[int, FaceTemplate]] = []
                 for (i, template), hits in zip(made, found, strict=True):
-                    twin = any(engine.sim(hamming_similarity(template, t)) >= threshold for _, t in kept)
+                    twin = any(engine.template_sim(template, t) >= threshold for _, t in kept)
                     if twin or any(sim >= threshold for _, sim in hits):
                         answers[i]["code"] = DuplicateSubject.code
                     else:
@@ -299,14 +306,15 @@ class FaceService:
     ) -> list[list[tuple[int, float]]]:
         """``(row id, sim)`` of the ``top_k`` nearest rows for each query, best first (one scan).
 
-        Scored with the knots of the shortest template size in the query (sizes only differ while a
-        rotation to a new size is pending): the conservative choice, longer templates are less noisy.
+        Scored with the knots of the query template with the highest sim-70 threshold (formats only
+        differ while a rotation to a new size or version is pending): the conservative choice.
         """
         found = self.index.search_many(collection_id, queries, top_k)
         out: list[list[tuple[int, float]]] = []
         for query, matches in zip(queries, found, strict=True):
-            bits = min(q.bits for q in query.values())
-            out.append([(m.id, round(engine.sim(m.score, bits), 2)) for m in matches])
+            formats = {(q.bits, q.version) for q in query.values()}
+            bits, version = max(formats, key=lambda f: engine.calibration.score_for_sim(70.0, "template", *f))
+            out.append([(m.id, round(engine.sim(m.score, bits, version), 2)) for m in matches])
         return out
 
     def search(self, collection_id: str, image: bytes, top_k: int, rule_id: str | None = None) -> dict[str, Any]:

@@ -97,6 +97,8 @@ def evaluate(
         evaluation.plot(report, plot)
     result = report.as_dict()
     lines = [f"pairs={result['pairs']} scored={result['scored_pairs']} fte={result['failures_to_enrol']}"]
+    form = result["template_format"]
+    lines.append(f"templates: {form['bits']} bits, version {form['version']}")
     for kind in ("cosine", "template"):
         m = result[kind]
         lines.append(

@@ -60,6 +60,7 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     "create_liveness_challenge": ("CreateLivenessChallenge", "POST", "/v1/liveness/challenges"),
     "answer_session_notice": ("AnswerSessionNotice", "POST", "/verify/{biz_token}/notice"),
     "create_session_challenge": ("CreateSessionChallenge", "POST", "/verify/{biz_token}/challenge"),
+    "check_session_document": ("CheckSessionDocument", "POST", "/verify/{biz_token}/document"),
     # management (operators): paged lists (limit, cursor) and administrative changes
     "list_apps": ("ListApps", "GET", "/v1/apps"),
     "create_app": ("CreateApp", "POST", "/v1/apps"),
@@ -263,9 +264,11 @@ class Operations(Generic[T, R]):
         rule_id: str | None = None,
         subject_id: str | None = None,
         challenge_id: str | None = None,
+        document_back_image: str | None = None,
     ) -> T:
         body = _body(
             document_image=document_image,
+            document_back_image=document_back_image,
             video=video,
             mode=mode,
             actions=list(actions) if actions is not None else None,
@@ -316,11 +319,13 @@ class Operations(Generic[T, R]):
         document_image: str | None = None,
         attempt_id: str | None = None,
         challenge_id: str | None = None,
+        document_back_image: str | None = None,
     ) -> T:
         body = _body(
             video=video,
             reflect_sequence_id=reflect_sequence_id,
             document_image=document_image,
+            document_back_image=document_back_image,
             attempt_id=attempt_id,
             challenge_id=challenge_id,
         )
@@ -391,6 +396,9 @@ class Operations(Generic[T, R]):
 
     def create_session_challenge(self, biz_token: str) -> T:
         return self._call("POST", f"/verify/{_p(biz_token)}/challenge")
+
+    def check_session_document(self, biz_token: str, document_image: str) -> T:
+        return self._call("POST", f"/verify/{_p(biz_token)}/document", _body(document_image=document_image))
 
     # --- management (operators) ---------------------------------------------------------------
     # Lists answer newest first with ``next_cursor`` (``None`` on the last page): pass it as ``cursor``.

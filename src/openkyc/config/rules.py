@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 
 Action = Literal["blink", "mouth", "nod", "shake"]
 DocumentWarning = Literal[
-    "WarnBlurred", "WarnGlare", "WarnTooDark", "WarnIncomplete", "WarnScreenCapture", "WarnBlackWhiteCopy"
+    "WarnBlurred",
+    "WarnGlare",
+    "WarnTooDark",
+    "WarnIncomplete",
+    "WarnScreenCapture",
+    "WarnBlackWhiteCopy",
+    "WarnTamperingHint",
 ]
 LivenessMode = Literal["silent", "action", "reflection", "challenge"]
 DocumentType = Literal["TD1", "TD2", "TD3", "MRVA", "MRVB", "HK_ID", "MY_MYKAD", "SG_NRIC", "ID_NIK", "GENERIC_ID"]
@@ -191,7 +197,8 @@ class RuleConfig(_Strict):
     webhook_url: HttpUrl | None = None
     # None: the session's language, else the browser's Accept-Language (the hosted page's catalogs)
     language: (
-        Literal["en", "zh", "zh-Hans", "zh-Hant", "ms", "id", "th", "vi", "fil", "ja", "ko", "es", "fr", "de"] | None
+        Literal["en", "zh", "zh-Hans", "zh-Hant", "ms", "id", "th", "vi", "fil", "ja", "ko", "es", "fr", "de", "ar"]
+        | None
     ) = None
     hosted: HostedPage = Field(default_factory=HostedPage)
 

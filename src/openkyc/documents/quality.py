@@ -8,6 +8,7 @@
 | ``WarnIncomplete`` | the document is not wholly in the frame (text touches the border) |
 | ``WarnScreenCapture`` | moiré: the document was photographed from a screen |
 | ``WarnBlackWhiteCopy`` | no colour at all: a black-and-white photocopy or scan |
+| ``WarnTamperingHint`` | the MRZ passes its check digits but the visual zone prints its document number, a name or the sex slightly differently (raised by the reader: :func:`openkyc.documents.viz.tampering_hint`) |
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ WARN_TOO_DARK = "WarnTooDark"
 WARN_INCOMPLETE = "WarnIncomplete"
 WARN_SCREEN = "WarnScreenCapture"
 WARN_BW_COPY = "WarnBlackWhiteCopy"
+WARN_TAMPERING = "WarnTamperingHint"
 ALL_WARNINGS = (WARN_BLURRED, WARN_GLARE, WARN_TOO_DARK, WARN_INCOMPLETE, WARN_SCREEN, WARN_BW_COPY)
+"""The warnings measured on the photo's pixels (``WARN_TAMPERING`` is raised from what was read)."""
 
 Box = tuple[float, float, float, float]
 

@@ -15,7 +15,7 @@ Images that are not 8-bit colour arrays, too small or too large raise 4xx errors
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -38,10 +38,10 @@ from openkyc.documents.ocr import (
     read_lines,
 )
 from openkyc.documents.portrait import Portrait, find_portrait
-from openkyc.documents.quality import WarningThresholds, document_warnings
-from openkyc.documents.rectify import document_quad, enlarge, rectify
+from openkyc.documents.quality import WARN_TAMPERING, WarningThresholds, document_warnings
+from openkyc.documents.rectify import brighten, document_quad, enlarge, rectify
 from openkyc.documents.templates import TEMPLATES, CardTemplate, match_templates
-from openkyc.documents.viz import cross_check
+from openkyc.documents.viz import cross_check, tampering_hint
 from openkyc.errors import (
     DocumentNotFound,
     DocumentUnrecognized,
@@ -157,6 +157,8 @@ class DocumentReader:
                     break
         boxes = [_aabb(line.box) for line in first_lines]  # in the photo's own coordinates
         warnings = document_warnings(image, text_boxes=boxes, focus_box=band, thresholds=self.thresholds)
+        if finding is not None and tampering_hint(finding.result):
+            warnings.append(WARN_TAMPERING)
         portrait = find_portrait(image, self.face_detector) if self.face_detector is not None else None
         common: dict[str, Any] = {"warnings": tuple(warnings), "portrait": portrait}
         if finding is not None:
@@ -198,13 +200,23 @@ class DocumentReader:
         return lines, finding
 
     @staticmethod
-    def _second_looks(image: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
-        """The document rectified (when its outline is found), else the photo at a second scale."""
+    def _second_looks(image: npt.NDArray[np.uint8]) -> Iterator[npt.NDArray[np.uint8]]:
+        """The document rectified (when its outline is found), else the photo at a second scale.
+
+        A dim photo is brightened first, and read brightened before it is rectified or enlarged
+        (each look is made only when the one before did not do).
+        """
+        bright = brighten(image)
+        if bright is not None:
+            yield bright
+            image = bright
         quad = document_quad(image)
         if quad is not None:
-            return [rectify(image, quad)]
+            yield rectify(image, quad)
+            return
         larger = enlarge(image)
-        return [] if larger is None else [larger]
+        if larger is not None:
+            yield larger
 
     @staticmethod
     def _cross_check(finding: MrzFinding, lines: list[TextLine]) -> MrzFinding:

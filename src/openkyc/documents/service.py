@@ -10,6 +10,7 @@ from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
 from openkyc.documents.quality import apply_warning_rule
 from openkyc.documents.reader import DocumentReader, DocumentResult, error_for_code
+from openkyc.documents.sides import combine
 from openkyc.errors import DocumentExpired, DocumentHolderUnderage, DocumentStateNotAllowed, FailedOperation
 from openkyc.pool import ModelPool
 from openkyc.privacy.access import DataAccess
@@ -106,6 +107,14 @@ class DocumentService:
             return models.documents.read_bytes(image, today=today)
         with self.models.lease() as leased:
             return leased.documents.read_bytes(image, today=today)
+
+    def read_sides(self, front: bytes, back: bytes | None, models: DocumentModels | None = None) -> DocumentResult:
+        """Both sides of a document read as one (:func:`openkyc.documents.sides.combine`); a missing
+        front (no document in it) fails before the back is read."""
+        first = self.read(front, models)
+        if first.code == NOT_FOUND or back is None:
+            return first
+        return combine(first, self.read(back, models))
 
     def ocr(self, image: bytes, rule_id: str | None) -> dict[str, Any]:
         with self.data.transaction() as session:

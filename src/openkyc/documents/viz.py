@@ -197,3 +197,16 @@ def cross_check(mrz: MrzResult, texts: Sequence[str]) -> VizCheck:
     mismatches = tuple(name for name, v in verdicts.items() if v == "disagree")
     found = tuple(name for name, v in verdicts.items() if v is not None)
     return VizCheck(mismatches, frozenset(confirmed), found)
+
+
+TAMPERING_FIELDS = ("document_number", "surname", "given_names", "sex")
+"""Fields whose visual-zone disagreement with an MRZ that passes its check digits is a tampering hint.
+
+Dates are left out: the ICAO MRV-A and MRV-B specimens print other dates in their visual zone than in
+their MRZ (a specimen's inconsistency, not an edit), which stays a ``visual_zone_mismatch``."""
+
+
+def tampering_hint(result: MrzResult) -> bool:
+    """Whether one zone of the document looks edited: every MRZ check digit holds (so the MRZ reads
+    as issued) while the visual zone prints a document number, name or sex close to it but different."""
+    return result.checks_pass and any(name in TAMPERING_FIELDS for name in result.viz_mismatches)

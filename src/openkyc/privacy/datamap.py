@@ -234,6 +234,7 @@ TABLES: dict[str, TableMap] = {
             "app_id": (E.APP_ID,),
             "secret_enc": (E.SECURITY_SETTINGS,),
             "bits": (E.SECURITY_SETTINGS,),
+            "template_version": (E.SECURITY_SETTINGS,),
             "active": (E.SECURITY_SETTINGS,),
             "created_at": NOT_PERSONAL,
         },

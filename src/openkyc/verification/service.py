@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.service import FaceModels
-from openkyc.biometrics.templates import TemplateKey, hamming_similarity
+from openkyc.biometrics.templates import TemplateKey
 from openkyc.biometrics.types import Embedding
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule
@@ -105,8 +105,10 @@ class LivenessPlan:
 
 @dataclass
 class VerificationService:
-    """Verification flows for one app: read and claim in one short transaction, run every model on
-    one pooled instance with no transaction open, then store the result in a second transaction."""
+    """Verification flows for one app: take a pooled model instance, read and claim in one short
+    transaction, run every model on the instance with no transaction open, then store the result in a
+    second transaction. A single-use sequence or challenge is claimed only once the instance is held,
+    so a request refused for busy models (503 ``ServerBusy``, which clients retry) uses nothing up."""
 
     data: DataAccess
     models: ModelPool[VerificationModels]
@@ -235,8 +237,8 @@ class VerificationService:
         challenge_session: str | None = None,
     ) -> dict[str, Any]:
         self._decide(LIVENESS_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
-        with self.models.lease() as models:
+        with self.models.lease() as models:  # claimed once an instance is ours: a 503 uses nothing up
+            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
             result = self._check(models, video, plan)
         verification_id = self._store(
             "liveness", plan.rule, subject_id, result.code, result.live, None, result.to_dict()
@@ -269,9 +271,9 @@ class VerificationService:
         """``with_best_frame``: the answer also carries the best frame (base64 JPEG), as Tencent's
         ``CompareFaceLiveness`` does; the native route leaves it out."""
         self._decide(SELFIE_ELEMENTS, subject_id)
-        plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
-        rule = plan.rule
-        with self.models.lease() as models:
+        with self.models.lease() as models:  # claimed once an instance is ours: a 503 uses nothing up
+            plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
+            rule = plan.rule
             engine = models.face_engine(rule.embedder)
             # embedded before liveness: a reference without a face is bad input (4xx)
             reference, _ = engine.embed(engine.decode(image), enforce_quality=False)
@@ -308,14 +310,16 @@ class VerificationService:
         subject_id: str | None,
         challenge_id: str | None = None,
         challenge_session: str | None = None,
+        document_back_image: bytes | None = None,
     ) -> dict[str, Any]:
-        """Document OCR and portrait, liveness of the selfie video, portrait against best frame."""
+        """Document OCR and portrait (of both sides when ``document_back_image`` is given), liveness
+        of the selfie video, portrait against best frame."""
         self._decide(IDENTITY_ELEMENTS, subject_id)
         documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
         with self.models.lease() as models:
-            document = documents.read(document_image, models)
+            document = documents.read_sides(document_image, document_back_image, models)
             if document.code == NOT_FOUND:
                 raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
             plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
@@ -327,7 +331,9 @@ class VerificationService:
                 portrait, _ = engine.embed(document.portrait.crop, enforce_quality=False)
                 sim = round(_sim(engine, portrait, result.best_frame), 2)
                 compare_code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
-        document_step = _document_step(document, rule, self.data.clock().date(), need_portrait=True)
+        document_step = _document_step(
+            document, rule, self.data.clock().date(), need_portrait=True, sides=2 if document_back_image else 1
+        )
         document_code = document_step["code"]
         steps = {
             "document": document_step,
@@ -349,17 +355,27 @@ class VerificationService:
             "verification_id": verification_id,
         }
 
-    def document(self, document_image: bytes, *, rule_id: str | None, subject_id: str | None) -> dict[str, Any]:
-        """The document step alone (the hosted ``document`` check mode): OCR judged by the rule and
-        stored as a result, like the document step of :meth:`identity`."""
+    def document(
+        self,
+        document_image: bytes,
+        *,
+        rule_id: str | None,
+        subject_id: str | None,
+        document_back_image: bytes | None = None,
+    ) -> dict[str, Any]:
+        """The document step alone (the hosted ``document`` check mode): OCR (of both sides when
+        ``document_back_image`` is given) judged by the rule and stored as a result, like the
+        document step of :meth:`identity`."""
         self._decide(DOCUMENT_ELEMENTS, subject_id)
         documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
-        document = documents.read(document_image)
+        document = documents.read_sides(document_image, document_back_image)
         if document.code == NOT_FOUND:
             raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)
-        step = _document_step(document, rule, self.data.clock().date(), need_portrait=False)
+        step = _document_step(
+            document, rule, self.data.clock().date(), need_portrait=False, sides=2 if document_back_image else 1
+        )
         code = step["code"]
         verification_id = self._store(
             "document",
@@ -425,9 +441,11 @@ class VerificationService:
             )
 
 
-def _document_step(document: DocumentResult, rule: RuleConfig, today: date, *, need_portrait: bool) -> dict[str, Any]:
+def _document_step(
+    document: DocumentResult, rule: RuleConfig, today: date, *, need_portrait: bool, sides: int = 1
+) -> dict[str, Any]:
     """The document step's code and evidence (no identification fields: they are sealed apart);
-    ``today`` decides expiry and age."""
+    ``today`` decides expiry and age; ``sides``: how many sides of the document were read."""
     code, details = judge(document, rule, today)
     if need_portrait and document.portrait is None and code == SUCCESS:
         code = NO_PORTRAIT
@@ -436,6 +454,7 @@ def _document_step(document: DocumentResult, rule: RuleConfig, today: date, *, n
         "document_type": document.document_type,
         "warnings": list(document.warnings),
         "mrz_valid": document.mrz.valid if document.mrz else None,
+        "sides": sides,
         **details,
     }
 
@@ -446,7 +465,7 @@ def _sim(engine: FaceEngine, reference: Embedding, frame: bytes) -> float:
     customer's photo."""
     protector = engine.protector(_ephemeral_key())
     second, _ = engine.embed(frame, enforce_quality=False)
-    return engine.sim(hamming_similarity(protector.protect(reference), protector.protect(second)))
+    return engine.template_sim(protector.protect(reference), protector.protect(second))
 
 
 @functools.cache

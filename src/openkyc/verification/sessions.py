@@ -33,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from openkyc.config.rules import RuleConfig
 from openkyc.config.service import admitted_rule, check_client, rule_config
+from openkyc.documents.service import DocumentService
+from openkyc.documents.sides import needs_back
 from openkyc.errors import (
     ConsentRequired,
     InvalidParameterValue,
@@ -402,6 +404,23 @@ class SessionService:
         )
         return issued.to_dict()
 
+    def check_document(self, token: str, image: bytes, client_ip: str | None = None) -> dict[str, Any]:
+        """The page's look at one side of the document before going on: whether a document was
+        found (``code``) and whether its other side is needed (``needs_back``). Nothing is stored
+        and no attempt is used; the submit reads the sides again and decides."""
+        with self.data.transaction() as session:
+            row = self._open(session, token)
+            admitted_rule(session, row.app_id, row.rule_id, client_ip)
+            if row.consent_id is None:
+                raise NoticeNotAccepted()
+        if "document" not in check_mode_of(row):
+            raise InvalidParameterValue(
+                "This session's check mode has no document step.", code="InvalidParameterValue.CheckMode"
+            )
+        documents = DocumentService(self.data, self.models, row.app_id, client_ip)
+        read = documents.read(image)
+        return {"code": read.code, "needs_back": needs_back(read)}
+
     def _open(self, session: Session, token: str) -> VerificationSession:
         row = self._row(session, token)
         if row.state != "created" or row.expires_at <= self.data.clock():
@@ -472,6 +491,7 @@ class SessionService:
         sequence_id: str | None,
         challenge_id: str | None,
         token_ref: str,
+        document_back_image: bytes | None = None,
     ) -> dict[str, Any]:
         """The session's steps through the verification service, as the signed routes run them."""
         mode = check_mode_of(row)
@@ -491,11 +511,11 @@ class SessionService:
             }
         if mode == "document":
             assert document_image is not None
-            return service.document(document_image, **common)
+            return service.document(document_image, document_back_image=document_back_image, **common)
         assert video is not None
         if mode == "document+liveness+compare":
             assert document_image is not None
-            return service.identity(document_image, video, **live)
+            return service.identity(document_image, video, document_back_image=document_back_image, **live)
         if mode == "liveness+compare":
             if reference is None:
                 raise SessionFinished("The session's reference photo has expired.")
@@ -514,6 +534,7 @@ class SessionService:
         document_image: bytes | None = None,
         attempt_id: str | None = None,
         challenge_id: str | None = None,
+        document_back_image: bytes | None = None,
     ) -> dict[str, Any]:
         with self.data.transaction() as session:
             current = self._row(session, token)
@@ -529,6 +550,10 @@ class SessionService:
             needs_challenge = _uses_challenge(rule, mode, current.liveness_mode)
         if "document" in mode and document_image is None:
             raise MissingParameter("This session's check mode needs document_image.")
+        if document_back_image is not None and "document" not in mode:
+            raise InvalidParameterValue(
+                "document_back_image is used only with a document check mode.", code="InvalidParameterValue.CheckMode"
+            )
         if "liveness" in mode and video is None:
             raise MissingParameter("This session's check mode needs video.")
         if needs_challenge and challenge_id is None:
@@ -542,7 +567,17 @@ class SessionService:
             return {**stored, "app_id": row.app_id, "repeated": True}
         service = self._verifications(row.app_id, client_ip)
         try:
-            out = self._run(row, service, reference, video, document_image, sequence_id, challenge_id, token_ref)
+            out = self._run(
+                row,
+                service,
+                reference,
+                video,
+                document_image,
+                sequence_id,
+                challenge_id,
+                token_ref,
+                document_back_image,
+            )
         except Exception:
             self._release_attempt(token)  # it ended with no result stored: not a try
             raise

@@ -1,7 +1,7 @@
 """Message catalogs of the hosted verification page, one JSON file per language in ``locales/``.
 
 Catalogs: English, Simplified and Traditional Chinese, Thai, Indonesian, Malay, Vietnamese,
-Japanese and Korean (:data:`LANGUAGES`). Every catalog has exactly the English catalog's keys and
+Japanese, Korean and Arabic (right to left) (:data:`LANGUAGES`). Every catalog has exactly the English catalog's keys and
 the same ``{placeholders}`` in each message, and no message is left in English (tests check all
 three, and that the templates hold no text of their own). Each catalog names its script's
 direction (``dir``), which the page puts on ``<html>``.
@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any
 
 FALLBACK = "en"
-LANGUAGES: tuple[str, ...] = ("en", "zh-Hans", "zh-Hant", "th", "id", "ms", "vi", "ja", "ko")
+LANGUAGES: tuple[str, ...] = ("en", "zh-Hans", "zh-Hant", "th", "id", "ms", "vi", "ja", "ko", "ar")
 # Chinese tags by script or by region (BCP 47); other tags match on their primary subtag.
 _TRADITIONAL = {"zh-hant", "zh-tw", "zh-hk", "zh-mo"}
 

@@ -32,7 +32,7 @@ _templates.filters["hours"] = hours_text
 
 
 def _headers(nonce: str, image_origin: str | None = None) -> dict[str, str]:
-    images = "'self' data:" + (f" {image_origin}" if image_origin else "")
+    images = "'self' data: blob:" + (f" {image_origin}" if image_origin else "")
     return {
         "Content-Security-Policy": (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "

@@ -20,6 +20,7 @@ class OcrIn(Body):
 
 class IdentityIn(LivenessIn):
     document_image: Base64Media
+    document_back_image: Base64Media | None = None  # the other side of a card (read with the front as one)
 
 
 @router.post("/v1/documents/ocr", name="RecognizeDocument")
@@ -42,6 +43,9 @@ def identity(
         sequence_id=body.reflect_sequence_id,
         subject_id=body.subject_id,
         challenge_id=body.challenge_id,
+        document_back_image=decode_b64(body.document_back_image, "document_back_image")
+        if body.document_back_image
+        else None,
     )
     metered(request, out["Result"])
     return {**out, "RequestId": rid}

@@ -4,7 +4,8 @@ The page (``GET /verify/{biz_token}``) is rendered in the language :func:`openky
 picks; a browser that opens an unknown, finished or expired link gets an HTML page that says so in
 its language (a client that does not ask for HTML gets the JSON error envelope). The page's calls:
 ``notice`` (agree or decline), ``challenge`` (a timed challenge for the next recording),
-``sequence`` (a reflection colour sequence, when challenges are off) and ``submit``.
+``sequence`` (a reflection colour sequence, when challenges are off), ``document`` (whether a photo
+of the document needs its other side) and ``submit``.
 """
 
 from __future__ import annotations
@@ -55,9 +56,14 @@ class NoticeIn(Body):
 class SubmitIn(Body):
     video: Base64Media | None = None
     document_image: Base64Media | None = None
+    document_back_image: Base64Media | None = None
     reflect_sequence_id: str | None = Field(default=None, max_length=64)
     attempt_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,40}$")
     challenge_id: str | None = Field(default=None, max_length=64)
+
+
+class DocumentSideIn(Body):
+    document_image: Base64Media
 
 
 @router.post("/v1/sessions", name="CreateSession")
@@ -123,6 +129,13 @@ def page_challenge(biz_token: str, sessions: SessionServiceDep, address: ClientI
     return sessions.challenge(biz_token, address)
 
 
+@router.post("/verify/{biz_token}/document", name="CheckSessionDocument")
+def page_document(
+    biz_token: str, body: DocumentSideIn, sessions: SessionServiceDep, address: ClientIpDep
+) -> dict[str, Any]:
+    return sessions.check_document(biz_token, decode_b64(body.document_image, "document_image"), address)
+
+
 @router.post("/verify/{biz_token}/submit", name="SubmitSessionVideo")
 def page_submit(
     biz_token: str, body: SubmitIn, request: Request, sessions: SessionServiceDep, address: ClientIpDep
@@ -135,6 +148,9 @@ def page_submit(
         document_image=decode_b64(body.document_image, "document_image") if body.document_image else None,
         attempt_id=body.attempt_id,
         challenge_id=body.challenge_id,
+        document_back_image=decode_b64(body.document_back_image, "document_back_image")
+        if body.document_back_image
+        else None,
     )
     request.state.app_id = out.pop("app_id")  # the call is billed to the session's app
     if not out.pop("repeated"):  # a retried upload of an attempt already answered is not billed again

@@ -74,14 +74,15 @@ ACTION_ERRORS: dict[str, tuple[str, ...]] = {
         *_CREATE_SESSION,
         "InvalidParameterValue.RedirectUrl",
         "InvalidParameterValue.RuleIdNotExist",
-        "UnsupportedOperation",  # CheckMode 1 and 4
+        "UnsupportedOperation",  # an IDCardType OpenKYC has no reader for
     ),
     "GetWebVerificationResultIntl": _READ_TOKEN,
     "ApplyLivenessToken": _CREATE_SESSION,
     "GetLivenessResult": _READ_SDK_TOKEN,
     "GetFaceIdTokenIntl": (*_FACE_PHOTO, *_CREATE_SESSION),
     "GetFaceIdResultIntl": _READ_SDK_TOKEN,
-    "ApplySdkVerificationToken": (*_FACE_PHOTO, *_CREATE_SESSION, "UnsupportedOperation"),  # CheckMode 1
+    # UnsupportedOperation: an IdCardType with no reader
+    "ApplySdkVerificationToken": (*_FACE_PHOTO, *_CREATE_SESSION, "UnsupportedOperation"),
     "GetSdkVerificationResult": _READ_SDK_TOKEN,
     "GenerateReflectSequence": _NOT_SERVED,
     "DetectReflectLivenessAndCompare": _NOT_SERVED,

@@ -18,9 +18,11 @@ from openkyc.api.tencent.actions import (
     media,
     reference_image,
 )
+from openkyc.api.tencent.cards import WEB_CARD_TYPES, check_card_type, ocr_results
 from openkyc.api.tencent.envelope import RESULT_CODES
 from openkyc.errors import InvalidParameterValue, MissingParameter
 from openkyc.liveness.checker import Mode
+from openkyc.verification.service import describe
 from openkyc.verification.sessions import validate_redirect
 
 # ApplyWebVerificationBizTokenIntl's CompareImageBase64 may be up to 8 MB (Tencent's API reference)
@@ -39,6 +41,13 @@ WEB_LIVENESS_FAILED = (1005, "Liveness detection failed")
 WEB_MULTIPLE_FACES = (2012, "Multiple faces detected")
 WEB_LOW_SIMILARITY = (2016, "The similarity did not reach the standard passing threshold")
 WEB_INTERNAL = (4, "Internal service error")
+# Tencent's CheckMode -> the hosted session's check_mode (1: OCR + liveness + comparison with the
+# document's portrait, 2: liveness + comparison with CompareImageBase64, 3: liveness, 4: OCR)
+CHECK_MODES = {1: "document+liveness+compare", 2: "liveness+compare", 3: "liveness", 4: "document"}
+
+
+def _document_failure(result: str) -> bool:
+    return result.startswith(("FailedOperation.Document", "FailedOperation.Mrz"))
 
 
 def web_code(result: str) -> tuple[int, str]:
@@ -53,6 +62,8 @@ def web_code(result: str) -> tuple[int, str]:
         return WEB_FACE_NOT_FOUND
     if result.startswith(("FailedOperation.Liv", "FailedOperation.Action", "FailedOperation.Silent")):
         return WEB_LIVENESS_FAILED
+    if _document_failure(result):  # Tencent's tables have no document codes: 4, with OpenKYC's reason
+        return WEB_INTERNAL[0], describe(result)
     return WEB_INTERNAL
 
 
@@ -147,10 +158,7 @@ def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlPara
     validate_redirect(p.RedirectURL)
     check_mode = (p.Config.CheckMode if p.Config else None) or 2
     if check_mode in (1, 4):
-        raise NotServed(
-            "CheckMode 1 and 4 (document OCR on the hosted page) are not served: OpenKYC's hosted page "
-            "records a selfie video only. Use CheckMode 2 or 3, and MLIDPassportOCR/HKIDCardOCR for documents."
-        )
+        check_card_type(p.Config.IDCardType if p.Config else None, WEB_CARD_TYPES, "IDCardType")
     image = reference_image(check_mode == 2, p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
     out = ctx.sessions.create(
         ctx.app_id,
@@ -160,6 +168,7 @@ def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlPara
         extra=p.Extra,
         base_url=ctx.base_url,
         client_ip=ctx.client_ip,
+        check_mode=CHECK_MODES[check_mode],
     )
     url = out["verification_url"]
     return Outcome({"BizToken": out["biz_token"], "VerificationURL": url, "VerificationUrl": url}, "CreateSession")
@@ -184,7 +193,9 @@ def verification_detail(result: dict[str, Any]) -> dict[str, Any]:
     if compared:
         passed = result["Result"] == "Success"
         compare_code, compare_message = WEB_SUCCESS if passed else WEB_LOW_SIMILARITY
-    liveness = WEB_SUCCESS if live else web_code(liveness_code or result["Result"])
+    liveness: tuple[int | None, str | None] = WEB_SUCCESS if live else web_code(liveness_code or result["Result"])
+    if result.get("kind") == "document":  # CheckMode 4: no liveness step
+        liveness = (None, None)
     return {
         "ErrorCode": code,
         "ErrorMsg": message,
@@ -209,7 +220,7 @@ def get_web_verification_result(ctx: Context, p: GetWebVerificationResultIntlPar
         "VerificationDetailList": [verification_detail(result)] if result else [],
         "VideoBase64": None,
         "BestFrameBase64": None,
-        "OCRResult": None,
+        "OCRResult": ocr_results(result, out["check_mode"] == "document"),
         "Extra": out["extra"],
     }
     if out["state"] == "completed" and result is not None:
@@ -266,7 +277,7 @@ ACTIONS: tuple[Action, ...] = (
         apply_web_verification,
         "CreateSession",
         "partly",
-        "POST /v1/sessions; CheckMode 2 and 3 only",
+        "POST /v1/sessions; IDCardType and AllowExpiredDocument: the rule decides",
     ),
     Action(
         "GetWebVerificationResultIntl",
@@ -275,7 +286,7 @@ ACTIONS: tuple[Action, ...] = (
         get_web_verification_result,
         "DescribeSessionResult",
         "partly",
-        "GET /v1/sessions/{biz_token}/result; last attempt only, no video or best frame",
+        "GET /v1/sessions/{biz_token}/result; last attempt only, no video, best frame or card image",
     ),
     *(
         Action(name, "faceid", AnyParams, _not_served(f"{name} {why}"), name, "not", why)

@@ -10,20 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from openkyc.api.tencent.actions import IMAGE_MAX_BYTES, Action, Context, NotServed, Outcome, Params, media
+from openkyc.api.tencent.cards import full_name, hkid_card, mykad_card, warn_codes
 from openkyc.errors import FailedOperation
-
-# OpenKYC document warnings as Tencent's WarnCardInfos (WarnTooDark has no Tencent code)
-WARN_CODES = {
-    "WarnIncomplete": -9101,
-    "WarnBlackWhiteCopy": -9102,
-    "WarnScreenCapture": -9103,
-    "WarnGlare": -9107,
-    "WarnBlurred": -9108,
-}
-
-
-def warn_codes(warnings: list[str]) -> list[int]:
-    return [WARN_CODES[w] for w in warnings if w in WARN_CODES]
 
 
 class ImageParams(Params):
@@ -57,12 +45,11 @@ def passport(ctx: Context, p: ImageParams) -> Outcome:
         raise _refuse("FailedOperation.NoPassport", "passport (an ICAO TD3 machine-readable zone)")
     f = out["fields"]
     lines = mrz["lines"]
-    surname, given = f.get("surname", ""), f.get("given_names", "")
     fields = {
         "ID": f.get("document_number", ""),
-        "Name": " ".join(part for part in (surname, given) if part),
-        "Surname": surname,
-        "GivenName": given,
+        "Name": full_name(f),
+        "Surname": f.get("surname", ""),
+        "GivenName": f.get("given_names", ""),
         "DateOfBirth": f.get("birth_date", ""),
         "Sex": f.get("sex", ""),
         "DateOfExpiration": f.get("expiry_date", ""),
@@ -91,16 +78,7 @@ def _card(
 def hkid(ctx: Context, p: ImageParams) -> Outcome:
     out, f = _card(ctx, p, "HK_ID", "FailedOperation.NoHKIDCard", "Hong Kong identity card")
     fields = {
-        "CnName": "",
-        "EnName": f.get("name", ""),
-        "TelexCode": "",
-        "Sex": "",
-        "Birthday": f.get("birth_date_iso") or f.get("birth_date", ""),
-        "Permanent": -1,
-        "IdNum": f.get("document_number", ""),
-        "Symbol": "",
-        "FirstIssueDate": "",
-        "CurrentIssueDate": "",
+        **hkid_card(f),
         "FakeDetectResult": -1,
         "WarningCode": [],
         "WarnCardInfos": warn_codes(out.get("warnings", [])),
@@ -111,13 +89,8 @@ def hkid(ctx: Context, p: ImageParams) -> Outcome:
 def mykad(ctx: Context, p: ImageParams) -> Outcome:
     out, f = _card(ctx, p, "MY_MYKAD", "FailedOperation.NoMASIDCard", "Malaysian identity card")
     fields = {
-        "ID": f.get("document_number", ""),
-        "Name": f.get("name", ""),
-        "Address": "",
-        "Sex": "",
+        **mykad_card(f),
         "Warn": [],
-        "Type": "MyKad",
-        "Birthday": f.get("birth_date_iso") or f.get("birth_date", ""),
         "AdvancedInfo": "1",
         "WarnCardInfos": warn_codes(out.get("warnings", [])),
     }

@@ -19,14 +19,13 @@ from openkyc.api.tencent.actions import (
     IMAGE_MAX_BYTES,
     Action,
     Context,
-    NotServed,
     Outcome,
     Params,
     reference_image,
 )
+from openkyc.api.tencent.cards import SDK_CARD_TYPES, card_verify_results, check_card_type
 from openkyc.api.tencent.envelope import RESULT_CODES
-from openkyc.api.tencent.faceid import verification_detail, web_code
-from openkyc.api.tencent.ocr import warn_codes
+from openkyc.api.tencent.faceid import CHECK_MODES, verification_detail, web_code
 from openkyc.errors import InvalidParameterValue, MissingParameter
 from openkyc.verification.service import describe
 
@@ -113,15 +112,11 @@ def get_face_id_token(ctx: Context, p: GetFaceIdTokenIntlParams) -> Outcome:
 
 
 def apply_sdk_verification_token(ctx: Context, p: ApplySdkVerificationTokenParams) -> Outcome:
-    check_mode = p.CheckMode or 1
+    check_mode = p.CheckMode or 1  # Tencent's default: OCR + liveness + comparison with the card's portrait
     if check_mode == 1:
-        raise NotServed(
-            "CheckMode 1 (document OCR in Tencent's SDK) is not served: the document step's result is not "
-            "mapped to Tencent's card results. Use CheckMode 2 or 3, and the OCR actions for documents."
-        )
+        check_card_type(p.IdCardType, SDK_CARD_TYPES, "IdCardType")
     image = reference_image(check_mode == 2, p.CompareImage, "CompareImage", IMAGE_MAX_BYTES)
-    mode = "liveness+compare" if check_mode == 2 else "liveness"
-    fields = _session(ctx, mode, image, p.Extra, str(p.SecurityLevel or 4))
+    fields = _session(ctx, CHECK_MODES[check_mode], image, p.Extra, str(p.SecurityLevel or 4))
     return Outcome({**fields, "ServerParamInfo": None}, "CreateSession")
 
 
@@ -192,25 +187,6 @@ def _compare_result(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _card_results(result: dict[str, Any]) -> list[dict[str, Any]]:
-    document = (result.get("details") or {}).get("document")
-    if not isinstance(document, dict):
-        return []
-    return [
-        {
-            "IsPass": document.get("code") == "Success",
-            "IsEdit": False,
-            "WarnCardInfos": warn_codes(list(document.get("warnings") or [])),
-            "CardVideo": None,
-            "CardImage": None,
-            "CardInfoOcrJson": None,
-            "NormalCardInfo": None,
-            "EditDetails": None,
-            "RequestId": result["verification_id"],
-        }
-    ]
-
-
 def get_sdk_verification_result(ctx: Context, p: SdkTokenParams) -> Outcome:
     out, final = _read(ctx, p.SdkToken)
     last = out["result"]  # the last attempt, also while the session is still open
@@ -218,7 +194,7 @@ def get_sdk_verification_result(ctx: Context, p: SdkTokenParams) -> Outcome:
         "Result": None,
         "Description": NOT_FINISHED,
         "ChargeCount": out["attempts"],  # each submitted video that got a result is billed
-        "CardVerifyResults": _card_results(last) if last else [],
+        "CardVerifyResults": card_verify_results(last) if last else [],
         "CompareResults": [_compare_result(last)] if last else [],
         "Extra": out["extra"],
         "DeviceInfoLevel": None,
@@ -243,7 +219,7 @@ ACTIONS: tuple[Action, ...] = (
         ApplySdkVerificationTokenParams,
         apply_sdk_verification_token,
         "CreateSession",
-        "POST /v1/sessions; CheckMode 2 and 3",
+        "POST /v1/sessions; IdCardType and AllowExpiredDocument: the rule decides",
     ),
     _action(
         "GetSdkVerificationResult",

@@ -36,6 +36,8 @@ class TemplateKeyRow(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
     secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
     bits: Mapped[int] = mapped_column(Integer)
+    # projection scheme (templates.PLAIN / SUPER_BIT); keys made before version 2 existed are plain
+    template_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
 
