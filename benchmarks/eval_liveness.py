@@ -33,16 +33,27 @@ presentation-schedule pairs) accepted; BPCER of a live set the share of its clip
 Challenge and reflection BPCER come from schedules built on real onsets (``eval_challenge.py``) and
 from tinted clips (``tests/liveness/test_reflection.py``), not from this script.
 
+Each silent cue (``nonrigid``, ``moire``, and the recapture cues of
+``openkyc.liveness.recapture``) is reported separately too: its minimum, median and maximum per
+live set and per attack species (``cues``), so that what each cue separates can be read off.
+``--modes silent`` measures silent mode only (minutes instead of tens of minutes); ``--split``
+keeps only the live clips (bona fide and replayed) of one split of ``benchmarks/action_labels.csv``
+(clips at positions 3, 6, 9, ... sorted by name in each set are ``heldout``), and the photos of
+that split (odd-numbered photos are ``heldout``).
+
     .venv/bin/python benchmarks/eval_liveness.py [--photos 12] [--clips 24] [--species all] [--schedules 200]
         [--rows /tmp/rows.json]        # every presentation's outcome, written as the run goes
     .venv/bin/python benchmarks/eval_liveness.py --rows /tmp/rows.json --summarise   # the APCER of those rows
+    .venv/bin/python benchmarks/eval_liveness.py --modes silent --split heldout
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -62,7 +73,7 @@ import replays  # noqa: E402
 
 from openkyc.biometrics.detection import default_detector  # noqa: E402
 from openkyc.errors import OpenKYCError  # noqa: E402
-from openkyc.liveness import LivenessChecker  # noqa: E402
+from openkyc.liveness import LivenessChecker, LivenessResult  # noqa: E402
 from openkyc.liveness.action import check_actions  # noqa: E402
 from openkyc.liveness.challenge import (  # noqa: E402
     ACTIONS,
@@ -71,6 +82,7 @@ from openkyc.liveness.challenge import (  # noqa: E402
     new_schedule,
     verify_schedule,
 )
+from openkyc.liveness.checker import MODES  # noqa: E402
 from openkyc.liveness.events import track_events  # noqa: E402
 from openkyc.liveness.reflection import face_chroma  # noqa: E402
 from openkyc.liveness.silent import silent_evidence  # noqa: E402
@@ -81,15 +93,45 @@ ACTION_SETS = (["blink", "mouth"], ["nod", "shake"])
 SETS = {"grid": ("grid-talking-face-videos", ".mpg"), "varied": ("live-faces-varied", ".mp4")}
 
 
+def cue_values(result: LivenessResult) -> dict[str, float]:
+    """The silent cues of one result, flat (``nonrigid``, ``moire``, the recapture cues)."""
+    silent = result.evidence.get("silent")
+    if not isinstance(silent, dict):
+        return {}
+    out = {k: float(silent[k]) for k in ("nonrigid", "micro_motion") if k in silent}
+    recapture = silent.get("recapture")
+    if isinstance(recapture, dict):
+        out.update({k: float(v) for k, v in recapture.items() if k != "border_pairs"})
+    return out
+
+
+def cue_summary(rows: list[dict[str, float]]) -> dict[str, list[float]]:
+    """Per cue: [min, median, max] over the presentations that measured it."""
+    keys = sorted({k for r in rows for k in r})
+    return {
+        k: [round(min(v), 4), round(statistics.median(v), 4), round(max(v), 4)]
+        for k in keys
+        if (v := [r[k] for r in rows if k in r])
+    }
+
+
 def presentation(
-    checker: LivenessChecker, video: bytes, index: int, schedules: int, rng: random.Random
+    checker: LivenessChecker,
+    video: bytes,
+    index: int,
+    schedules: int,
+    rng: random.Random,
+    modes: frozenset[str] = frozenset(MODES),
 ) -> dict[str, Any]:
-    """Every mode's outcome for one presentation."""
+    """Every asked mode's outcome for one presentation."""
     out: dict[str, Any] = {}
     silent = checker.check(video, mode="silent")
     out["silent"] = silent.live
     out["silent_code"] = silent.code
     out["silent_score"] = round(silent.score, 1)
+    out["cues"] = cue_values(silent)
+    if modes == {"silent"}:
+        return out
     limits = VideoLimits(max_bytes=64 * 1024 * 1024, sample_fps=15, max_frames=400, max_duration_s=30)
     decoded = decode_video(video, limits)
     try:
@@ -159,22 +201,34 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         flat = [v and (not gated or r["gate_score"] >= floor) for r in rows for v in r[key]]
         return round(sum(flat) / len(flat), 4) if flat else None
 
-    return {
-        "presentations": n,
-        "apcer_silent": round(sum(r["silent"] for r in rows) / n, 4),
-        "apcer_action": round(sum(r["action"] for r in rows) / n, 4),
-        "apcer_reflection": share("reflection"),
-        "apcer_challenge_1_action": share("challenge_1"),
-        "apcer_challenge_1_action_timing_alone": share("challenge_1", gated=False),
-        "apcer_challenge_2_actions": share("challenge_2"),
-        "apcer_challenge_3_actions_compressed": share("challenge_3"),
-        "apcer_challenge_default_estimate": default_estimate(rows),
-        "apcer_challenge_default_estimate_nod_as_shake": default_estimate(rows, nod_as_shake=True),
-        "challenge_gate_passed": sum(r["gate_score"] >= ChallengeConfig().min_silent_score for r in rows),
-        "max_gate_score": max(r["gate_score"] for r in rows),
-        "max_silent_score": max(r["silent_score"] for r in rows),
-        "silent_codes": {c: sum(r["silent_code"] == c for r in rows) for c in sorted({r["silent_code"] for r in rows})},
-    }
+    out: dict[str, Any] = {"presentations": n, "apcer_silent": round(sum(r["silent"] for r in rows) / n, 4)}
+    if "action" in rows[0]:
+        out.update(
+            apcer_action=round(sum(r["action"] for r in rows) / n, 4),
+            apcer_reflection=share("reflection"),
+            apcer_challenge_1_action=share("challenge_1"),
+            apcer_challenge_1_action_timing_alone=share("challenge_1", gated=False),
+            apcer_challenge_2_actions=share("challenge_2"),
+            apcer_challenge_3_actions_compressed=share("challenge_3"),
+            apcer_challenge_default_estimate=default_estimate(rows),
+            apcer_challenge_default_estimate_nod_as_shake=default_estimate(rows, nod_as_shake=True),
+            challenge_gate_passed=sum(r["gate_score"] >= floor for r in rows),
+            max_gate_score=max(r["gate_score"] for r in rows),
+        )
+    out.update(
+        max_silent_score=max(r["silent_score"] for r in rows),
+        silent_codes={c: sum(r["silent_code"] == c for r in rows) for c in sorted({r["silent_code"] for r in rows})},
+        cues=cue_summary([r.get("cues", {}) for r in rows]),
+    )
+    return out
+
+
+def split_of(split: str) -> set[str] | None:
+    """The clip names of one split of ``benchmarks/action_labels.csv`` (``None``: every clip)."""
+    if split == "all":
+        return None
+    with (ROOT / "benchmarks" / "action_labels.csv").open() as f:
+        return {r["clip"] for r in csv.DictReader(f) if r["split"] == split}
 
 
 def main() -> None:
@@ -184,6 +238,11 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=24, help="live-faces-varied clips replayed per species")
     parser.add_argument("--clip-split", choices=("all", "tune", "heldout"), default="all",
                         help="replay only clips of this split of benchmarks/action_labels.csv")  # fmt: skip
+    parser.add_argument("--split", choices=("all", "tune", "heldout"), default="all",
+                        help="live clips (bona fide and replayed) and photos of this split only")  # fmt: skip
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help="comma-separated modes to measure (silent is always run)"
+    )
     parser.add_argument("--species", default="all", help="comma-separated photo and replay species, or all")
     parser.add_argument("--schedules", type=int, default=200, help="random schedules per presentation")
     parser.add_argument("--seed", type=int, default=5)
@@ -202,46 +261,45 @@ def main() -> None:
     checker = LivenessChecker(default_detector())
     started = time.perf_counter()
     wanted = None if args.species == "all" else set(args.species.split(","))
+    modes = frozenset({"silent", *args.modes.split(",")})
+    if not modes <= set(MODES):
+        parser.error(f"--modes: choose from {', '.join(MODES)}")
+    keep = split_of(args.split)
+    replay_keep = split_of(args.clip_split) if args.split == "all" else keep
 
     bona: dict[str, Any] = {}
     for name, (folder, suffix) in SETS.items():
         if name not in args.live_sets.split(","):
             continue
-        results = [
-            (p.name, checker.check(p.read_bytes(), mode="silent")) for p in sorted((shared / folder).glob(f"*{suffix}"))
-        ]
+        paths = [p for p in sorted((shared / folder).glob(f"*{suffix}")) if keep is None or p.name in keep]
+        results = [(p.name, checker.check(p.read_bytes(), mode="silent")) for p in paths]
         refused = [(clip, r.code) for clip, r in results if not r.live]
         bona[name] = {
             "clips": len(results),
             "bpcer_silent": round(len(refused) / len(results), 4),
             "refused": dict(refused),
             "min_live_score": min(round(r.score, 1) for _, r in results),
+            "cues": cue_summary([cue_values(r) for _, r in results]),
         }
 
     species: dict[str, list[dict[str, Any]]] = defaultdict(list)
     photos = attacks.attack_photos(shared, args.photos)
+    photo_ids = [i for i in range(len(photos)) if args.split == "all" or (i % 2 == 1) == (args.split == "heldout")]
     for kind, make in attacks.ATTACKS.items():
         if wanted is not None and kind not in wanted:
             continue
-        for i, path in enumerate(photos):
-            species[f"photo_{kind}"].append(
-                presentation(checker, make(cv2.imread(str(path)), i), i, args.schedules, rng)
-            )
+        for i in photo_ids:
+            video = make(cv2.imread(str(photos[i])), i)
+            species[f"photo_{kind}"].append(presentation(checker, video, i, args.schedules, rng, modes))
     clips = sorted((shared / "live-faces-varied").glob("*.mp4"))
-    if args.clip_split != "all":
-        import csv
-
-        with (ROOT / "benchmarks" / "action_labels.csv").open() as f:
-            keep = {r["clip"] for r in csv.DictReader(f) if r["split"] == args.clip_split}
-        clips = [c for c in clips if c.name in keep]
-    clips = clips[: args.clips]
+    clips = [c for c in clips if replay_keep is None or c.name in replay_keep][: args.clips]
     for i, clip in enumerate(clips):
         frames, times = replays.read_timed(clip)
         for kind in replays.REPLAYS:
             if wanted is not None and kind not in wanted:
                 continue
             video = replays.replay(frames, times, 1000 + i, kind)
-            species[f"replay_{kind}"].append(presentation(checker, video, i, args.schedules, rng))
+            species[f"replay_{kind}"].append(presentation(checker, video, i, args.schedules, rng, modes))
             if args.rows:  # after every presentation: a long run stopped early keeps what it measured
                 Path(args.rows).write_text(json.dumps(species))
     if args.rows:
@@ -250,7 +308,9 @@ def main() -> None:
         "bona_fide": bona,
         "attacks": {k: summarise(v) for k, v in species.items()},
         "replayed_clips": [c.name for c in clips],
-        "photos": len(photos),
+        "photos": len(photo_ids),
+        "modes": sorted(modes),
+        "split": args.split,
         "schedules_per_presentation": args.schedules,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -6,8 +6,10 @@ generator takes the clip's frames with their times (ms) and a seed, and returns 
 actions in the recording happen at the same moments in the replay. Species (ISO/IEC 30107-3 PAI
 species; several screen sizes and distances come from the seed):
 
-- ``screen_hd``: a high-density phone screen (no pixel grid resolved), its black bezel visible,
-  held in a moving hand; the display's gamma and contrast compression and a blue cast;
+- ``screen_hd``: a high-density phone screen (no pixel grid resolved), its bezel visible (4-19 px
+  on a 300x400 screen; dark, or a light case one time in four; upright phone or a tablet on its
+  side), held in a moving hand; the display's black and white levels, gamma and colour cast drawn
+  per replay, a faint veil of reflected room light, the filming camera's sensor noise;
 - ``screen_grid``: a low-density screen whose pixel grid the camera resolves (moire, scanlines);
 - ``screen_close``: the screen held so close that it fills the camera view (no border);
 - ``screen_glare``: ``screen_hd`` with a moving specular reflection of a room light;
@@ -58,10 +60,14 @@ def resample(frames: Sequence[Image], times_ms: Sequence[float], fps: int = FPS)
 
 
 def display_lut(rng: np.random.Generator) -> Image:
-    """Per-channel (B, G, R) lookup of a display: gamma and contrast compression, a blue cast."""
+    """Per-channel (B, G, R) lookup of a display as the camera sees it: black level, white level,
+    gamma and colour cast all vary from device to device (and with the camera's exposure)."""
     x = np.arange(256, dtype=np.float32) / 255.0
-    y = 0.06 + 0.86 * np.power(x, rng.uniform(0.8, 0.95))
-    lut = np.stack([y * 1.06, y, y * 0.93], axis=-1)
+    black = rng.uniform(0.01, 0.07)
+    span = rng.uniform(0.82, 0.97) - black
+    y = black + span * np.power(x, rng.uniform(0.8, 1.05))
+    cast = rng.uniform(0.0, 0.07)  # LCD/OLED white points are bluer than indoor light
+    lut = np.stack([y * (1 + cast), y, y * (1 - cast)], axis=-1)
     return np.clip(lut * 255.0, 0, 255).astype(np.uint8).reshape(256, 1, 3)
 
 
@@ -71,7 +77,7 @@ def _display(image: Image, lut: Image, rng: np.random.Generator, *, grid: bool) 
     return screen_pattern(out, rng) if grid else out
 
 
-def _sensor(image: Image, rng: np.random.Generator, noise: float = 2.5) -> Image:
+def _sensor(image: Image, rng: np.random.Generator, noise: float) -> Image:
     """The filming camera: slight blur, exposure flicker and sensor noise (fast integer version)."""
     img = cv2.GaussianBlur(image, (3, 3), 0.6)
     gain = 1.0 + rng.normal(0, 0.01)
@@ -97,8 +103,10 @@ def _held_screen(
 ) -> list[Image]:
     """The frames on a device (screen + bezel) held in a hand: one smooth homography per frame."""
     n = len(frames)
-    sh, sw = 400, 300
-    bezel = 18
+    sh, sw = (400, 300) if rng.uniform() < 0.7 else (300, 400)  # phone upright, or a tablet on its side
+    bezel = int(rng.integers(4, 20))  # thin modern bezels to thick older ones
+    case = int(rng.uniform(5, 40)) if rng.uniform() < 0.75 else int(rng.uniform(150, 220))  # dark, or a light case
+    veil = rng.uniform(0, 8)  # room light reflected by the glass
     pw, ph = sw + 2 * bezel, sh + 2 * bezel
     bg = _background(rng)
     src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
@@ -107,8 +115,9 @@ def _held_screen(
     lut = display_lut(rng)
     out = []
     for i, frame in enumerate(frames):
-        device = np.full((ph, pw, 3), 12, np.uint8)
-        device[bezel : bezel + sh, bezel : bezel + sw] = _display(_fit(frame, sw, sh), lut, rng, grid=grid)
+        device = np.full((ph, pw, 3), case, np.uint8)
+        shown = _display(_fit(frame, sw, sh), lut, rng, grid=grid)
+        device[bezel : bezel + sh, bezel : bezel + sw] = cv2.add(shown, np.full_like(shown, round(veil)))
         tx, ty, rot, sc, tilt_x, tilt_y = (p[i] for p in paths)
         s = scale0 * (1 + sc)
         c, si = np.cos(np.radians(rot)), np.sin(np.radians(rot))
@@ -127,6 +136,7 @@ def _held_screen(
 def replay(frames: Sequence[Image], times_ms: Sequence[float], seed: int, species: str, *, crf: int = 23) -> bytes:
     """One replay of a clip as ``species`` (see the module docstring)."""
     rng = np.random.default_rng(seed)
+    cv2.setRNGSeed(seed)  # the sensor noise (cv2.randn) too: one seed, one video
     source = resample(frames, times_ms)
     if species == "screen_close":
         lut = display_lut(rng)
@@ -135,7 +145,7 @@ def replay(frames: Sequence[Image], times_ms: Sequence[float], seed: int, specie
         paths = [_smooth_path(rng, n, a) for a in (8, 6, 1.5)]
         held = []
         for i, img in enumerate(shown):
-            m = cv2.getRotationMatrix2D((W / 2, H / 2), paths[2][i], 1.08)
+            m = cv2.getRotationMatrix2D((W / 2, H / 2), paths[2][i], 1.12)  # no edge of the screen in view
             m[:, 2] += (paths[0][i], paths[1][i])
             held.append(cv2.warpAffine(img, m, (W, H), borderMode=cv2.BORDER_REFLECT))
     else:
@@ -147,7 +157,8 @@ def replay(frames: Sequence[Image], times_ms: Sequence[float], seed: int, specie
     if species == "screen_defocus":
         sigma = rng.uniform(1.5, 2.5)
         held = [cv2.GaussianBlur(f, (0, 0), sigma) for f in held]
-    return encode_video((_sensor(f, rng) for f in held), fps=FPS, crf=crf)
+    noise = rng.uniform(1.5, 4.0)
+    return encode_video((_sensor(f, rng, noise) for f in held), fps=FPS, crf=crf)
 
 
 REPLAYS: dict[str, Callable[[Sequence[Image], Sequence[float], int], bytes]] = {
