@@ -180,10 +180,12 @@ def test_the_silent_score_must_reach_the_photo_floor(score: float | None, code: 
     assert verdict.to_dict()["silent_score"] == (None if score is None else round(score, 2))
 
 
-def test_the_photo_floor_sits_far_below_silent_modes_threshold() -> None:
+def test_the_photo_floor_is_stricter_than_silent_mode_and_refuses_capped_recordings() -> None:
     from openkyc.liveness.silent import SilentConfig
 
-    assert 0 < CFG.min_silent_score < SilentConfig().pass_score
+    # a moved photo scored 50.8 on the tune split (docs/liveness.md): silent mode's 50 would pass it;
+    # a recording the recapture cues cap at 25 must never reach the floor
+    assert max(25.0, SilentConfig().pass_score) < CFG.min_silent_score < 100.0
 
 
 def test_blink_is_left_out_of_the_default_draw_but_can_be_asked_for() -> None:

@@ -31,7 +31,7 @@ at ``challenge_sample_fps``, finds every action event with its onset
 (:func:`~openkyc.liveness.challenge.verify_schedule`): each action must start inside its window and
 not before its prompt, the colours (if any) must be on the face at their times, and the face must be
 there throughout. The silent cues' score must reach ``ChallengeConfig.min_silent_score`` (a floor
-far below silent mode's own threshold, which stops photos, not replays: the schedule stops those).
+above silent mode's own threshold, which stops photos; replays of live recordings the schedule stops).
 """
 
 from __future__ import annotations
