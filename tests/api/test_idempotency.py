@@ -172,7 +172,8 @@ def test_concurrent_same_key_runs_once(make_tenant: Any, slow_client: tuple[Test
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
+        thread.join(120)  # generous: a loaded machine may take seconds to run either request
+    assert len(answers) == 2, "a request did not answer"
     assert len(runs) == 1
     codes = sorted(a.status_code for a in answers)
     assert codes in ([200, 409], [200, 200])
