@@ -68,7 +68,8 @@ VIDEO: Codes = {
         "InvalidParameterValue.VideoSizeTooLarge",
         "InvalidParameterValue.VideoDurationExceeded",
         "InvalidParameterValue.UnsupportedVideoFormat",
-    )
+    ),
+    422: ("FailedOperation.LivessNoFace",),  # no face in any frame: the check cannot be judged
 }
 LIVENESS: Codes = {  # the liveness parameters of the body (mode, actions, reflection sequence, challenge)
     400: (
