@@ -219,3 +219,30 @@ def make_tenant(runtime: Any, client: Any) -> Any:
 @pytest.fixture
 def tenant(make_tenant: Any) -> Tenant:
     return make_tenant("tenant")
+
+
+@pytest.fixture
+def server(runtime: Any, settings: Any) -> Iterator[str]:
+    """The app served by uvicorn in a thread of the test process (browser tests); its base URL."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from openkyc.api.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    instance = uvicorn.Server(
+        uvicorn.Config(create_app(settings, runtime), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if instance.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)

@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from console_helpers import PASSWORD, make_user
 
 from openkyc.accounts.signing import sign_request
@@ -29,26 +26,6 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SIZES = {"desktop": (1366, 800), "phone": (390, 844)}
-
-
-@pytest.fixture
-def server(runtime: Any, settings: Any) -> Iterator[str]:
-    from openkyc.api.app import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, runtime), host="127.0.0.1", port=port, log_config=None)
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if instance.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture
