@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "documents"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import heldout_cards  # noqa: E402
 import heldout_documents as heldout  # noqa: E402
 import render  # noqa: E402
 
@@ -72,8 +73,12 @@ def comparable(fields: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+OPENKYC: dict[str, DocumentReader] = {}
+"""The reader made by :func:`openkyc_reader` (ID cards are read with it directly)."""
+
+
 def openkyc_reader(threads: int) -> Callable[[np.ndarray, bytes], tuple[dict[str, str] | None, bool, list[str]]]:
-    reader = DocumentReader.default(num_threads=threads, portrait=False)
+    reader = OPENKYC["reader"] = DocumentReader.default(num_threads=threads, portrait=False)
 
     def read(image: np.ndarray, jpeg: bytes) -> tuple[dict[str, str] | None, bool, list[str]]:
         result = reader.read(image, today=TODAY)
@@ -171,20 +176,23 @@ def wrong_check_digit(doc: Any, rng: np.random.Generator) -> tuple[list[str], An
     return lines, rng
 
 
-def heldout_rows(args: argparse.Namespace) -> list[tuple[str, str, Callable[[int], tuple[Any, list[str]]]]]:
-    rows: list[tuple[str, str, Callable[[int], tuple[Any, list[str]]]]] = []
+Row = tuple[str, str, Callable[[int], tuple[Any, list[str] | None]]]
+
+
+def heldout_rows(args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
     for condition in heldout.CONDITIONS:
         for strength in heldout.STRENGTHS:
             if condition == "mild" and strength == "strong":
                 continue
 
-            def make(i: int, c: str = condition, s: str = strength) -> tuple[Any, list[str]]:
+            def make(i: int, c: str = condition, s: str = strength) -> tuple[Any, list[str] | None]:
                 doc = heldout.make_document(args.seed_start + i, c, s, today=TODAY)
                 return doc, doc.lines
 
             rows.append((condition, strength, make))
 
-    def misprinted(i: int) -> tuple[Any, list[str]]:
+    def misprinted(i: int) -> tuple[Any, list[str] | None]:
         seed = args.seed_start + 50_000 + i
         rng = np.random.default_rng(seed)
         kind = str(rng.choice(["TD3", "TD1", "TD2"]))
@@ -197,7 +205,24 @@ def heldout_rows(args: argparse.Namespace) -> list[tuple[str, str, Callable[[int
         return heldout.HeldoutDocument(image, jpeg, kind, lines, person), lines
 
     rows.append(("wrong_check_digit", "mild", misprinted))
+
+    def visa(i: int, strength: str) -> tuple[Any, list[str] | None]:
+        condition = "mild" if strength == "mild" else STRONG[i % len(STRONG)]
+        doc = heldout.make_visa(args.seed_start + i, condition, strength, today=TODAY)
+        return doc, doc.lines
+
+    def card(i: int, strength: str) -> tuple[Any, list[str] | None]:
+        condition = "mild" if strength == "mild" else STRONG[i % len(STRONG)]
+        return heldout_cards.make_card(args.seed_start + i, condition, strength, today=TODAY), None
+
+    for strength in heldout.STRENGTHS:
+        rows.append(("visa", strength, lambda i, s=strength: visa(i, s)))
+        rows.append(("cards", strength, lambda i, s=strength: card(i, s)))
     return rows
+
+
+STRONG = ("perspective", "glare", "lowlight", "res720")
+"""The ``strong`` visa and card rows take these conditions in turn (document i under STRONG[i % 4])."""
 
 
 def main() -> None:
@@ -211,8 +236,13 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip PassportEye")
     parser.add_argument("--dev", action="store_true", help="allow seeds outside HELDOUT_SEEDS (debugging only)")
     parser.add_argument("--only", default="", help="comma-separated conditions to run (heldout)")
+    parser.add_argument("--log", type=Path, help="append one JSON line per document and reader (see --summarise)")
+    parser.add_argument("--summarise", type=Path, nargs="+", help="print the per-row table of --log files and exit")
     parser.add_argument("--specimens", type=Path, default=ROOT.parent / "shared" / "data" / "mrz-specimens")
     args = parser.parse_args()
+    if args.summarise:
+        sys.stdout.write(summarise(args.summarise))
+        return
     if args.set == "heldout" and args.seed_start not in heldout.HELDOUT_SEEDS and not args.dev:
         parser.error("the held-out set uses seeds from heldout_documents.HELDOUT_SEEDS only (--dev for others)")
     readers: dict[str, Any] = {"openkyc": openkyc_reader(args.threads)}
@@ -240,15 +270,22 @@ def main() -> None:
     else:
         report["seed_start"] = args.seed_start
         only = {c for c in args.only.split(",") if c}
-        for condition, strength, make in heldout_rows(args):
-            if only and condition not in only:
-                continue
-            tallies = {name: Tally() for name in readers}
-            for i in range(args.n):
+        rows = [row for row in heldout_rows(args) if not only or row[0] in only]
+        row_tallies = [{name: Tally() for name in readers} for _ in rows]
+        log = args.log.open("a") if args.log is not None else None
+        for i in range(args.n):  # document by document across the rows: a run cut short stays balanced
+            for (condition, strength, make), tallies in zip(rows, row_tallies, strict=True):
                 doc, lines = make(i)
-                _evaluate(readers, tallies, lines, doc.image, doc.jpeg)
+                if lines is None:
+                    outcome = _evaluate_card(readers, tallies, doc)
+                else:
+                    outcome = _evaluate(readers, tallies, lines, doc.image, doc.jpeg)
+                if log is not None:
+                    record = {"condition": condition, "strength": strength, "seed": args.seed_start + i, **outcome}
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+        for (condition, strength, _), tallies in zip(rows, row_tallies, strict=True):
             report["rows"].append({"condition": condition, "strength": strength, **_reports(tallies)})
-            sys.stderr.write(json.dumps(report["rows"][-1]) + "\n")
         if args.specimens.is_dir() and (not only or "specimens" in only):
             tallies = {name: Tally() for name in readers}
             for item in json.loads((args.specimens / "ground_truth.json").read_text()):
@@ -261,12 +298,75 @@ def main() -> None:
     sys.stdout.write(json.dumps(report) + "\n")
 
 
-def _evaluate(readers: dict[str, Any], tallies: dict[str, Tally], lines: list[str], image: Any, jpeg: bytes) -> None:
+def _evaluate(
+    readers: dict[str, Any], tallies: dict[str, Tally], lines: list[str], image: Any, jpeg: bytes
+) -> dict[str, Any]:
     truth = truth_fields(lines)
+    outcome: dict[str, Any] = {}
     for name, read in readers.items():
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         got = read(image, jpeg)
         tallies[name].add(truth, lines, got, time.perf_counter() - start)
+        outcome[name] = _outcome(truth, got, time.process_time() - cpu)
+    return outcome
+
+
+def _outcome(truth: dict[str, str], got: tuple[dict[str, str] | None, bool, list[str]], cpu: float) -> dict[str, Any]:
+    fields, valid, _ = got
+    return {"found": fields is not None, "exact": fields == truth, "valid": valid, "cpu_s": round(cpu, 2)}
+
+
+def card_truth(number: str, document_type: str) -> dict[str, str]:
+    """What a card reading is compared on: its type and its number (spaces, brackets and dashes dropped)."""
+    return {"document_type": document_type, "document_number": "".join(c for c in number if c.isalnum())}
+
+
+def _evaluate_card(readers: dict[str, Any], tallies: dict[str, Tally], card: Any) -> dict[str, Any]:
+    """An ID card read by OpenKYC (PassportEye reads only MRZs): ``valid`` is a ``Success`` answer."""
+    truth = card_truth(card.number, card.document_type)
+    start, cpu = time.perf_counter(), time.process_time()
+    result = OPENKYC["reader"].read(card.image, today=TODAY)
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    number = result.fields.get("document_number")
+    fields = None if result.document_type is None else card_truth(number or "", result.document_type)
+    got = (fields, result.code == "Success", [])
+    tallies["openkyc"].add(truth, [], got, seconds)
+    return {"openkyc": _outcome(truth, got, cpu_s)}
+
+
+def summarise(paths: list[Path]) -> str:
+    """A markdown table, one row per condition and strength, of the documents logged by ``--log``."""
+    counts: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for path in paths:
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            row = counts.setdefault((record["condition"], record["strength"]), {})
+            for name in ("openkyc", "passporteye"):
+                if name not in record:
+                    continue
+                got = record[name]
+                c = row.setdefault(
+                    name, {"n": 0, "found": 0, "exact": 0, "valid": 0, "exact_valid": 0, "fv": 0, "cpu": []}
+                )
+                c["n"] += 1
+                c["found"] += got["found"]
+                c["exact"] += got["exact"]
+                c["valid"] += got["valid"]
+                c["exact_valid"] += got["exact"] and got["valid"]
+                c["fv"] += got["valid"] and not got["exact"]
+                c["cpu"].append(got["cpu_s"])
+    out = [
+        "| condition | strength | reader | n | found | exact | valid | exact and valid | false valid | CPU s median |"
+    ]
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    for (condition, strength), row in counts.items():
+        for name, c in row.items():
+            median = sorted(c["cpu"])[len(c["cpu"]) // 2]
+            out.append(
+                f"| {condition} | {strength} | {name} | {c['n']} | {c['found']} | {c['exact']} | {c['valid']} "
+                f"| {c['exact_valid']} | {c['fv']} | {median} |"
+            )
+    return "\n".join(out) + "\n"
 
 
 def _reports(tallies: dict[str, Tally]) -> dict[str, Any]:

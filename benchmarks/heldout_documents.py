@@ -112,12 +112,14 @@ def mrz_lines(kind: str, p: dict[str, str]) -> list[str]:
         line2 += f"{check_digit(p['expiry_date'])}{_state(p['nationality'])}{'<' * 11}"
         line2 += check_digit(line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29])
         return [line1, line2, _pad(f"{p['surname']}<<{p['given_names']}", 30)]
-    length = 44 if kind == "TD3" else 36
-    code = "P<" if kind == "TD3" else "I<"
+    length = 44 if kind in ("TD3", "MRVA") else 36
+    code = {"TD3": "P<", "MRVA": "V<", "MRVB": "V<"}.get(kind, "I<")
     num9 = _pad(number, 9)
     head = f"{num9}{check_digit(num9)}{_state(p['nationality'])}{p['birth_date']}{check_digit(p['birth_date'])}"
     head += f"{p['sex']}{p['expiry_date']}{check_digit(p['expiry_date'])}"
-    if kind == "TD3":
+    if kind in ("MRVA", "MRVB"):  # visas: optional data to the end of the line, no composite check digit
+        body = head + _pad(p["optional_data"], length - 28)
+    elif kind == "TD3":
         opt = _pad(p["optional_data"], 14)
         body = head + opt + check_digit(opt)
         body += check_digit(body[0:10] + body[13:20] + body[21:43])
@@ -139,7 +141,9 @@ def _viz_date(iso: str, style: int) -> str:
 
 
 def draw_page(kind: str, lines: list[str], p: dict[str, str], rng: np.random.Generator) -> Image.Image:
-    """The document page, upright, with its visual zone and MRZ."""
+    """The document page, upright, with its visual zone and MRZ (a visa is drawn like the page of its size)."""
+    visa = kind in ("MRVA", "MRVB")
+    kind = {"MRVA": "TD3", "MRVB": "TD2"}.get(kind, kind)
     size = {"TD3": (1250, 880), "TD2": (1050, 740), "TD1": (856, 540)}[kind]
     width, height = size
     base = np.zeros((height, width, 3), np.float32)
@@ -157,6 +161,7 @@ def draw_page(kind: str, lines: list[str], p: dict[str, str], rng: np.random.Gen
     big = ImageFont.truetype(str(font_path), {"TD3": 30, "TD2": 27, "TD1": 23}[kind])
     small = ImageFont.truetype(str(font_path), {"TD3": 17, "TD2": 16, "TD1": 13}[kind])
     title = {"TD3": "PASSPORT / PASSEPORT", "TD2": "IDENTITY CARD / CARTE D'IDENTITE", "TD1": "IDENTITY CARD"}[kind]
+    title = "VISA / VISA" if visa else title
     draw.text((int(width * 0.33), 14), title, fill=(30, 40, 100), font=big)
     portrait_left = rng.random() < 0.75
     pw, ph = int(width * 0.25), int(height * 0.46)
@@ -299,4 +304,14 @@ def make_document(seed: int, condition: str, strength: str, *, today: date) -> H
     lines = mrz_lines(kind, person)
     page = draw_page(kind, lines, person, rng)
     image, jpeg = photograph(page, condition, strength, rng)
+    return HeldoutDocument(image, jpeg, kind, lines, person)
+
+
+def make_visa(seed: int, condition: str, strength: str, *, today: date) -> HeldoutDocument:
+    """A visa (MRV-A or MRV-B) of the held-out set, photographed like the other documents."""
+    rng = np.random.default_rng([seed, 7, CONDITIONS.index(condition), STRENGTHS.index(strength)])
+    kind = str(rng.choice(["MRVA", "MRVB"]))
+    person = identity(rng, today)
+    lines = mrz_lines(kind, person)
+    image, jpeg = photograph(draw_page(kind, lines, person, rng), condition, strength, rng)
     return HeldoutDocument(image, jpeg, kind, lines, person)

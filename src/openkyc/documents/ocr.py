@@ -167,10 +167,8 @@ class RapidTextRecognizer:
         if self._watched is None:
             self._watched = _watched(charset)
         out: list[ReadText] = [("", 0.0, (), ())] * len(crops)
-        order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
         imgh, imgw = rec.rec_image_shape[1:3]
-        for start in range(0, len(crops), rec.rec_batch_num):
-            batch = [int(k) for k in order[start : start + rec.rec_batch_num]]
+        for batch in _batches([c.shape[1] / max(c.shape[0], 1) for c in crops], imgw / imgh, rec.rec_batch_num):
             ratio = max([imgw / imgh] + [crops[k].shape[1] / max(crops[k].shape[0], 1) for k in batch])
             norm = np.concatenate([rec.resize_norm_img(crops[k], ratio)[np.newaxis, :] for k in batch])
             preds = np.asarray(rec.session(norm.astype(np.float32)))
@@ -186,6 +184,27 @@ class RapidTextRecognizer:
             if text.strip() and score >= self.min_confidence:
                 lines.append(TextLine(text, quad, score, chars, alts))
         return lines
+
+
+BATCH_SPREAD = 1.15
+"""Crops are batched only with crops at most this much narrower (width / height) than the batch's widest."""
+
+
+def _batches(ratios: list[float], min_ratio: float, size: int) -> list[list[int]]:
+    """Indices of crops in batches of similar width / height, narrowest first.
+
+    Every crop of a batch is padded to the batch's widest, and the recogniser's time grows with the
+    padded width (one thread gains nothing from a larger batch), so a narrow crop is never batched
+    with a much wider one.
+    """
+    batches: list[list[int]] = []
+    for k in (int(i) for i in np.argsort(ratios, kind="stable")):
+        width = max(ratios[k], min_ratio)
+        if batches and len(batches[-1]) < size and width <= BATCH_SPREAD * max(ratios[batches[-1][0]], min_ratio):
+            batches[-1].append(k)
+        else:
+            batches.append([k])
+    return batches
 
 
 WATCHED = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"

@@ -40,7 +40,7 @@ from openkyc.documents.ocr import (
 from openkyc.documents.portrait import Portrait, find_portrait
 from openkyc.documents.quality import WARN_TAMPERING, WarningThresholds, document_warnings
 from openkyc.documents.rectify import brighten, document_quad, enlarge, rectify
-from openkyc.documents.templates import TEMPLATES, CardTemplate, match_templates
+from openkyc.documents.templates import TEMPLATES, CardMatch, CardTemplate, match_templates
 from openkyc.documents.viz import cross_check, tampering_hint
 from openkyc.errors import (
     DocumentNotFound,
@@ -55,6 +55,14 @@ from openkyc.errors import (
 
 SUCCESS = "Success"
 MRZ_ASPECT = 8.0  # width / height above which a text line may be an MRZ line
+MAX_MRZ_ASPECT = 40.0
+"""Width / height above which a line is no MRZ line: OCR-B MRZ lines measure 0.56-0.75 line heights per
+character (tuning renderer and ICAO specimens), so 44 characters stay under 34 (40 leaves room for
+perspective); wider lines (a page of text behind the document) cost the recogniser in proportion to
+their width and are not read for the MRZ."""
+MAX_VIZ_ASPECT = 30.0
+"""Visual-zone lines wider than this (or than 0.9 x the MRZ) are not read: a printed field and its label
+stay under 20 (held to the same per-character measure); longer lines are text behind the document."""
 _ERRORS: dict[str, type[FailedOperation]] = {
     e.code: e for e in (DocumentNotFound, DocumentUnrecognized, MrzCheckFailed, MrzNotVerified)
 }
@@ -148,7 +156,12 @@ class DocumentReader:
         lines, finding = self._read_mrz(image, today)
         band = finding.band if finding is not None else None
         first_lines = lines
-        if _needs_second_look(finding) and isinstance(self.recognizer, LineReader):
+        # A national card matched on the first look has no MRZ to look for (a generic match may be a page's labels).
+        card = self._card(lines) if finding is None else None
+        national = card is not None and card.document_type in {
+            t.document_type for t in self.templates if t.priority > 0
+        }
+        if _needs_second_look(finding) and not national and isinstance(self.recognizer, LineReader):
             for second in self._second_looks(image):
                 lines2, finding2 = self._read_mrz(second, today)
                 if finding2 is not None and (finding is None or finding2.result.checks_pass):
@@ -168,11 +181,17 @@ class DocumentReader:
             return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=band, **common)
         if not lines:
             return DocumentResult(DocumentNotFound.code, None, **common)
-        text = "\n".join(line.text for line in sorted(lines, key=lambda t: (_aabb(t.box)[1], _aabb(t.box)[0])))
-        card = match_templates(text, self.templates)
+        card = self._card(lines) if card is None else card
         if card is None:
             return DocumentResult(DocumentUnrecognized.code, None, **common)
         return DocumentResult(SUCCESS, card.document_type, dict(card.fields), **common)
+
+    def _card(self, lines: list[TextLine]) -> CardMatch | None:
+        """The ID-card template the lines match, top to bottom, left to right (None: none matches)."""
+        if not lines:
+            return None
+        text = "\n".join(line.text for line in sorted(lines, key=lambda t: (_aabb(t.box)[1], _aabb(t.box)[0])))
+        return match_templates(text, self.templates)
 
     def _check(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
@@ -240,21 +259,36 @@ class DocumentReader:
             return lines, find_mrz(lines, today=today), []
         quads = recognizer.detect_lines(image)
         wide = [q for q in quads if _is_wide(q)]
-        stacked = mrz_shaped(wide)[:MAX_LINES]
+        groups = mrz_groups(wide)
+        # Stacks of 2 or 3 lines, shaped like an MRZ, first; longer stacks (a page of text) only if they fail.
+        stacked = [q for group in groups if len(group) in (2, 3) for q in group][:MAX_LINES]
         lines = _read(recognizer, image, stacked)
+        read = set(stacked)
         finding = find_mrz(lines, today=today)
         if finding is None or not finding.result.checks_pass:
             # The MRZ-shaped groups were not it (or only text shaped like it, such as a page behind
-            # the document): read the other wide lines too, tallest first, and take the best group.
-            others = sorted((q for q in wide if q not in set(stacked)), key=_height, reverse=True)
-            lines += _read(recognizer, image, others[:MAX_LINES])
+            # the document): read the other stacks and the other wide lines too, tallest first, and take the best group.
+            longer = [q for group in groups if len(group) > 3 for q in group]
+            others = longer + sorted(
+                (q for q in wide if q not in read and q not in set(longer)), key=_height, reverse=True
+            )
+            others = others[: 2 * MAX_LINES - len(stacked)]
+            lines += _read(recognizer, image, others)
+            read.update(others)
             finding = find_mrz(lines, today=today)
         if finding is not None:
-            rest = [q for q in quads if q not in set(finding.quads) and _in_document(q, finding.band)]
-            rest = sorted(rest, key=_height, reverse=True)[:MAX_LINES]
-            return [line for line in lines if _in_document(line.box, finding.band)], finding, rest
-        read = {line.box for line in lines}
-        rest = sorted((q for q in quads if q not in read and not _is_wide(q)), key=_height, reverse=True)
+            # The visual zone: lines inside the document not read yet (those read are kept), shorter than the MRZ.
+            kept = [line for line in lines if _in_document(line.box, finding.band)]
+            rest = [
+                q
+                for q in quads
+                if q not in read
+                and _in_document(q, finding.band)
+                and _aspect(q) <= MAX_VIZ_ASPECT
+                and _aabb(q)[2] <= 0.9 * finding.band[2]
+            ]
+            return kept, finding, sorted(rest, key=_height, reverse=True)[:MAX_LINES]
+        rest = sorted((q for q in quads if q not in read and _aspect(q) <= MAX_MRZ_ASPECT), key=_height, reverse=True)
         return lines + _read(recognizer, image, rest[:MAX_LINES]), None, []
 
 
@@ -279,10 +313,21 @@ def _needs_second_look(finding: MrzFinding | None) -> bool:
     return float(np.median(heights)) < SMALL_LINE
 
 
-def mrz_shaped(quads: list[Quad]) -> list[Quad]:
-    """Wide lines that sit in a 2- or 3-line stack like an MRZ: similar height, width and left edge, close below each other."""
+def mrz_groups(quads: list[Quad]) -> list[list[Quad]]:
+    """Stacks of wide lines shaped like an MRZ: similar height, width and left edge, close below each other.
+
+    Each stack is a list of lines top to bottom; stacks come top to bottom too. A line in no stack is left out.
+    """
     boxes = sorted(((_aabb(q), q) for q in quads), key=lambda b: b[0][1])
-    keep: set[int] = set()
+    parent = list(range(len(boxes)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    linked: set[int] = set()
     for i in range(len(boxes)):
         for j in range(i + 1, min(i + 4, len(boxes))):
             (x0, y0, w0, h0), _ = boxes[i]
@@ -294,8 +339,12 @@ def mrz_shaped(quads: list[Quad]) -> list[Quad]:
                 and abs(x1 - x0) < 0.1 * max(w0, w1)
                 and max(h0, h1) < 1.8 * h
             ):
-                keep.update((i, j))
-    return [boxes[k][1] for k in sorted(keep)]
+                linked.update((i, j))
+                parent[root(j)] = root(i)
+    groups: dict[int, list[Quad]] = {}
+    for k in sorted(linked):
+        groups.setdefault(root(k), []).append(boxes[k][1])
+    return list(groups.values())
 
 
 def _in_document(quad: Quad, band: tuple[float, float, float, float]) -> bool:
@@ -314,9 +363,14 @@ def _height(quad: Quad) -> float:
     return TextLine("", quad, 0.0).height
 
 
-def _is_wide(quad: Quad) -> bool:
+def _aspect(quad: Quad) -> float:
     line = TextLine("", quad, 0.0)
-    return line.width >= MRZ_ASPECT * max(line.height, 1.0)
+    return line.width / max(line.height, 1.0)
+
+
+def _is_wide(quad: Quad) -> bool:
+    """Shaped like an MRZ line: at least :data:`MRZ_ASPECT` and at most :data:`MAX_MRZ_ASPECT` times wider than high."""
+    return MRZ_ASPECT <= _aspect(quad) <= MAX_MRZ_ASPECT
 
 
 def _aabb(quad: Quad) -> tuple[float, float, float, float]:

@@ -1,0 +1,87 @@
+"""What the reader reads and in what order (the costs of :mod:`openkyc.documents.reader`), and the held-out generators' documents.
+
+No model runs here: line boxes are made by hand, and the held-out generators' truth is checked with
+the project's own parsers and validators.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from openkyc.documents.mrz import parse_mrz
+from openkyc.documents.ocr import Quad, _batches
+from openkyc.documents.reader import MAX_MRZ_ASPECT, _is_wide, mrz_groups
+from openkyc.documents.validators import VALIDATORS
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+TODAY = date(2026, 6, 1)
+
+
+def _box(x: float, y: float, w: float, h: float) -> Quad:
+    return ((x, y), (x + w, y), (x + w, y + h), (x, y + h))
+
+
+def test_mrz_stack_is_its_own_group_apart_from_a_page_of_text() -> None:
+    mrz = [_box(100, 800, 900, 30), _box(102, 840, 898, 30)]
+    page = [_box(20, 40 * k, 700, 22) for k in range(1, 7)]  # six aligned lines of a page behind
+    lone = [_box(400, 500, 300, 25)]
+    groups = mrz_groups(mrz + page + lone)
+    assert sorted(len(g) for g in groups) == [2, 6]
+    assert [g for g in groups if len(g) == 2] == [mrz]
+
+
+def test_lines_wider_than_an_mrz_are_not_mrz_candidates() -> None:
+    assert _is_wide(_box(0, 0, 30 * 30, 30))  # a 44-character MRZ line is about 30 heights wide
+    assert not _is_wide(_box(0, 0, (MAX_MRZ_ASPECT + 5) * 20, 20))  # a line of a page: longer than 44 characters
+    assert not _is_wide(_box(0, 0, 100, 30))
+
+
+def test_batches_never_pad_a_narrow_crop_to_a_wide_one() -> None:
+    ratios = [5.0, 30.0, 6.0, 31.0, 29.0, 60.0, 5.5]
+    batches = _batches(ratios, 320 / 48, 6)
+    assert sorted(k for b in batches for k in b) == list(range(len(ratios)))
+    for batch in batches:
+        widths = [max(ratios[k], 320 / 48) for k in batch]
+        assert max(widths) <= 1.15 * min(widths)
+    assert len(_batches([10.0] * 13, 320 / 48, 6)) == 3
+
+
+@pytest.fixture(scope="module")
+def heldout() -> Any:
+    sys.path.insert(0, str(BENCHMARKS))
+    import heldout_documents
+
+    return heldout_documents
+
+
+@pytest.mark.parametrize("kind", ["MRVA", "MRVB"])
+def test_heldout_visa_lines_parse_as_visas_with_their_checks(heldout: Any, kind: str) -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        person = heldout.identity(rng, TODAY)
+        lines = heldout.mrz_lines(kind, person)
+        result = parse_mrz(lines, today=TODAY)
+        assert result.format == kind
+        assert result.checks_pass, result.checks
+        assert result.fields["document_code"].startswith("V")
+
+
+def test_heldout_card_numbers_pass_the_cards_rules(heldout: Any) -> None:
+    import heldout_cards
+
+    rng = np.random.default_rng(5)
+    born = date(1984, 3, 9)
+    for _ in range(50):
+        assert VALIDATORS["hkid_check_digit"](heldout_cards.hk_number(rng)).ok
+        assert VALIDATORS["nric_check_letter"](heldout_cards.sg_number(rng)).ok
+        for sex in ("M", "F"):
+            mykad = VALIDATORS["mykad"](heldout_cards.my_number(rng, born, sex))
+            assert mykad.ok and mykad.derived["birth_date"] == born.isoformat() and mykad.derived["sex"] == sex
+            nik = VALIDATORS["nik"](heldout_cards.id_number(rng, born, sex))
+            assert nik.ok and nik.derived["birth_date"] == born.isoformat() and nik.derived["sex"] == sex
