@@ -46,10 +46,25 @@ def _libraries() -> list[ctypes.CDLL]:
     return found
 
 
+def _get(library: ctypes.CDLL) -> int | None:
+    for name in _GETTERS:
+        getter = getattr(library, name, None)
+        if getter is not None:
+            getter.restype = ctypes.c_int
+            return int(getter())
+    return None
+
+
 def limit_threads(count: int) -> int:
-    """Sets every loaded OpenBLAS to ``count`` threads; returns how many libraries were set."""
+    """Sets every loaded OpenBLAS to ``count`` threads; returns how many libraries are at ``count``.
+
+    A library already at ``count`` is left alone: detectors are built while other requests run, and
+    OpenBLAS's setter is best not called under a running BLAS call."""
     done = 0
     for library in _libraries():
+        if _get(library) == count:
+            done += 1
+            continue
         for name in _SETTERS:
             setter = getattr(library, name, None)
             if setter is not None:
@@ -63,12 +78,4 @@ def limit_threads(count: int) -> int:
 
 def blas_threads() -> list[int]:
     """The thread count of each loaded OpenBLAS (tests, diagnostics)."""
-    counts = []
-    for library in _libraries():
-        for name in _GETTERS:
-            getter = getattr(library, name, None)
-            if getter is not None:
-                getter.restype = ctypes.c_int
-                counts.append(int(getter()))
-                break
-    return counts
+    return [n for n in map(_get, _libraries()) if n is not None]

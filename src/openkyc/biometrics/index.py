@@ -24,7 +24,6 @@ from openkyc.biometrics import hamming
 from openkyc.biometrics.templates import FaceTemplate
 from openkyc.errors import TemplateMismatch
 
-
 GROW_ROWS = 1 << 16  # spare rows added at most per regrowth of a large index (or 1/16 of it)
 
 
