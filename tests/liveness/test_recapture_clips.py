@@ -1,6 +1,7 @@
 """The recapture cues on real clips: live people stay under each deciding cue's threshold, and
 replays of a real clip that the border cannot see (a screen filling the view, a pixel grid) are
-refused by the cue made for them. Tune-split clips (``benchmarks/action_labels.csv``): the
+refused by the cue made for them (``hf_floor`` switched on at its tune value: it is opt-in, because
+it refused 2 of 8 held-out live clips). Tune-split clips (``benchmarks/action_labels.csv``): the
 held-out figures are the benchmark's (``docs/liveness.md``)."""
 
 from __future__ import annotations
@@ -9,10 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from openkyc.biometrics.detection import YuNetDetector
 from openkyc.liveness import LivenessChecker
+from openkyc.liveness.checker import LivenessConfig
 from openkyc.liveness.silent import SilentConfig
 
-CFG = SilentConfig()
+CFG = SilentConfig(hf_floor_max=-1.3)  # with the opt-in hf_floor cue at its tune value
+
+
+@pytest.fixture(scope="module")
+def floor_checker(detector: YuNetDetector) -> LivenessChecker:
+    return LivenessChecker(detector, config=LivenessConfig(silent=CFG))
 
 
 def _silent(result: object) -> dict[str, object]:
@@ -31,9 +39,9 @@ def _silent(result: object) -> dict[str, object]:
     ],
 )
 def test_live_people_stay_under_the_recapture_thresholds(
-    name: str, shared_data: Path, checker: LivenessChecker
+    name: str, shared_data: Path, floor_checker: LivenessChecker
 ) -> None:
-    result = checker.check((shared_data / "live-faces-varied" / name).read_bytes(), mode="silent")
+    result = floor_checker.check((shared_data / "live-faces-varied" / name).read_bytes(), mode="silent")
     recapture = _silent(result)["recapture"]
     assert isinstance(recapture, dict)
     assert recapture["hf_floor"] <= CFG.hf_floor_max and recapture["moire"] <= CFG.moire_max, recapture
@@ -43,16 +51,15 @@ def test_live_people_stay_under_the_recapture_thresholds(
 @pytest.mark.slow
 @pytest.mark.parametrize(("species", "cue"), [("screen_close", "hf_floor"), ("screen_grid", "moire")])
 def test_replays_without_a_visible_border_are_refused_by_their_cue(
-    species: str, cue: str, shared_data: Path, checker: LivenessChecker
+    species: str, cue: str, shared_data: Path, floor_checker: LivenessChecker
 ) -> None:
     from replays import read_timed, replay
 
     frames, times = read_timed(shared_data / "live-faces-varied" / "OpenTalker__video-retalking__2.mp4")
-    result = checker.check(replay(frames, times, 1003, species), mode="silent")
+    result = floor_checker.check(replay(frames, times, 1003, species), mode="silent")
     silent = _silent(result)
     recapture = silent["recapture"]
     assert isinstance(recapture, dict)
     assert (result.live, result.code) == (False, "FailedOperation.LivessDetectFail"), silent
     assert silent["nonrigid"] > CFG.threshold  # type: ignore[operator]  # the replayed face moves like a live one
-    limit = CFG.hf_floor_max if cue == "hf_floor" else CFG.moire_max
-    assert recapture[cue] > limit, recapture
+    assert recapture[cue] > (-1.3 if cue == "hf_floor" else CFG.moire_max), recapture

@@ -55,7 +55,7 @@ class SilentConfig:
     max_pairs: int = 12
     moire_max: float = 4.8
     border_max: float = 1.0
-    hf_floor_max: float = -1.3
+    hf_floor_max: float | None = None  # opt-in (-1.3 chosen on tune refused 2 of 8 held-out live clips)
     recapture: RecaptureConfig = field(default_factory=RecaptureConfig)
 
 
@@ -141,6 +141,15 @@ def _colour(image: Image, t: TrackedFace) -> tuple[float, float]:
     return sat, specular
 
 
+def silent_score(nonrigid: float, recap: RecaptureEvidence, cfg: SilentConfig) -> float:
+    """The motion cue's score, capped at 25 when a deciding recapture cue says recapture."""
+    score = float(100.0 / (1.0 + (cfg.threshold / max(nonrigid, 1e-6)) ** cfg.steepness))
+    floor = cfg.hf_floor_max is not None and recap.hf_floor > cfg.hf_floor_max
+    if recap.moire > cfg.moire_max or recap.border >= cfg.border_max or floor:
+        score = min(score, 25.0)
+    return score
+
+
 def silent_evidence(track: FaceTrack, config: SilentConfig | None = None) -> SilentEvidence:
     """Measure the cues on ``track`` and decide."""
     cfg = config or SilentConfig()
@@ -164,9 +173,7 @@ def silent_evidence(track: FaceTrack, config: SilentConfig | None = None) -> Sil
     best = track.best_face
     recap = recapture_evidence(track, cfg.recapture)
     sat, spec = _colour(track.image(best), best)
-    score = 100.0 / (1.0 + (cfg.threshold / max(nonrigid, 1e-6)) ** cfg.steepness)
-    if recap.moire > cfg.moire_max or recap.border >= cfg.border_max or recap.hf_floor > cfg.hf_floor_max:
-        score = min(score, 25.0)
+    score = silent_score(nonrigid, recap, cfg)
     return SilentEvidence(
         nonrigid=nonrigid,
         micro_motion=micro,
