@@ -20,9 +20,13 @@ measured on live clips and on each attack species):
   camera's resolution (a frame resampled for the screen, then by the camera, loses it);
 - ``noise_ratio``: high-pass noise level of the face over that of the background far from it (the
   recorded face carries its own camera's noise, scaled, under the filming camera's);
-- ``moire``: the strongest *isolated* spectral peak of the face crop at the camera's resolution:
-  peak over the median of its own neighbourhood (a pixel grid beating with the sensor gives a
-  narrow spike; faces, hair and compression blocks give broad energy along the axes).
+- ``hf_floor``: log10 of the face crop's mean spectral power at 0.35-0.5 cycles/px over that at
+  0.15-0.25 (a face enlarged on a screen and filmed again keeps only the filming camera's white
+  noise above the resampling's cut-off: the spectrum stops falling; a noisy camera does the same);
+- ``moire``: the strongest *isolated* spectral peak around the face (1.3 face boxes) at the
+  camera's resolution: peak over the median of its own neighbourhood (a pixel grid beating with
+  the sensor gives a narrow spike; faces, hair and compression blocks give broad energy along the
+  axes), upper quartile over the frames (the hand moves the grid: it beats in some frames only).
 """
 
 from __future__ import annotations
