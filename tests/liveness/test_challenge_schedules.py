@@ -10,9 +10,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from challenge_schedules import onset_schedules, random_fitted, upper_bound  # noqa: E402
+from challenge_schedules import onset_schedules, random_fitted, upper_bound
 
-from openkyc.liveness.challenge import ChallengeConfig, Event, verify_schedule  # noqa: E402
+from openkyc.liveness.challenge import ChallengeConfig, Event, verify_schedule
 
 CFG = ChallengeConfig()
 
@@ -20,7 +20,10 @@ CFG = ChallengeConfig()
 def test_onset_schedules_prompt_each_labelled_onset_and_pass_when_the_detector_agrees() -> None:
     labelled = [Event("shake", 1200.0, 1800.0), Event("mouth", 3500.0, 4000.0), Event("blink", 2000.0, 2100.0)]
     (s,) = onset_schedules(labelled, 6000.0, 500, CFG)
-    assert [(a.action, a.prompt_ms, a.window_start_ms) for a in s.actions] == [("shake", 700, 850), ("mouth", 3000, 3150)]
+    assert [(a.action, a.prompt_ms, a.window_start_ms) for a in s.actions] == [
+        ("shake", 700, 850),
+        ("mouth", 3000, 3150),
+    ]
     assert s.record_ms == 6000 and s.actions[1].window_end_ms == 4650
     detected = [Event("shake", 1230.0, 1700.0), Event("mouth", 3480.0, 3900.0)]
     assert verify_schedule(s, detected, duration_ms=6000.0, face_times_ms=[float(t) for t in range(0, 6000, 66)]).live
