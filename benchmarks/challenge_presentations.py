@@ -91,7 +91,7 @@ def judge_random(
     """Per schedule kind, whether each random schedule accepted the presentation.
 
     Kinds: ``default``: the default actions (mouth, nod, head turn) at random times squeezed into
-    the recording; ``own``: the default actions the recording's source was labelled with (what the
+    the recording (first prompt at least 300 ms in); ``own``: the default actions the recording's source was labelled with (what the
     real-onset BPCER schedules ask); ``one:<action>``: one action. ``floor``: also judge the silent
     score (challenge mode does; the live recordings' figures are timing alone). A presentation
     without a usable face track accepts nothing.
@@ -102,13 +102,14 @@ def judge_random(
     events = as_events(sig["events"])
     duration = float(sig["duration_ms"])
     score = float(sig["silent_score"]) if floor else None
-    kinds: list[tuple[str, tuple[str, ...]]] = [("default", DEFAULT_ACTIONS)]
+    # the default actions do not fit a 6 s recording with the real shortest lead (600 ms): 300 ms
+    kinds: list[tuple[str, tuple[str, ...], int | None]] = [("default", DEFAULT_ACTIONS, 300)]
     if own_actions:
-        kinds.append(("own", tuple(own_actions)))
-    kinds += [(f"one:{a}", (a,)) for a in ONE_ACTION]
-    for name, actions in kinds:
+        kinds.append(("own", tuple(own_actions), None))
+    kinds += [(f"one:{a}", (a,), None) for a in ONE_ACTION]
+    for name, actions, lead in kinds:
         for _ in range(schedules):
-            drawn = random_fitted(actions, duration, challenge, rng)
+            drawn = random_fitted(actions, duration, challenge, rng, lead)
             if drawn is None:
                 break
             verdict = verify_schedule(

@@ -8,8 +8,9 @@
   onset stays at least ``min_left_ms`` inside it) and the recording ending at the clip's end. The
   challenge must pass these (BPCER).
 - :func:`random_fitted`: schedules drawn at random (the CSPRNG's layout, any RNG) of a given set of
-  actions, squeezed to a recording's length: the lead before the first prompt is drawn over the
-  whole room the recording leaves. A recording made before them must fail (APCER).
+  actions, squeezed to a recording's length: the lead before the first prompt (at least the real
+  schedule's shortest) and the gaps are drawn over the whole room the recording leaves. A recording
+  made before them must fail (APCER).
 - :func:`upper_bound`: the exact (Clopper-Pearson) one-sided upper confidence bound of a rate,
   for the small counts of these sets.
 """
@@ -54,29 +55,47 @@ def onset_schedules(
 
 
 def random_fitted(
-    actions: Sequence[str], duration_ms: float, config: ChallengeConfig, rng: random.Random
+    actions: Sequence[str],
+    duration_ms: float,
+    config: ChallengeConfig,
+    rng: random.Random,
+    min_lead_ms: int | None = None,
 ) -> Schedule | None:
-    """A random schedule of ``actions`` (random order and times) that fits ``duration_ms``, or None."""
+    """A random schedule of ``actions`` (random order and times) inside ``duration_ms``, or None.
+
+    The first prompt comes at least ``min_lead_ms`` (the configuration's shortest lead, 600 ms, by
+    default) after the start, as in a drawn schedule; the gaps are at least the configuration's
+    shortest; the last window ends by the end of the recording (the tail after it is cut to fit).
+    """
     n = len(actions)
+    lead = config.lead_ms[0] if min_lead_ms is None else min_lead_ms
     gaps = config.gap_ms[0] * (n - 1)
-    need = n * (config.reaction_ms + config.window_ms) + gaps + config.tail_ms
-    room = int(duration_ms) + config.short_tolerance_ms - need
+    need = lead + n * (config.reaction_ms + config.window_ms) + gaps
+    room = int(duration_ms) - need
     if n == 0 or room < 0:
         return None
-    cfg = replace(config, actions=tuple(actions), count=n, lead_ms=(0, room), gap_ms=(config.gap_ms[0],) * 2)
+    cfg = replace(config, actions=tuple(actions), count=n, lead_ms=(lead, lead + room), gap_ms=(config.gap_ms[0],) * 2)
     drawn = new_schedule(config=cfg, rng=rng)
     # spend the room left after the lead on the gaps, at random, so later prompts move too
-    spare = room - drawn.actions[0].prompt_ms
+    spare = room - (drawn.actions[0].prompt_ms - lead)
     shifts = sorted(rng.randint(0, spare) for _ in range(n - 1))
     timed = [drawn.actions[0]]
     for a, shift in zip(drawn.actions[1:], shifts, strict=True):
         timed.append(TimedAction(a.action, a.prompt_ms + shift, a.window_start_ms + shift, a.window_end_ms + shift))
-    record = timed[-1].window_end_ms + config.tail_ms
+    record = min(timed[-1].window_end_ms + config.tail_ms, int(duration_ms))
     return Schedule(tuple(timed), None, record)
 
 
 def _binom_cdf(k: int, n: int, p: float) -> float:
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0 if k < n else 1.0
+    lp, lq = math.log(p), math.log1p(-p)
+    log_n = math.lgamma(n + 1)
+    return sum(
+        math.exp(log_n - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq) for i in range(k + 1)
+    )
 
 
 def upper_bound(k: int, n: int, confidence: float = 0.95) -> float | None:
