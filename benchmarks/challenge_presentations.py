@@ -94,14 +94,14 @@ def judge_random(
     the recording (first prompt at least 300 ms in); ``own``: the default actions the recording's source was labelled with (what the
     real-onset BPCER schedules ask); ``one:<action>``: one action. ``floor``: also judge the silent
     score (challenge mode does; the live recordings' figures are timing alone). A presentation
-    without a usable face track accepts nothing.
+    without a usable face track is judged with no face and no event: it accepts nothing.
     """
     out: dict[str, list[bool]] = {}
-    if "error" in sig:
-        return out
-    events = as_events(sig["events"])
+    refused = "error" in sig  # no usable face track: judged as challenge mode would, refused
+    events = [] if refused else as_events(sig["events"])
+    faces: list[float] = [] if refused else sig["face_times_ms"]
     duration = float(sig["duration_ms"])
-    score = float(sig["silent_score"]) if floor else None
+    score = (0.0 if refused else float(sig["silent_score"])) if floor else None
     # the default actions do not fit a 6 s recording with the real shortest lead (600 ms): 300 ms
     kinds: list[tuple[str, tuple[str, ...], int | None]] = [("default", DEFAULT_ACTIONS, 300)]
     if own_actions:
@@ -116,7 +116,7 @@ def judge_random(
                 drawn,
                 events,
                 duration_ms=duration,
-                face_times_ms=sig["face_times_ms"],
+                face_times_ms=faces,
                 silent_score=score,
                 config=challenge,
             )
@@ -179,11 +179,17 @@ def attack_apcer(
             per[species]["with_floor" if gated else "timing_alone"].append(
                 judge_random(sig, own(source), schedules, rng, challenge, floor=gated)
             )
+    # every replay species together, and every photo species: more presentations, a tighter bound
+    for pooled in ("replay", "photo"):
+        members = [sp for sp in list(per) if sp.startswith(f"{pooled}_")]
+        for how in ("with_floor", "timing_alone"):
+            per[f"all_{pooled}s"][how] = [p for sp in members for p in per[sp][how]]
+        floor_passed[f"all_{pooled}s"] = [v for sp in members for v in floor_passed[sp]]
     return {
         species: {
             "presentations": len(floor_passed[species]),
             "pass_the_floor": sum(floor_passed[species]),
-            "no_face_track": sum("error" in sig for sp, _, sig in rows if sp == species),
+            "no_face_track": sum("error" in sig for sp, _, sig in rows if species in (sp, f"all_{sp.split('_')[0]}s")),
             **{how: summarise_random(v) for how, v in per[species].items()},
         }
         for species in sorted(per)
