@@ -18,9 +18,22 @@ tracked with YuNet, and the action events detected (:mod:`openkyc.liveness.event
   one action, and two actions on clips long enough) verified against the same recordings, which were
   made before the schedules were drawn: the share accepted. This is the timing property a replayed
   recording must beat; what the replay path (screen, camera) does to the detectors is measured by
-  ``eval_liveness.py``.
+  ``eval_liveness.py``;
+- ``bpcer_onset_schedules``: schedules fitted to each clip's length and its labelled onsets of the
+  default actions (``challenge_schedules.onset_schedules``: one event per action the clip has,
+  prompted 300, 500 or 700 ms before it); the share refused, and the clips with a refusal with
+  the 95 % upper bound of their share;
+- ``apcer_live_random``: random schedules of the default actions, of the clip's own default
+  actions and of each single action, squeezed into each live recording
+  (``challenge_schedules.random_fitted``), timing alone; accepted schedules, and recordings that
+  any schedule accepted with the 95 % upper bound (schedules on one recording are not independent);
+- ``apcer_attacks`` (``--attacks``, slow): the same random schedules against the screen replays of
+  the ``--attack-split`` clips of ``live-faces-varied`` (``--replay-grid``: the GRID clips too) and
+  the photo attacks of that split's photos, 6 s, per species, with challenge mode's photo floor and
+  on timing alone (``challenge_presentations.py``).
 
     .venv/bin/python benchmarks/eval_challenge.py [--signals /tmp/signals.json] [--schedules 400]
+        [--no-rules] [--attacks --attack-cache /tmp/attacks.json]
 
 ``--signals`` reuses (or writes, when missing) the per-frame measures of ``liveness_signals.py``.
 """
@@ -412,7 +425,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--attacks", action="store_true", help="also replays and photo attacks (slow)")
     parser.add_argument("--attack-split", default="heldout", help="replay this split's clips; photos of it")
-    parser.add_argument("--photos", type=int, default=12, help="photos; the split keeps every other one")
+    parser.add_argument(
+        "--replay-grid", action="store_true", help="replay the GRID clips too (3 s: no default schedule fits)"
+    )
+    parser.add_argument("--photos", type=int, default=6, help="photos; the split keeps every other one")
     parser.add_argument("--attack-schedules", type=int, default=100, help="random schedules per attack and kind")
     parser.add_argument("--attack-cache", help="JSON cache of the attacks' measures (read if present)")
     parser.add_argument("--no-rules", action="store_true", help="skip the too-early rule variants")
@@ -449,7 +465,12 @@ def main() -> None:
             "split": args.attack_split,
             "species": attack_apcer(
                 Path(args.shared_data),
-                [p for f, p in clips(Path(args.shared_data)) if labels.get(f"{f}/{p.name}", {}).get("split") == args.attack_split],
+                [
+                    p
+                    for f, p in clips(Path(args.shared_data))
+                    if labels.get(f"{f}/{p.name}", {}).get("split") == args.attack_split
+                    and (args.replay_grid or f == "live-faces-varied")
+                ],
                 lambda name: own_actions(by_name[name]) if name in by_name else (),
                 args.attack_split, args.photos, args.attack_schedules, args.seed, cache_path,
             ),
