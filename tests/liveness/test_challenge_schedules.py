@@ -43,13 +43,18 @@ def test_onset_schedules_skip_what_cannot_be_prompted() -> None:
 
 def test_random_fitted_schedules_fit_the_recording_and_move() -> None:
     rng = random.Random(3)
-    drawn = [random_fitted(("mouth", "nod", "shake"), 6000.0, CFG, rng) for _ in range(200)]
-    assert all(s is not None and s.record_ms <= 6000 + CFG.short_tolerance_ms for s in drawn)
-    assert all(s is not None and s.validate() is None for s in drawn)
+    drawn = [random_fitted(("mouth", "nod", "shake"), 6000.0, CFG, rng, 300) for _ in range(200)]
+    assert all(s is not None and s.validate() is None and s.actions[-1].window_end_ms <= 6000 for s in drawn)
+    assert all(s is not None and s.actions[0].prompt_ms >= 300 and s.record_ms <= 6000 for s in drawn)
     firsts = {s.actions[0].prompt_ms for s in drawn if s is not None}
     lasts = {s.actions[-1].prompt_ms for s in drawn if s is not None}
     assert len(firsts) > 50 and len(lasts) > 50
-    assert random_fitted(("mouth", "nod", "shake"), 3000.0, CFG, rng) is None  # three windows do not fit 3 s
+    ones = [random_fitted(("mouth",), 6000.0, CFG, rng) for _ in range(200)]
+    assert min(s.actions[0].prompt_ms for s in ones if s) >= CFG.lead_ms[0]  # the real shortest lead
+    assert max(s.actions[0].window_end_ms for s in ones if s) > 5800  # up to the end of the recording
+    # three windows need 600 + 3 x 1650 + 2 x 200 ms: 5950 ms
+    assert random_fitted(("mouth", "nod", "shake"), 5900.0, CFG, rng) is None
+    assert random_fitted(("mouth", "nod", "shake"), 5950.0, CFG, rng) is not None
 
 
 @pytest.mark.parametrize(("k", "n", "bound"), [(0, 11, 0.2384), (0, 55, 0.0530), (1, 20, 0.2161), (5, 5, 1.0)])
