@@ -31,7 +31,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from openkyc.config.rules import RuleConfig
+from openkyc.config.rules import RuleConfig, SessionDocumentOptions
 from openkyc.config.service import admitted_rule, check_client, rule_config
 from openkyc.documents.service import DocumentService
 from openkyc.documents.sides import needs_back
@@ -146,6 +146,18 @@ def _check_mode(check_mode: str | None, has_image: bool) -> str:
     return mode
 
 
+def _check_document_options(options: SessionDocumentOptions | None, mode: str, rule: RuleConfig) -> None:
+    """A session's document options need a document step and a document type the rule takes."""
+    if options is None:
+        return
+    if "document" not in mode:
+        raise InvalidParameterValue(
+            "Document options need a check mode with a document step.", code="InvalidParameterValue.CheckMode"
+        )
+    if options.document_types is not None and not set(options.document_types) & set(rule.document_types):
+        raise InvalidParameterValue("The rule does not accept the session's document type.")
+
+
 def _aad(token: str, app_id: int) -> bytes:
     return f"session:{token}:{app_id}".encode()
 
@@ -189,14 +201,17 @@ class SessionService:
         check_mode: str | None = None,
         language: str | None = None,
         plain_silent: bool = False,
+        document_options: SessionDocumentOptions | None = None,
     ) -> dict[str, Any]:
         """A session; ``redirect_url`` None: the end user ends on the session's own page;
-        ``plain_silent``: silent liveness without a timed challenge, whatever the rule says."""
+        ``plain_silent``: silent liveness without a timed challenge, whatever the rule says;
+        ``document_options``: the document step's own types and expiry choice over the rule's."""
         mode = _check_mode(check_mode, compare_image is not None)
         elements = SESSION_ELEMENTS + (REFERENCE_ELEMENTS if compare_image is not None else ())
         self.data.gate.check(Purpose.PROVIDE_FEATURES, elements, app_id=app_id)  # before any model or write
         with self.data.transaction() as session:
             rule = admitted_rule(session, app_id, rule_id, client_ip)
+        _check_document_options(document_options, mode, rule)
         if compare_image is not None:
             with self.models.lease() as models:
                 engine = models.face_engine()
@@ -241,6 +256,7 @@ class SessionService:
                 check_mode=mode,
                 language=language,
                 liveness_mode=PLAIN_SILENT if plain_silent else None,
+                document_options=document_options.model_dump(exclude_none=True) if document_options else None,
             )
             session.add(row)
         base = (self.public_base_url or base_url).rstrip("/")
@@ -509,13 +525,18 @@ class SessionService:
                 "challenge_id": challenge_id,
                 "challenge_session": token_ref,
             }
+        options = SessionDocumentOptions.model_validate(row.document_options) if row.document_options else None
         if mode == "document":
             assert document_image is not None
-            return service.document(document_image, document_back_image=document_back_image, **common)
+            return service.document(
+                document_image, document_back_image=document_back_image, document_options=options, **common
+            )
         assert video is not None
         if mode == "document+liveness+compare":
             assert document_image is not None
-            return service.identity(document_image, video, document_back_image=document_back_image, **live)
+            return service.identity(
+                document_image, video, document_back_image=document_back_image, document_options=options, **live
+            )
         if mode == "liveness+compare":
             if reference is None:
                 raise SessionFinished("The session's reference photo has expired.")
