@@ -176,3 +176,28 @@ def test_the_type_check_names_what_the_sdk_types_otherwise() -> None:
     assert any("warns" in problem for problem in found)
     assert sdk_types.problems("ApplyLivenessToken", {"SdkToken": "t", "VerificationURL": "u", "RequestId": "r"}) == []
     assert sdk_types.problems("GetLivenessResult", {"VerificationURL": "u", "RequestId": "r"}) != []
+
+
+@pytest.mark.parametrize(
+    ("action", "document_type", "mrz"),
+    [
+        ("MLIDPassportOCR", None, {"format": "TD3", "lines": list(SPECIMEN), "valid": True}),
+        ("HKIDCardOCR", "HK_ID", None),
+        ("MLIDCardOCR", "MY_MYKAD", None),
+        ("RecognizeIndonesiaIDCardOCR", "ID_NIK", None),
+        ("RecognizeSingaporeIDCardOCR", "SG_NRIC", None),
+    ],
+)
+def test_ocr_answers_have_the_sdk_field_types(action: str, document_type: str | None, mrz: Any) -> None:
+    """Each OCR action's answer of a card read (the reader's output shape, as DocumentService.ocr
+    gives it) has the field types of Tencent's ocr models; the live tests check real reads too."""
+    from types import SimpleNamespace
+
+    from openkyc.api.tencent.routes import ACTIONS
+
+    pytest.importorskip("tencentcloud.ocr.v20181119.models")
+    read = {"Result": "Success", "document_type": document_type, "mrz": mrz, "fields": dict(_FIELDS)}
+    ctx = SimpleNamespace(documents=SimpleNamespace(ocr=lambda image, rule_id: {**read, "warnings": ["WarnGlare"]}))
+    spec = ACTIONS[action]
+    outcome = spec.handler(ctx, spec.params.model_validate({"ImageBase64": "AAAA"}))
+    assert sdk_types.problems(action, {**outcome.fields, "RequestId": "r"}) == []
