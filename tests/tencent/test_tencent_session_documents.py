@@ -15,6 +15,8 @@ from test_tencent_protocol import call
 from test_tencent_sdk_tokens import answer
 
 from openkyc.api.tencent.cards import card_verify_results, ocr_results
+from openkyc.api.tencent.faceid import verification_detail
+from openkyc.api.tencent.sdk import compare_result
 from openkyc.config.rules import RuleConfig, SessionDocumentOptions
 from openkyc.documents.mrz import parse_mrz
 from openkyc.documents.reader import DocumentResult
@@ -145,13 +147,20 @@ def test_card_results_have_the_sdk_field_types(rule_type: str) -> None:
     web = {
         "ErrorCode": 0,
         "ErrorMsg": "Success",
+        "VerificationDetailList": [verification_detail(stored)],
         "OCRResult": ocr_results(stored, document_only=True),
         "Extra": "x",
         "RequestId": "r",
     }
     assert web["OCRResult"][0]["CardInfo"] is not None
     assert sdk_types.problems("GetWebVerificationResultIntl", web) == []
-    sdk = {"Result": "0", "CardVerifyResults": card_verify_results(stored), "ChargeCount": 1, "RequestId": "r"}
+    sdk = {
+        "Result": "0",
+        "CardVerifyResults": card_verify_results(stored),
+        "CompareResults": [compare_result(stored)],
+        "ChargeCount": 1,
+        "RequestId": "r",
+    }
     assert sdk_types.problems("GetSdkVerificationResult", sdk) == []
 
 

@@ -172,7 +172,7 @@ def get_face_id_result(ctx: Context, p: SdkTokenParams) -> Outcome:
     return Outcome(fields, "DescribeSessionResult")
 
 
-def _compare_result(result: dict[str, Any]) -> dict[str, Any]:
+def compare_result(result: dict[str, Any]) -> dict[str, Any]:
     detail = verification_detail(result)
     compared = detail["CompareErrorCode"] is not None
     return {
@@ -203,7 +203,7 @@ def get_sdk_verification_result(ctx: Context, p: SdkTokenParams) -> Outcome:
         "Description": NOT_FINISHED,
         "ChargeCount": out["attempts"],  # each submitted video that got a result is billed
         "CardVerifyResults": card_verify_results(last) if last else [],
-        "CompareResults": [_compare_result(last)] if last else [],
+        "CompareResults": [compare_result(last)] if last else [],
         "Extra": out["extra"],
         "DeviceInfoLevel": None,
     }
