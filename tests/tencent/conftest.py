@@ -36,10 +36,13 @@ class TencentServer:
     def profile(self) -> Any:
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
+        from tencentcloud.common.retry import StandardRetryer
 
         http = HttpProfile(endpoint=self.endpoint, reqTimeout=300)
         http.scheme = "http"
-        return ClientProfile(httpProfile=http)
+        # what a Tencent integration under load configures: the SDK's own retryer, which retries
+        # RequestLimitExceeded (OpenKYC's answer while every model instance is busy) after 1, 2, 4 s
+        return ClientProfile(httpProfile=http, retryer=StandardRetryer(max_attempts=4))
 
     def credentials(self) -> Any:
         from tencentcloud.common import credential
