@@ -172,6 +172,7 @@ END_USER_TABLES: dict[str, TableMap] = {
             "liveness_mode": (E.OPERATION_STATUS,),
             "consent_id": (E.CONSENT_RECORD,),  # the notice consent recorded by the hosted page
             "last_reply": (E.OPERATION_STATUS,),  # the last attempt's answer (ids and result codes)
+            "document_options": (E.RULE,),  # the session's document types and expiry choice over its rule
             "language": NOT_PERSONAL,
             "last_attempt_id": NOT_PERSONAL,  # a random id the page makes per upload
             "created_at": NOT_PERSONAL,

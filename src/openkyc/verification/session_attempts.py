@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from openkyc.config.rules import RuleConfig
+from openkyc.config.rules import RuleConfig, SessionDocumentOptions
 from openkyc.config.service import admitted_rule, rule_config
 from openkyc.errors import InvalidParameterValue, MissingParameter
 from openkyc.jobs.webhooks import SESSION_EVENT, session_payload
@@ -116,13 +116,18 @@ class SessionAttempts(SessionBase):
                 "challenge_id": challenge_id,
                 "challenge_session": token_ref,
             }
+        options = SessionDocumentOptions.model_validate(row.document_options) if row.document_options else None
         if mode == "document":
             assert document_image is not None
-            return service.document(document_image, document_back_image=document_back_image, **common)
+            return service.document(
+                document_image, document_back_image=document_back_image, document_options=options, **common
+            )
         assert video is not None
         if mode == "document+liveness+compare":
             assert document_image is not None
-            return service.identity(document_image, video, document_back_image=document_back_image, **live)
+            return service.identity(
+                document_image, video, document_back_image=document_back_image, document_options=options, **live
+            )
         if mode == "liveness+compare":
             if reference is None:
                 raise SessionFinished("The session's reference photo has expired.")

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from openkyc.config.rules import RuleConfig, SessionDocumentOptions
 from openkyc.config.service import admitted_rule
-from openkyc.errors import ResourceNotFound
+from openkyc.errors import InvalidParameterValue, ResourceNotFound
 from openkyc.privacy import ledger
 from openkyc.privacy.crypto import sealed_key_id
 from openkyc.privacy.vocabulary import Purpose
@@ -74,6 +75,18 @@ __all__ = [
 ]
 
 
+def _check_document_options(options: SessionDocumentOptions | None, mode: str, rule: RuleConfig) -> None:
+    """A session's document options need a document step and a document type the rule takes."""
+    if options is None:
+        return
+    if "document" not in mode:
+        raise InvalidParameterValue(
+            "Document options need a check mode with a document step.", code="InvalidParameterValue.CheckMode"
+        )
+    if options.document_types is not None and not set(options.document_types) & set(rule.document_types):
+        raise InvalidParameterValue("The rule does not accept the session's document type.")
+
+
 @dataclass
 class SessionService(HostedSteps, SessionAttempts):
     """A hosted session: created and read by the customer (here), its page steps
@@ -92,14 +105,17 @@ class SessionService(HostedSteps, SessionAttempts):
         check_mode: str | None = None,
         language: str | None = None,
         plain_silent: bool = False,
+        document_options: SessionDocumentOptions | None = None,
     ) -> dict[str, Any]:
         """A session; ``redirect_url`` None: the end user ends on the session's own page;
-        ``plain_silent``: silent liveness without a timed challenge, whatever the rule says."""
+        ``plain_silent``: silent liveness without a timed challenge, whatever the rule says;
+        ``document_options``: the document step's own types and expiry choice over the rule's."""
         mode = chosen_check_mode(check_mode, compare_image is not None)
         elements = SESSION_ELEMENTS + (REFERENCE_ELEMENTS if compare_image is not None else ())
         self.data.gate.check(Purpose.PROVIDE_FEATURES, elements, app_id=app_id)  # before any model or write
         with self.data.transaction() as session:
             rule = admitted_rule(session, app_id, rule_id, client_ip)
+        _check_document_options(document_options, mode, rule)
         if compare_image is not None:
             with self.models.lease() as models:
                 engine = models.face_engine()
@@ -144,6 +160,7 @@ class SessionService(HostedSteps, SessionAttempts):
                 check_mode=mode,
                 language=language,
                 liveness_mode=PLAIN_SILENT if plain_silent else None,
+                document_options=document_options.model_dump(exclude_none=True) if document_options else None,
             )
             session.add(row)
         base = (self.public_base_url or base_url).rstrip("/")
