@@ -37,7 +37,7 @@ from openkyc.store.models.verification import VerificationResult, VerificationSe
 from openkyc.store.subject_keys import subject_keys_for
 from openkyc.verification.repository import _aad as _result_aad
 from openkyc.verification.repository import _id_aad as _result_id_aad
-from openkyc.verification.sessions import _aad as _session_aad
+from openkyc.verification.sessions import session_aad as _session_aad
 
 __all__ = ["ResultReach", "SessionReach"]
 
