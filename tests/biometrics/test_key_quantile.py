@@ -46,7 +46,9 @@ def test_per_key_knot_holds_for_most_keys_where_the_key_average_does_not() -> No
     )
     rates = (held >= np.ceil(q95 * bits - 1e-9)).mean(axis=1)
     assert float(np.quantile(rates, 0.9)) <= level  # new keys: most of them keep the rate
-    knots = key_quantile_knots(counts, bits, id_a, id_b, identities, [0.5, 1e-1, 1e-2, level], resamples=20)
+    knots = key_quantile_knots(
+        counts, bits, id_a, id_b, identities, [0.5, 1e-1, 1e-2, level], quantile=0.95, resamples=20
+    )
     assert knots["upper"][3] >= knots["point"][3] == pytest.approx(q95)
     assert knots["upper"] == sorted(knots["upper"])
 
