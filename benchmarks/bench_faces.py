@@ -18,7 +18,9 @@ values), ``search.<n>`` holds, measured in one run and interleaved so both sides
 * ``bytes_per_template``: the index's memory (codes, row ids, spare capacity) over ``n``.
 
 ``--snapshot N`` writes a synthetic index of N templates to an encrypted snapshot and reads it
-back (``snapshot.read_s``, ``bytes_per_template_in_memory``). ``--load N`` also writes N subjects to a temporary SQLite database and times
+back (``snapshot.read_s``, ``bytes_per_template_in_memory``); ``--snapshot-adds M`` then enrols M
+more one at a time, as a running service adds them (``snapshot.*_after_adds``: the index's bytes
+and the process's resident growth per template, target 160). ``--load N`` also writes N subjects to a temporary SQLite database and times
 :meth:`IndexManager.load <openkyc.biometrics.search.IndexManager.load>` (keyset pages of
 ``iter_templates``): ``load.rows_per_s``.
 """
@@ -225,7 +227,7 @@ def _naive_read(path: Path, aead: Any, collection_id: str, total: int) -> None:
         assert filled >= part_end
 
 
-def snapshot(n: int, bits: int) -> dict[str, Any]:
+def snapshot(n: int, bits: int, adds: int = 0) -> dict[str, Any]:
     """A synthetic index of ``n`` templates written to an encrypted snapshot and read back (the
     bulk part of a start-up; rows and events newer than the snapshot are read from the database).
 
@@ -303,6 +305,7 @@ def snapshot(n: int, bits: int) -> dict[str, Any]:
         peak_kb = _status_kb("VmHWM")
         assert read is not None and len(read.indexes[0]) == n
         held = read.indexes[0].memory_bytes
+        after_adds = _after_snapshot_adds(read, adds, bits, before_kb) if adds else {}
         keys.close()
     return {
         "templates": n,
@@ -320,6 +323,32 @@ def snapshot(n: int, bits: int) -> dict[str, Any]:
         "bytes_per_template_in_memory": round(held / n, 1),
         "peak_rss_growth_per_template": round((peak_kb - before_kb) * 1024 / n, 1),
         "target_peak_bytes_per_template": 160,
+        **after_adds,
+    }
+
+
+def _after_snapshot_adds(read: Any, adds: int, bits: int, before_kb: int) -> dict[str, Any]:
+    """``adds`` enrolments after a snapshot read, one row at a time as each sync adds them
+    (``_CollectionIndex.add_chunk`` with the serialised template): the index's bytes per template
+    and the process's resident growth (steady, ``VmRSS``, and peak, ``VmHWM``) since before the
+    read, per template held."""
+    from openkyc.biometrics.search import _CollectionIndex
+    from openkyc.biometrics.templates import FaceTemplate
+
+    index = read.indexes[0]
+    entry = _CollectionIndex(1, {index.key_id: index}, watermark=read.watermark)
+    codes = np.random.default_rng(adds).integers(0, 256, size=(adds, bits // 8), dtype=np.uint8)
+    start = time.perf_counter()
+    for i in range(adds):
+        entry.add_chunk([(read.watermark + 1 + i, FaceTemplate(index.key_id, bits, codes[i].tobytes()).to_bytes())])
+    seconds = time.perf_counter() - start
+    held = len(index)
+    return {
+        "adds_after_read": adds,
+        "adds_per_s": round(adds / seconds),
+        "bytes_per_template_in_memory_after_adds": round(index.memory_bytes / held, 1),
+        "rss_growth_per_template_after_adds": round((_status_kb("VmRSS") - before_kb) * 1024 / held, 1),
+        "peak_rss_growth_per_template_after_adds": round((_status_kb("VmHWM") - before_kb) * 1024 / held, 1),
     }
 
 
@@ -332,6 +361,7 @@ def main() -> None:
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage model timings")
     parser.add_argument("--load", type=int, default=0, help="also time loading this many subjects from SQLite")
     parser.add_argument("--snapshot", type=int, default=0, help="also time an encrypted snapshot of this many")
+    parser.add_argument("--snapshot-adds", type=int, default=0, help="then enrol this many, one at a time")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     out: dict[str, Any] = {"faiss_version": faiss.__version__, "cpu_simd": faiss.get_compile_options().strip()}
@@ -350,7 +380,7 @@ def main() -> None:
     if args.load:
         out["load"] = load(args.load, args.bits)
     if args.snapshot:
-        out["snapshot"] = snapshot(args.snapshot, args.bits)
+        out["snapshot"] = snapshot(args.snapshot, args.bits, args.snapshot_adds)
     json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")
 

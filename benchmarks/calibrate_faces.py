@@ -1,8 +1,9 @@
 """Fit the face score calibration on the wider population and measure it on held-out identities.
 
     .venv/bin/python benchmarks/face_population.py            # once: embeds the population (minutes)
-    .venv/bin/python benchmarks/calibrate_faces.py [--keys 50] [--write] [--baseline OLD_TABLE.json]
-        [--resamples 200] [--fit-keys 100] [--key-resamples 100] [--all-formats]
+    .venv/bin/python benchmarks/calibrate_faces.py [--keys 50] [--seed 17] [--write] [--baseline OLD_TABLE.json]
+        [--resamples 200] [--fit-keys 100] [--key-resamples 100] [--key-quantile 0.95] [--all-formats]
+        [--embedders sface,dlib,fusion] [--table TABLE.json] [--formats v2:1024,v2:2048]
 
 Reads the embeddings cached by ``benchmarks/face_population.py`` (no model runs here), merges GRID
 clips of one speaker (:func:`merge_clips`), and splits identities by a hash of their label: one in
@@ -17,7 +18,9 @@ and the old table (``--baseline``, e.g. ``git show <rev>:src/openkyc/biometrics/
 on the same keys. ``--write`` writes src/openkyc/biometrics/calibration.json (before the held-out measurement).
 ``--fit-keys`` random keys (seed ``FIT_KEYS_SEED``, never the held-out measurement's seed 17) give
 the per-key knots (:mod:`openkyc.biometrics.key_quantile`). dlib and fusion are measured at the
-default format only unless ``--all-formats``.
+default format only unless ``--all-formats``. ``--table`` measures a written table again (no fit),
+e.g. under the keys of another ``--seed``; ``--embedders`` restricts the fit and the measurement
+(``--write`` then keeps the shipped tables of the others).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from openkyc.biometrics.evaluation import (
     roc_metrics,
     template_similarities,
 )
-from openkyc.biometrics.key_quantile import FIT_KEYS, FIT_KEYS_SEED
+from openkyc.biometrics.key_quantile import FIT_KEYS, FIT_KEYS_SEED, KEY_QUANTILE
 from openkyc.biometrics.templates import DEFAULT_BITS, DEFAULT_VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,47 +153,24 @@ def agreement(
     return {"rms_error": round(float(np.mean(rms)), 5), "decision_agreement_at_70": round(float(np.mean(agree)), 6)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--keys", type=int, default=50)
-    parser.add_argument(
-        "--seed", type=int, default=17, help="seed of the held-out measurement's keys (17; another: keys never seen)"
-    )
-    parser.add_argument("--resamples", type=int, default=200)
-    parser.add_argument("--fit-keys", type=int, default=FIT_KEYS, help="random keys for per-key knots (0: none)")
-    parser.add_argument("--key-resamples", type=int, default=100, help="identity resamples of the per-key knots")
-    parser.add_argument(
-        "--all-formats", action="store_true", help="measure dlib and fusion at every template format (sface always)"
-    )
-    parser.add_argument("--bits", type=int, default=DEFAULT_BITS, help="template size of new keys")
-    parser.add_argument("--version", type=int, default=DEFAULT_VERSION, help="template version of new keys")
-    parser.add_argument("--baseline", type=Path, help="an older calibration.json to measure on the same keys")
-    parser.add_argument("--write", action="store_true")
-    args = parser.parse_args()
-    started = time.perf_counter()
-    pop = load(args.cache)
-    merges = merge_clips(pop)
+def fit_tables(
+    pop: dict[str, Any],
+    args: argparse.Namespace,
+    report: dict[str, Any],
+    fit_rows: npt.NDArray[np.int64],
+    imp: npt.NDArray[np.int64],
+    chosen: list[str],
+    started: float,
+) -> dict[str, dict[str, Any]]:
+    """The tables of the ``chosen`` embedders, fitted on the impostor pairs ``imp`` of the fit half."""
     ident = pop["identity"]
-    names = sorted(set(ident))
-    held = np.asarray([is_held_out(i) for i in ident])
-    fit_rows, test_rows = np.flatnonzero(~held), np.flatnonzero(held)
-    fit_index, fit_same = pairs(pop, fit_rows)
-    test_index, test_same = pairs(pop, test_rows)
-    report: dict[str, Any] = {
-        "population": {"faces": len(ident), "identities": len(names), "merged_clips": merges},
-        "fit": describe(pop, fit_rows, fit_index, fit_same),
-        "held_out": describe(pop, test_rows, test_index, test_same),
-        "held_out_identities": sorted({str(i) for i in ident[held]}),
-    }
     fit_names = sorted(set(ident[fit_rows]))
     position = {n: i for i, n in enumerate(fit_names)}
-    imp = fit_index[~fit_same]
     id_a = np.asarray([position[i] for i in ident[imp[:, 0]]])
     id_b = np.asarray([position[i] for i in ident[imp[:, 1]]])
     tables: dict[str, dict[str, Any]] = {}
     fit_keys = random_keys(args.fit_keys, seed=FIT_KEYS_SEED)
-    for name in EMBEDDERS:
+    for name in chosen:
         vecs = vectors(pop, name)
         key_counts = (
             {
@@ -217,6 +197,7 @@ def main() -> None:
             dim=vecs.shape[1],
             key_counts=key_counts,
             key_resamples=args.key_resamples,
+            per_key_quantile=args.key_quantile,
         )
         table["data"] = {
             "faces": report["fit"]["faces"],
@@ -225,10 +206,74 @@ def main() -> None:
             "impostor_pairs": report["fit"]["impostor_pairs"],
             "held_out_identities": report["held_out"]["identities"],
             "command": "benchmarks/face_population.py && benchmarks/calibrate_faces.py --write",
+            "fit_keys": args.fit_keys,
+            "key_quantile": args.key_quantile,
         }
         tables[name] = table
         _progress(started, f"fitted {name}")
-    document = {"version": TABLE_VERSION, "default_embedder": "sface", "embedders": tables}
+    return tables
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--keys", type=int, default=50)
+    parser.add_argument(
+        "--seed", type=int, default=17, help="seed of the held-out measurement's keys (17; another: keys never seen)"
+    )
+    parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument("--fit-keys", type=int, default=FIT_KEYS, help="random keys for per-key knots (0: none)")
+    parser.add_argument("--key-resamples", type=int, default=100, help="identity resamples of the per-key knots")
+    parser.add_argument(
+        "--key-quantile",
+        type=float,
+        default=KEY_QUANTILE,
+        help="per-key knots: where this quantile of keys reaches each rate",
+    )
+    parser.add_argument(
+        "--all-formats", action="store_true", help="measure dlib and fusion at every template format (sface always)"
+    )
+    parser.add_argument("--bits", type=int, default=DEFAULT_BITS, help="template size of new keys")
+    parser.add_argument("--version", type=int, default=DEFAULT_VERSION, help="template version of new keys")
+    parser.add_argument("--baseline", type=Path, help="an older calibration.json to measure on the same keys")
+    parser.add_argument(
+        "--embedders",
+        default=",".join(EMBEDDERS),
+        help="comma-separated embedders to fit and measure; --write keeps the shipped tables of the others",
+    )
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--table", type=Path, help="measure this calibration.json's tables instead of fitting")
+    parser.add_argument(
+        "--formats", help="measure only these template formats on the held-out people (e.g. v2:1024,v2:2048)"
+    )
+    args = parser.parse_args()
+    formats = set(args.formats.split(",")) if args.formats else None
+    started = time.perf_counter()
+    pop = load(args.cache)
+    merges = merge_clips(pop)
+    ident = pop["identity"]
+    names = sorted(set(ident))
+    held = np.asarray([is_held_out(i) for i in ident])
+    fit_rows, test_rows = np.flatnonzero(~held), np.flatnonzero(held)
+    fit_index, fit_same = pairs(pop, fit_rows)
+    test_index, test_same = pairs(pop, test_rows)
+    report: dict[str, Any] = {
+        "population": {"faces": len(ident), "identities": len(names), "merged_clips": merges},
+        "fit": describe(pop, fit_rows, fit_index, fit_same),
+        "held_out": describe(pop, test_rows, test_index, test_same),
+        "held_out_identities": sorted({str(i) for i in ident[held]}),
+    }
+    chosen = [name for name in EMBEDDERS if name in args.embedders.split(",")]
+    if args.table is not None:  # measure a written table again (e.g. under keys of another seed)
+        tables = {n: t for n, t in json.loads(args.table.read_text())["embedders"].items() if n in chosen}
+    else:
+        tables = fit_tables(pop, args, report, fit_rows, fit_index[~fit_same], chosen, started)
+    shipped = json.loads(TABLE.read_text(encoding="utf-8"))["embedders"]
+    document = {
+        "version": TABLE_VERSION,
+        "default_embedder": "sface",
+        "embedders": {name: tables.get(name, shipped.get(name)) for name in EMBEDDERS},
+    }
     if args.write:  # written before the held-out measurement, which never changes it
         TABLE.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     report["knots"] = {
@@ -242,7 +287,7 @@ def main() -> None:
     }
     keys = random_keys(args.keys, seed=args.seed)
     held_report: dict[str, Any] = {}
-    for name in EMBEDDERS:
+    for name in chosen:
         cal = Calibration(tables[name])
         vecs = vectors(pop, name)
         cos = cosines(vecs, test_index)
@@ -254,6 +299,7 @@ def main() -> None:
         default_format = size_name(tables[name]["bits"], tables[name]["template_version"])
         averaged = Calibration({**tables[name], "templates": key_averaged, "template": key_averaged[default_format]})
         measured = TEMPLATE_FORMATS if name == "sface" or args.all_formats else [(cal.version, cal.bits)]
+        measured = [f for f in measured if formats is None or size_name(f[1], f[0]) in formats]
         for version, bits in measured:
             spread = key_spread(vecs, test_index, test_same, cal, keys, bits=bits, version=version)
             spread["key_averaged_knots"] = key_spread(
@@ -267,10 +313,14 @@ def main() -> None:
     if args.baseline is not None:
         old = json.loads(args.baseline.read_text())["embedders"]
         for name in ("sface",):
-            old_cal = Calibration(old[name])
-            held_report[name]["baseline"] = key_spread(
-                vectors(pop, name), test_index, test_same, _as_v3(old_cal), keys, bits=old_cal.bits
-            )
+            old_cal = _as_v3(Calibration(old[name]))
+            held_report[name]["baseline"] = {
+                f"template_{size_name(bits, version)}": key_spread(
+                    vectors(pop, name), test_index, test_same, old_cal, keys, bits=bits, version=version
+                )
+                for version, bits in old_cal.formats
+                if formats is None or size_name(bits, version) in formats
+            }
     report["held_out_results"] = held_report
     report["seconds"] = round(time.perf_counter() - started, 1)
     json.dump(report, sys.stdout, indent=1)

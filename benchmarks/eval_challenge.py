@@ -18,9 +18,22 @@ tracked with YuNet, and the action events detected (:mod:`openkyc.liveness.event
   one action, and two actions on clips long enough) verified against the same recordings, which were
   made before the schedules were drawn: the share accepted. This is the timing property a replayed
   recording must beat; what the replay path (screen, camera) does to the detectors is measured by
-  ``eval_liveness.py``.
+  ``eval_liveness.py``;
+- ``bpcer_onset_schedules``: schedules fitted to each clip's length and its labelled onsets of the
+  default actions (``challenge_schedules.onset_schedules``: one event per action the clip has,
+  prompted 300, 500 or 700 ms before it); the share refused, and the clips with a refusal with
+  the 95 % upper bound of their share;
+- ``apcer_live_random``: random schedules of the default actions, of the clip's own default
+  actions and of each single action, squeezed into each live recording
+  (``challenge_schedules.random_fitted``), timing alone; accepted schedules, and recordings that
+  any schedule accepted with the 95 % upper bound (schedules on one recording are not independent);
+- ``apcer_attacks`` (``--attacks``, slow): the same random schedules against the screen replays of
+  the ``--attack-split`` clips of ``live-faces-varied`` (``--replay-grid``: the GRID clips too) and
+  the photo attacks of that split's photos, 6 s, per species, with challenge mode's photo floor and
+  on timing alone (``challenge_presentations.py``).
 
     .venv/bin/python benchmarks/eval_challenge.py [--signals /tmp/signals.json] [--schedules 400]
+        [--no-rules] [--attacks --attack-cache /tmp/attacks.json]
 
 ``--signals`` reuses (or writes, when missing) the per-frame measures of ``liveness_signals.py``.
 """
@@ -43,9 +56,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from challenge_presentations import attack_apcer, judge_random, summarise_random  # noqa: E402
+from challenge_schedules import onset_schedules, upper_bound  # noqa: E402
 from liveness_signals import clip_signals, clips  # noqa: E402
 
-from openkyc.liveness.challenge import ChallengeConfig, Event, Schedule, TimedAction, new_schedule, verify_schedule  # noqa: E402
+from openkyc.liveness.challenge import (  # noqa: E402
+    DEFAULT_ACTIONS,
+    ChallengeConfig,
+    Event,
+    Schedule,
+    TimedAction,
+    new_schedule,
+    verify_schedule,
+)
 from openkyc.liveness.events import EventConfig, detect_events  # noqa: E402
 
 ACTIONS = ("blink", "mouth", "nod", "shake")
@@ -281,6 +304,89 @@ def estimates(
     return out
 
 
+def own_actions(label: dict[str, Any]) -> tuple[str, ...]:
+    """The default challenge actions the clip was labelled with (outside talking, for mouth)."""
+    have = {e.action for e in label["events"] if not (e.action == "mouth" and _inside(e.onset_ms, label["talking"]))}
+    return tuple(a for a in DEFAULT_ACTIONS if a in have)
+
+
+def onset_bpcer(
+    data: dict[str, Any], labels: dict[str, dict[str, Any]], config: EventConfig, challenge: ChallengeConfig
+) -> dict[str, Any]:
+    """BPCER of schedules fitted to each clip's length and its real onsets of the default actions."""
+    out: dict[str, Any] = {}
+    for split in ("tune", "heldout"):
+        codes: dict[str, list[str]] = defaultdict(list)
+        clips_seen: dict[str, list[bool]] = {}
+        for key, sig in data.items():
+            label = labels[key]
+            if label["split"] != split or "times_ms" not in sig:
+                continue
+            events = [e for e in label["events"] if e.action in own_actions(label)]
+            events = [e for e in events if not (e.action == "mouth" and _inside(e.onset_ms, label["talking"]))]
+            if not events:
+                continue
+            detected = detect_events(sig["times_ms"], sig["raw"], config)
+            duration = float(sig["duration_ms"])
+            for reaction in REACTIONS_MS:
+                for s in onset_schedules(events, duration, reaction, challenge):
+                    v = verify_schedule(
+                        s, detected, duration_ms=duration, face_times_ms=sig["times_ms"], config=challenge
+                    )
+                    name = "+".join(sorted(a.action for a in s.actions))
+                    codes[name].append(v.code)
+                    clips_seen.setdefault(key.split("/")[-1], []).append(v.live)
+        refused = sum(not all(v) for v in clips_seen.values())
+        every = [c for c_list in codes.values() for c in c_list]
+        out[split] = {
+            "schedules": len(every),
+            "refused": sum(c != "Success" for c in every),
+            "bpcer": round(sum(c != "Success" for c in every) / len(every), 4) if every else None,
+            "clips": len(clips_seen),
+            "clips_with_a_refusal": refused,
+            "clip_rate_upper95": upper_bound(refused, len(clips_seen)),
+            "per_clip_passed": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(clips_seen.items())},
+            "by_actions": {k: dict(sorted({c: v.count(c) for c in set(v)}.items())) for k, v in sorted(codes.items())},
+        }
+    return out
+
+
+def live_random_apcer(
+    data: dict[str, Any],
+    labels: dict[str, dict[str, Any]],
+    config: EventConfig,
+    challenge: ChallengeConfig,
+    schedules: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Random schedules squeezed into each live recording, judged on timing alone (no photo floor)."""
+    rng = random.Random(seed)
+    out: dict[str, Any] = {}
+    for split in ("tune", "heldout"):
+        rows = []
+        for key, sig in sorted(data.items()):
+            label = labels[key]
+            if label["split"] != split or "times_ms" not in sig:
+                continue
+            detected = detect_events(sig["times_ms"], sig["raw"], config)
+            rows.append(
+                judge_random(
+                    {
+                        "events": [[e.action, e.onset_ms, e.end_ms, e.strength] for e in detected],
+                        "duration_ms": sig["duration_ms"],
+                        "face_times_ms": sig["times_ms"],
+                    },
+                    own_actions(label),
+                    schedules,
+                    rng,
+                    challenge,
+                    floor=False,
+                )
+            )
+        out[split] = summarise_random(rows)
+    return out
+
+
 # (underway_only, early_free) of ChallengeConfig
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "quiet_all": ((), ()),
@@ -317,6 +423,15 @@ def main() -> None:
     parser.add_argument("--schedules", type=int, default=400, help="random schedules per recording")
     parser.add_argument("--match-ms", type=float, default=400.0)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--attacks", action="store_true", help="also replays and photo attacks (slow)")
+    parser.add_argument("--attack-split", default="heldout", help="replay this split's clips; photos of it")
+    parser.add_argument(
+        "--replay-grid", action="store_true", help="replay the GRID clips too (3 s: no default schedule fits)"
+    )
+    parser.add_argument("--photos", type=int, default=6, help="photos; the split keeps every other one")
+    parser.add_argument("--attack-schedules", type=int, default=100, help="random schedules per attack and kind")
+    parser.add_argument("--attack-cache", help="JSON cache of the attacks' measures (read if present)")
+    parser.add_argument("--no-rules", action="store_true", help="skip the too-early rule variants")
     args = parser.parse_args()
     labels = load_labels(Path(args.labels))
     cache = Path(args.signals) if args.signals else None
@@ -331,15 +446,35 @@ def main() -> None:
             cache.write_text(json.dumps(data))
     data = {k: v for k, v in data.items() if k in labels}
     config, challenge = EventConfig(), ChallengeConfig()
-    report = {
+    report: dict[str, Any] = {
         "clips": {s: sum(1 for k in data if labels[k]["split"] == s) for s in ("tune", "heldout")},
         "labels": str(Path(args.labels).name),
         "match_ms": args.match_ms,
         "event_config": {a: vars(config.of(a)) for a in ACTIONS},
         "detectors": detector_metrics(data, labels, config, args.match_ms),
         "challenge": challenge_metrics(data, labels, config, challenge, args.schedules, args.seed),
-        "early_rules": rule_variants(data, labels, config, args.schedules, args.seed),
+        "bpcer_onset_schedules": onset_bpcer(data, labels, config, challenge),
+        "apcer_live_random": live_random_apcer(data, labels, config, challenge, args.schedules // 4, args.seed),
     }
+    if not args.no_rules:
+        report["early_rules"] = rule_variants(data, labels, config, args.schedules, args.seed)
+    if args.attacks:
+        by_name = {k.split("/")[-1]: v for k, v in labels.items()}
+        cache_path = Path(args.attack_cache) if args.attack_cache else None
+        report["apcer_attacks"] = {
+            "split": args.attack_split,
+            "species": attack_apcer(
+                Path(args.shared_data),
+                [
+                    p
+                    for f, p in clips(Path(args.shared_data))
+                    if labels.get(f"{f}/{p.name}", {}).get("split") == args.attack_split
+                    and (args.replay_grid or f == "live-faces-varied")
+                ],
+                lambda name: own_actions(by_name[name]) if name in by_name else (),
+                args.attack_split, args.photos, args.attack_schedules, args.seed, cache_path,
+            ),
+        }  # fmt: skip
     print(json.dumps(report, indent=1))  # noqa: T201
 
 

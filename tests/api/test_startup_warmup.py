@@ -46,6 +46,25 @@ def test_start_up_warm_up_writes_nothing(
     assert Image._initialized == 2  # Pillow's lazy plugin loading was paid at start-up
 
 
+def test_no_warm_up_when_models_are_not_preloaded(settings: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``OPENKYC_PRELOAD_MODELS=false``: start-up neither warms the request path nor builds a model."""
+    from fastapi.testclient import TestClient
+
+    from openkyc.api import app as app_module
+
+    calls: list[str] = []
+    monkeypatch.setattr(app_module, "warm_process", lambda: calls.append("warm_process"))
+    monkeypatch.setattr(app_module, "_load_models", lambda models: calls.append("models"))
+    off = settings.model_copy(update={"preload_models": False})
+    with TestClient(app_module.create_app(off, runtime)):
+        assert runtime.components["ready"] is True
+    assert calls == []
+    on = settings.model_copy(update={"preload_models": True})
+    with TestClient(app_module.create_app(on, runtime)):
+        assert runtime.components["ready"] is True
+    assert calls[0] == "warm_process" and "models" in calls  # the same start-up with the setting on
+
+
 def test_the_synthetic_document_is_read_like_a_document() -> None:
     """The warm-up's drawn page takes the OCR path a real request takes, MRZ checks included."""
     from openkyc.documents.reader import DocumentReader

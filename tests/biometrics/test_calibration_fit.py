@@ -22,6 +22,7 @@ from openkyc.biometrics.calibration import (
     thresholds,
 )
 from openkyc.biometrics.evaluation import key_spread, operating_point, random_keys, template_similarities
+from openkyc.biometrics.key_quantile import FIT_KEYS, KEY_QUANTILE
 from openkyc.biometrics.templates import (
     DEFAULT_BITS,
     PLAIN,
@@ -137,6 +138,8 @@ def test_packaged_tables_score_every_size() -> None:
         assert cal.formats == tuple(sorted(cal_mod.TEMPLATE_FORMATS))
         per_key = cal.table["confidence"]["per_key"]
         assert per_key["levels"] == [0.5, 1e-1, 1e-2, 1e-3]  # the rates the fit data can show
+        for name in cal.table["templates"]:  # fitted for the 99th-percentile key of 200 (key_quantile)
+            assert (per_key[name]["quantile"], per_key[name]["keys"]) == (KEY_QUANTILE, FIT_KEYS) == (0.99, 200)
         for version, bits in cal.formats:
             knots = np.asarray(cal.table["templates"][cal_mod.size_name(bits, version)])
             averaged = np.asarray(cal.table["confidence"]["key_averaged"][cal_mod.size_name(bits, version)])

@@ -46,7 +46,9 @@ def test_per_key_knot_holds_for_most_keys_where_the_key_average_does_not() -> No
     )
     rates = (held >= np.ceil(q95 * bits - 1e-9)).mean(axis=1)
     assert float(np.quantile(rates, 0.9)) <= level  # new keys: most of them keep the rate
-    knots = key_quantile_knots(counts, bits, id_a, id_b, identities, [0.5, 1e-1, 1e-2, level], resamples=20)
+    knots = key_quantile_knots(
+        counts, bits, id_a, id_b, identities, [0.5, 1e-1, 1e-2, level], quantile=0.95, resamples=20
+    )
     assert knots["upper"][3] >= knots["point"][3] == pytest.approx(q95)
     assert knots["upper"] == sorted(knots["upper"])
 
@@ -78,3 +80,29 @@ def test_build_table_uses_the_per_key_knots() -> None:
     assert all(k >= a - 1e-6 for k, a in zip(knots, averaged, strict=True))
     assert knots[:fitted] == pytest.approx(np.maximum(averaged[:fitted], per_key[name]["upper"]), abs=1e-5)
     assert table["template"] == table["templates"][name]
+
+
+def test_a_higher_key_quantile_gives_knots_at_least_as_high() -> None:
+    """The shipped knots are fitted for the 99th-percentile key (docs/biometrics.md, "On keys no
+    choice saw"): at each fitted rate such a knot is at or above the 95th-percentile key's, and
+    the table records which quantile it was fitted for."""
+    rng = np.random.default_rng(23)
+    faces, index, id_a, id_b, identities = _blocky_population(rng)
+    cos = np.einsum("ij,ij->i", faces[index[:, 0]], faces[index[:, 1]]).astype(np.float64)
+    counts = np.stack(
+        [np.rint(template_similarities(faces, index, k, 1024, PLAIN) * 1024) for k in random_keys(60, seed=8)]
+    ).astype(np.int64)
+    name = size_name(1024, PLAIN)
+    tables = {}
+    for q in (0.95, 0.99):
+        tables[q] = build_table(
+            cos, id_a, id_b, identities, embedder="sface", default_bits=1024, formats=((PLAIN, 1024),),
+            resamples=10, key_counts={name: counts}, key_resamples=10, per_key_quantile=q,
+        )  # fmt: skip
+    low, high = (tables[q]["confidence"]["per_key"][name] for q in (0.95, 0.99))
+    assert (low["quantile"], high["quantile"]) == (0.95, 0.99)
+    assert all(h >= lo for h, lo in zip(high["point"], low["point"], strict=True))
+    assert all(h >= lo for h, lo in zip(high["upper"], low["upper"], strict=True))
+    assert high["point"][3] > low["point"][3]  # the close block: the 99th-percentile key lets more of it through
+    knots = {q: tables[q]["templates"][name] for q in tables}
+    assert knots[0.99][4][0] >= knots[0.95][4][0]  # the sim-70 knot

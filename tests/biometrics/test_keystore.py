@@ -121,8 +121,8 @@ def test_keys_keep_the_size_they_were_made_with(make_tenant: Any, runtime: Any) 
         assert keystore.key_by_id(session, runtime.keyring, app_id, old.key_id).bits == 4096
     with runtime.transaction() as session:
         new = keystore.create_key(session, runtime.keyring, app_id, template_bits("sface"), runtime.clock())
-    assert new.bits == template_bits("sface") == 1024
-    assert {row.key_id: row.bits for row in _rows(runtime, app_id)} == {old.key_id: 4096, new.key_id: 1024}
+    assert new.bits == template_bits("sface") == 2048
+    assert {row.key_id: row.bits for row in _rows(runtime, app_id)} == {old.key_id: 4096, new.key_id: 2048}
 
 
 def test_keys_keep_the_version_they_were_made_with(make_tenant: Any, runtime: Any) -> None:

@@ -62,7 +62,7 @@ def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_
 ) -> None:
     """An app whose key was made for another size and version (a 4096-bit plain key row): its
     templates stay 4096-bit version 1 and keep matching; rotate-template moves the retained one to
-    a key of the default size and version (1024-bit super-bit), and a search over both still finds
+    a key of the default size and version (2048-bit super-bit), and a search over both still finds
     everyone."""
     from openkyc.biometrics import keystore
 
@@ -97,7 +97,7 @@ def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_
     report = rotate_template_key(runtime.access, runtime.models, tenant.app_id)
     assert (report.reissued, report.pending) == (1, 1)
     new = (report.new_key_id, template_bits("sface"), template_version("sface"))
-    assert new[1:] == (1024, SUPER_BIT)
+    assert new[1:] == (2048, SUPER_BIT)
     assert sizes() == {"obama": new, "biden": (old.key_id, 4096, PLAIN)}
     for subject, path in probes:
         query = {"image": base64.b64encode(path.read_bytes()).decode(), "top_k": 2}  # both sizes in play

@@ -68,3 +68,37 @@ def test_a_damaged_or_cut_snapshot_is_ignored(
         del data[-5_000:]
     path.write_bytes(bytes(data))
     assert store.read("col-y") is None
+
+
+def test_rows_added_after_a_snapshot_read_keep_memory_bounded(
+    store: snapshot.SnapshotStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot read back holds its arrays exactly; enrolments after it (one row at a time, as
+    each sync adds them) regrow them by at most 1/16 or GROW_ROWS once large: at most 145 bytes per
+    1024-bit template (136 + spare) at 1M, and every added row is found by search."""
+    from openkyc.biometrics import index as index_module
+    from openkyc.biometrics.templates import FaceTemplate
+
+    monkeypatch.setattr(index_module, "GROW_ROWS", 1_024)  # the large-index policy at a test's size
+    n, added = 100_000, 3_000
+    rng = np.random.default_rng(5)
+    full = TemplateIndex("tk-a", 1024)
+    full.add_codes(np.arange(1, n + 1, dtype=np.int64), rng.integers(0, 256, size=(n, 128), dtype=np.uint8))
+    store.write("col-grow", 1, [full], watermark=n, last_event=0, now=datetime.now(UTC))
+    read = store.read("col-grow")
+    assert read is not None
+    index = read.indexes[0]
+    assert index.memory_bytes == n * 136  # adopted exactly
+    new = rng.integers(0, 256, size=(added, 128), dtype=np.uint8)
+    peak = 0
+    for i in range(added):
+        index.add_codes(np.array([n + 1 + i], dtype=np.int64), new[i : i + 1])
+        peak = max(peak, index.memory_bytes)
+    assert len(index) == n + added
+    assert peak <= (n + added) * 136 * (1 + 1 / 16) + 136 * 1_024  # 25 % spare would be 170 bytes
+    assert index.memory_bytes / len(index) < 145
+    for i in (0, added // 2, added - 1):
+        best = index.search(FaceTemplate("tk-a", 1024, new[i].tobytes()), 1)[0]
+        assert best.id == n + 1 + i and best.score == 1.0
+    assert index_module.grown_capacity(10_000_000, 10_000_001) == 10_625_000  # 1/16 at 10M
+    assert index_module.grown_capacity(1_000, 1_001) == 1_250  # a quarter while small

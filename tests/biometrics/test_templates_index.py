@@ -10,6 +10,7 @@ from openkyc.biometrics.calibration import Calibration, normal_hist, template_su
 from openkyc.biometrics.index import TemplateIndex
 from openkyc.biometrics.registry import MODELS, verify_models
 from openkyc.biometrics.templates import (
+    DEFAULT_BITS,
     PLAIN,
     SUPER_BIT,
     TEMPLATE_VERSIONS,
@@ -170,8 +171,9 @@ def test_unlinkable_and_not_invertible_without_the_key(version: int) -> None:
         a, b = pa.protect(v), pb.protect(v)
         sims.append(hamming_similarity(a, FaceTemplate(a.key_id, b.bits, b.data, b.version)))
     assert abs(float(np.mean(sims)) - 0.5) < 0.01 and max(abs(s - 0.5) for s in sims) < 0.07
-    wrong = projection_matrix(KEY_B, 128, 1024, version)
-    right = projection_matrix(KEY_A, 128, 1024, version)
+    assert pa.bits == DEFAULT_BITS  # the default size (2048 bits): docs/biometrics.md, "Calibration"
+    wrong = projection_matrix(KEY_B, 128, pa.bits, version)
+    right = projection_matrix(KEY_A, 128, pa.bits, version)
     cos_wrong, cos_right = [], []
     for v in vecs:
         signs = np.unpackbits(np.frombuffer(pa.protect(v).data, np.uint8)).astype(np.float32) * 2 - 1

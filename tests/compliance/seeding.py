@@ -22,7 +22,7 @@ from openkyc.store.models.diagnostics import CallRecord
 from openkyc.store.models.faces import Collection
 from openkyc.store.models.verification import VerificationSession
 from openkyc.verification.repository import ResultRepository
-from openkyc.verification.sessions import _aad as session_aad
+from openkyc.verification.sessions import session_aad
 
 IDENT = {
     "name": "Quentin Marlowe-Ashby",

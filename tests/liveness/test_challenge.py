@@ -262,3 +262,15 @@ def test_palette_matches_reflection_palette() -> None:
     from openkyc.liveness.reflection import PALETTE
 
     assert set(COLOURS.values()) == set(PALETTE.values())
+
+
+@pytest.mark.parametrize(("action", "code"), [("mouth", TOO_EARLY), ("nod", SUCCESS)])
+def test_a_mouth_answer_needs_a_mouth_still_for_longer_before_the_prompt(action: str, code: str) -> None:
+    # an opening 1 s before the prompt, over by then (someone talking), and one in the window
+    events = [Event(action, 1000.0, 1300.0), Event(action, 2300.0, 2700.0)]
+    schedule = Schedule((TimedAction(action, 2000, 2150, 3650),), None, 4000)
+    verdict = verify_schedule(schedule, events, duration_ms=4000, face_times_ms=_faces(4000))
+    assert verdict.code == code
+    # 1.3 s before, it is over the quiet stretch of 1.2 s: the answer stands
+    earlier = [Event(action, 700.0, 900.0), Event(action, 2300.0, 2700.0)]
+    assert verify_schedule(schedule, earlier, duration_ms=4000, face_times_ms=_faces(4000)).live

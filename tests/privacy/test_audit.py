@@ -154,6 +154,31 @@ def test_personal_data_never_enters_details(factory: sessionmaker[Session], deta
             append(session, AuditEvent.EXPORT, actor="api", details=details)
 
 
+@pytest.mark.parametrize("value", ["841996368790813c", "1234567890123456", "a1b2c3d4e5f60718"])
+@pytest.mark.parametrize("key", ["subject_ref", "master_key_id"])
+def test_a_hex_reference_that_reads_like_a_number_is_recorded(
+    factory: sessionmaker[Session], key: str, value: str
+) -> None:
+    with factory() as session, session.begin():
+        record = append(session, AuditEvent.CONFIG_CHANGE, actor="api", details={key: value})
+    assert record.details == {key: value}
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"subject_ref": "L898902C3"},  # not a 16-hex reference: checked as any value
+        {"subject_ref": "84199636879081"},
+        {"note": "841996368790813c"},  # only the reference keys are exempt
+        {"master_key_id": ["1234567890123456"]},
+    ],
+)
+def test_reference_keys_are_exempt_only_for_16_hex_characters(factory: sessionmaker[Session], details: dict) -> None:  # type: ignore[type-arg]
+    with factory() as session, session.begin():
+        with pytest.raises(ValueError):
+            append(session, AuditEvent.EXPORT, actor="api", details=details)
+
+
 def test_unknown_event_type(factory: sessionmaker[Session]) -> None:
     with factory() as session, session.begin():
         with pytest.raises(ValueError):

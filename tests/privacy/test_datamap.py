@@ -24,6 +24,9 @@ from openkyc.documents import templates as card_templates
 from openkyc.documents.mrz import parse_mrz
 from openkyc.privacy.datamap import BLOB_FILES, SEALED_FIELDS, TABLES, TableMap, covers_of, elements_stored, plain_of
 from openkyc.privacy.datamap import schema_problems as datamap_problems
+from openkyc.privacy.datamap_accounts import ACCOUNT_TABLES
+from openkyc.privacy.datamap_end_users import END_USER_TABLES
+from openkyc.privacy.datamap_records import RECORD_TABLES
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.steps import REGISTRY
 from openkyc.privacy.sweep import STEPS
@@ -73,6 +76,14 @@ def test_one_walk_of_the_schema_finds_every_column_classified_and_reached() -> N
 
 def _schema() -> dict[str, list[str]]:
     return {table: [c for _, c in cols] for table, cols in itertools.groupby(COLUMNS, key=lambda tc: tc[0])}
+
+
+def test_each_table_is_declared_once_in_one_context() -> None:
+    """The declarations are split by context and joined into TABLES: a table declared in two of them
+    would silently take the later declaration."""
+    declared = [*ACCOUNT_TABLES, *END_USER_TABLES, *RECORD_TABLES]
+    assert len(declared) == len(set(declared)) == len(TABLES)
+    assert set(declared) == {table.name for table in Base.metadata.sorted_tables}
 
 
 def test_the_walk_fails_for_an_unclassified_column() -> None:

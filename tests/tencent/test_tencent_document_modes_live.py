@@ -128,8 +128,9 @@ def test_sdk_check_mode_1_reads_the_passport_and_compares_its_portrait(
     assert compared.RequestId == card.RequestId  # one stored result
 
 
-def web_document_flow(server: Any, image: bytes, extra: str) -> tuple[Any, ...]:
-    """CheckMode 4 through the SDK: BizToken, the page's document submit, the result."""
+def web_document_flow(server: Any, image: bytes, extra: str, **options: Any) -> tuple[Any, ...]:
+    """CheckMode 4 through the SDK: BizToken, the page's document submit, the result; ``options``
+    set on the Config (``IDCardType`` is ``InternationalIDPassport`` unless given)."""
     faceid = server.faceid()
     apply = models.ApplyWebVerificationBizTokenIntlRequest()
     apply.RedirectURL = "https://shop.example/done"
@@ -137,6 +138,8 @@ def web_document_flow(server: Any, image: bytes, extra: str) -> tuple[Any, ...]:
     config = models.WebVerificationConfigIntl()
     config.CheckMode = 4
     config.IDCardType = "InternationalIDPassport"
+    for name, value in options.items():
+        setattr(config, name, value)
     apply.Config = config
     token = faceid.ApplyWebVerificationBizTokenIntl(apply).BizToken
     page = complete(server, token, document_image=image)
@@ -175,3 +178,29 @@ def test_concurrent_document_sessions_answer_as_one_at_a_time(tencent_server: An
         together = list(pool.map(lambda job: web_document_flow(tencent_server, holder[job[0]], job[1]), jobs))
     assert together == alone
     assert [answer[1][:2] for answer in alone] == [(0, 0), (None, 4), (0, 0), (None, 4)]
+
+
+def test_allow_expired_document_is_applied_to_the_session(tencent_server: Any, holder: dict[str, Any]) -> None:
+    """The expired ICAO specimen passes in the session that allows expired documents (the default
+    rule does not), and fails again in the next session that says nothing."""
+    page, codes, passed, fields, _ = web_document_flow(
+        tencent_server, holder["specimen"], "doc-expired-ok", AllowExpiredDocument=True
+    )
+    assert (page, codes, passed) == ("Success", (0, 0, "Success"), True)
+    assert (fields["LicenseNumber"], fields["DateOfExpiration"]) == ("L898902C3", "2012-04-15")
+    again = web_document_flow(tencent_server, holder["specimen"], "doc-expired-again", AllowExpiredDocument=False)
+    assert again[:3] == ("FailedOperation.DocumentExpired", (None, 4, "The document has expired."), False)
+
+
+def test_the_card_type_is_the_only_document_the_session_takes(tencent_server: Any, holder: dict[str, Any]) -> None:
+    """A valid passport shown to a session that asked for a Hong Kong identity card is refused as a
+    document type the session does not take; the same passport passes where the card type is a passport."""
+    page, codes, passed, fields, _ = web_document_flow(
+        tencent_server, holder["document"], "doc-hk", IDCardType="HKIDCard"
+    )
+    assert (page, codes, passed) == (
+        "FailedOperation.DocumentTypeNotAllowed",
+        (None, 4, "This type of document is not accepted."),
+        False,
+    )
+    assert fields == expected_passport(holder["person"])  # CardInfo is what was read

@@ -168,7 +168,7 @@ def test_concurrent_sdk_calls_answer_as_one_at_a_time(
     def read(flag: bool) -> tuple[str, str]:
         request = ocr_models.MLIDPassportOCRRequest()
         request.ImageBase64 = b64(passport)
-        request.RetImage = flag  # two bodies: an identical call in the same second would be a replay
+        request.RetImage = flag
         answer = tencent_server.ocr().MLIDPassportOCR(request)
         return answer.ID, answer.CodeCrc
 
@@ -180,8 +180,10 @@ def test_concurrent_sdk_calls_answer_as_one_at_a_time(
     assert alone[0][0] == "Success" and alone[1][0] == "FailedOperation.CompareLowSimilarity"
 
 
-def test_the_same_call_twice_in_one_second_is_a_replay(tencent_server: Any) -> None:
-    """Tencent's signature covers the body, not X-TC-Action: the replay check keys on both."""
+def test_the_same_sdk_call_twice_in_one_second_is_answered_twice(tencent_server: Any) -> None:
+    """Tencent's SDKs sign no nonce, so the same call sent twice within one second signs alike:
+    Tencent answers both (a result polled twice, two tokens applied for with the same parameters),
+    and so does OpenKYC, as it does a different action with the same body."""
     import httpx
     from tencentcloud.common.http.request import RequestInternal
 
@@ -196,10 +198,52 @@ def test_the_same_call_twice_in_one_second_is_a_replay(tencent_server: Any) -> N
         sent = [signed("DetectAIFakeFaces"), signed("DetectAIFakeFaces"), signed("GenerateReflectSequence")]
         if len({r.header["X-TC-Timestamp"] for r in sent}) == 1:
             break
-    assert sent[0].header["Authorization"] == sent[2].header["Authorization"]  # the action is not signed
+    assert sent[0].header["Authorization"] == sent[1].header["Authorization"] == sent[2].header["Authorization"]
     url = f"http://{tencent_server.endpoint}/"
     codes = [httpx.post(url, content=r.data, headers=r.header).json()["Response"]["Error"]["Code"] for r in sent]
-    assert codes == ["UnsupportedOperation", "AuthFailure.SignatureFailure", "UnsupportedOperation"]
+    assert codes == ["UnsupportedOperation"] * 3
+
+
+def test_a_repeated_signed_nonce_on_the_tencent_path_is_a_replay(tencent_server: Any) -> None:
+    """A client that signs ``X-TC-Nonce`` asks for replay protection: the same signed request sent
+    again is refused; the same body under another action, or with another nonce, is answered."""
+    import time
+
+    import httpx
+
+    from openkyc.accounts.signing import sign_request
+
+    url = f"http://{tencent_server.endpoint}/"
+    credential = tencent_server.credential
+
+    def headers(action: str, nonce: str, timestamp: int) -> dict[str, str]:
+        signed = sign_request(
+            credential.secret_id,
+            credential.secret_key,
+            method="POST",
+            path="/",
+            host=tencent_server.endpoint,
+            body=b"{}",
+            timestamp=timestamp,
+            extra_signed_headers={"X-TC-Nonce": nonce},
+            service="faceid",
+        )
+        return {**signed, "X-TC-Action": action, "X-TC-Version": "2018-03-01", "X-TC-Region": "ap-singapore"}
+
+    now = int(time.time())
+    calls = [
+        headers("DetectAIFakeFaces", "n-1", now),
+        headers("DetectAIFakeFaces", "n-1", now),
+        headers("GenerateReflectSequence", "n-1", now),
+        headers("DetectAIFakeFaces", "n-2", now),
+    ]
+    codes = [httpx.post(url, content=b"{}", headers=h).json()["Response"]["Error"]["Code"] for h in calls]
+    assert codes == [
+        "UnsupportedOperation",
+        "AuthFailure.SignatureFailure",
+        "UnsupportedOperation",
+        "UnsupportedOperation",
+    ]
 
 
 def test_concurrent_biz_tokens_each_keep_their_own_extra(tencent_server: Any, clip: tuple[bytes, bytes]) -> None:
@@ -219,7 +263,6 @@ def test_concurrent_biz_tokens_each_keep_their_own_extra(tencent_server: Any, cl
         answer = faceid.GetWebVerificationResultIntl(read)
         return answer.Extra == extra, answer.ErrorCode, len(answer.VerificationDetailList)
 
-    # other Extras for the concurrent round: the same body signed in the same second is a replay
     alone = [apply_and_read(f"order-{i}") for i in range(4)]
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(apply_and_read, [f"again-{i}" for i in range(4)]))

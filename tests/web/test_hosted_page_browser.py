@@ -163,7 +163,8 @@ def test_identity_flow_document_then_selfie_with_axe_on_every_step(
             page.wait_for_selector("#doc-use:not([hidden])", timeout=30_000)  # captured when sharp
             assert page.get_attribute("#progress li[aria-current='step']", "data-step") == "document"
             page.click("#doc-use")
-            page.wait_for_selector("#selfie:not([hidden])")
+            # the server reads the front first (OCR: over 30 s on a loaded machine), then the selfie step
+            page.wait_for_selector("#selfie:not([hidden])", timeout=120_000)
             violations["selfie"] = axe_violations(page)
             page.wait_for_timeout(1000)  # the fake camera may restart its file: past the document frames
             page.click("#start")

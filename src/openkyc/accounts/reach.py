@@ -106,10 +106,7 @@ class StaffReach:
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
         if not isinstance(target, StaffUser | WholeAccount):
             return {}
-        users = self._users(ctx, target)
-        for user in users:
-            ctx.session.delete(user)
-        ctx.session.flush()
+        users = ctx.delete_rows(self._users(ctx, target))
         return {"users": len(users)}
 
 

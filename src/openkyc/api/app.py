@@ -19,6 +19,7 @@ from openkyc.api.routes import core, documents, faces, management, privacy, rule
 from openkyc.api.tencent.routes import router as tencent_router
 from openkyc.api.warmup import warm_process
 from openkyc.biometrics.repository import SubjectRepository
+from openkyc.blas import limit_threads as limit_blas_threads
 from openkyc.diagnostics.metrics import Metrics
 from openkyc.jobs import open_jobs
 from openkyc.logs import configure_logging
@@ -57,6 +58,7 @@ def _load_models(models: ModelSet) -> None:
     models.faces  # noqa: B018  YuNet + SFace
     models.liveness  # noqa: B018
     models.documents  # noqa: B018  RapidOCR (+ its own YuNet)
+    limit_blas_threads(models.num_threads)  # every BLAS loaded by now (numpy's, OpenCV's, faiss's)
     models.warm_up()  # one inference each: the first request is served like the tenth
 
 

@@ -18,7 +18,7 @@ and the maximum score -> 100). Method (docs/biometrics.md, "Calibration"):
 * confidence: identities are resampled with replacement (pairs of one identity are not
   independent) and each knot is the one-sided 95 % upper bound of its score over the resamples.
 * for every app, not only on average: template knots are at least the per-key knots
-  (:mod:`openkyc.biometrics.key_quantile`: the score where the 95th-percentile key reaches the rate,
+  (:mod:`openkyc.biometrics.key_quantile`: the score where the 99th-percentile key reaches the rate,
   upper bound over identity resamples) at the rates the data can show.
 
 One table per embedder name (``sface``, ``dlib``, ``fusion``) and, inside it, template knots for
@@ -246,11 +246,13 @@ def build_table(
     samples: int = agreement.SUPER_BIT_SAMPLES,
     key_counts: Mapping[str, IntArray] | None = None,
     key_resamples: int = 100,
+    per_key_quantile: float = key_quantile.KEY_QUANTILE,
 ) -> dict[str, Any]:
     """The calibration table of one embedder from its impostor pairs (cosine, identity indices);
     ``samples``: simulated blocks for the super-bit agreement distribution; ``key_counts``: per
     format name, the agreeing bits of every impostor pair under each of some random keys
-    ``(keys, pairs)``, for per-key knots (:mod:`openkyc.biometrics.key_quantile`)."""
+    ``(keys, pairs)``, for per-key knots (:mod:`openkyc.biometrics.key_quantile`) at the
+    ``per_key_quantile``-th key."""
     point = thresholds(fmr_curves(histogram(cosines), formats, dim, samples))
     boot = bootstrap_thresholds(
         cosines, id_a, id_b, identities, resamples=resamples, formats=formats, dim=dim, samples=samples
@@ -264,8 +266,10 @@ def build_table(
     per_key: dict[str, Any] = {}
     for name, counts in (key_counts or {}).items():
         bits = parse_size(name)[1]
-        knots = key_quantile.key_quantile_knots(counts, bits, id_a, id_b, identities, levels, resamples=key_resamples)
-        per_key[name] = {"keys": int(counts.shape[0]), "quantile": key_quantile.KEY_QUANTILE, **knots}
+        knots = key_quantile.key_quantile_knots(
+            counts, bits, id_a, id_b, identities, levels, quantile=per_key_quantile, resamples=key_resamples
+        )
+        per_key[name] = {"keys": int(counts.shape[0]), "quantile": per_key_quantile, **knots}
     templates = {
         name: _knots(
             key_quantile.combine(averaged[name], per_key[name]["upper"]) if name in per_key else averaged[name],

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from openkyc.biometrics.registry import default_model_paths
 from openkyc.biometrics.types import BoundingBox, Face, Image, Keypoints
+from openkyc.blas import limit_threads as limit_blas_threads
 from openkyc.errors import InternalError
 
 
@@ -33,6 +34,7 @@ class YuNetDetector:
     ) -> None:
         if num_threads is not None:
             cv2.setNumThreads(num_threads)
+            limit_blas_threads(num_threads)  # numpy's matrix work too (template projections)
         self.score_threshold = score_threshold
         self.max_side = max_side
         self.min_face = min_face

@@ -156,13 +156,12 @@ class EnrolmentReach:
                 )
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
-        rows = self._rows(ctx, target)
+        rows = ctx.delete_rows(self._rows(ctx, target))  # only those this erasure removed
         for row in rows:
             ctx.session.add(
                 IndexEvent(collection_id=row.collection_id, subject_row=row.id, op="remove", created_at=ctx.now)
             )
             if row.image_blob_id is not None:
                 ctx.blob_ids.add(row.image_blob_id)
-            ctx.session.delete(row)
         ctx.session.flush()
         return {"subjects": len(rows), "index_entries": len(rows)}

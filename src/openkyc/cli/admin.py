@@ -166,16 +166,22 @@ def serve(
     plural = "process" if settings.workers == 1 else "processes"
     bound = f"[{settings.host}]" if ":" in settings.host else settings.host
     url = f"http://{_url_host(settings.host)}:{settings.port}"
-    typer.echo(f"listening on http://{bound}:{settings.port} ({settings.workers} {plural}, {backend})")
-    typer.echo(f"  check it:  curl {url}/v1/health")
-    typer.echo(
+    lines = [
+        f"listening on http://{bound}:{settings.port} ({settings.workers} {plural}, {backend})",
+        f"  check it:  curl {url}/v1/health",
         "  call it:   sign requests (TC3-HMAC-SHA256) with the SecretId/SecretKey `openkyc init` printed; "
-        "see docs/api.md"
-    )
+        "see docs/api.md",
+    ]
+    typer.echo(f"starting on http://{bound}:{settings.port}: migrations, then models (a first start can take a minute)")
     sys.stdout.flush()
     if settings.workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        from openkyc.cli.serving import run_one_process
+
+        run_one_process(create_app(settings), settings.host, settings.port, lines)  # the lines once it listens
         return
+    for line in lines:  # several processes: the supervisor binds the socket first, calls wait in its queue
+        typer.echo(line)
+    sys.stdout.flush()
     # Several processes: migrate once here, then each worker process builds Settings() from the
     # environment (the import-string factory), so pass what the command line chose through it.
     _upgrade(settings)

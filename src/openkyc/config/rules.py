@@ -208,3 +208,22 @@ class RuleIn(_Strict):
 
     name: str = Field(min_length=1, max_length=128, pattern=r"^[\w .\-]+$")
     config: RuleConfig = Field(default_factory=RuleConfig)
+
+
+class SessionDocumentOptions(_Strict):
+    """What one hosted session's creator asks of its document step, over its rule (Tencent's
+    ``IDCardType`` and ``AllowExpiredDocument``): the document types it takes (only among the
+    rule's), and whether an expired document passes (instead of the rule's choice)."""
+
+    document_types: list[DocumentType] | None = Field(default=None, min_length=1)
+    allow_expired_document: bool | None = None
+
+    def apply(self, rule: RuleConfig) -> RuleConfig:
+        """The rule as this session's document step judges by it; the rule is read at each
+        attempt, so a type the rule no longer takes fails (``DocumentTypeNotAllowed``)."""
+        update: dict[str, object] = {}
+        if self.document_types is not None:
+            update["document_types"] = [t for t in rule.document_types if t in self.document_types]
+        if self.allow_expired_document is not None:
+            update["allow_expired_document"] = self.allow_expired_document
+        return rule.model_copy(update=update) if update else rule

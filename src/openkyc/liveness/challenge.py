@@ -83,6 +83,9 @@ class ChallengeConfig:
     # judging
     onset_tolerance_ms: int = 100  # detector onset error allowed at both ends of a window
     quiet_ms: int = 400  # the action must not start in this long before its prompt
+    # longer quiet stretches for some actions: a mouth answer must come from a mouth still for 1.2 s
+    # (someone talking opens it every second; chosen on the tune split, docs/liveness.md)
+    quiet_by_action: tuple[tuple[str, int], ...] = (("mouth", 1200),)
     underway_only: tuple[str, ...] = ()  # actions judged early only when under way at the prompt
     early_free: tuple[str, ...] = ("blink",)  # actions judged only by an onset inside the window
     short_tolerance_ms: int = 300  # a recording may end this much before ``record_ms``
@@ -272,7 +275,8 @@ def early_onset(timed: TimedAction, events: Sequence[Event], config: ChallengeCo
     Every action: an event that started before the window opened (less the onset tolerance) and
     had not ended by the prompt (under way when the prompt came: someone talking, or nodding along,
     throughout). Actions not in ``config.underway_only`` also must not start in the ``quiet_ms``
-    before the window opens (anticipated, not answered); a spontaneous event that is over by the
+    (for the actions ``quiet_by_action`` names, its stretch) before the prompt, nor between the
+    prompt and the window (anticipated, not answered); a spontaneous event that is over by the
     prompt does not count for the others (people blink every few seconds).
     """
     if timed.action in config.early_free:
@@ -280,7 +284,7 @@ def early_onset(timed: TimedAction, events: Sequence[Event], config: ChallengeCo
     lo = timed.window_start_ms - config.onset_tolerance_ms
     mine = sorted((e for e in events if e.action == timed.action), key=lambda e: e.onset_ms)
     if timed.action not in config.underway_only:
-        quiet_from = timed.prompt_ms - config.quiet_ms
+        quiet_from = timed.prompt_ms - dict(config.quiet_by_action).get(timed.action, config.quiet_ms)
         early = next((e.onset_ms for e in mine if quiet_from <= e.onset_ms < lo), None)
         if early is not None:
             return early

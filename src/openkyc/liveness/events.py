@@ -2,12 +2,17 @@
 
 The timed challenge (:mod:`openkyc.liveness.challenge`) needs *when* each action started, not just
 whether it happened somewhere. Each action has a per-frame deviation signal built from YuNet's 5
-keypoints and the image (the same measures as :mod:`openkyc.liveness.action`):
+keypoints and the image (nod and head turn from the same pose proxies as :mod:`openkyc.liveness.action`):
 
 - ``blink``: the running median of the iris darkness minus its value: on a face crop aligned on the
   eyes (inter-eye distance 36 px), the darkest point of each blurred eye box (the iris and pupil)
   relative to the cheek below the nose; closed lids hide the iris and the darkness drops;
-- ``mouth``: mouth opening (darkness of the lip gap) above the clip's 10th percentile (closed mouth);
+- ``mouth``: the relative rise of the mouth's contrast (:func:`mouth_contrast`: parted lips show a
+  dark gap or bright teeth, either raises it) over its median in the second before (a causal
+  baseline: a smile held open for seconds still has the onset where it opened). The older measure,
+  the darkness of the lip gap against the clip's 10th percentile, missed every labelled opening of
+  the tune split: teeth make the gap bright, and a clip-wide baseline let the event start seconds
+  early;
 - ``nod``: ``|pitch - running median|`` (nose depth between the eye and mouth lines);
 - ``shake``: ``|yaw - running median|`` (nose offset from the eye midpoint, in inter-eye distances).
 
@@ -28,7 +33,6 @@ import cv2
 import numpy as np
 
 from openkyc.biometrics.types import Face, Image
-from openkyc.liveness.action import mouth_opening
 from openkyc.liveness.challenge import Event
 from openkyc.liveness.track import FaceTrack
 
@@ -44,11 +48,14 @@ class Threshold:
 @dataclass(frozen=True)
 class EventConfig:
     blink: Threshold = Threshold(0.04, 0.028)
-    mouth: Threshold = Threshold(0.10, 0.05)
+    mouth: Threshold = Threshold(0.15, 0.07)
     nod: Threshold = Threshold(0.12, 0.06)
     shake: Threshold = Threshold(0.15, 0.08)
     baseline_ms: float = 1500.0
     merge_ms: float = 150.0
+    # the mouth's baseline: the median of the samples from ``mouth_back_ms`` to ``mouth_skip_ms`` before
+    mouth_back_ms: float = 1000.0
+    mouth_skip_ms: float = 150.0
 
     def of(self, action: str) -> Threshold:
         threshold: Threshold = getattr(self, action)
@@ -65,6 +72,21 @@ def running_median(times_ms: Sequence[float], values: Sequence[float], half_ms: 
     return out
 
 
+def causal_median(times_ms: Sequence[float], values: Sequence[float], back_ms: float, skip_ms: float) -> list[float]:
+    """Per sample, the median of the samples from ``back_ms`` to ``skip_ms`` before it.
+
+    Where fewer than 3 samples lie there (the first second), the median of the first 3 samples.
+    """
+    t = np.asarray(times_ms, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    start = float(np.median(v[:3])) if len(v) else 0.0
+    out = []
+    for ti in t:
+        near = v[(t <= ti - skip_ms) & (t >= ti - back_ms)]
+        out.append(float(np.median(near)) if len(near) >= 3 else start)
+    return out
+
+
 def deviations(
     times_ms: Sequence[float], raw: Mapping[str, Sequence[float]], config: EventConfig | None = None
 ) -> dict[str, list[float]]:
@@ -75,8 +97,8 @@ def deviations(
         base = running_median(times_ms, raw["eye"], cfg.baseline_ms)
         out["blink"] = [b - v for v, b in zip(raw["eye"], base, strict=True)]
     if "mouth" in raw:
-        low = float(np.percentile(raw["mouth"], 10)) if len(raw["mouth"]) else 0.0
-        out["mouth"] = [v - low for v in raw["mouth"]]
+        base = causal_median(times_ms, raw["mouth"], cfg.mouth_back_ms, cfg.mouth_skip_ms)
+        out["mouth"] = [v / b - 1.0 if b > 0 else 0.0 for v, b in zip(raw["mouth"], base, strict=True)]
     for action, key in (("nod", "pitch"), ("shake", "yaw")):
         if key in raw:
             base = running_median(times_ms, raw[key], cfg.baseline_ms)
@@ -142,14 +164,28 @@ def iris_darkness(aligned: Image) -> float:
     return 1.0 - float(np.mean(darkest)) / ref
 
 
+def mouth_contrast(aligned: Image) -> float:
+    """Contrast of the mouth on an :func:`aligned_face` crop: grey-level deviation / cheek median.
+
+    The box (x 30-66, y 74-99) holds the lips of a frontal face whatever the mouth does; closed lips
+    are a smooth band with one dark line, parted lips add a dark gap or bright teeth.
+    """
+    grey = cv2.cvtColor(aligned, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    mouth = cv2.GaussianBlur(grey, (0, 0), 1.0)[74:100, 30:67]
+    ref = float(np.median(grey[48:64, 38:58]))
+    if ref <= 0.0:
+        return 0.0
+    return float(mouth.std()) / ref
+
+
 def raw_measures(track: FaceTrack) -> tuple[list[float], dict[str, list[float]]]:
     """Frame times (ms) and the raw per-frame measures of a track."""
     times = [f.time_s * 1000.0 for f in track.faces]
     raw: dict[str, list[float]] = {"eye": [], "mouth": [], "pitch": [], "yaw": []}
     for f in track.faces:
-        image = track.image(f)
-        raw["eye"].append(iris_darkness(aligned_face(image, f.face)))
-        raw["mouth"].append(mouth_opening(image, f))
+        aligned = aligned_face(track.image(f), f.face)
+        raw["eye"].append(iris_darkness(aligned))
+        raw["mouth"].append(mouth_contrast(aligned))
         raw["pitch"].append(f.pitch)
         raw["yaw"].append(f.yaw)
     return times, raw

@@ -20,9 +20,13 @@ measured on live clips and on each attack species):
   camera's resolution (a frame resampled for the screen, then by the camera, loses it);
 - ``noise_ratio``: high-pass noise level of the face over that of the background far from it (the
   recorded face carries its own camera's noise, scaled, under the filming camera's);
-- ``moire``: the strongest *isolated* spectral peak of the face crop at the camera's resolution:
-  peak over the median of its own neighbourhood (a pixel grid beating with the sensor gives a
-  narrow spike; faces, hair and compression blocks give broad energy along the axes).
+- ``hf_floor``: log10 of the face crop's mean spectral power at 0.35-0.5 cycles/px over that at
+  0.15-0.25 (a face enlarged on a screen and filmed again keeps only the filming camera's white
+  noise above the resampling's cut-off: the spectrum stops falling; a noisy camera does the same);
+- ``moire``: the strongest *isolated* spectral peak around the face (1.3 face boxes) at the
+  camera's resolution: peak over the median of its own neighbourhood (a pixel grid beating with
+  the sensor gives a narrow spike; faces, hair and compression blocks give broad energy along the
+  axes), upper quartile over the frames (the hand moves the grid: it beats in some frames only).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class RecaptureEvidence:
     contrast: float
     blue_cast: float
     hf_ratio: float
+    hf_floor: float
     noise_ratio: float
     moire: float
 
@@ -146,36 +151,59 @@ def _spectrum(crop: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     return np.asarray(np.abs(np.fft.fftshift(np.fft.fft2((crop - crop.mean()) * win))) ** 2, dtype=np.float64)
 
 
-def _face_crop(g: Grey, t: TrackedFace) -> npt.NDArray[np.float32] | None:
-    x0, y0, x1, y1 = _box(t, 0.8, g.shape)
+def _face_crop(g: Grey, t: TrackedFace, scale: float = 0.8) -> npt.NDArray[np.float32] | None:
+    x0, y0, x1, y1 = _box(t, scale, g.shape)
     if x1 - x0 < 32 or y1 - y0 < 32:
         return None
     return np.asarray(g[y0:y1, x0:x1], dtype=np.float32)
 
 
-def hf_ratio(g: Grey, t: TrackedFace) -> float | None:
-    """Share of the face crop's spectral energy (above 0.05 cycles/px) that lies above 0.3."""
+def _radius(shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    """Spatial frequency (cycles/px) of each bin of a centred spectrum of ``shape``."""
+    fy, fx = np.meshgrid(
+        np.fft.fftshift(np.fft.fftfreq(shape[0])), np.fft.fftshift(np.fft.fftfreq(shape[1])), indexing="ij"
+    )
+    return np.asarray(np.hypot(fx, fy), dtype=np.float64)
+
+
+def spectral_cues(g: Grey, t: TrackedFace) -> tuple[float, float] | None:
+    """(``hf_ratio``, ``hf_floor``) of the face crop at the camera's resolution.
+
+    ``hf_ratio``: share of the spectral energy above 0.05 cycles/px that lies above 0.3.
+    ``hf_floor``: log10 of the mean power at 0.35-0.5 cycles/px over that at 0.15-0.25. A face's
+    spectrum keeps falling up to the camera's Nyquist frequency; a face shown on a screen and
+    filmed again, enlarged on the way (a screen held close to the lens, a small recording shown
+    large), has lost its own fine detail: above the resampling's cut-off only the filming camera's
+    white noise is left, so the top band stops falling and the ratio rises.
+    """
     crop = _face_crop(g, t)
     if crop is None:
         return None
     spec = _spectrum(crop)
-    h, w = spec.shape
-    fy, fx = np.meshgrid(np.fft.fftshift(np.fft.fftfreq(h)), np.fft.fftshift(np.fft.fftfreq(w)), indexing="ij")
-    r = np.hypot(fx, fy)
+    r = _radius(spec.shape)
     total = float(spec[r > 0.05].sum())
-    return float(spec[r > 0.3].sum() / total) if total > 0 else None
+    mid, top = float(spec[(r >= 0.15) & (r < 0.25)].mean()), float(spec[(r >= 0.35) & (r < 0.5)].mean())
+    if total <= 0 or mid <= 0 or top <= 0:
+        return None
+    return float(spec[r > 0.3].sum() / total), float(np.log10(top / mid))
 
 
-def moire_isolated(g: Grey, t: TrackedFace) -> float | None:
-    """Strongest spectral peak above 0.12 cycles/px over the median of its own neighbourhood."""
-    crop = _face_crop(g, t)
+def hf_ratio(g: Grey, t: TrackedFace) -> float | None:
+    """Share of the face crop's spectral energy (above 0.05 cycles/px) that lies above 0.3."""
+    cues = spectral_cues(g, t)
+    return None if cues is None else cues[0]
+
+
+def moire_isolated(g: Grey, t: TrackedFace, scale: float = 1.3) -> float | None:
+    """Strongest spectral peak above 0.12 cycles/px over the median of its own neighbourhood, in
+    the face box enlarged ``scale`` times (the face and the screen around it: more periods of a
+    pixel grid make its peak narrower and higher; a face's own texture does not repeat)."""
+    crop = _face_crop(g, t, scale)
     if crop is None:
         return None
     crop = crop - np.asarray(cv2.GaussianBlur(crop, (0, 0), 2), dtype=np.float32)
     spec = _spectrum(crop)
-    h, w = spec.shape
-    fy, fx = np.meshgrid(np.fft.fftshift(np.fft.fftfreq(h)), np.fft.fftshift(np.fft.fftfreq(w)), indexing="ij")
-    band = (np.hypot(fx, fy) > 0.12) & (fy >= 0)  # the spectrum is symmetric
+    band = (_radius(spec.shape) > 0.12) & (np.arange(spec.shape[0]) >= spec.shape[0] // 2)[:, None]  # symmetric
     local = np.asarray(cv2.medianBlur(np.sqrt(spec).astype(np.float32), 5), dtype=np.float64) ** 2
     ratio = np.where(band, spec / (local + 1e-6), 0.0)
     return float(np.sqrt(ratio.max()))
@@ -217,12 +245,14 @@ def appearance(image: Image, t: TrackedFace) -> dict[str, float | None]:
     fx0, fy0, fx1, fy1 = _box(t, 0.6, g.shape)
     inner = image[fy0:fy1, fx0:fx1].reshape(-1, 3).astype(np.float32)
     cast = float((inner[:, 0].mean() - inner[:, 2].mean()) / (inner.mean() + 1.0)) if inner.size else 0.0
+    spectral = spectral_cues(g, t)
     return {
         "glare": glare,
         "black_level": float(lo),
         "contrast": float(hi - lo) / 255.0,
         "blue_cast": cast,
-        "hf_ratio": hf_ratio(g, t),
+        "hf_ratio": None if spectral is None else spectral[0],
+        "hf_floor": None if spectral is None else spectral[1],
         "noise_ratio": noise_ratio(g, t),
         "moire": moire_isolated(g, t),
     }
@@ -231,6 +261,12 @@ def appearance(image: Image, t: TrackedFace) -> dict[str, float | None]:
 def _median(values: list[float | None], default: float = 0.0) -> float:
     kept = [v for v in values if v is not None]
     return float(np.median(kept)) if kept else default
+
+
+def _quartile(values: list[float | None]) -> float:
+    """Upper quartile: a pixel grid beats with the sensor in some frames, not all (the hand moves it)."""
+    kept = [v for v in values if v is not None]
+    return float(np.percentile(kept, 75)) if kept else 0.0
 
 
 def recapture_evidence(track: FaceTrack, config: RecaptureConfig | None = None) -> RecaptureEvidence:
@@ -244,11 +280,12 @@ def recapture_evidence(track: FaceTrack, config: RecaptureConfig | None = None) 
     glare = [r["glare"] for r in rows]
     return RecaptureEvidence(
         border=border_sides(sides, centres, cfg.min_travel_px, cfg.max_relative),
-        glare=float(np.percentile([g for g in glare if g is not None], 75)) if glare else 0.0,
+        glare=_quartile(glare),
         black_level=_median([r["black_level"] for r in rows]),
         contrast=_median([r["contrast"] for r in rows]),
         blue_cast=_median([r["blue_cast"] for r in rows]),
         hf_ratio=_median([r["hf_ratio"] for r in rows]),
+        hf_floor=_median([r["hf_floor"] for r in rows], -9.0),
         noise_ratio=_median([r["noise_ratio"] for r in rows], 1.0),
-        moire=_median([r["moire"] for r in rows]),
+        moire=_quartile([r["moire"] for r in rows]),
     )

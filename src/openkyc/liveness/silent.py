@@ -9,13 +9,16 @@ the normalised face crop is measured. A live face (talking, blinking, turning in
 noise. ``nonrigid`` is the upper quartile (``quantile`` 75) over up to 12 pairs: a live person
 sitting still (a dim webcam, a slow turn) moves non-rigidly in a quarter of the pairs, not in half.
 
-Recapture cues (:mod:`openkyc.liveness.recapture`), reported under ``recapture``; two of them
+Recapture cues (:mod:`openkyc.liveness.recapture`), reported under ``recapture``; three of them
 decide, because only they separated live clips from attacks on the tune split:
 
 - ``border``: sides of a frame (a screen's bezel, a print's edge) around the face moving with it;
   at ``border_max`` (1.0 side per frame on average) or more the video is refused;
-- ``moire``: the strongest isolated spectral peak of the face crop at the camera's resolution;
-  above ``moire_max`` (5.0) the video is refused.
+- ``moire``: the strongest isolated spectral peak around the face (1.3 face boxes) at the
+  camera's resolution, upper quartile over 6 frames; above ``moire_max`` the video is refused;
+- ``hf_floor``: the face's spectrum stops falling at high frequencies (only the filming camera's
+  noise is left above the cut-off of a picture enlarged on a screen and filmed again); above
+  ``hf_floor_max`` the video is refused. It sees a screen that fills the view, which has no border.
 
 The others (``glare``, ``black_level``, ``contrast``, ``blue_cast``, ``hf_ratio``,
 ``noise_ratio``) overlapped between live clips and attacks and are reported only.
@@ -50,8 +53,9 @@ class SilentConfig:
     pass_score: float = 50.0
     pair_gap_s: float = 0.4
     max_pairs: int = 12
-    moire_max: float = 5.0
+    moire_max: float = 4.8
     border_max: float = 1.0
+    hf_floor_max: float | None = None  # opt-in (-1.3 chosen on tune refused 2 of 8 held-out live clips)
     recapture: RecaptureConfig = field(default_factory=RecaptureConfig)
 
 
@@ -137,6 +141,15 @@ def _colour(image: Image, t: TrackedFace) -> tuple[float, float]:
     return sat, specular
 
 
+def silent_score(nonrigid: float, recap: RecaptureEvidence, cfg: SilentConfig) -> float:
+    """The motion cue's score, capped at 25 when a deciding recapture cue says recapture."""
+    score = float(100.0 / (1.0 + (cfg.threshold / max(nonrigid, 1e-6)) ** cfg.steepness))
+    floor = cfg.hf_floor_max is not None and recap.hf_floor > cfg.hf_floor_max
+    if recap.moire > cfg.moire_max or recap.border >= cfg.border_max or floor:
+        score = min(score, 25.0)
+    return score
+
+
 def silent_evidence(track: FaceTrack, config: SilentConfig | None = None) -> SilentEvidence:
     """Measure the cues on ``track`` and decide."""
     cfg = config or SilentConfig()
@@ -160,9 +173,7 @@ def silent_evidence(track: FaceTrack, config: SilentConfig | None = None) -> Sil
     best = track.best_face
     recap = recapture_evidence(track, cfg.recapture)
     sat, spec = _colour(track.image(best), best)
-    score = 100.0 / (1.0 + (cfg.threshold / max(nonrigid, 1e-6)) ** cfg.steepness)
-    if recap.moire > cfg.moire_max or recap.border >= cfg.border_max:
-        score = min(score, 25.0)
+    score = silent_score(nonrigid, recap, cfg)
     return SilentEvidence(
         nonrigid=nonrigid,
         micro_motion=micro,

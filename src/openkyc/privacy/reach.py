@@ -33,6 +33,7 @@ from dataclasses import field as _field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import delete, inspect
 from sqlalchemy.orm import Session
 
 from openkyc.errors import ResourceNotFound
@@ -61,6 +62,7 @@ __all__ = [
 ]
 
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
+_Row = TypeVar("_Row")
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,27 @@ class ReachContext:
                 chosen = (*spec.legal_basis, *spec.sensitive_legal_basis)
             bases.extend(b for b in chosen if b not in bases)
         return tuple(bases)
+
+    def delete_rows(self, rows: Iterable[_Row]) -> list[_Row]:
+        """Delete ``rows`` by primary key; returns those this transaction deleted.
+
+        Another erasure of the same person running at the same moment may have deleted some of them
+        after they were read: those are left out, so each receipt counts only what its own erasure
+        removed (an ORM ``session.delete`` would count them again, with only a warning).
+        """
+        gone: list[_Row] = []
+        for row in rows:
+            mapper = inspect(row).mapper
+            key = zip(mapper.primary_key, mapper.primary_key_from_instance(row), strict=True)
+            result = self.session.execute(
+                delete(mapper.class_)
+                .where(*(column == value for column, value in key))
+                .execution_options(synchronize_session=False)
+            )
+            if int(getattr(result, "rowcount", 0) or 0) == 1:
+                gone.append(row)
+            self.session.expunge(row)
+        return gone
 
     def read_blob(self, app_id: int, blob_id: str) -> bytes | None:
         """A blob's plain content, or ``None`` when its file is gone (export only)."""

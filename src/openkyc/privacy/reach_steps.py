@@ -235,10 +235,8 @@ class ConsentReach:
             consent_filter = (Consent.app_id.in_(target.app_ids),)
         else:
             return {}
+        items = ctx.delete_rows(items)  # only those this erasure removed
         ctx.blob_ids.update(item.blob_ref for item in items)
-        for item in items:
-            ctx.session.delete(item)
-        ctx.session.flush()
         result = ctx.session.execute(delete(Consent).where(*consent_filter))
         return {"consents": int(getattr(result, "rowcount", 0) or 0), "model_improvement_items": len(items)}
 
@@ -306,13 +304,11 @@ class IdempotencyReach:
             )
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
-        rows = self._rows(ctx, target)
+        rows = ctx.delete_rows(row for row, _ in self._rows(ctx, target))  # only those this erasure removed
         by_app: dict[int, list[str]] = {}
-        for row, _ in rows:
+        for row in rows:
             if row.response_enc is not None:
                 by_app.setdefault(row.app_id, []).append(sealed_key_id(bytes(row.response_enc)))
-            ctx.session.delete(row)
-        ctx.session.flush()
         # each answer has a record key of its own: destroyed now, so its copies (WAL, backups) stop opening
         keys = subject_keys_for(ctx.session)
         destroyed = sum(keys.destroy_records(app_id, key_ids) for app_id, key_ids in by_app.items())

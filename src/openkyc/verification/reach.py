@@ -37,7 +37,7 @@ from openkyc.store.models.verification import VerificationResult, VerificationSe
 from openkyc.store.subject_keys import subject_keys_for
 from openkyc.verification.repository import _aad as _result_aad
 from openkyc.verification.repository import _id_aad as _result_id_aad
-from openkyc.verification.sessions import _aad as _session_aad
+from openkyc.verification.sessions import session_aad as _session_aad
 
 __all__ = ["ResultReach", "SessionReach"]
 
@@ -142,10 +142,7 @@ class ResultReach:
                         yield found(ctx, row, "identification_enc", identification_use(name), {name: value}, name)
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
-        rows = self._rows(ctx, target)
-        for row in rows:
-            ctx.session.delete(row)
-        ctx.session.flush()
+        rows = ctx.delete_rows(self._rows(ctx, target))
         return {"verification_results": len(rows)}
 
 
@@ -222,7 +219,7 @@ class SessionReach:
         )
 
     def erase(self, ctx: ReachContext, target: Target) -> Mapping[str, int]:
-        rows = self._rows(ctx, target)
+        rows = ctx.delete_rows(self._rows(ctx, target))  # only those this erasure removed
         by_app: dict[int, list[str]] = {}
         consents = 0
         for row in rows:
@@ -235,7 +232,6 @@ class SessionReach:
                 row.app_id, f"session:{row.biz_token}", purpose=Obligation.SUBJECT_RIGHTS
             )
             consents += erased["consents"]
-            ctx.session.delete(row)
         ctx.session.flush()
         # the extra is sealed under the session's own record key: destroyed now, so the copies of
         # the row in the WAL and in backups stop opening (deleting the row alone leaves them readable)

@@ -22,7 +22,7 @@ from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.service import FaceModels
 from openkyc.biometrics.templates import TemplateKey
 from openkyc.biometrics.types import Embedding
-from openkyc.config.rules import RuleConfig
+from openkyc.config.rules import RuleConfig, SessionDocumentOptions
 from openkyc.config.service import admitted_rule
 from openkyc.documents.reader import DocumentResult
 from openkyc.documents.service import NOT_FOUND, DocumentModels, DocumentService, judge
@@ -311,13 +311,17 @@ class VerificationService:
         challenge_id: str | None = None,
         challenge_session: str | None = None,
         document_back_image: bytes | None = None,
+        document_options: SessionDocumentOptions | None = None,
     ) -> dict[str, Any]:
         """Document OCR and portrait (of both sides when ``document_back_image`` is given), liveness
-        of the selfie video, portrait against best frame."""
+        of the selfie video, portrait against best frame; ``document_options``: a hosted session's
+        own document types and expiry choice over the rule's."""
         self._decide(IDENTITY_ELEMENTS, subject_id)
         documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
+        if document_options is not None:
+            rule = document_options.apply(rule)
         with self.models.lease() as models:
             document = documents.read_sides(document_image, document_back_image, models)
             if document.code == NOT_FOUND:
@@ -362,14 +366,17 @@ class VerificationService:
         rule_id: str | None,
         subject_id: str | None,
         document_back_image: bytes | None = None,
+        document_options: SessionDocumentOptions | None = None,
     ) -> dict[str, Any]:
         """The document step alone (the hosted ``document`` check mode): OCR (of both sides when
-        ``document_back_image`` is given) judged by the rule and stored as a result, like the
-        document step of :meth:`identity`."""
+        ``document_back_image`` is given) judged by the rule (and the session's ``document_options``)
+        and stored as a result, like the document step of :meth:`identity`."""
         self._decide(DOCUMENT_ELEMENTS, subject_id)
         documents = DocumentService(self.data, self.models, self.app_id, self.client_ip)
         with self.data.transaction() as session:
             rule = admitted_rule(session, self.app_id, rule_id, self.client_ip)
+        if document_options is not None:
+            rule = document_options.apply(rule)
         document = documents.read_sides(document_image, document_back_image)
         if document.code == NOT_FOUND:
             raise FailedOperation("No document was found in the photo.", code=NOT_FOUND)

@@ -12,9 +12,10 @@ the hosted page's media are not kept for the customer.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from openkyc.api.tencent.actions import NotServed
+from openkyc.config.rules import DocumentType, SessionDocumentOptions
 from openkyc.errors import InvalidParameterValue
 
 # Tencent's card types with no reader in OpenKYC (both actions' lists)
@@ -47,15 +48,31 @@ SDK_CARD_TYPES: dict[str, str | None] = {
 }
 
 
-def check_card_type(value: str | None, table: dict[str, str | None], name: str) -> None:
-    """A card type Tencent defines and OpenKYC reads; which documents pass is the rule's
-    ``document_types`` (docs/tencent.md)."""
+def check_card_type(value: str | None, table: dict[str, str | None], name: str) -> str | None:
+    """The OpenKYC document type of a card type Tencent defines and OpenKYC reads (None: none named)."""
     if value is None:
-        return
+        return None
     if value not in table:
         raise InvalidParameterValue(f"{name} must be one of {', '.join(table)}.")
-    if table[value] is None:
+    kind = table[value]
+    if kind is None:
         raise NotServed(f"{name} {value} is not served: OpenKYC has no reader for this card.")
+    return kind
+
+
+def document_options(
+    card_type: str | None, table: dict[str, str | None], name: str, allow_expired: bool | None
+) -> SessionDocumentOptions | None:
+    """The session's document options from Tencent's card type and ``AllowExpiredDocument``: the
+    session takes only that card (among the rule's document types; a rule that does not take it
+    refuses the call), and an expired document passes or not whatever the rule says. None: the
+    rule decides both."""
+    kind = check_card_type(card_type, table, name)
+    if kind is None and allow_expired is None:
+        return None
+    return SessionDocumentOptions(
+        document_types=[cast(DocumentType, kind)] if kind else None, allow_expired_document=allow_expired
+    )
 
 
 def hkid_card(f: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +149,11 @@ def _singapore(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _hkid(f: dict[str, Any]) -> dict[str, Any]:
+    """faceid's ``HKIDCard``: as the OCR action's, but ``Permanent`` is a string there ("-1": unknown)."""
+    return {**hkid_card(f), "Permanent": "-1"}
+
+
 def _indonesia(f: dict[str, Any]) -> dict[str, Any]:
     return {"NIK": f.get("document_number", ""), "Nama": f.get("name", "")}
 
@@ -142,7 +164,7 @@ _CARDS = {
     "TD2": ("GeneralCard", _mrz_card),
     "MRVA": ("GeneralCard", _mrz_card),
     "MRVB": ("GeneralCard", _mrz_card),
-    "HK_ID": ("HKIDCard", hkid_card),
+    "HK_ID": ("HKIDCard", _hkid),
     "MY_MYKAD": ("MLIDCard", mykad_card),
     "SG_NRIC": ("SingaporeIDCard", _singapore),
     "ID_NIK": ("IndonesiaIDCard", _indonesia),

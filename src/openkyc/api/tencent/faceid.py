@@ -18,7 +18,7 @@ from openkyc.api.tencent.actions import (
     media,
     reference_image,
 )
-from openkyc.api.tencent.cards import WEB_CARD_TYPES, check_card_type, ocr_results
+from openkyc.api.tencent.cards import WEB_CARD_TYPES, document_options, ocr_results
 from openkyc.api.tencent.envelope import RESULT_CODES
 from openkyc.errors import InvalidParameterValue, MissingParameter
 from openkyc.liveness.checker import Mode
@@ -156,9 +156,11 @@ def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlPara
     if not p.RedirectURL:
         raise MissingParameter("Missing parameter: RedirectURL.")
     validate_redirect(p.RedirectURL)
-    check_mode = (p.Config.CheckMode if p.Config else None) or 2
+    config = p.Config or WebVerificationConfigIntl()
+    check_mode = config.CheckMode or 2
+    options = None  # the document step's card type and expiry choice (CheckMode 1 and 4)
     if check_mode in (1, 4):
-        check_card_type(p.Config.IDCardType if p.Config else None, WEB_CARD_TYPES, "IDCardType")
+        options = document_options(config.IDCardType, WEB_CARD_TYPES, "IDCardType", config.AllowExpiredDocument)
     image = reference_image(check_mode == 2, p.CompareImageBase64, "CompareImageBase64", COMPARE_IMAGE_MAX_BYTES)
     out = ctx.sessions.create(
         ctx.app_id,
@@ -169,6 +171,7 @@ def apply_web_verification(ctx: Context, p: ApplyWebVerificationBizTokenIntlPara
         base_url=ctx.base_url,
         client_ip=ctx.client_ip,
         check_mode=CHECK_MODES[check_mode],
+        document_options=options,
     )
     url = out["verification_url"]
     return Outcome({"BizToken": out["biz_token"], "VerificationURL": url, "VerificationUrl": url}, "CreateSession")
@@ -247,9 +250,10 @@ def _not_served(reason: str) -> Any:
 
 
 _REFLECT_URLS = (
-    "works on Tencent's reflection SDK data packages fetched from URLs; OpenKYC fetches no URLs. Use "
+    "exchanges the packages of Tencent's native reflection SDK (device data, light sequence, liveness "
+    "data), which OpenKYC can neither read nor produce, by URL; OpenKYC fetches no URLs. Use "
     "CompareFaceLiveness with LivenessType REFLECTION and ValidateData set to a sequence id from "
-    "POST /v1/liveness/reflect-sequences."
+    "POST /v1/liveness/reflect-sequences (docs/tencent.md, Reflection actions)."
 )
 NOT_SERVED: dict[str, str] = {
     "GenerateReflectSequence": _REFLECT_URLS,
@@ -277,7 +281,7 @@ ACTIONS: tuple[Action, ...] = (
         apply_web_verification,
         "CreateSession",
         "partly",
-        "POST /v1/sessions; IDCardType and AllowExpiredDocument: the rule decides",
+        "POST /v1/sessions; the page's options and liveness settings: the rule decides",
     ),
     Action(
         "GetWebVerificationResultIntl",

@@ -105,10 +105,10 @@ def indonesia(ctx: Context, p: ImageParams) -> Outcome:
 
 def singapore(ctx: Context, p: ImageParams) -> Outcome:
     out, f = _card(ctx, p, "SG_NRIC", "FailedOperation.ImageNoIdCard", "Singapore identity card")
-    fields = {
+    fields = {  # Tencent's RecognizeSingaporeIDCardOCRResponse names (EnName, Birthday)
         "ID": f.get("document_number", ""),
-        "Name": f.get("name", ""),
-        "DateOfBirth": f.get("birth_date_iso") or f.get("birth_date", ""),
+        "EnName": f.get("name", ""),
+        "Birthday": f.get("birth_date_iso") or f.get("birth_date", ""),
         "WarnCardInfos": warn_codes(out.get("warnings", [])),
     }
     return Outcome(fields, "RecognizeDocument", out["Result"], billable=True)

@@ -23,9 +23,10 @@ from openkyc.api.tencent.actions import (
     Params,
     reference_image,
 )
-from openkyc.api.tencent.cards import SDK_CARD_TYPES, card_verify_results, check_card_type
+from openkyc.api.tencent.cards import SDK_CARD_TYPES, card_verify_results, document_options
 from openkyc.api.tencent.envelope import RESULT_CODES
 from openkyc.api.tencent.faceid import CHECK_MODES, verification_detail, web_code
+from openkyc.config.rules import SessionDocumentOptions
 from openkyc.errors import InvalidParameterValue, MissingParameter
 from openkyc.verification.service import describe
 
@@ -80,7 +81,12 @@ class ApplySdkVerificationTokenParams(Params):
 
 
 def _session(
-    ctx: Context, check_mode: str, image: bytes | None, extra: str | None, level: str | None
+    ctx: Context,
+    check_mode: str,
+    image: bytes | None,
+    extra: str | None,
+    level: str | None,
+    options: SessionDocumentOptions | None = None,
 ) -> dict[str, Any]:
     """A hosted session for the token. Security level 1 (silent) asks for silent liveness with no
     timed challenge; the other levels keep the defaults (a timed challenge in the default mode)."""
@@ -94,6 +100,7 @@ def _session(
         client_ip=ctx.client_ip,
         check_mode=check_mode,
         plain_silent=level == "1",
+        document_options=options,
     )
     return {"SdkToken": out["biz_token"], "VerificationURL": out["verification_url"]}
 
@@ -113,10 +120,11 @@ def get_face_id_token(ctx: Context, p: GetFaceIdTokenIntlParams) -> Outcome:
 
 def apply_sdk_verification_token(ctx: Context, p: ApplySdkVerificationTokenParams) -> Outcome:
     check_mode = p.CheckMode or 1  # Tencent's default: OCR + liveness + comparison with the card's portrait
+    options = None  # the document step's card type and expiry choice (CheckMode 1)
     if check_mode == 1:
-        check_card_type(p.IdCardType, SDK_CARD_TYPES, "IdCardType")
+        options = document_options(p.IdCardType, SDK_CARD_TYPES, "IdCardType", p.AllowExpiredDocument)
     image = reference_image(check_mode == 2, p.CompareImage, "CompareImage", IMAGE_MAX_BYTES)
-    fields = _session(ctx, CHECK_MODES[check_mode], image, p.Extra, str(p.SecurityLevel or 4))
+    fields = _session(ctx, CHECK_MODES[check_mode], image, p.Extra, str(p.SecurityLevel or 4), options)
     return Outcome({**fields, "ServerParamInfo": None}, "CreateSession")
 
 
@@ -164,7 +172,7 @@ def get_face_id_result(ctx: Context, p: SdkTokenParams) -> Outcome:
     return Outcome(fields, "DescribeSessionResult")
 
 
-def _compare_result(result: dict[str, Any]) -> dict[str, Any]:
+def compare_result(result: dict[str, Any]) -> dict[str, Any]:
     detail = verification_detail(result)
     compared = detail["CompareErrorCode"] is not None
     return {
@@ -195,7 +203,7 @@ def get_sdk_verification_result(ctx: Context, p: SdkTokenParams) -> Outcome:
         "Description": NOT_FINISHED,
         "ChargeCount": out["attempts"],  # each submitted video that got a result is billed
         "CardVerifyResults": card_verify_results(last) if last else [],
-        "CompareResults": [_compare_result(last)] if last else [],
+        "CompareResults": [compare_result(last)] if last else [],
         "Extra": out["extra"],
         "DeviceInfoLevel": None,
     }
@@ -219,7 +227,7 @@ ACTIONS: tuple[Action, ...] = (
         ApplySdkVerificationTokenParams,
         apply_sdk_verification_token,
         "CreateSession",
-        "POST /v1/sessions; IdCardType and AllowExpiredDocument: the rule decides",
+        "POST /v1/sessions; the OCR and page options: the rule decides",
     ),
     _action(
         "GetSdkVerificationResult",

@@ -50,7 +50,9 @@ class VerificationSession(Base):
     pass-through data, sealed because it may hold personal data. ``check_mode`` names the steps
     (NULL on rows older than migration 0015: derived from the reference photo); ``consent_id`` is
     the end user's recorded agreement to the notice; ``last_attempt_id`` and ``last_reply`` answer
-    a retried upload of the same attempt again instead of counting it twice.
+    a retried upload of the same attempt again instead of counting it twice. ``document_options``
+    (migration 0017) is what the creator asked of the document step over the rule (the document
+    types it takes, whether an expired one passes: Tencent's ``IDCardType``/``AllowExpiredDocument``).
     """
 
     __tablename__ = "verification_sessions"
@@ -73,3 +75,4 @@ class VerificationSession(Base):
     liveness_mode: Mapped[str | None] = mapped_column(String(16))
     last_attempt_id: Mapped[str | None] = mapped_column(String(40))
     last_reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    document_options: Mapped[dict[str, Any] | None] = mapped_column(JSON)

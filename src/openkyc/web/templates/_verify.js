@@ -311,15 +311,68 @@
     return true;
   }
   let recording = false;
+  // A recording holds `ms` of video, measured on the recording itself, not `ms` of the clock from
+  // when it was asked for: a slow or busy phone starts the recorder late, delivers frames late and
+  // its encoder drops some, and a recording timed by the clock alone is then shorter than asked (the
+  // server answers "too short"). From `ms` after the recorder has started, the recording so far is
+  // measured every half second and stopped once it is long enough; at the latest after
+  // `ms` + RECORD_GRACE_MS (the server takes up to 20 s). A browser that cannot measure it stops at `ms`.
+  const RECORD_GRACE_MS = 8000;
+  window.hostedRecordings = [];  // per recording: clock time from its start and measured length (ms)
   function record(ms) {
     const chunks = [];
     const type = ["video/webm;codecs=vp8", "video/webm", "video/mp4"].find((x) => MediaRecorder.isTypeSupported(x));
     const recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
-    recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    let delivered = null;  // resolves on the next chunk
+    recorder.ondataavailable = (e) => {
+      if (e.data.size) chunks.push(e.data);
+      if (delivered) { delivered(); delivered = null; }
+    };
     const done = new Promise((resolve) => { recorder.onstop = () => resolve(new Blob(chunks, { type: recorder.mimeType })); });
+    recorder.onstart = async () => {
+      const t0 = performance.now();
+      const elapsed = () => performance.now() - t0;
+      await sleep(ms);
+      let length = null;
+      while (recorder.state === "recording") {
+        await new Promise((resolve) => { delivered = resolve; recorder.requestData(); });
+        length = await recordedMs(new Blob(chunks, { type: recorder.mimeType }));
+        if (length === null || length >= ms || elapsed() >= ms + RECORD_GRACE_MS) break;
+        await sleep(500);
+      }
+      window.hostedRecordings.push({ ms: Math.round(elapsed()), length_ms: length === null ? null : Math.round(length) });
+      if (recorder.state !== "inactive") recorder.stop();
+    };
     recorder.start(250);
-    setTimeout(() => recorder.stop(), ms);
     return done;
+  }
+  // the length of a recording so far (ms), as a video element reads it; null where it cannot be read
+  async function recordedMs(blob) {
+    const url = URL.createObjectURL(blob);
+    const probe = document.createElement("video");
+    probe.muted = true;
+    probe.preload = "metadata";
+    try {
+      const loaded = await new Promise((resolve) => {
+        probe.onloadedmetadata = () => resolve(true);
+        probe.onerror = () => resolve(false);
+        probe.src = url;
+        setTimeout(() => resolve(false), 3000);
+      });
+      if (!loaded) return null;
+      if (!Number.isFinite(probe.duration)) {  // a recording in progress: known once read to its end
+        await new Promise((resolve) => {
+          probe.ondurationchange = () => { if (Number.isFinite(probe.duration)) resolve(); };
+          probe.currentTime = 1e9;
+          setTimeout(resolve, 3000);
+        });
+      }
+      return Number.isFinite(probe.duration) ? probe.duration * 1000 : null;
+    } finally {
+      probe.removeAttribute("src");
+      probe.load();
+      URL.revokeObjectURL(url);
+    }
   }
   function base64(blob) {
     return new Promise((resolve, reject) => {
