@@ -16,7 +16,13 @@ from typing import Any
 
 from openkyc.documents import checkdigits
 from openkyc.documents.codes import is_known_state
-from openkyc.documents.mrzcorrect import BLIND_LOOKALIKES, Correction, checked_positions, guided_corrections
+from openkyc.documents.mrzcorrect import (
+    ALTERNATIVES,
+    BLIND_LOOKALIKES,
+    Correction,
+    checked_positions,
+    guided_corrections,
+)
 from openkyc.documents.mrzlayout import FORMATS, FieldSpec, Layout, detect_format
 from openkyc.documents.ocr import Alternatives
 
@@ -335,9 +341,11 @@ def unconfirmed_characters(
             if char == "<" or ((spec.line, i) in covered and char not in BLIND_LOOKALIKES):
                 continue
             conf = _confidence(confidences, spec.line, i)
-            blind = max(
-                (_alternative(alternatives, spec.line, i, c) for c in BLIND_LOOKALIKES.get(char, "")), default=0.0
-            )
+            # under no check digit every look-alike is blind (``O/0``, ``2/Z`` as much as ``6/G``)
+            lookalikes = BLIND_LOOKALIKES.get(char, "")
+            if (spec.line, i) not in covered:
+                lookalikes += ALTERNATIVES.get(char, "")
+            blind = max((_alternative(alternatives, spec.line, i, c) for c in lookalikes), default=0.0)
             if conf < minimum or blind >= MAX_BLIND_ALTERNATIVE:
                 out.append((spec.name, i - spec.start))
     return out
