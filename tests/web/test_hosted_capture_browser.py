@@ -27,6 +27,7 @@ from test_hosted_page_browser import (
     axe_violations,
     clip_frames,
     held_up,
+    wait_for_redirect,
     write_y4m,
 )
 
@@ -122,7 +123,7 @@ def test_a_failed_upload_is_retried_and_resent_after_a_reload_counted_once(
                 lambda r: sent.append(json.loads(r.post_data)["attempt_id"]) if r.url.endswith("/submit") else None,
             )
             page.reload()
-            page.wait_for_url(f"{done_url}&biz_token={token}", timeout=90_000)
+            wait_for_redirect(page, f"{done_url}&biz_token={token}", 90_000)
         finally:
             browser.close()
 
@@ -169,7 +170,7 @@ def test_identity_flow_asks_for_the_back_of_a_card(server: str, signed: Any, sha
             page.wait_for_selector("#selfie:not([hidden])")
             page.wait_for_timeout(1500)  # past the desk frames, should the fake camera restart its file
             page.click("#start")
-            page.wait_for_url(f"{done_url}&biz_token={token}", timeout=120_000)
+            wait_for_redirect(page, f"{done_url}&biz_token={token}", 120_000)
         finally:
             browser.close()
     stored = signed("GET", f"/v1/sessions/{token}/result")["result"]

@@ -30,6 +30,20 @@ W, H = 800, 600
 BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
+def wait_for_redirect(page: Any, url: str, timeout: int) -> None:
+    """``page.wait_for_url`` that, when it times out, says what the page showed and what it recorded
+    (the answer the end user saw: a refusal with "Try again", a network error, a short recording)."""
+    try:
+        page.wait_for_url(url, timeout=timeout)
+    except Exception as exc:
+        try:
+            shown = page.inner_text("body")[:600]
+            recorded = page.evaluate("window.hostedRecordings || null")
+        except Exception as inner:  # the page itself is gone
+            shown, recorded = f"(page not readable: {type(inner).__name__})", None
+        raise AssertionError(f"no redirect to {url}; the page showed: {shown!r}; recordings: {recorded}") from exc
+
+
 def _need(path: Path, what: str, how: str) -> None:
     if not path.exists():
         if os.environ.get("CI", "").lower() == "true":
@@ -114,7 +128,7 @@ def test_end_user_completes_a_hosted_verification(server: str, signed: Any, shar
             page.click("#agree")
             page.wait_for_selector("#selfie:not([hidden])")
             page.click("#start")
-            page.wait_for_url(f"{done_url}&biz_token={token}", timeout=90_000)
+            wait_for_redirect(page, f"{done_url}&biz_token={token}", 90_000)
         finally:
             browser.close()
 
@@ -169,7 +183,7 @@ def test_identity_flow_document_then_selfie_with_axe_on_every_step(
             page.wait_for_timeout(1000)  # the fake camera may restart its file: past the document frames
             page.click("#start")
             page.wait_for_selector("#rec:not([hidden])", timeout=10_000)  # the recording indicator
-            page.wait_for_url(f"{done_url}&biz_token={token}", timeout=120_000)
+            wait_for_redirect(page, f"{done_url}&biz_token={token}", 120_000)
         finally:
             browser.close()
 

@@ -14,8 +14,8 @@ decide, because only they separated live clips from attacks on the tune split:
 
 - ``border``: sides of a frame (a screen's bezel, a print's edge) around the face moving with it;
   at ``border_max`` (1.0 side per frame on average) or more the video is refused;
-- ``moire``: the strongest isolated spectral peak around the face (1.3 face boxes) at the
-  camera's resolution, upper quartile over 6 frames; above ``moire_max`` the video is refused;
+- ``moire``: the strongest isolated spectral peak of the face crop at the camera's resolution,
+  median over the frames; above ``moire_max`` (5.0) the video is refused;
 - ``hf_floor``: the face's spectrum stops falling at high frequencies (only the filming camera's
   noise is left above the cut-off of a picture enlarged on a screen and filmed again); above
   ``hf_floor_max`` the video is refused. It sees a screen that fills the view, which has no border.
@@ -53,7 +53,7 @@ class SilentConfig:
     pass_score: float = 50.0
     pair_gap_s: float = 0.4
     max_pairs: int = 12
-    moire_max: float = 4.8
+    moire_max: float = 5.0
     border_max: float = 1.0
     hf_floor_max: float | None = None  # opt-in (-1.3 chosen on tune refused 2 of 8 held-out live clips)
     recapture: RecaptureConfig = field(default_factory=RecaptureConfig)
