@@ -25,7 +25,7 @@ from challenge_schedules import random_fitted, upper_bound
 from openkyc.errors import OpenKYCError
 from openkyc.liveness.challenge import DEFAULT_ACTIONS, ChallengeConfig, Event, verify_schedule
 from openkyc.liveness.checker import LivenessConfig, challenge_limits
-from openkyc.liveness.events import track_events
+from openkyc.liveness.events import detect_events, raw_measures
 from openkyc.liveness.silent import silent_evidence
 from openkyc.liveness.track import build_track
 from openkyc.liveness.video import decode_video
@@ -47,11 +47,15 @@ def measure(video: bytes, detector: Any, config: LivenessConfig) -> dict[str, An
         track = build_track(decoded.frames, detector, config=config.track)
     except OpenKYCError as exc:
         return {"error": exc.error_code, "duration_ms": decoded.duration_s * 1000.0}
-    events = track_events(track, config.events)
+    times, raw = raw_measures(track)
+    events = detect_events(times, raw, config.events)
     return {
         "duration_ms": decoded.duration_s * 1000.0,
         "face_times_ms": [f.time_s * 1000.0 for f in track.faces],
         "events": [[e.action, e.onset_ms, e.end_ms, e.strength] for e in events],
+        # the raw measures too, so that a later event rule is judged without remaking the attacks
+        "times_ms": times,
+        "raw": raw,
         "silent_score": silent_evidence(track, config.silent).score,
     }
 
@@ -173,7 +177,11 @@ def attack_apcer(
     challenge = ChallengeConfig()
     per: dict[str, dict[str, list[dict[str, list[bool]]]]] = defaultdict(lambda: defaultdict(list))
     floor_passed: dict[str, list[bool]] = defaultdict(list)
+    events_config = LivenessConfig().events
     for species, source, sig in rows:
+        if "raw" in sig:  # events from the cached raw measures, by the current rules
+            detected = detect_events(sig["times_ms"], sig["raw"], events_config)
+            sig = {**sig, "events": [[e.action, e.onset_ms, e.end_ms, e.strength] for e in detected]}
         floor_passed[species].append("error" not in sig and sig["silent_score"] >= challenge.min_silent_score)
         for gated in (True, False):
             per[species]["with_floor" if gated else "timing_alone"].append(

@@ -112,7 +112,9 @@ ONE = Schedule((NOD,), None, 3000)
         ([500], ACTION_CODES["nod"]),  # before the quiet stretch, over before the prompt
         ([300], ACTION_CODES["nod"]),  # long before: an earlier, unrelated nod
         ([300, 1500], SUCCESS),
-        ([700, 1500], TOO_EARLY),  # nodding already when asked
+        ([700, 1200], TOO_EARLY),  # nodding already when asked, and going on
+        ([700], TOO_EARLY),
+        ([700, 1500], SUCCESS),  # a nod just before the prompt, over, then a new one 500 ms later answers
         ([], ACTION_CODES["nod"]),
     ],
 )
@@ -274,3 +276,38 @@ def test_a_mouth_answer_needs_a_mouth_still_for_longer_before_the_prompt(action:
     # 1.3 s before, it is over the quiet stretch of 1.2 s: the answer stands
     earlier = [Event(action, 700.0, 900.0), Event(action, 2300.0, 2700.0)]
     assert verify_schedule(schedule, earlier, duration_ms=4000, face_times_ms=_faces(4000)).live
+
+
+SHAKE = Schedule((TimedAction("shake", 1000, 1150, 2650),), None, 3000)
+
+
+@pytest.mark.parametrize(
+    ("events", "code"),
+    [
+        # a first turn still running at the prompt (a turn back from an earlier one), then a new turn
+        # in the window 300 ms or more after it ended: the new turn answers
+        ([(700, 1100), (1450, 1800)], SUCCESS),
+        ([(700, 1100), (1350, 1800)], TOO_EARLY),  # 250 ms after it ended: the same motion going on
+        ([(700, 1100)], TOO_EARLY),  # the early turn alone is no answer
+        ([(700, 2000), (2400, 2600)], SUCCESS),  # a second turn after a long first one, inside the window
+        ([(700, 2000), (2100, 2400)], TOO_EARLY),
+        ([(800, 900), (1300, 1600)], SUCCESS),  # an early turn in the quiet stretch, over before the prompt
+        ([(1200, 1600)], SUCCESS),
+    ],
+)
+def test_a_new_turn_in_the_window_answers_even_after_an_early_one(events: list[tuple[int, int]], code: str) -> None:
+    detected = [Event("shake", float(a), float(b)) for a, b in events]
+    verdict = verify_schedule(SHAKE, detected, duration_ms=3000, face_times_ms=_faces(3000))
+    assert verdict.code == code, verdict.to_dict()
+    if code == SUCCESS and len(events) > 1:
+        assert verdict.actions[0].early_ms == events[0][0]  # the early turn is reported, not held against it
+        assert verdict.actions[0].onset_ms == events[1][0]
+
+
+def test_the_new_event_exception_is_for_head_movements_only() -> None:
+    mouth = Schedule((TimedAction("mouth", 1000, 1150, 2650),), None, 3000)
+    talking = [Event("mouth", 700.0, 1100.0), Event("mouth", 1500.0, 1800.0)]  # talking through the prompt
+    assert verify_schedule(mouth, talking, duration_ms=3000, face_times_ms=_faces(3000)).code == TOO_EARLY
+    old = ChallengeConfig(new_event_actions=())
+    turns = [Event("shake", 700.0, 1100.0), Event("shake", 1500.0, 1800.0)]
+    assert verify_schedule(SHAKE, turns, duration_ms=3000, face_times_ms=_faces(3000), config=old).code == TOO_EARLY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from openkyc.liveness.events import (
     detect_events,
     events_from_signal,
     iris_darkness,
+    leave_onset,
+    median3,
     mouth_contrast,
     running_median,
     track_events,
@@ -68,8 +71,44 @@ def test_turns_and_nods_come_from_the_pose_signals() -> None:
     yaw = [0.0] * 60
     yaw[30:40] = [0.3] * 10
     events = detect_events(times, {"yaw": yaw, "pitch": [0.45] * 60})
-    assert [(e.action, round(e.onset_ms)) for e in events] == [("shake", round(times[29] + 66 * 0.08 / 0.3))]
+    # the turn, its onset where the yaw left 0 by low (0.03 of the 0.3 step), and the turn back: two motions
+    assert [(e.action, round(e.onset_ms)) for e in events] == [
+        ("shake", round(times[29] + 66 * 0.03 / 0.3)),
+        ("shake", round(times[39] + 66 * 0.03 / 0.3)),
+    ]
+    assert events[0].end_ms == times[30] and events[0].strength == pytest.approx(0.3)
     assert EventConfig().of("nod") == EventConfig().nod
+
+
+def test_a_slow_turn_counts_in_full_and_its_onset_is_where_the_head_starts_moving() -> None:
+    times = [float(i * 66) for i in range(90)]
+    yaw = [0.0] * 30 + list(np.linspace(0.0, 0.2, 20)) + [0.2] * 40  # 0.2 over 1.25 s, then held
+    (turn,) = detect_events(times, {"yaw": yaw})
+    assert turn.action == "shake" and turn.strength == pytest.approx(0.2)
+    # the onset is where the yaw leaves its start by 0.03 (2.85 steps of 0.2 / 19 after sample 30),
+    # not where the change reached 0.14 (sample 43, 860 ms later)
+    assert turn.onset_ms == pytest.approx(times[30] + 66 * 0.03 / (0.2 / 19))
+    assert times[48] <= turn.end_ms <= times[49]
+    # the older rule, |yaw - centred running median|, follows a ramp: it found this turn nowhere
+    old = replace(EventConfig(), pose_rule="median")
+    assert [e for e in detect_events(times, {"yaw": yaw}, old) if e.onset_ms < times[40]] == []
+
+
+def test_leave_onset_interpolates_where_the_signal_leaves_its_start() -> None:
+    values = [0.5, 0.51, 0.5, 0.52, 0.6, 0.7]
+    # last sample within 0.03 of 0.5 is index 3 (0.52); 0.53 is crossed an eighth of the way to 0.6
+    assert leave_onset(T[:6], values, 0, 5, 0.03) == pytest.approx(T[3] + 66 * 0.125)
+    assert leave_onset(T[:6], [0.5, 0.4, 0.3], 0, 2, 0.05) == pytest.approx(T[0] + 66 * 0.5)  # downwards too
+
+
+def test_keypoint_jitter_raises_the_least_turn_that_counts() -> None:
+    times = [float(i * 66) for i in range(90)]
+    turn = [0.0] * 45 + [0.16] * 45
+    assert [e.action for e in detect_events(times, {"yaw": turn})] == ["shake"]
+    # the same turn on keypoints jittering by 0.025 a frame (a small or three-quarter face): 8 x 0.025 > 0.16
+    jitter = [v + (0.0125 if i % 2 else -0.0125) for i, v in enumerate(turn)]
+    assert detect_events(times, {"yaw": jitter}) == []
+    assert median3([0.0, 1.0, 0.0, 0.0]) == [0.5, 0.0, 0.0, 0.0]
 
 
 def _labelled_blinks(clip: str) -> list[float]:
@@ -160,3 +199,40 @@ def test_a_smile_parting_the_lips_is_found_at_its_annotated_onset(shared_data: P
     (labelled,) = _labelled_mouths(clip.split("/")[1])
     assert any(abs(f - labelled) <= 150 for f in found), (found, labelled)
     assert not any(f < labelled - 400 for f in found), found  # nothing before the smile: the face is still
+
+
+def _labelled(clip: str, action: str) -> list[float]:
+    with LABELS.open() as f:
+        return [float(r["onset_ms"]) for r in csv.DictReader(f) if r["clip"] == clip and r["action"] == action]
+
+
+@pytest.mark.slow
+def test_head_turns_are_found_where_the_head_starts_moving_and_answer_their_prompts(
+    shared_data: Path, detector: object
+) -> None:
+    from openkyc.liveness.challenge import Schedule, TimedAction, verify_schedule
+    from openkyc.liveness.track import TrackConfig, build_track
+    from openkyc.liveness.video import VideoLimits, decode_video
+
+    # a tune clip: a quick turn, the turn back while laughing, then a slow turn to profile (a ramp
+    # the centred running median followed: found 500 ms late before)
+    clip = "live-faces-varied/georgeretsi__smirk__skarsgard.mp4"
+    decoded = decode_video((shared_data / clip).read_bytes(), VideoLimits(sample_fps=15, max_frames=120))
+    track = build_track(decoded.frames, detector, config=replace(TrackConfig(), min_hist_corr=-1.0))  # type: ignore[arg-type]
+    events = track_events(track)
+    found = [e.onset_ms for e in events if e.action == "shake"]
+    labelled = _labelled(clip.split("/")[1], "shake")
+    assert len(labelled) == 3
+    assert all(min(abs(f - onset) for f in found) <= 150 for onset in labelled), (found, labelled)
+    assert len(found) <= len(labelled) + 1
+    # each turn prompted 300-700 ms before its onset is accepted, the second one although the first
+    # was still under way (or just over) when it was prompted
+    duration = decoded.duration_s * 1000.0
+    faces = [f.time_s * 1000.0 for f in track.faces]
+    for onset in labelled:
+        for reaction in (300, 500, 700):
+            prompt = int(onset) - reaction
+            end = min(prompt + 150 + 1500, int(duration))
+            schedule = Schedule((TimedAction("shake", prompt, prompt + 150, end),), None, int(duration))
+            verdict = verify_schedule(schedule, events, duration_ms=duration, face_times_ms=faces)
+            assert verdict.live, (onset, reaction, verdict.to_dict())

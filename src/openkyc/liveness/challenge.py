@@ -4,9 +4,11 @@ A recording made before the schedule was drawn cannot follow it: each action mus
 its answer window, which opens at its prompt (times in ms from the start of recording). A mouth
 opening, nod or head turn must also not have started in the ``quiet_ms`` before the window, nor
 be under way at the prompt (someone who is talking, or nodding along, all the time does not
-"answer" a prompt). A blink (``early_free``) is judged by its onset in the window alone: people
-blink every few seconds, and a blink just before the prompt is no sign of a replay (measured:
-docs/liveness.md). When the schedule has colours, the face's chroma must follow the flashed
+"answer" a prompt); for a nod or head turn (``new_event_actions``) a new event, starting in the
+window at least ``new_event_rest_ms`` after the early one ended, still answers (someone turning
+back from an earlier turn when the prompt comes, then turning as asked). A blink (``early_free``)
+is judged by its onset in the window alone: people blink every few seconds, and a blink just
+before the prompt is no sign of a replay (measured: docs/liveness.md). When the schedule has colours, the face's chroma must follow the flashed
 sequence at the scheduled times (the reflection correlation with only ``colour_offset_ms`` of
 slack), and one face must be seen throughout. The silent cues' score must reach
 ``min_silent_score``, a floor that stops photos (a replayed live recording may pass it: the timing
@@ -88,6 +90,12 @@ class ChallengeConfig:
     quiet_by_action: tuple[tuple[str, int], ...] = (("mouth", 1200),)
     underway_only: tuple[str, ...] = ()  # actions judged early only when under way at the prompt
     early_free: tuple[str, ...] = ("blink",)  # actions judged only by an onset inside the window
+    # actions for which a *new* event answers the prompt even after an earlier one: an event whose
+    # onset is inside the window and after the early event (in the quiet stretch, or under way at the
+    # prompt) had ended; the early event alone is still too early (someone turning back from a
+    # first turn when the prompt comes, then turning as asked)
+    new_event_actions: tuple[str, ...] = ("nod", "shake")
+    new_event_rest_ms: int = 300  # the new event starts at least this long after the early one ended
     short_tolerance_ms: int = 300  # a recording may end this much before ``record_ms``
     max_face_gap_ms: int = 1000  # longest stretch without the face inside the schedule
     min_colour_correlation: float = 0.8
@@ -269,15 +277,16 @@ class ChallengeVerdict:
         }
 
 
-def early_onset(timed: TimedAction, events: Sequence[Event], config: ChallengeConfig) -> float | None:
-    """The onset of an event of ``timed.action`` that makes the answer too early, if any.
+def early_event(timed: TimedAction, events: Sequence[Event], config: ChallengeConfig) -> Event | None:
+    """The event of ``timed.action`` that makes the answer too early, if any.
 
     Every action: an event that started before the window opened (less the onset tolerance) and
     had not ended by the prompt (under way when the prompt came: someone talking, or nodding along,
     throughout). Actions not in ``config.underway_only`` also must not start in the ``quiet_ms``
     (for the actions ``quiet_by_action`` names, its stretch) before the prompt, nor between the
     prompt and the window (anticipated, not answered); a spontaneous event that is over by the
-    prompt does not count for the others (people blink every few seconds).
+    prompt does not count for the others (people blink every few seconds). For the actions in
+    ``config.new_event_actions`` :func:`judge_action` still accepts a *new* event after this one.
     """
     if timed.action in config.early_free:
         return None
@@ -285,10 +294,16 @@ def early_onset(timed: TimedAction, events: Sequence[Event], config: ChallengeCo
     mine = sorted((e for e in events if e.action == timed.action), key=lambda e: e.onset_ms)
     if timed.action not in config.underway_only:
         quiet_from = timed.prompt_ms - dict(config.quiet_by_action).get(timed.action, config.quiet_ms)
-        early = next((e.onset_ms for e in mine if quiet_from <= e.onset_ms < lo), None)
+        early = next((e for e in mine if quiet_from <= e.onset_ms < lo), None)
         if early is not None:
             return early
-    return next((e.onset_ms for e in mine if e.onset_ms < lo and e.end_ms > timed.prompt_ms), None)
+    return next((e for e in mine if e.onset_ms < lo and e.end_ms > timed.prompt_ms), None)
+
+
+def early_onset(timed: TimedAction, events: Sequence[Event], config: ChallengeConfig) -> float | None:
+    """The onset of :func:`early_event`, if any."""
+    early = early_event(timed, events, config)
+    return None if early is None else early.onset_ms
 
 
 def judge_action(timed: TimedAction, events: Sequence[Event], config: ChallengeConfig) -> ActionVerdict:
@@ -297,9 +312,16 @@ def judge_action(timed: TimedAction, events: Sequence[Event], config: ChallengeC
     lo, hi = timed.window_start_ms - tol, timed.window_end_ms + tol
     inside = next((e.onset_ms for e in sorted(events, key=lambda e: e.onset_ms)
                    if e.action == timed.action and lo <= e.onset_ms <= hi), None)  # fmt: skip
-    early = early_onset(timed, events, config)
+    early = early_event(timed, events, config)
+    if early is not None and timed.action in config.new_event_actions:
+        # a new event: its onset inside the window, after the early one had ended
+        inside = next((e.onset_ms for e in sorted(events, key=lambda e: e.onset_ms)
+                       if e.action == timed.action and max(lo, early.end_ms + config.new_event_rest_ms) <= e.onset_ms <= hi),
+                      None)  # fmt: skip
+        if inside is not None:
+            return ActionVerdict(timed.action, True, inside, early.onset_ms, SUCCESS)
     if early is not None:
-        return ActionVerdict(timed.action, False, inside, early, TOO_EARLY)
+        return ActionVerdict(timed.action, False, inside, early.onset_ms, TOO_EARLY)
     if inside is None:
         return ActionVerdict(timed.action, False, None, None, ACTION_CODES[timed.action])
     return ActionVerdict(timed.action, True, inside, None, SUCCESS)

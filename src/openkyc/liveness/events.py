@@ -13,13 +13,21 @@ keypoints and the image (nod and head turn from the same pose proxies as :mod:`o
   the darkness of the lip gap against the clip's 10th percentile, missed every labelled opening of
   the tune split: teeth make the gap bright, and a clip-wide baseline let the event start seconds
   early;
-- ``nod``: ``|pitch - running median|`` (nose depth between the eye and mouth lines);
-- ``shake``: ``|yaw - running median|`` (nose offset from the eye midpoint, in inter-eye distances).
+- ``nod`` and ``shake``: the pitch proxy (nose depth between the eye and mouth lines) and the yaw
+  proxy (nose offset from the eye midpoint, in inter-eye distances), each through a 3-sample
+  median, moving ``high`` within ``pose_window_ms`` (1.5 s) (:func:`pose_events`). The onset is
+  back-tracked to where the pose left its starting value by ``low``: where the head starts to
+  move, not where a deviation crosses a threshold; the event ends at the farthest point, so a
+  turn and the turn back are two events. ``high`` is raised to ``pose_noise_factor`` times the
+  keypoints' own frame-to-frame jitter where that is larger (a small, blurred or three-quarter
+  face). The older rule, ``|pose - centred running median|``, followed a slow turn (a ramp has
+  its running median at its own value) and found it late or not at all (``pose_rule="median"``).
 
-An event is a stretch where the deviation stays at or above ``low`` and reaches ``high``; its onset
-is the time the signal crossed ``low`` (interpolated between the two samples around the crossing),
-its end the time it fell back below. Stretches closer than ``merge_ms`` are one event. Running
-medians span ``baseline_ms`` either side, so slow drifts of light or posture are not events.
+For blink and mouth an event is a stretch where the deviation stays at or above ``low`` and
+reaches ``high``; its onset is the time the signal crossed ``low`` (interpolated between the two
+samples around the crossing), its end the time it fell back below. Stretches closer than
+``merge_ms`` are one event. Running medians span ``baseline_ms`` either side, so slow drifts of
+light or posture are not events.
 Thresholds were set on the tuning part of the annotated clips only (``benchmarks/action_labels.csv``).
 """
 
@@ -49,13 +57,23 @@ class Threshold:
 class EventConfig:
     blink: Threshold = Threshold(0.04, 0.028)
     mouth: Threshold = Threshold(0.15, 0.07)
-    nod: Threshold = Threshold(0.12, 0.06)
-    shake: Threshold = Threshold(0.15, 0.08)
+    # nod, shake: ``high`` the change within ``pose_window_ms``, ``low`` where the motion starts
+    nod: Threshold = Threshold(0.15, 0.03)
+    shake: Threshold = Threshold(0.14, 0.03)
     baseline_ms: float = 1500.0
     merge_ms: float = 150.0
     # the mouth's baseline: the median of the samples from ``mouth_back_ms`` to ``mouth_skip_ms`` before
     mouth_back_ms: float = 1000.0
     mouth_skip_ms: float = 150.0
+    # nod and head turn (:func:`pose_events`): the (3-sample median) pose proxy moving ``high`` within
+    # ``pose_window_ms`` (a slow turn counts in full; a centred running median hid it); the onset is
+    # where the pose left its starting value by ``low``, not where a deviation crossed a threshold
+    pose_window_ms: float = 1500.0
+    pose_still_ms: float = 300.0
+    # the keypoints' own jitter (median frame-to-frame change of the raw proxy) times this is the
+    # least change that counts: jitter grows as the face shrinks, blurs or turns to three-quarter
+    pose_noise_factor: float = 8.0
+    pose_rule: str = "window"  # "median": the older |pose - centred running median|
 
     def of(self, action: str) -> Threshold:
         threshold: Threshold = getattr(self, action)
@@ -101,9 +119,102 @@ def deviations(
         out["mouth"] = [v / b - 1.0 if b > 0 else 0.0 for v, b in zip(raw["mouth"], base, strict=True)]
     for action, key in (("nod", "pitch"), ("shake", "yaw")):
         if key in raw:
-            base = running_median(times_ms, raw[key], cfg.baseline_ms)
-            out[action] = [abs(v - b) for v, b in zip(raw[key], base, strict=True)]
+            if cfg.pose_rule == "window":
+                out[action] = window_change(times_ms, median3(raw[key]), cfg.pose_window_ms)[0]
+            else:
+                base = running_median(times_ms, raw[key], cfg.baseline_ms)
+                out[action] = [abs(v - b) for v, b in zip(raw[key], base, strict=True)]
     return out
+
+
+def median3(values: Sequence[float]) -> list[float]:
+    """Each sample replaced by the median of it and its two neighbours (one-frame keypoint glitches)."""
+    v = list(values)
+    return [float(np.median(v[max(0, i - 1) : i + 2])) for i in range(len(v))]
+
+
+def window_change(
+    times_ms: Sequence[float], values: Sequence[float], window_ms: float
+) -> tuple[list[float], list[int]]:
+    """Per sample, the largest ``|value - earlier value|`` within ``window_ms`` before it, and that earlier sample."""
+    change: list[float] = []
+    start: list[int] = []
+    j0 = 0
+    for i, (ti, vi) in enumerate(zip(times_ms, values, strict=True)):
+        while times_ms[j0] < ti - window_ms:
+            j0 += 1
+        j = max(range(j0, i + 1), key=lambda k: abs(vi - values[k]))
+        change.append(abs(vi - values[j]))
+        start.append(j)
+    return change, start
+
+
+def leave_onset(times_ms: Sequence[float], values: Sequence[float], start: int, stop: int, rest: float) -> float:
+    """When ``values`` leaves ``values[start]`` for good on its way to ``values[stop]``.
+
+    The last sample between ``start`` and ``stop`` still within ``rest`` of the starting value,
+    interpolated to where the signal crosses ``rest`` on to the next sample: the motion's onset,
+    where the signal leaves its baseline (not where it crosses a detection threshold).
+    """
+    sign = 1.0 if values[stop] >= values[start] else -1.0
+    last = start
+    for k in range(start, stop + 1):
+        if sign * (values[k] - values[start]) <= rest:
+            last = k
+    if last >= stop:
+        return float(times_ms[stop])
+    d0 = sign * (values[last] - values[start])
+    d1 = sign * (values[last + 1] - values[start])
+    frac = (rest - d0) / (d1 - d0) if d1 != d0 else 0.0
+    return float(times_ms[last] + min(max(frac, 0.0), 1.0) * (times_ms[last + 1] - times_ms[last]))
+
+
+def pose_events(
+    action: str, times_ms: Sequence[float], raw: Sequence[float], threshold: Threshold, config: EventConfig
+) -> list[Event]:
+    """Nods or head turns: the pose proxy moves ``threshold.high`` within ``pose_window_ms``.
+
+    Scanning forward, a motion is found at the first sample whose change from an earlier sample of
+    the last ``pose_window_ms`` (none before the previous motion's end) reaches ``high``; its onset
+    is back-tracked to where the pose left that earlier value by ``threshold.low``
+    (:func:`leave_onset`), and it ends at its farthest point: where the pose stops moving away (it
+    comes back by ``low``, or makes no new extreme for ``pose_still_ms``). A head turned and brought
+    back is two motions; motions closer than ``merge_ms`` are one event.
+    """
+    values = median3(raw)
+    t = list(times_ms)
+    n = len(values)
+    jitter = float(np.median(np.abs(np.diff(np.asarray(raw, dtype=np.float64))))) if n > 1 else 0.0
+    high = max(threshold.high, config.pose_noise_factor * jitter)
+    events: list[Event] = []
+    floor = 0  # no motion starts before the previous one ended
+    i = 0
+    while i < n:
+        j0 = floor
+        while t[j0] < t[i] - config.pose_window_ms:
+            j0 += 1
+        s = max(range(j0, i + 1), key=lambda k: abs(values[i] - values[k]))
+        if abs(values[i] - values[s]) < high:
+            i += 1
+            continue
+        sign = 1.0 if values[i] > values[s] else -1.0
+        onset = leave_onset(t, values, s, i, threshold.low)
+        far = i
+        k = i + 1
+        while k < n and sign * (values[far] - values[k]) <= threshold.low and t[k] - t[far] <= config.pose_still_ms:
+            if sign * (values[k] - values[far]) > 0:
+                far = k
+            k += 1
+        strength = abs(values[far] - values[s])
+        end = float(t[far])
+        if events and onset - events[-1].end_ms < config.merge_ms:
+            prev = events[-1]
+            events[-1] = Event(action, prev.onset_ms, end, max(prev.strength, strength))
+        else:
+            events.append(Event(action, onset, end, float(strength)))
+        floor = far
+        i = far + 1
+    return events
 
 
 def events_from_signal(
@@ -202,7 +313,10 @@ def detect_events(
     devs = deviations(times_ms, raw, cfg)
     found: list[Event] = []
     for action in actions:
-        if action in devs:
+        key = {"nod": "pitch", "shake": "yaw"}.get(action)
+        if cfg.pose_rule == "window" and key is not None and key in raw:
+            found.extend(pose_events(action, times_ms, raw[key], cfg.of(action), cfg))
+        elif action in devs:
             found.extend(events_from_signal(action, times_ms, devs[action], cfg.of(action), cfg.merge_ms))
     return sorted(found, key=lambda e: e.onset_ms)
 
