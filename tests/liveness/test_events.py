@@ -236,3 +236,17 @@ def test_head_turns_are_found_where_the_head_starts_moving_and_answer_their_prom
             schedule = Schedule((TimedAction("shake", prompt, prompt + 150, end),), None, int(duration))
             verdict = verify_schedule(schedule, events, duration_ms=duration, face_times_ms=faces)
             assert verdict.live, (onset, reaction, verdict.to_dict())
+
+
+def test_the_nod_keeps_the_centred_median_rule() -> None:
+    # nobody nods in the annotated footage, and the window rule on the pitch found nods in hand-held
+    # screen replays: the nod is still |pitch - centred running median| crossing 0.06, reaching 0.12
+    times = [float(i * 66) for i in range(60)]
+    pitch = [0.45] * 60
+    pitch[30:36] = [0.65] * 6
+    (nod,) = detect_events(times, {"pitch": pitch})
+    assert nod.action == "nod" and nod.onset_ms == pytest.approx(times[29] + 66 * 0.06 / 0.2)
+    assert "nod" not in EventConfig().window_actions
+    slow = [0.45] * 20 + list(np.linspace(0.45, 0.65, 25)) + [0.65] * 15  # a ramp: the window rule would see it
+    assert detect_events(times, {"pitch": slow}) == []
+    assert len(detect_events(times, {"pitch": slow}, replace(EventConfig(), window_actions=("nod",)))) == 1
