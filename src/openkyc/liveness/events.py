@@ -13,9 +13,11 @@ keypoints and the image (nod and head turn from the same pose proxies as :mod:`o
   the darkness of the lip gap against the clip's 10th percentile, missed every labelled opening of
   the tune split: teeth make the gap bright, and a clip-wide baseline let the event start seconds
   early;
-- ``nod`` and ``shake``: the pitch proxy (nose depth between the eye and mouth lines) and the yaw
-  proxy (nose offset from the eye midpoint, in inter-eye distances), each through a 3-sample
-  median, moving ``high`` within ``pose_window_ms`` (1.5 s) (:func:`pose_events`). The onset is
+- ``nod``: ``|pitch - running median|`` (nose depth between the eye and mouth lines), as blink and
+  mouth below (nobody nods in the annotated footage; the window rule found nods in hand-held
+  screen replays, so the nod is not in ``window_actions``);
+- ``shake``: the yaw proxy (nose offset from the eye midpoint, in inter-eye distances) through a
+  3-sample median, moving ``high`` within ``pose_window_ms`` (1.5 s) (:func:`pose_events`). The onset is
   back-tracked to where the pose left its starting value by ``low``: where the head starts to
   move, not where a deviation crosses a threshold; the event ends at the farthest point, so a
   turn and the turn back are two events. ``high`` is raised to ``pose_noise_factor`` times the
@@ -23,7 +25,7 @@ keypoints and the image (nod and head turn from the same pose proxies as :mod:`o
   face). The older rule, ``|pose - centred running median|``, followed a slow turn (a ramp has
   its running median at its own value) and found it late or not at all (``pose_rule="median"``).
 
-For blink and mouth an event is a stretch where the deviation stays at or above ``low`` and
+For blink, mouth and nod an event is a stretch where the deviation stays at or above ``low`` and
 reaches ``high``; its onset is the time the signal crossed ``low`` (interpolated between the two
 samples around the crossing), its end the time it fell back below. Stretches closer than
 ``merge_ms`` are one event. Running medians span ``baseline_ms`` either side, so slow drifts of
