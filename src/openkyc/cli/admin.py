@@ -12,7 +12,8 @@ import typer
 
 from openkyc.accounts.roles import Role
 from openkyc.cli.common import (
-    ID_RANGE,
+    ID_MAX,
+    ID_MIN,
     DataDirOption,
     JsonOption,
     cli_errors,
@@ -291,7 +292,7 @@ def _limit_value(option: str, text: str | None, minimum: int) -> int | accounts.
 
 @apps_cli.command("limits")
 def apps_limits(
-    app_id: int = typer.Option(..., help="APPID.", **ID_RANGE),
+    app_id: int = typer.Option(..., help="APPID.", min=ID_MIN, max=ID_MAX),
     qps_limit: str | None = typer.Option(None, help="Requests per second, or 'default'."),
     monthly_quota: str | None = typer.Option(None, help="Billable calls per calendar month, or 'default'."),
     data_dir: Path | None = DataDirOption,
@@ -338,7 +339,7 @@ def users_create(
 
 @credentials_cli.command("create")
 def credentials_create(
-    app_id: int = typer.Option(..., help="APPID.", **ID_RANGE),
+    app_id: int = typer.Option(..., help="APPID.", min=ID_MIN, max=ID_MAX),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -390,7 +391,7 @@ def credentials_disable(secret_id: str, data_dir: Path | None = DataDirOption, a
 
 @credentials_cli.command("list")
 def credentials_list(
-    app_id: int = typer.Option(..., help="APPID.", **ID_RANGE),
+    app_id: int = typer.Option(..., help="APPID.", min=ID_MIN, max=ID_MAX),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -461,7 +462,7 @@ def keys_rotate_data(data_dir: Path | None = DataDirOption, as_json: bool = Json
 
 @keys_cli.command("rotate-template")
 def keys_rotate_template(
-    app_id: int = typer.Option(..., help="APPID whose face-template key is rotated.", **ID_RANGE),
+    app_id: int = typer.Option(..., help="APPID whose face-template key is rotated.", min=ID_MIN, max=ID_MAX),
     queue: bool = typer.Option(False, "--queue", help="Hand the rotation to the job worker (needs Redis)."),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
