@@ -112,3 +112,34 @@ def test_call_record_written_without_payload(tenant: Any, runtime: Any) -> None:
         session.expire_all()
         failed_record = session.scalar(select(CallRecord).where(CallRecord.request_id == failed.json()["RequestId"]))
         assert failed_record is not None and failed_record.error_code == "ResourceNotFound.Rule"
+
+
+def _without_content_type(tenant: Any, path: str, raw: bytes) -> Any:
+    headers = {k: v for k, v in tenant.sign("POST", path, raw, content_type="").items() if k.lower() != "content-type"}
+    request = tenant.client.build_request("POST", path, content=raw, headers=headers)
+    request.headers.pop("content-type", None)
+    assert "content-type" not in request.headers
+    return tenant.client.send(request)
+
+
+def test_a_json_body_without_content_type_is_read_as_json(tenant: Any) -> None:
+    """docs/api.md: a body with no Content-Type is JSON (and checked as JSON by the gateway)."""
+    response = _without_content_type(tenant, "/v1/rules", b'{"name": "no content type"}')
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "no content type"
+    response = _without_content_type(tenant, "/v1/rules", b'{"name": "a\\u0000b"}')
+    assert response.status_code == 400
+    assert response.json()["Error"]["Code"] == "InvalidParameterValue.NulCharacter"
+    response = _without_content_type(tenant, "/v1/rules", b'{"name": ')
+    assert response.json()["Error"]["Code"] == "InvalidParameter.MalformedJSON"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_of_another_media_type_is_told_to_send_json(tenant: Any, content_type: str) -> None:
+    raw = b'{"name": "sent as a form"}'  # what `curl -d` sends
+    headers = tenant.sign("POST", "/v1/rules", raw, content_type=content_type)
+    response = tenant.client.post("/v1/rules", content=raw, headers=headers)
+    assert response.status_code == 400
+    error = response.json()["Error"]
+    assert error["Code"] == "InvalidParameter.MalformedJSON"
+    assert "Content-Type: application/json" in error["Message"]

@@ -205,3 +205,17 @@ def test_a_remaining_500_logs_its_cause_with_the_request_id(
     with runtime.transaction() as session:
         record = session.get(CallRecord, request_id)
         assert record is not None and record.status_code == 500 and record.error_code == "InternalError"
+
+
+HUGE = str(10**30)  # beyond every integer column (the drivers raised OverflowError / out of range)
+
+
+@pytest.mark.parametrize(("method", "path"), _routes())
+def test_numbers_beyond_64_bits_never_give_500(tenant: Any, method: str, path: str) -> None:
+    """Every path parameter, the ``app_id`` filter and an ``app_id`` body field set to 10**30."""
+    concrete = _concrete(path, HUGE)
+    for query, body in ((f"app_id={HUGE}", b""), ("", b'{"app_id": ' + HUGE.encode() + b"}")):
+        headers = tenant.sign(method, concrete, body, query=query, nonce=True)
+        url = f"{concrete}?{query}" if query else concrete
+        response = tenant.client.request(method, url, content=body, headers=headers)
+        assert 200 <= response.status_code < 500, (method, concrete, query, response.text[:200])

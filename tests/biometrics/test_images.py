@@ -118,3 +118,41 @@ def test_exif_orientation_is_applied() -> None:
     buf = io.BytesIO()
     img.save(buf, "JPEG", exif=exif.tobytes())
     assert decode_image(buf.getvalue()).shape == (60, 20, 3)
+
+
+def _saved(fmt: str, mode: str = "RGB", size: tuple[int, int] = (64, 48)) -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, (40, 90, 160)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "mode"), [("EPS", "RGB"), ("PPM", "RGB"), ("PCX", "RGB"), ("SGI", "RGB")])
+def test_another_format_is_refused_without_running_its_plugin(
+    fmt: str, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Formats outside the allowed list are named from their prefix; their Pillow opener never runs
+    (the EPS opener scans the whole file: seconds of CPU for a large upload)."""
+    data = _saved(fmt, mode)
+    Image.init()
+    factory = Image.OPEN[fmt][0]
+    ran: list[str] = []
+
+    def spy(self: object) -> None:
+        ran.append(fmt)
+        raise SyntaxError("not expected to run")
+
+    monkeypatch.setattr(factory, "_open", spy)
+    with pytest.raises(errors.UnsupportedImageFormat) as info:
+        decode_image(data)
+    assert type(info.value) is errors.UnsupportedImageFormat
+    assert fmt in str(info.value)
+    assert ran == []
+
+
+def test_a_multi_picture_jpeg_decodes_its_first_picture() -> None:
+    first = Image.new("RGB", (40, 30), (10, 200, 30))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[Image.new("RGB", (40, 30), (0, 0, 255))])
+    out = decode_image(buf.getvalue())
+    assert out.shape == (30, 40, 3)
+    assert abs(int(out[15, 20, 1]) - 200) < 20  # green channel of the first picture (BGR)

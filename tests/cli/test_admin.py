@@ -136,3 +136,35 @@ def test_apps_limits_show_set_and_reset(cli: Any, tmp_path: Path, monkeypatch: p
     assert cli(*base, "--qps-limit", "0").exit_code != 0
     assert cli(*base, "--monthly-quota", "-1").exit_code != 0
     assert cli("apps", "limits", "--app-id", "1", "--data-dir", str(tmp_path), "--json").exit_code != 0
+
+
+def test_numbers_no_column_holds_are_refused_as_bad_input(cli: Any, tmp_path: Path) -> None:
+    """An id beyond 64 bits or a limit beyond the 32-bit column: exit 2 with InvalidParameterValue,
+    never InternalError (the driver's OverflowError, or PostgreSQL's integer out of range)."""
+    app_id = str(_json(cli("init", "--data-dir", str(tmp_path), "--json"))["app_id"])
+    huge = str(10**30)
+    for args in (
+        ("credentials", "list", "--app-id", huge),
+        ("apps", "limits", "--app-id", huge),
+        ("webhooks", "secret", "--app-id", huge),
+        ("accounts", "erase", huge, "--yes"),
+        ("apps", "limits", "--app-id", app_id, "--monthly-quota", str(2**31)),
+        ("apps", "limits", "--app-id", app_id, "--qps-limit", huge),
+    ):
+        result = cli(*args, "--data-dir", str(tmp_path), "--json")
+        assert result.exit_code == 2, (args, result.output)
+        assert json.loads(result.stdout)["Error"]["Code"] == "InvalidParameterValue", (args, result.output)
+    shown = _json(
+        cli(
+            "apps",
+            "limits",
+            "--app-id",
+            app_id,
+            "--monthly-quota",
+            str(2**31 - 1),
+            "--data-dir",
+            str(tmp_path),
+            "--json",
+        )
+    )
+    assert shown["monthly_quota"] == 2**31 - 1

@@ -304,3 +304,14 @@ def test_verifications_and_sessions_list_redacted(tenant: Any, runtime: Any) -> 
     sessions = ok(tenant.get("/v1/sessions"))["sessions"]
     assert [s["state"] for s in sessions] == ["created"]
     assert hosted["biz_token"] not in str(sessions) and "order-9" not in str(sessions)
+
+
+@pytest.mark.parametrize("app_id", [2**63, -(2**63) - 1, 10**30])
+def test_an_app_id_no_database_column_holds_is_an_unknown_app(tenant: Any, app_id: int) -> None:
+    """Beyond 64 bits the database driver refused the value (OverflowError on SQLite): a 500."""
+    assert error(tenant.post(f"/v1/apps/{app_id}/disable"), 404) == "ResourceNotFound.App"
+    assert error(tenant.post(f"/v1/apps/{app_id}/enable"), 404) == "ResourceNotFound.App"
+    assert error(tenant.post("/v1/credentials", {"app_id": app_id}), 404) == "ResourceNotFound.App"
+    for path in ("/v1/credentials", "/v1/audit-log", "/v1/webhooks/deliveries"):
+        assert error(tenant.get(f"{path}?app_id={app_id}"), 404) == "ResourceNotFound.App"
+    assert ok(tenant.get("/v1/credentials"))["credentials"]  # nothing was changed

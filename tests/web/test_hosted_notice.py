@@ -276,3 +276,14 @@ def test_the_sessions_consent_is_exported_and_erased_with_the_session(tenant: An
             )
             == []
         )
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, "1", "on", "false", 0, None])
+def test_only_a_json_boolean_answers_the_notice(tenant: Any, runtime: Any, value: Any) -> None:
+    """Consent is explicit: a string or number that could pass for a boolean records nothing."""
+    token = session(tenant)
+    answered = tenant.client.post(f"/verify/{token}/notice", json={"agree": value})
+    assert answered.status_code == 400, answered.text
+    assert answered.json()["Error"]["Code"] == "InvalidParameterValue"
+    assert page_state(tenant.client.get(f"/verify/{token}").text)["consented"] is False
+    assert tenant.client.post(f"/verify/{token}/notice", json={"agree": True}).status_code == 200

@@ -123,6 +123,11 @@ def set_app_disabled(session: Session, app_id: int, disabled: bool, *, actor: st
     return app
 
 
+LIMIT_MAX = 2**31 - 1
+"""The largest QPS limit or monthly quota: the columns are 32-bit integers (PostgreSQL refused a
+larger value, SQLite beyond 64 bits, both as an unexpected error)."""
+
+
 class Keep(Enum):
     """Leave a setting as it is (``None`` means "back to the service default")."""
 
@@ -146,13 +151,13 @@ def set_app_limits(
         raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
     changes: dict[str, int | None] = {}
     if not isinstance(qps_limit, Keep):
-        if qps_limit is not None and qps_limit < 1:
-            raise InvalidParameterValue("The QPS limit must be a whole number of at least 1.")
+        if qps_limit is not None and not 1 <= qps_limit <= LIMIT_MAX:
+            raise InvalidParameterValue(f"The QPS limit must be a whole number from 1 to {LIMIT_MAX}.")
         app.qps_limit = qps_limit
         changes["qps_limit"] = qps_limit
     if not isinstance(monthly_quota, Keep):
-        if monthly_quota is not None and monthly_quota < 0:
-            raise InvalidParameterValue("The monthly quota must be a whole number of at least 0.")
+        if monthly_quota is not None and not 0 <= monthly_quota <= LIMIT_MAX:
+            raise InvalidParameterValue(f"The monthly quota must be a whole number from 0 to {LIMIT_MAX}.")
         app.monthly_quota = monthly_quota
         changes["monthly_quota"] = monthly_quota
     if changes:

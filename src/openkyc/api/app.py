@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -62,6 +63,15 @@ def _load_models(models: ModelSet) -> None:
     models.warm_up()  # one inference each: the first request is served like the tenth
 
 
+# A body without Content-Type is JSON (docs/api.md, "Malformed input"; the gateway checks it as
+# JSON): FastAPI parsed it so until its ``strict_content_type`` (on by default) came, and now only
+# when that is off. The API's routes are signed or carry the session token in their path, never a
+# cookie, so the stricter default's protection (a cross-site request without preflight) is not needed.
+_LENIENT_CONTENT_TYPE: dict[str, Any] = (
+    {"strict_content_type": False} if "strict_content_type" in inspect.signature(FastAPI.__init__).parameters else {}
+)
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """A new app. ``runtime`` may be given (tests); otherwise it is opened in the lifespan."""
 
@@ -116,6 +126,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         docs_url=None,  # served from package files by openkyc.api.openapi (works offline)
         redoc_url=None,
         generate_unique_id_function=openapi.operation_id,
+        **_LENIENT_CONTENT_TYPE,
     )
     openapi.install(app)
     if runtime is not None:

@@ -46,6 +46,9 @@ def validation_error(exc: RequestValidationError) -> OpenKYCError:
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return MalformedJSON()
+    if any(tuple(err.get("loc", ())) == ("body",) and isinstance(err.get("input"), bytes) for err in errors):
+        # a body sent with another media type (``curl -d`` sends a form type): FastAPI did not parse it
+        return MalformedJSON("The request body must be JSON, sent with Content-Type: application/json.")
     parts = []
     for err in errors[:5]:
         # pydantic names the members of a union in the location (``lax-or-strict[...]``): not for users

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from openkyc.accounts.roles import Role
-from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings, stderr_console
+from openkyc.cli.common import (
+    ID_MAX,
+    ID_MIN,
+    DataDirOption,
+    JsonOption,
+    cli_errors,
+    emit,
+    fail,
+    load_settings,
+    stderr_console,
+)
 
 if TYPE_CHECKING:  # the commands import what they use when they run: `openkyc --help` loads none of it
     from openkyc.accounts import service as accounts
@@ -272,14 +282,17 @@ def _limit_value(option: str, text: str | None, minimum: int) -> int | accounts.
         return accounts.UNCHANGED
     if text.strip().lower() == "default":
         return None
-    if not text.strip().isdigit() or int(text) < minimum:
-        raise fail(f"{option} must be a whole number >= {minimum} or 'default'", "InvalidParameterValue")
+    if not text.strip().isdigit() or not minimum <= int(text) <= accounts.LIMIT_MAX:
+        raise fail(
+            f"{option} must be a whole number from {minimum} to {accounts.LIMIT_MAX} or 'default'",
+            "InvalidParameterValue",
+        )
     return int(text)
 
 
 @apps_cli.command("limits")
 def apps_limits(
-    app_id: int = typer.Option(..., help="APPID."),
+    app_id: int = typer.Option(..., help="APPID.", min=ID_MIN, max=ID_MAX),
     qps_limit: str | None = typer.Option(None, help="Requests per second, or 'default'."),
     monthly_quota: str | None = typer.Option(None, help="Billable calls per calendar month, or 'default'."),
     data_dir: Path | None = DataDirOption,
@@ -326,7 +339,9 @@ def users_create(
 
 @credentials_cli.command("create")
 def credentials_create(
-    app_id: int = typer.Option(..., help="APPID."), data_dir: Path | None = DataDirOption, as_json: bool = JsonOption
+    app_id: int = typer.Option(..., help="APPID.", min=ID_MIN, max=ID_MAX),
+    data_dir: Path | None = DataDirOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Issue a new credential for an app (the key is shown only once)."""
     from openkyc.accounts import service as accounts
@@ -376,7 +391,9 @@ def credentials_disable(secret_id: str, data_dir: Path | None = DataDirOption, a
 
 @credentials_cli.command("list")
 def credentials_list(
-    app_id: int = typer.Option(..., help="APPID."), data_dir: Path | None = DataDirOption, as_json: bool = JsonOption
+    app_id: int = typer.Option(..., help="APPID.", min=ID_MIN, max=ID_MAX),
+    data_dir: Path | None = DataDirOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """List an app's credentials (never their keys)."""
     from openkyc.accounts import service as accounts
@@ -445,7 +462,7 @@ def keys_rotate_data(data_dir: Path | None = DataDirOption, as_json: bool = Json
 
 @keys_cli.command("rotate-template")
 def keys_rotate_template(
-    app_id: int = typer.Option(..., help="APPID whose face-template key is rotated."),
+    app_id: int = typer.Option(..., help="APPID whose face-template key is rotated.", min=ID_MIN, max=ID_MAX),
     queue: bool = typer.Option(False, "--queue", help="Hand the rotation to the job worker (needs Redis)."),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,

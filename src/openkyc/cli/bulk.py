@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from openkyc.cli.common import DataDirOption, JsonOption, emit, fail, load_settings, stderr_console
+from openkyc.cli.common import ID_MAX, ID_MIN, DataDirOption, JsonOption, emit, fail, load_settings, stderr_console
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 SUBJECT_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")  # as the API's subject_id
@@ -56,7 +56,7 @@ def _batches(items: list[Item], size: int) -> Iterator[list[Item]]:
 def import_subjects(
     source: Path = typer.Argument(..., help="A folder of photos (subject id = file name stem) or a CSV file."),
     collection_id: str = typer.Option(..., "--collection", help="The collection to enrol into."),
-    app_id: int = typer.Option(..., "--app-id", help="APPID owning the collection."),
+    app_id: int = typer.Option(..., "--app-id", help="APPID owning the collection.", min=ID_MIN, max=ID_MAX),
     batch: int = typer.Option(32, min=1, max=1024, help="Images per model lease and per database transaction."),
     rule_id: str | None = typer.Option(None, help="Rule whose compare_threshold the duplicate check uses."),
     data_dir: Path | None = DataDirOption,

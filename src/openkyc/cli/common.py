@@ -66,6 +66,9 @@ def __getattr__(name: str) -> Any:  # ``from openkyc.cli.common import err_conso
 log = logging.getLogger("openkyc.cli")
 
 USAGE_EXIT = 2
+ID_MIN, ID_MAX = -(2**63), 2**63 - 1
+"""Bounds of an id option (``--app-id``, ``--account-id``): what a 64-bit column can hold (a larger
+number reached the database driver and failed with OverflowError)."""
 FAILED_EXIT = 1
 _USAGE_CODES = ("InvalidParameter", "MissingParameter", "UnsupportedOperation")
 _JSON_META = "openkyc.json"

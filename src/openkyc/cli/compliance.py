@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from openkyc.cli.admin import users_cli
-from openkyc.cli.common import DataDirOption, JsonOption, cli_errors, emit, fail, load_settings
+from openkyc.cli.common import ID_MAX, ID_MIN, DataDirOption, JsonOption, cli_errors, emit, fail, load_settings
 
 if TYPE_CHECKING:  # imported by the commands when they run
     from openkyc.privacy.reach import StaffUser
@@ -51,7 +51,9 @@ def _staff(runtime: Runtime, user_name: str, account_id: int | None) -> StaffUse
 
 
 UserName = typer.Option(..., "--user-name", help="The console user's name.")
-AccountOption = typer.Option(None, "--account-id", help="The user's account (needed when names repeat).")
+AccountOption = typer.Option(
+    None, "--account-id", help="The user's account (needed when names repeat).", min=ID_MIN, max=ID_MAX
+)
 
 
 @users_cli.command("export")
@@ -111,7 +113,7 @@ def users_erase(
 
 @accounts_cli.command("erase")
 def accounts_erase(
-    account_id: int = typer.Argument(..., help="The account id (UIN)."),
+    account_id: int = typer.Argument(..., help="The account id (UIN).", min=ID_MIN, max=ID_MAX),
     yes: bool = typer.Option(False, "--yes", help="Confirm: the account and all its apps' data are deleted."),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,

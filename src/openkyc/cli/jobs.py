@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from openkyc.cli.common import DataDirOption, JsonOption, emit, fail, load_settings
+from openkyc.cli.common import ID_MAX, ID_MIN, DataDirOption, JsonOption, emit, fail, load_settings
 
 webhooks_cli = typer.Typer(help="Signed webhook notifications of verification results.", no_args_is_help=True)
 
@@ -46,7 +46,7 @@ def _safe_url(url: str) -> str:
 
 @webhooks_cli.command("secret")
 def webhooks_secret(
-    app_id: int = typer.Option(..., help="APPID whose webhook signing secret is shown."),
+    app_id: int = typer.Option(..., help="APPID whose webhook signing secret is shown.", min=ID_MIN, max=ID_MAX),
     data_dir: Path | None = DataDirOption,
     as_json: bool = JsonOption,
 ) -> None:

@@ -51,6 +51,8 @@ class Scope:
         wanted = app_id if app_id is not None else self.app_id
         if wanted is None:
             raise InvalidParameterValue("Name an app (app_id).", code="InvalidParameterValue.AppId")
+        if not -(2**63) <= wanted < 2**63:  # no app has it, and no database column can hold it
+            raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")
         found = session.scalar(select(App.id).where(App.id == wanted, App.account_id == self.account_id))
         if found is None:
             raise ResourceNotFound("The app does not exist.", code="ResourceNotFound.App")

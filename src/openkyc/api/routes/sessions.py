@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from pydantic import Field, field_validator
+from pydantic import Field, StrictBool, field_validator
 
 from openkyc.api.deps import CallerDep, ClientIpDep, RequestIdDep, SessionServiceDep, metered
 from openkyc.api.payloads import Base64Media, Body, decode_b64
@@ -49,7 +49,7 @@ class SessionIn(Body):
 
 
 class NoticeIn(Body):
-    agree: bool
+    agree: StrictBool  # consent is a JSON true, never a string or a number that looks like one
     silent: bool = False  # silent liveness instead of reflection, where the rule allows it
 
 
