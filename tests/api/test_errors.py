@@ -28,6 +28,9 @@ def test_envelope_is_pinned(tenant: Any) -> None:
         ("POST", "/v1/rules", b"{}", 400, "MissingParameter"),
         ("POST", "/v1/rules", b'{"name": 5}', 400, "InvalidParameterValue"),
         ("POST", "/v1/rules", b'{"name": "x", "unknown": 1}', 400, "InvalidParameterValue"),
+        ("POST", "/v1/liveness/reflect-sequences", b"{not json", 400, "InvalidParameter.MalformedJSON"),
+        ("POST", "/v1/liveness/reflect-sequences", b"[]", 400, "InvalidParameterValue"),
+        ("POST", "/v1/liveness/reflect-sequences", b'{"colours": 99999999999999999999}', 400, "InvalidParameterValue"),
         ("GET", "/v1/nowhere", b"", 404, "ResourceNotFound.Path"),
         ("DELETE", "/v1/account", b"", 405, "UnsupportedOperation.MethodNotAllowed"),
     ],
@@ -37,6 +40,14 @@ def test_bad_requests(tenant: Any, method: str, path: str, raw: bytes, status: i
     response = tenant.client.request(method, path, content=raw, headers=headers)
     assert response.status_code == status
     assert response.json()["Error"]["Code"] == code
+
+
+@pytest.mark.parametrize("raw", [b"", b"{}"])
+def test_reflect_sequence_needs_no_body(tenant: Any, raw: bytes) -> None:
+    path = "/v1/liveness/reflect-sequences"
+    response = tenant.client.post(path, content=raw, headers=tenant.sign("POST", path, raw))
+    assert response.status_code == 200
+    assert response.json()["sequence_id"]
 
 
 def test_oversized_body_is_refused_before_parsing(tenant: Any, settings: Any) -> None:

@@ -30,8 +30,14 @@ class SelfieIn(LivenessIn):
     image: Base64Media
 
 
+class ReflectSequenceIn(Body):
+    """No fields: the body may be absent or ``{}``; anything else is refused, not ignored."""
+
+
 @router.post("/v1/liveness/reflect-sequences", name="CreateReflectSequence")
-def reflect_sequence(verifications: VerificationServiceDep, rid: RequestIdDep) -> dict[str, Any]:
+def reflect_sequence(
+    verifications: VerificationServiceDep, rid: RequestIdDep, body: ReflectSequenceIn | None = None
+) -> dict[str, Any]:
     return {**verifications.issue_sequence(), "RequestId": rid}
 
 
