@@ -309,6 +309,8 @@ def snapshot(n: int, bits: int, adds: int = 0) -> dict[str, Any]:
         keys.close()
     return {
         "templates": n,
+        "bits": bits,
+        "load_average": round(os.getloadavg()[0], 2),
         "file_bytes_per_template": round(size / n, 1),
         "write_s": round(write_s, 2),
         "read_s": round(read_s, 2),
