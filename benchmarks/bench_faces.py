@@ -18,7 +18,9 @@ values), ``search.<n>`` holds, measured in one run and interleaved so both sides
 * ``bytes_per_template``: the index's memory (codes, row ids, spare capacity) over ``n``.
 
 ``--snapshot N`` writes a synthetic index of N templates to an encrypted snapshot and reads it
-back (``snapshot.read_s``, ``bytes_per_template_in_memory``); ``--snapshot-adds M`` then enrols M
+back (``snapshot.read_s``, ``bytes_per_template_in_memory``; ``rss_growth_per_template``: the
+process's resident growth from before the read to after it, per template, everything included);
+``--snapshot-adds M`` then enrols M
 more one at a time, as a running service adds them (``snapshot.*_after_adds``: the index's bytes
 and the process's resident growth per template, target 160). ``--load N`` also writes N subjects to a temporary SQLite database and times
 :meth:`IndexManager.load <openkyc.biometrics.search.IndexManager.load>` (keyset pages of
@@ -303,6 +305,7 @@ def snapshot(n: int, bits: int, adds: int = 0) -> dict[str, Any]:
         read = store.read("col-bench")
         read_s = time.perf_counter() - start
         peak_kb = _status_kb("VmHWM")
+        steady_kb = _status_kb("VmRSS")
         assert read is not None and len(read.indexes[0]) == n
         held = read.indexes[0].memory_bytes
         after_adds = _after_snapshot_adds(read, adds, bits, before_kb) if adds else {}
@@ -324,6 +327,7 @@ def snapshot(n: int, bits: int, adds: int = 0) -> dict[str, Any]:
         "read_over_touch_floor": round(read_s / touch_floor_s, 2),
         "bytes_per_template_in_memory": round(held / n, 1),
         "peak_rss_growth_per_template": round((peak_kb - before_kb) * 1024 / n, 1),
+        "rss_growth_per_template": round((steady_kb - before_kb) * 1024 / n, 1),
         "target_peak_bytes_per_template": 160,
         **after_adds,
     }
