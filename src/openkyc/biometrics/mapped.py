@@ -1,12 +1,12 @@
 """Memory for the large arrays of the 1:N index: each an anonymous private memory map of its own.
 
 Why not ``np.empty`` (the C allocator)? Measured with ``benchmarks/bench_faces.py --snapshot``
-(docs/benchmarks.md, "Search sizes"): glibc raises its threshold for serving a block from its
+(docs/benchmarks.md, "Search sizes: 1024 and 2048 bits"): glibc raises its threshold for serving a block from its
 own heap to the size of the last large block freed (up to 32 MiB), so after the snapshot reader's
 8 MiB buffers were freed, the next 8 MiB arrays (the row ids of a million templates, the next
-read's buffers) came from the heap and stayed resident after being freed: 17-25 bytes per
-template at a million, on top of the 136 the index holds. And a regrowth copied the arrays,
-holding old and new at once (273-298 bytes per template at the peak).
+read's buffers) came from the heap and stayed resident after being freed: 16.8 bytes per
+template at a million for the buffers, 8 for the row ids, on top of the 136 the index holds. And
+a regrowth copied the arrays, holding old and new at once (274-287 bytes per template at the peak).
 
 A block of its own from :func:`allocate` is returned to the system whole when freed, its pages
 are only resident once written (spare capacity costs address space, not memory), and
