@@ -88,8 +88,9 @@ def load_settings(data_dir: Path | None, **overrides: Any) -> Settings:
 
 
 def settings_problems(exc: Any) -> str:
-    """One line per refused setting, ``OPENKYC_NAME: why``, from pydantic's errors; the refused
-    value itself is left out (a setting may be a secret)."""
+    """One line per refused setting, ``OPENKYC_NAME: why``, from pydantic's errors, without
+    pydantic's copy of the refused value (a setting may be a secret; the validators' own messages
+    quote a value only for settings that are not)."""
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
         name = "OPENKYC_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else "settings"
