@@ -65,7 +65,9 @@ def _open(data_dir: Path, app_id: int, duplicate_check: bool) -> tuple[Any, Any,
     from openkyc.settings import Settings
 
     runtime = Runtime.open(Settings(data_dir=data_dir, model_threads=1))
-    service = FaceService(runtime.access, runtime.models, runtime.face_index, app_id)
+    service = FaceService(
+        runtime.access, runtime.models, runtime.face_index, app_id, template_bits=runtime.settings.template_bits
+    )
     collection = service.create_collection("bench", duplicate_check=duplicate_check)["collection_id"]
     return runtime, service, collection
 

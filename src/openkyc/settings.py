@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+TEMPLATE_SIZES = (1024, 2048)  # sizes OPENKYC_TEMPLATE_BITS may choose (both calibrated, version 2)
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "test", "placeholder", ""})
 
 
@@ -85,6 +86,10 @@ class Settings(BaseSettings):
     search_threads: int = Field(
         default=1, ge=1, le=64, description="Threads one 1:N search scan may use (the index is split in shards)."
     )
+    template_bits: Literal[1024, 2048] = Field(
+        default=2048,
+        description="Template size (bits) of new template keys and of rotations; existing keys keep theirs.",
+    )
     index_snapshot_min_templates: int = Field(
         default=100_000, ge=0, description="Collections this large get an encrypted index snapshot (0: none)."
     )
@@ -112,6 +117,17 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a rate limit such as 30/minute: {value!r}") from exc
         return value
+
+    @field_validator("template_bits", mode="before")
+    @classmethod
+    def _template_size(cls, value: Any) -> Any:
+        try:
+            bits = int(str(value).strip())
+        except ValueError:
+            bits = 0
+        if bits not in TEMPLATE_SIZES:
+            raise ValueError(f"the size of new template keys is 1024 or 2048 bits, not {str(value)[:20]!r}")
+        return bits
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

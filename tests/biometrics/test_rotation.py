@@ -31,7 +31,7 @@ def test_rotation_reissues_retained_and_search_still_finds_everyone(
     with runtime.transaction() as session:
         old_keys = {names[row.subject_id]: row.key_id for row in session.scalars(select(Subject))}
 
-    report = rotate_template_key(runtime.access, runtime.models, tenant.app_id)
+    report = rotate_template_key(runtime.access, runtime.models, tenant.app_id, bits=runtime.settings.template_bits)
     assert (report.reissued, report.pending, report.retired_keys) == (1, 1, 0)
 
     with runtime.transaction() as session:
@@ -94,7 +94,7 @@ def test_templates_of_an_older_size_keep_matching_and_rotation_reissues_them_at_
         match = tenant.post(f"/v1/collections/{col}/search", query).json()["matches"][0]
         assert match["subject_id"] == subject and match["sim"] >= 70
 
-    report = rotate_template_key(runtime.access, runtime.models, tenant.app_id)
+    report = rotate_template_key(runtime.access, runtime.models, tenant.app_id, bits=runtime.settings.template_bits)
     assert (report.reissued, report.pending) == (1, 1)
     new = (report.new_key_id, template_bits("sface"), template_version("sface"))
     assert new[1:] == (2048, SUPER_BIT)

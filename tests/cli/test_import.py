@@ -29,7 +29,9 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _service(data_dir: Path, app_id: int) -> tuple[Runtime, FaceService]:
     runtime = Runtime.open(Settings(data_dir=data_dir))
-    return runtime, FaceService(runtime.access, runtime.models, runtime.face_index, app_id)
+    return runtime, FaceService(
+        runtime.access, runtime.models, runtime.face_index, app_id, template_bits=runtime.settings.template_bits
+    )
 
 
 def test_import_a_folder_with_duplicate_check_and_a_csv(cli: Any, tmp_path: Path, shared_data: Path) -> None:

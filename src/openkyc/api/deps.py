@@ -51,7 +51,14 @@ def face_service(
     caller: Annotated[Caller, Depends(get_caller)],
     address: Annotated[str | None, Depends(client_ip)],
 ) -> FaceService:
-    return FaceService(runtime.access, runtime.models, runtime.face_index, caller.app_id, address)
+    return FaceService(
+        runtime.access,
+        runtime.models,
+        runtime.face_index,
+        caller.app_id,
+        address,
+        template_bits=runtime.settings.template_bits,
+    )
 
 
 def verification_service(

@@ -392,3 +392,14 @@ def template_bits(embedder: str) -> int:
 def template_version(embedder: str) -> int:
     """Template version new keys of ``embedder`` get, from its packaged table (no model is loaded)."""
     return Calibration.packaged(embedder).version
+
+
+@functools.lru_cache(maxsize=16)
+def new_key_format(embedder: str, bits: int) -> tuple[int, int]:
+    """``(bits, version)`` of a new key of ``embedder`` at ``bits`` (``OPENKYC_TEMPLATE_BITS``): the
+    table's template version at that size. Refused when the table has no knots for the format, so a
+    new key never makes templates that cannot be scored."""
+    version = template_version(embedder)
+    if (version, bits) not in Calibration.packaged(embedder).formats:
+        raise ValueError(f"no calibration for {bits}-bit version-{version} {embedder} templates")
+    return bits, version

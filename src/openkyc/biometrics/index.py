@@ -3,7 +3,10 @@
 Memory is the codes themselves plus one ``int64`` row id per template (``bits / 8 + 8`` bytes, 136
 for 1024-bit templates), none spare after a bulk load or a snapshot read, and after single
 additions a quarter spare in small indexes but at most 65,536 rows (or 1/16) spare in large ones,
-so an index of millions stays under 145 bytes per template however it grew (:data:`GROW_ROWS`). Row ids are the database's ``subjects.id``; the subject ids the answers name
+so an index of millions stays under 145 bytes per template however it grew (:data:`GROW_ROWS`).
+The large arrays are memory maps of their own (:mod:`openkyc.biometrics.mapped`): spare rows take
+no memory until written, a regrowth moves the pages in place instead of copying (never two copies
+resident), and freeing returns them to the system. Row ids are the database's ``subjects.id``; the subject ids the answers name
 are read from the database for the few rows a search returns, so no personal data and no Python
 object per template is kept in memory.
 
@@ -16,14 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from openkyc.biometrics import hamming
+from openkyc.biometrics import hamming, mapped
 from openkyc.biometrics.templates import FaceTemplate
 from openkyc.errors import TemplateMismatch
 
+_NO_CODES: npt.NDArray[np.uint8] = np.empty((0, 0), dtype=np.uint8)
+_NO_ROWS: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
 GROW_ROWS = 1 << 16  # spare rows added at most per regrowth of a large index (or 1/16 of it)
 
 
@@ -51,8 +57,8 @@ class TemplateIndex:
         self.key_id = key_id
         self.bits = bits
         self.nbytes = bits // 8
-        self._codes = np.empty((capacity, self.nbytes), dtype=np.uint8)
-        self._rows = np.empty(capacity, dtype=np.int64)
+        self._codes = mapped.allocate(capacity * self.nbytes).reshape(capacity, self.nbytes)
+        self._rows = mapped.allocate(capacity * 8).view(np.int64)
         self._n = 0
         self._max_row = -1
 
@@ -112,14 +118,28 @@ class TemplateIndex:
 
     def _reserve(self, extra: int) -> None:
         need = self._n + extra
-        if need <= self._codes.shape[0]:
+        capacity = min(self._codes.shape[0], self._rows.shape[0])
+        if need <= capacity:
             return
-        capacity = grown_capacity(self._codes.shape[0], need)
-        codes = np.empty((capacity, self.nbytes), dtype=np.uint8)
-        rows = np.empty(capacity, dtype=np.int64)
-        codes[: self._n] = self._codes[: self._n]
-        rows[: self._n] = self._rows[: self._n]
-        self._codes, self._rows = codes, rows
+        self._resize(grown_capacity(capacity, need))
+
+    def _resize(self, capacity: int) -> None:
+        """Codes and row ids to ``capacity`` rows, keeping the live ones: moved in place when they
+        are memory maps of their own (:mod:`openkyc.biometrics.mapped`: no copy, never two copies
+        resident), else copied. Out of memory: what was not resized stays as it was."""
+        codes: list[Any] = [self._codes]
+        rows: list[Any] = [self._rows]
+        self._codes, self._rows = _NO_CODES, _NO_ROWS  # this index's own views released
+        try:
+            self._codes = mapped.resized(codes, capacity * self.nbytes, self._n * self.nbytes).reshape(
+                capacity, self.nbytes
+            )
+            self._rows = mapped.resized(rows, capacity * 8, self._n * 8).view(np.int64)
+        finally:
+            if codes:  # put back by ``resized`` when it failed
+                self._codes = codes[0]
+            if rows:
+                self._rows = rows[0]
 
     def add(self, row_id: int, template: FaceTemplate) -> None:
         """Add or replace ``row_id``."""
@@ -174,10 +194,9 @@ class TemplateIndex:
         return int(positions.size)
 
     def compact(self) -> None:
-        """Drop spare capacity (after a load or many removals)."""
+        """Drop spare capacity (after a load or many removals): in place for memory maps."""
         if self._codes.shape[0] != self._n:
-            self._codes = self._codes[: self._n].copy()
-            self._rows = self._rows[: self._n].copy()
+            self._resize(self._n)
 
     def search_codes(self, queries: npt.NDArray[np.uint8], top_k: int, *, threads: int = 1) -> list[list[Match]]:
         """The ``top_k`` closest rows for each query code (``(q, bits / 8)``), best first."""

@@ -3,8 +3,8 @@
 Each key row keeps the template size and version it was made for (``bits``, ``template_version``),
 and the :class:`TemplateKey` it unseals to carries them: when a default changes, an app's existing
 key keeps making templates of its own size and projection (so its stored templates keep matching),
-and ``openkyc keys rotate-template`` moves the app to a new key of the current size and version,
-re-issuing the templates.
+and ``openkyc keys rotate-template`` moves the app to a new key of the size ``OPENKYC_TEMPLATE_BITS``
+names and the current version, re-issuing the templates.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from openkyc.biometrics import keystore
-from openkyc.biometrics.calibration import template_bits, template_version
+from openkyc.biometrics.calibration import new_key_format
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.service import FaceModels
 from openkyc.errors import OpenKYCError
@@ -52,12 +52,15 @@ def rotate_template_key(
     models: ModelPool[FaceModels],
     app_id: int,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    bits: int,
 ) -> RotationReport:
+    """Moves the app to a new key of ``bits`` (``OPENKYC_TEMPLATE_BITS``) and the current template
+    version, re-issuing what it can (module docstring)."""
     now = data.clock()
+    key_bits, version = new_key_format("sface", bits)
     with data.transaction() as session:
-        key = keystore.create_key(
-            session, data.keyring, app_id, template_bits("sface"), now, version=template_version("sface")
-        )
+        key = keystore.create_key(session, data.keyring, app_id, key_bits, now, version=version)
         rows = session.execute(
             select(Subject.id, Subject.image_blob_id, Collection.embedder)
             .join(Collection, Collection.id == Subject.collection_id)

@@ -4,7 +4,7 @@ locks a collection, keeps an enrolment photo and scans the 1:N index."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openkyc.biometrics import keystore
-from openkyc.biometrics.calibration import template_bits, template_version
+from openkyc.biometrics.calibration import new_key_format
 from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.repository import SubjectRepository
 from openkyc.biometrics.search import IndexManager
@@ -49,6 +49,7 @@ class FaceServiceBase:
     index: IndexManager
     app_id: int
     client_ip: str | None = None  # the caller's address, checked against a named rule's ip_allow_list
+    template_bits: int = field(kw_only=True)  # size of the app's key when this makes it (OPENKYC_TEMPLATE_BITS)
 
     def _repo(self, session: Session) -> SubjectRepository:
         return SubjectRepository(session, self.data.gate, self.data.keyring)
@@ -57,15 +58,10 @@ class FaceServiceBase:
         return admitted_rule(session, self.app_id, rule_id, self.client_ip)
 
     def _key(self, session: Session, embedder: str) -> TemplateKey:
-        """The app's active key; ``engine.protector`` derives the embedder's sub-key from it."""
-        return keystore.active_key(
-            session,
-            self.data.keyring,
-            self.app_id,
-            template_bits(embedder),
-            self.data.clock(),
-            version=template_version(embedder),
-        )
+        """The app's active key; ``engine.protector`` derives the embedder's sub-key from it. A key
+        made here has :attr:`template_bits`; an existing key keeps its own size and version."""
+        bits, version = new_key_format(embedder, self.template_bits)
+        return keystore.active_key(session, self.data.keyring, self.app_id, bits, self.data.clock(), version=version)
 
     def _collection(self, session: Session, collection_id: str, *, share: bool = False) -> tuple[Collection, str]:
         query = (

@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from openkyc.biometrics import mapped
 from openkyc.biometrics.index import TemplateIndex
 from openkyc.store.subject_keys import SubjectKeys
 
@@ -91,7 +92,7 @@ def _chunk_table(
     position = handle.tell()
     for part, (bits, size) in enumerate(specs):
         for width in (bits // 8, 8):  # codes, then row ids
-            out = np.empty(size * width, dtype=np.uint8)
+            out = mapped.allocate(size * width)  # a map of its own: grows in place later
             arrays.append(out)
             filled = 0
             while filled < len(out):
@@ -119,7 +120,7 @@ def _decrypt_chunks(fd: int, aead: AESGCM, chunks: list[_Chunk]) -> None:
     def one(chunk: _Chunk) -> None:
         buffer = getattr(local, "buffer", None)
         if buffer is None:
-            buffer = local.buffer = memoryview(bytearray(longest))
+            buffer = local.buffer = mapped.allocate(longest).data  # unmapped when the read ends
         view = buffer[: chunk.length]
         if os.preadv(fd, [view], chunk.offset) != chunk.length:
             raise ValueError("index snapshot truncated")
@@ -195,8 +196,8 @@ class SnapshotStore:
             os.chmod(temporary, 0o600)
             handle.write(MAGIC + struct.pack(">I", len(encoded)) + encoded)
             chunk_no = 0
-            buffer = bytearray(4 + NONCE + CHUNK + TAG)  # reused: no fresh pages per chunk
-            view = memoryview(buffer)
+            buffer = mapped.allocate(4 + NONCE + CHUNK + TAG)  # reused: no fresh pages per chunk
+            view = buffer.data
             for part, index in enumerate(indexes):
                 for array in (index.codes, index.row_ids):
                     data = np.ascontiguousarray(array).view(np.uint8).reshape(-1).data
@@ -204,7 +205,7 @@ class SnapshotStore:
                         plain = data[start : start + CHUNK]
                         end = 4 + NONCE + len(plain) + TAG
                         nonce = os.urandom(NONCE)
-                        struct.pack_into(">I", buffer, 0, end - 4)
+                        struct.pack_into(">I", view, 0, end - 4)
                         view[4 : 4 + NONCE] = nonce
                         aad = _aad(collection_id, part, chunk_no)
                         aead.encrypt_into(nonce, plain, aad, view[4 + NONCE : end])

@@ -487,7 +487,7 @@ def keys_rotate_template(
         return
     with cli_errors():
         if as_json or not stderr_console().is_terminal:
-            report = rotate_template_key(runtime.access, runtime.models, app_id)
+            report = rotate_template_key(runtime.access, runtime.models, app_id, bits=runtime.settings.template_bits)
         else:
             with Progress(console=stderr_console(), transient=True) as bar:
                 task = bar.add_task("re-issuing templates", total=None)
@@ -496,6 +496,7 @@ def keys_rotate_template(
                     runtime.models,
                     app_id,
                     lambda done, total: bar.update(task, completed=done, total=total),
+                    bits=runtime.settings.template_bits,
                 )
     with runtime.transaction() as session:
         audit.append(

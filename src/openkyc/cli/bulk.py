@@ -78,7 +78,7 @@ def import_subjects(
         raise fail("no master key found: run `openkyc init` first", "FailedOperation.NotInitialised")
     runtime = Runtime.open(settings)
     index = IndexManager(threads=settings.search_threads)
-    service = FaceService(runtime.access, runtime.models, index, app_id)
+    service = FaceService(runtime.access, runtime.models, index, app_id, template_bits=settings.template_bits)
     counts: dict[str, int] = {"enrolled": 0, "failed": 0}
     failures: list[dict[str, Any]] = []
     started = time.perf_counter()

@@ -75,12 +75,30 @@ _JSON_META = "openkyc.json"
 
 
 def load_settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    """The settings from the environment and ``overrides``; a value a setting refuses is a usage
+    error naming the variable (``InvalidParameterValue.Setting``, exit 2), never an ``InternalError``."""
+    from pydantic import ValidationError
+
     from openkyc.settings import Settings
 
     values = {key: value for key, value in overrides.items() if value is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
-    return Settings(**values)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise fail(settings_problems(exc), "InvalidParameterValue.Setting") from None
+
+
+def settings_problems(exc: Any) -> str:
+    """One line per refused setting, ``OPENKYC_NAME: why``, from pydantic's errors, without
+    pydantic's copy of the refused value (a setting may be a secret; the validators' own messages
+    quote a value only for settings that are not)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = "OPENKYC_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else "settings"
+        lines.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}")
+    return "; ".join(lines)
 
 
 def emit(payload: Any, as_json: bool, human: Callable[[Any], None] | None = None) -> None:

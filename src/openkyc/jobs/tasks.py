@@ -56,7 +56,7 @@ def rotate_template_key(runtime: Runtime, app_id: int) -> dict[str, object]:
     """A new template key for the app, and re-issue of the templates whose photo is retained."""
     from openkyc.biometrics.rotation import rotate_template_key as rotate
 
-    report = rotate(runtime.access, runtime.models, app_id)
+    report = rotate(runtime.access, runtime.models, app_id, bits=runtime.settings.template_bits)
     with runtime.transaction() as session:
         audit.append(
             session, audit.AuditEvent.KEY_ROTATION, actor="job-worker", app_id=app_id, details={"key": "template"}

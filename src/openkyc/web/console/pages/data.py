@@ -98,7 +98,9 @@ async def collection_delete(request: Request, collection_id: str) -> Response:
         with runtime.transaction() as session:
             scope, _ = scope_for(runtime, session, user, app_param(fields))
             app_id = scope.app(session)
-        faces = FaceService(runtime.access, runtime.models, runtime.face_index, app_id)
+        faces = FaceService(
+            runtime.access, runtime.models, runtime.face_index, app_id, template_bits=runtime.settings.template_bits
+        )
         faces.delete_collection(collection_id, actor=scope.actor)
         return scope.app_id
 
