@@ -71,7 +71,7 @@ def test_flicker_is_the_shared_brightness_jitter_not_local_change_or_noise() -> 
 
 
 def test_flicker_leaves_out_a_cut() -> None:
-    """One frame that changes everything (a cut, a looped clip) is trimmed away."""
+    """One frame that changes everything (a cut, a looped clip) moves a few pairs, not 40 % of them."""
     clip = _clip(0.0, talk=True)
     frames = list(clip.frames)
     frames[20] = VideoFrame(20, 2.0, np.clip(frames[20].image.astype(np.int16) + 40, 0, 255).astype(np.uint8))
@@ -96,8 +96,8 @@ def _flicker(result: object) -> float:
 @pytest.mark.parametrize(
     "name",
     [
-        "smeetrs__deep_avsr__00024.mp4",  # a 160x160 TV crop: the highest live flicker on tune
-        "filby89__spectre__W023_level_2_surprised_010.mp4",  # a studio clip, bright face close to the camera
+        "filby89__spectre__W023_level_2_surprised_010.mp4",  # a studio clip: the highest live flicker on tune
+        "smeetrs__deep_avsr__00024.mp4",  # a 160x160 TV crop
     ],
 )
 def test_live_people_stay_under_the_flicker_threshold(name: str, shared_data: Path, checker: LivenessChecker) -> None:

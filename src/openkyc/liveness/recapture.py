@@ -55,7 +55,7 @@ class RecaptureConfig:
     max_relative: float = 0.7  # ... and one whose distance to the face varies more moves on its own
     frames: int = 6  # frames sampled for the appearance cues
     flicker_scale: float = 3.0  # the region (face boxes) whose brightness jitter is measured
-    flicker_trim: float = 0.1  # share of the largest per-pair values left out (a cut, a looped clip)
+    flicker_quantile: float = 60.0  # of the pairs: a screen flickers in most pairs, a lamp or a cut in a few
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def _agreed(change: npt.NDArray[np.float64]) -> float | None:
     return float(np.abs(known).min()) if bool(np.all(known > 0) or np.all(known < 0)) else 0.0
 
 
-def flicker_level(track: FaceTrack, scale: float = 3.0, trim: float = 0.1) -> float:
+def flicker_level(track: FaceTrack, scale: float = 3.0, quantile: float = 60.0) -> float:
     """Brightness jitter (% of the level) shared by the four quadrants of the region around the face.
 
     For each pair of consecutive sampled frames, the region (``scale`` face boxes, each frame's own)
@@ -297,8 +297,9 @@ def flicker_level(track: FaceTrack, scale: float = 3.0, trim: float = 0.1) -> fl
     a camera's exposure settling, gives the same gain pair after pair: no jitter). When every
     quadrant's jitter has the same sign the value is the smallest magnitude, else 0: a screen's
     flicker changes all of it at once, a face that talks or turns changes one part and not the
-    others, and sensor noise does not agree in sign. The cue is the mean over the pairs, the
-    largest ``trim`` share left out (a cut or a looped clip changes everything once).
+    others, and sensor noise does not agree in sign. The cue is the ``quantile`` (60th percentile)
+    over the pairs: the level that 40 % of the pairs exceed. A screen flickers all the time; a
+    cut, a looped clip or stage lights changing now and then move a few pairs only.
     """
     values: list[float] = []
     prev: tuple[int, npt.NDArray[np.float32]] | None = None
@@ -321,8 +322,7 @@ def flicker_level(track: FaceTrack, scale: float = 3.0, trim: float = 0.1) -> fl
         prev = (f.frame, cells)
     if not values:
         return 0.0
-    kept = np.sort(values)[: max(1, round((1.0 - trim) * len(values)))]
-    return 100.0 * float(kept.mean())
+    return 100.0 * float(np.percentile(values, quantile))
 
 
 def _median(values: list[float | None], default: float = 0.0) -> float:
@@ -355,5 +355,5 @@ def recapture_evidence(track: FaceTrack, config: RecaptureConfig | None = None) 
         hf_floor=_median([r["hf_floor"] for r in rows], -9.0),
         noise_ratio=_median([r["noise_ratio"] for r in rows], 1.0),
         moire=_median([r["moire"] for r in rows]),
-        flicker=flicker_level(track, cfg.flicker_scale, cfg.flicker_trim),
+        flicker=flicker_level(track, cfg.flicker_scale, cfg.flicker_quantile),
     )

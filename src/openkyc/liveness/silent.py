@@ -34,8 +34,8 @@ at 25 when ``border``, ``moire`` or ``flicker`` says recapture. Live when the sc
 (50). Thresholds chosen on the tune split only (``benchmarks/action_labels.csv``): ``threshold``
 0.16 is the geometric middle of live clips (upper quartile at least 0.277) and photo attacks (at
 most 0.092); ``moire_max`` 5.0 is 25 % above the highest live clip (3.97); ``border_max`` 1.0 is
-three times the highest live clip (0.33); ``flicker_max`` 0.15 is 1.7 times the highest live clip
-(0.090) and under the lowest replay filling the view (0.169). Figures: ``docs/liveness.md``.
+three times the highest live clip (0.33); ``flicker_max`` 0.15 is 1.6 times the highest live clip
+(0.091) and 0.6 times the lowest replay filling the view that flickered (0.247; one did not, 0). Figures: ``docs/liveness.md``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ class SilentConfig:
     moire_max: float = 5.0
     border_max: float = 1.0
     hf_floor_max: float | None = None  # opt-in (-1.3 chosen on tune refused 2 of 8 held-out live clips)
-    flicker_max: float | None = 0.15  # % of the level; tune: live at most 0.090, replays filling the view 0.169 or more
+    flicker_max: float | None = (
+        0.15  # % of the level; tune: live at most 0.091, replays filling the view 0.25+ (15 of 16)
+    )
     recapture: RecaptureConfig = field(default_factory=RecaptureConfig)
 
 
