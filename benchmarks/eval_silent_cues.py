@@ -43,6 +43,7 @@ from openkyc.liveness.silent import SilentConfig, silent_evidence, silent_score 
 from openkyc.liveness.track import TrackConfig, build_track  # noqa: E402
 from openkyc.liveness.video import VideoLimits, decode_video  # noqa: E402
 
+TUNED_FLICKER = 0.15  # chosen on the tune split; decides by default, counted at it with --no-flicker
 TUNED_HF_FLOOR = -1.3  # chosen on the tune split; opt-in (docs/liveness.md): counted at it when not deciding
 SPECIES = ["live", *(f"photo_{k}" for k in attacks.ATTACKS), *(f"replay_{k}" for k in replays.REPLAYS)]
 
@@ -85,8 +86,10 @@ def build(cache: Path, split: str, species: list[str], shared: Path) -> None:
                     cache_one(out, replays.replay(frames, times, 1000 + i, kind[7:]), detector)
 
 
-def evaluate(cache: Path, species: list[str], show: bool, hf_floor_max: float | None = None) -> dict[str, Any]:
-    cfg = SilentConfig(hf_floor_max=hf_floor_max)
+def evaluate(
+    cache: Path, species: list[str], show: bool, hf_floor_max: float | None = None, flicker: bool = True
+) -> dict[str, Any]:
+    cfg = SilentConfig(hf_floor_max=hf_floor_max, flicker_max=TUNED_FLICKER if flicker else None)
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for path in sorted(cache.glob("*.pkl")):
         kind = path.name.split("__")[0]
@@ -110,10 +113,11 @@ def evaluate(cache: Path, species: list[str], show: bool, hf_floor_max: float | 
                 "border": sum(v["border"] >= cfg.border_max for v in ok),
                 "moire": sum(v["moire"] > cfg.moire_max for v in ok),
                 "hf_floor": sum(v["hf_floor"] > (cfg.hf_floor_max or TUNED_HF_FLOOR) for v in ok),
+                "flicker": sum(v["flicker"] > (cfg.flicker_max or TUNED_FLICKER) for v in ok),
             },
             "cues": {
                 k: [min(vals), round(statistics.median(vals), 4), max(vals)]
-                for k in ("nonrigid", "border", "moire", "hf_floor", "glare", "noise_ratio")
+                for k in ("nonrigid", "border", "moire", "hf_floor", "flicker", "glare", "noise_ratio")
                 if (vals := [v[k] for v in ok])
             },
         }
@@ -134,6 +138,7 @@ def main() -> None:
     parser.add_argument(
         "--hf-floor-max", type=float, help=f"let hf_floor decide at this value (tune: {TUNED_HF_FLOOR})"
     )
+    parser.add_argument("--no-flicker", action="store_true", help="the flicker cue reported only (as before it)")
     parser.add_argument("--list", action="store_true", help="list every wrong decision and every track error")
     args = parser.parse_args()
     species = args.species.split(",")
@@ -143,7 +148,7 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     if not args.no_build:
         build(cache, args.split, species, Path(args.shared_data))
-    print(json.dumps(evaluate(cache, species, args.list, args.hf_floor_max), indent=1))  # noqa: T201
+    print(json.dumps(evaluate(cache, species, args.list, args.hf_floor_max, not args.no_flicker), indent=1))  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ class LivenessChecker:
             times = [f.time_s * 1000.0 for f in track.faces]
             correlation, offset = colour_correlation(observed, times, schedule.colors, cfg.challenge)
             evidence["colour_offset_ms"] = offset
-        silent = silent_evidence(track, cfg.silent)
+        silent = silent_evidence(track, replace(cfg.silent, flicker_max=None))  # the page may flash colours
         verdict = verify_schedule(
             schedule,
             events,
@@ -227,7 +227,10 @@ class LivenessChecker:
         evidence: dict[str, object],
     ) -> LivenessResult:
         best = track.best_face
-        silent = silent_evidence(track, self.config.silent)
+        silent_cfg = self.config.silent
+        if mode == "reflection":  # the page flashes colours onto the face: a shared brightness change
+            silent_cfg = replace(silent_cfg, flicker_max=None)
+        silent = silent_evidence(track, silent_cfg)
         evidence["silent"] = silent.to_dict()
         evidence["best_frame_time_s"] = round(best.time_s, 3)
         evidence["face_width_px"] = round(float(median(t.face.box.w for t in track.faces)), 1)

@@ -28,7 +28,11 @@ measured on live clips and on each attack species):
   narrow spike; faces, hair and compression blocks give broad energy along the axes), median over
   the frames. (A wider crop, 1.3 face boxes, with the upper quartile over frames and 4.8 was tried:
   it refused real people recorded by Chromium in the hosted-page tests and changed no held-out
-  figure, so it was not kept.)
+  figure, so it was not kept.);
+- ``flicker``: frame-to-frame brightness jitter shared by the whole region around the face (3 face
+  boxes): a screen's refresh or backlight modulation beating with the camera's exposure changes
+  the brightness of everything it shows at once, from one frame to the next; a lit room changes
+  smoothly, and a talking face changes locally (``flicker_level``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ class RecaptureConfig:
     min_travel_px: float = 3.0  # a frame side that moves less than this over the video is the room's
     max_relative: float = 0.7  # ... and one whose distance to the face varies more moves on its own
     frames: int = 6  # frames sampled for the appearance cues
+    flicker_scale: float = 3.0  # the region (face boxes) whose brightness jitter is measured
+    flicker_quantile: float = 60.0  # of the pairs: a screen flickers in most pairs, a lamp or a cut in a few
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class RecaptureEvidence:
     hf_floor: float
     noise_ratio: float
     moire: float
+    flicker: float = 0.0
 
     def to_dict(self) -> dict[str, float | int]:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
@@ -260,6 +267,64 @@ def appearance(image: Image, t: TrackedFace) -> dict[str, float | None]:
     }
 
 
+def _quadrant_gains(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32], lo: float = 40.0) -> list[float]:
+    """Per quadrant of two 12x12 cell grids, the median log brightness ratio of the cells bright in both
+    (a gain is multiplicative: dark cells carry none of it, and a codec leaves them unchanged); NaN
+    for a quadrant with fewer than 4 such cells."""
+    out = []
+    for i in (0, 6):
+        for j in (0, 6):
+            qa, qb = a[i : i + 6, j : j + 6], b[i : i + 6, j : j + 6]
+            keep = (qa >= lo) & (qb >= lo)
+            out.append(float(np.median(np.log(qb[keep]) - np.log(qa[keep]))) if keep.sum() >= 4 else float("nan"))
+    return out
+
+
+def _agreed(change: npt.NDArray[np.float64]) -> float | None:
+    """The smallest magnitude when every known quadrant changed the same way, else 0."""
+    known = change[~np.isnan(change)]
+    if len(known) < 2:
+        return None
+    return float(np.abs(known).min()) if bool(np.all(known > 0) or np.all(known < 0)) else 0.0
+
+
+def flicker_level(track: FaceTrack, scale: float = 3.0, quantile: float = 60.0) -> float:
+    """Brightness jitter (% of the level) shared by the four quadrants of the region around the face.
+
+    For each pair of consecutive sampled frames, the region (``scale`` face boxes, each frame's own)
+    is reduced to 12x12 cells and each quadrant's gain is the median log ratio of its bright cells;
+    the *jitter* is the change of that gain from one pair to the next (a steady change of the light,
+    a camera's exposure settling, gives the same gain pair after pair: no jitter). When every
+    quadrant's jitter has the same sign the value is the smallest magnitude, else 0: a screen's
+    flicker changes all of it at once, a face that talks or turns changes one part and not the
+    others, and sensor noise does not agree in sign. The cue is the ``quantile`` (60th percentile)
+    over the pairs: the level that 40 % of the pairs exceed. A screen flickers all the time; a
+    cut, a looped clip or stage lights changing now and then move a few pairs only.
+    """
+    values: list[float] = []
+    prev: tuple[int, npt.NDArray[np.float32]] | None = None
+    last: tuple[int, npt.NDArray[np.float64]] | None = None
+    for f in track.faces:
+        image = track.image(f)
+        x0, y0, x1, y1 = _box(f, scale, image.shape)
+        if x1 - x0 < 12 or y1 - y0 < 12:
+            prev = None
+            continue
+        cells = np.asarray(
+            cv2.resize(grey(image[y0:y1, x0:x1]).astype(np.float32), (12, 12), interpolation=cv2.INTER_AREA),
+            dtype=np.float32,
+        )
+        if prev is not None and prev[0] == f.frame - 1:
+            gains = np.array(_quadrant_gains(prev[1], cells))
+            if last is not None and last[0] == f.frame - 1 and (agreed := _agreed(gains - last[1])) is not None:
+                values.append(agreed)
+            last = (f.frame, gains)
+        prev = (f.frame, cells)
+    if not values:
+        return 0.0
+    return 100.0 * float(np.percentile(values, quantile))
+
+
 def _median(values: list[float | None], default: float = 0.0) -> float:
     kept = [v for v in values if v is not None]
     return float(np.median(kept)) if kept else default
@@ -290,4 +355,5 @@ def recapture_evidence(track: FaceTrack, config: RecaptureConfig | None = None) 
         hf_floor=_median([r["hf_floor"] for r in rows], -9.0),
         noise_ratio=_median([r["noise_ratio"] for r in rows], 1.0),
         moire=_median([r["moire"] for r in rows]),
+        flicker=flicker_level(track, cfg.flicker_scale, cfg.flicker_quantile),
     )

@@ -9,8 +9,9 @@ the normalised face crop is measured. A live face (talking, blinking, turning in
 noise. ``nonrigid`` is the upper quartile (``quantile`` 75) over up to 12 pairs: a live person
 sitting still (a dim webcam, a slow turn) moves non-rigidly in a quarter of the pairs, not in half.
 
-Recapture cues (:mod:`openkyc.liveness.recapture`), reported under ``recapture``; three of them
-decide, because only they separated live clips from attacks on the tune split:
+Recapture cues (:mod:`openkyc.liveness.recapture`), reported under ``recapture``; four of them
+decide (``hf_floor`` only when asked), because only they separated live clips from attacks on the
+tune split:
 
 - ``border``: sides of a frame (a screen's bezel, a print's edge) around the face moving with it;
   at ``border_max`` (1.0 side per frame on average) or more the video is refused;
@@ -18,18 +19,23 @@ decide, because only they separated live clips from attacks on the tune split:
   median over the frames; above ``moire_max`` (5.0) the video is refused;
 - ``hf_floor``: the face's spectrum stops falling at high frequencies (only the filming camera's
   noise is left above the cut-off of a picture enlarged on a screen and filmed again); above
-  ``hf_floor_max`` the video is refused. It sees a screen that fills the view, which has no border.
+  ``hf_floor_max`` the video is refused. It sees a screen that fills the view, which has no border;
+- ``flicker``: brightness jitter shared by the whole region around the face from one sampled frame
+  to the next (a screen's refresh or backlight beating with the camera); above ``flicker_max``
+  (0.15 % of the level) the video is refused in silent and action modes. Reflection and challenge
+  modes report it only: their page may flash colours onto the face.
 
 The others (``glare``, ``black_level``, ``contrast``, ``blue_cast``, ``hf_ratio``,
 ``noise_ratio``) overlapped between live clips and attacks and are reported only.
 ``micro_motion`` (the median residual), ``saturation`` and ``specular`` are reported too.
 
 Score: ``100 / (1 + (threshold / nonrigid) ** 6)``, so 50 at ``nonrigid == threshold``, capped
-at 25 when ``border`` or ``moire`` says recapture. Live when the score is at least ``pass_score``
+at 25 when ``border``, ``moire`` or ``flicker`` says recapture. Live when the score is at least ``pass_score``
 (50). Thresholds chosen on the tune split only (``benchmarks/action_labels.csv``): ``threshold``
 0.16 is the geometric middle of live clips (upper quartile at least 0.277) and photo attacks (at
 most 0.092); ``moire_max`` 5.0 is 25 % above the highest live clip (3.97); ``border_max`` 1.0 is
-three times the highest live clip (0.33). Figures: ``docs/liveness.md``.
+three times the highest live clip (0.33); ``flicker_max`` 0.15 is 1.6 times the highest live clip
+(0.091) and 0.6 times the lowest replay filling the view that flickered (0.247; one did not, 0). Figures: ``docs/liveness.md``.
 """
 
 from __future__ import annotations
@@ -56,6 +62,9 @@ class SilentConfig:
     moire_max: float = 5.0
     border_max: float = 1.0
     hf_floor_max: float | None = None  # opt-in (-1.3 chosen on tune refused 2 of 8 held-out live clips)
+    flicker_max: float | None = (
+        0.15  # % of the level; tune: live at most 0.091, replays filling the view 0.25+ (15 of 16)
+    )
     recapture: RecaptureConfig = field(default_factory=RecaptureConfig)
 
 
@@ -145,7 +154,8 @@ def silent_score(nonrigid: float, recap: RecaptureEvidence, cfg: SilentConfig) -
     """The motion cue's score, capped at 25 when a deciding recapture cue says recapture."""
     score = float(100.0 / (1.0 + (cfg.threshold / max(nonrigid, 1e-6)) ** cfg.steepness))
     floor = cfg.hf_floor_max is not None and recap.hf_floor > cfg.hf_floor_max
-    if recap.moire > cfg.moire_max or recap.border >= cfg.border_max or floor:
+    flicker = cfg.flicker_max is not None and recap.flicker > cfg.flicker_max
+    if recap.moire > cfg.moire_max or recap.border >= cfg.border_max or floor or flicker:
         score = min(score, 25.0)
     return score
 
