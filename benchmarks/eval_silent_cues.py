@@ -43,7 +43,7 @@ from openkyc.liveness.silent import SilentConfig, silent_evidence, silent_score 
 from openkyc.liveness.track import TrackConfig, build_track  # noqa: E402
 from openkyc.liveness.video import VideoLimits, decode_video  # noqa: E402
 
-TUNED_FLICKER = 0.15  # chosen on the tune split; decides by default, counted at it with --no-flicker
+TUNED_FLICKER = 0.15  # chosen on the tune split (silent.FLICKER_MAX); opt-in, decides with --flicker
 TUNED_HF_FLOOR = -1.3  # chosen on the tune split; opt-in (docs/liveness.md): counted at it when not deciding
 SPECIES = ["live", *(f"photo_{k}" for k in attacks.ATTACKS), *(f"replay_{k}" for k in replays.REPLAYS)]
 
@@ -87,7 +87,7 @@ def build(cache: Path, split: str, species: list[str], shared: Path) -> None:
 
 
 def evaluate(
-    cache: Path, species: list[str], show: bool, hf_floor_max: float | None = None, flicker: bool = True
+    cache: Path, species: list[str], show: bool, hf_floor_max: float | None = None, flicker: bool = False
 ) -> dict[str, Any]:
     cfg = SilentConfig(hf_floor_max=hf_floor_max, flicker_max=TUNED_FLICKER if flicker else None)
     groups: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument(
         "--hf-floor-max", type=float, help=f"let hf_floor decide at this value (tune: {TUNED_HF_FLOOR})"
     )
-    parser.add_argument("--no-flicker", action="store_true", help="the flicker cue reported only (as before it)")
+    parser.add_argument("--flicker", action="store_true", help="the opt-in flicker cue decides (else reported only)")
     parser.add_argument("--list", action="store_true", help="list every wrong decision and every track error")
     args = parser.parse_args()
     species = args.species.split(",")
@@ -148,7 +148,7 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     if not args.no_build:
         build(cache, args.split, species, Path(args.shared_data))
-    print(json.dumps(evaluate(cache, species, args.list, args.hf_floor_max, not args.no_flicker), indent=1))  # noqa: T201
+    print(json.dumps(evaluate(cache, species, args.list, args.hf_floor_max, args.flicker), indent=1))  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from openkyc.biometrics.detection import YuNetDetector
 from openkyc.biometrics.types import BoundingBox, Face, Keypoints
 from openkyc.liveness import LivenessChecker
 from openkyc.liveness.recapture import RecaptureEvidence, flicker_level
-from openkyc.liveness.silent import SilentConfig, silent_score
+from openkyc.liveness.checker import LivenessConfig
+from openkyc.liveness.silent import FLICKER_MAX, SilentConfig, silent_score
 from openkyc.liveness.track import FaceTrack, TrackedFace
 from openkyc.liveness.video import VideoFrame
 
@@ -56,8 +57,7 @@ def _clip(gain_sd: float, talk: bool, seed: int = 1, n: int = 40) -> FaceTrack:
 
 
 def test_flicker_is_the_shared_brightness_jitter_not_local_change_or_noise() -> None:
-    limit = SilentConfig().flicker_max
-    assert limit is not None
+    limit = FLICKER_MAX
     assert flicker_level(_clip(0.0, talk=False)) < 0.02  # sensor noise does not agree across the region
     assert flicker_level(_clip(0.0, talk=True)) < 0.02  # a mouth moving changes one quadrant only
     flickering = flicker_level(_clip(0.01, talk=True))  # a 1 % per-frame gain (the replays' screen)
@@ -78,12 +78,14 @@ def test_flicker_leaves_out_a_cut() -> None:
     assert flicker_level(FaceTrack(clip.faces, tuple(frames), 0, b"")) < 0.02
 
 
-def test_flicker_decides_at_its_threshold_unless_switched_off() -> None:
+def test_flicker_decides_at_its_threshold_only_when_switched_on() -> None:
+    on = SilentConfig(flicker_max=FLICKER_MAX)
     recap = RecaptureEvidence(0.0, 0.0, 10.0, 0.6, 0.0, 0.02, -1.6, 1.0, 3.0, flicker=0.3)
-    assert silent_score(1.0, recap, SilentConfig()) == 25.0
-    assert silent_score(1.0, recap, SilentConfig(flicker_max=None)) > 99
+    assert silent_score(1.0, recap, on) == 25.0
+    assert SilentConfig().flicker_max is None  # opt-in: reported, not deciding, by default
+    assert silent_score(1.0, recap, SilentConfig()) > 99
     calm = RecaptureEvidence(0.0, 0.0, 10.0, 0.6, 0.0, 0.02, -1.6, 1.0, 3.0, flicker=0.05)
-    assert silent_score(1.0, calm, SilentConfig()) > 99
+    assert silent_score(1.0, calm, on) > 99
 
 
 def _flicker(result: object) -> float:
@@ -102,16 +104,16 @@ def _flicker(result: object) -> float:
 )
 def test_live_people_stay_under_the_flicker_threshold(name: str, shared_data: Path, checker: LivenessChecker) -> None:
     result = checker.check((shared_data / "live-faces-varied" / name).read_bytes(), mode="silent")
-    limit = SilentConfig().flicker_max
-    assert limit is not None and _flicker(result) <= limit / 1.5, result.evidence["silent"]
+    assert _flicker(result) <= FLICKER_MAX / 1.5, result.evidence["silent"]
     assert (result.live, result.code) == (True, "Success")
 
 
 @pytest.mark.slow
-def test_a_screen_filling_the_view_is_refused_by_flicker(shared_data: Path, checker: LivenessChecker) -> None:
+def test_a_screen_filling_the_view_is_refused_by_flicker(shared_data: Path, detector: YuNetDetector) -> None:
     from replays import read_timed, replay
 
     frames, times = read_timed(shared_data / "live-faces-varied" / "OpenTalker__video-retalking__2.mp4")
+    checker = LivenessChecker(detector, config=LivenessConfig(silent=SilentConfig(flicker_max=FLICKER_MAX)))
     result = checker.check(replay(frames, times, 1003, "screen_close"), mode="silent")
     silent = result.evidence["silent"]
     assert isinstance(silent, dict)
@@ -135,7 +137,8 @@ def test_reflection_mode_does_not_let_flicker_decide(detector: YuNetDetector, mo
 
     monkeypatch.setattr(module, "silent_evidence", spy)
     track = _clip(0.01, talk=True)
-    reflection = LivenessChecker(detector)._decide(track, "reflection", [], None, {})
-    silent = LivenessChecker(detector)._decide(track, "silent", [], None, {})
-    assert seen == [None, SilentConfig().flicker_max]
+    switched_on = LivenessConfig(silent=SilentConfig(flicker_max=FLICKER_MAX))
+    reflection = LivenessChecker(detector, config=switched_on)._decide(track, "reflection", [], None, {})
+    silent = LivenessChecker(detector, config=switched_on)._decide(track, "silent", [], None, {})
+    assert seen == [None, FLICKER_MAX]
     assert _flicker(reflection) == _flicker(silent) > 0.15  # measured and reported in both
