@@ -16,8 +16,8 @@ import pytest
 from openkyc.biometrics.detection import YuNetDetector
 from openkyc.biometrics.types import BoundingBox, Face, Keypoints
 from openkyc.liveness import LivenessChecker
-from openkyc.liveness.recapture import RecaptureEvidence, flicker_level
 from openkyc.liveness.checker import LivenessConfig
+from openkyc.liveness.recapture import RecaptureEvidence, flicker_level
 from openkyc.liveness.silent import FLICKER_MAX, SilentConfig, silent_score
 from openkyc.liveness.track import FaceTrack, TrackedFace
 from openkyc.liveness.video import VideoFrame

@@ -53,7 +53,6 @@ from openkyc.biometrics.types import Image
 from openkyc.liveness.recapture import RecaptureConfig, RecaptureEvidence, recapture_evidence
 from openkyc.liveness.track import FaceTrack, TrackedFace
 
-
 FLICKER_MAX = 0.15  # % of the level; tune: live at most 0.091, replays filling the view 0.25+ (15 of 16)
 
 
