@@ -94,7 +94,7 @@ def _call_record(runtime: Any, app_id: int, **values: Any) -> str:
     return request_id
 
 
-def _verification_result(runtime: Any, app_id: int, *, expires_hours: float) -> str:
+def _verification_result(runtime: Any, app_id: int, *, expires_hours: float, rule_recorded: bool = True) -> str:
     result_id = "ver-" + uuid.uuid4().hex[:20]
     now = runtime.clock()
     with runtime.transaction() as session:
@@ -102,7 +102,7 @@ def _verification_result(runtime: Any, app_id: int, *, expires_hours: float) -> 
             VerificationResult(
                 id=result_id, app_id=app_id, kind="identity", subject_id="s-1", result_code="Success", live=True,
                 sim=91.0, details={}, identification_enc=runtime.keyring.encrypt(b'{"surname": "X"}', b"aad"),
-                created_at=now, expires_at=now + timedelta(hours=expires_hours),
+                created_at=now, expires_at=now + timedelta(hours=expires_hours), rule_recorded=rule_recorded,
             )
         )  # fmt: skip
     return result_id
@@ -341,12 +341,14 @@ def test_hosted_session_result_answers_not_found_after_72_hours(runtime: Any, te
     assert gone.status_code == 404 and "customer-ref-42" not in gone.text
 
 
-def test_a_rule_shorter_result_period_deletes_the_rows(runtime: Any, tenant: Any) -> None:
+def test_a_rule_shorter_result_period_deletes_the_rows_without_a_recorded_rule(runtime: Any, tenant: Any) -> None:
+    """Rows written before migration 0018 (no rule recorded) get their app's shortest rule; rows
+    that recorded theirs: tests/privacy_api/test_retention_per_rule.py."""
     rule = tenant.post("/v1/rules", {"name": "brief", "config": {"retention": {"result_hours": 1}}})
     assert rule.status_code == 200, rule.text
     clock = Clock(T0)
     runtime.clock = clock
-    written_long = _verification_result(runtime, tenant.app_id, expires_hours=72)  # stored before the rule applied
+    written_long = _verification_result(runtime, tenant.app_id, expires_hours=72, rule_recorded=False)
     written_short = _verification_result(runtime, tenant.app_id, expires_hours=1)
 
     def count() -> int:

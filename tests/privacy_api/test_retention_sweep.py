@@ -31,7 +31,7 @@ class Clock:
         return self.now
 
 
-def _put_blob(runtime: Any, app_id: int, hours: float, kind: str = "face_image") -> str:
+def _put_blob(runtime: Any, app_id: int, hours: float, kind: str = "face_image", rule_id: str | None = None) -> str:
     now = runtime.clock()
     with runtime.transaction() as session:
         blob_id: str = runtime.blobs.put(
@@ -41,6 +41,7 @@ def _put_blob(runtime: Any, app_id: int, hours: float, kind: str = "face_image")
             data=b"x" * 32,
             now=now,
             expires_at=now + timedelta(hours=hours),
+            rule_id=rule_id,
             purpose=Purpose.PROVIDE_FEATURES,
         )
     return blob_id
@@ -99,7 +100,7 @@ def test_a_rule_shortens_media_retention(runtime: Any, tenant: Any) -> None:
     assert rule.status_code == 200, rule.text
     clock = Clock(T0)
     runtime.clock = clock
-    _put_blob(runtime, tenant.app_id, 2)
+    _put_blob(runtime, tenant.app_id, 2, rule_id=rule.json()["rule_id"])  # stored under the rule
     clock.now = T0 + timedelta(minutes=31)
     assert run_sweep(runtime.sweeper).counts["media_by_policy"] == 1
     assert _count(runtime, Blob) == 0

@@ -54,7 +54,7 @@ class Enrolment(FaceServiceBase):
                 # copies of one face enrolled at once cannot both pass the check.
                 self._refuse_duplicate(session, repo, engine, collection_id, enrolment.template, threshold)
             now = self.data.clock()
-            blob_id = self._retain(session, image, subject_id, now) if retain_image else None
+            blob_id = self._retain(session, image, subject_id, now, rule_id) if retain_image else None
             repo.add(
                 self.app_id,
                 collection_id,
@@ -202,7 +202,7 @@ class Enrolment(FaceServiceBase):
                     session, repo, engine, collection_id, enrolment.template, threshold, except_row=own
                 )
             now = self.data.clock()
-            blob_id = self._retain(session, image, subject_id, now) if retain_image else None
+            blob_id = self._retain(session, image, subject_id, now, rule_id) if retain_image else None
             old_blob = repo.replace_photo(
                 self.app_id,
                 collection_id,

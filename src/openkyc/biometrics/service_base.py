@@ -103,8 +103,9 @@ class FaceServiceBase:
         if any(sim >= threshold and row_id != except_row for row_id, sim in hits):
             raise DuplicateSubject()
 
-    def _retain(self, session: Session, image: bytes, subject_id: str, now: datetime) -> str:
-        """The enrolment photo kept (sealed) for template re-issue, for ``MEDIA_HOURS``; its blob id."""
+    def _retain(self, session: Session, image: bytes, subject_id: str, now: datetime, rule_id: str | None) -> str:
+        """The enrolment photo kept (sealed) for template re-issue, for ``MEDIA_HOURS`` (or the shorter
+        ``media_hours`` of ``rule_id``, the rule named by the call, which the sweep applies); its blob id."""
         return self.data.blobs.put(
             session,
             app_id=self.app_id,
@@ -113,6 +114,7 @@ class FaceServiceBase:
             now=now,
             expires_at=now + timedelta(hours=MEDIA_HOURS),
             subject_id=subject_id,
+            rule_id=rule_id,
             purpose=Purpose.PROVIDE_FEATURES,
         )
 

@@ -114,6 +114,8 @@ END_USER_TABLES: dict[str, TableMap] = {
             "created_at": NOT_PERSONAL,
             "expires_at": NOT_PERSONAL,
             "key_version": NOT_PERSONAL,
+            "rule_id": (E.RULE,),  # the rule it was stored under: the sweep applies its media_hours
+            "rule_recorded": NOT_PERSONAL,  # false on rows older than migration 0018
         },
         retention=(K.FACE_IMAGE, K.FACE_VIDEO, K.DOCUMENT_IMAGE, K.MODEL_IMPROVEMENT_ITEM),
         reach="store.blobs",
@@ -143,6 +145,8 @@ END_USER_TABLES: dict[str, TableMap] = {
             ),
             "created_at": NOT_PERSONAL,
             "expires_at": NOT_PERSONAL,
+            "rule_id": (E.RULE,),  # the rule it was made under: the sweep applies its result_hours
+            "rule_recorded": NOT_PERSONAL,  # false on rows older than migration 0018
         },
         retention=(K.VERIFICATION_RESULT,),
         reach="verification.results",

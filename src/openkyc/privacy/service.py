@@ -29,7 +29,14 @@ from openkyc.settings import Settings
 from openkyc.store.models.accounts import App
 from openkyc.store.models.config import Rule
 
-__all__ = ["ConsentService", "app_retention", "parse_purpose", "record_of_processing", "subject_salt"]
+__all__ = [
+    "ConsentService",
+    "app_retention",
+    "parse_purpose",
+    "record_of_processing",
+    "rule_retention",
+    "subject_salt",
+]
 
 _SALT_INFO = b"openkyc/erasure-receipt/subject-reference-salt/v1"
 MEDIA_KINDS = (RetentionKind.FACE_IMAGE, RetentionKind.FACE_VIDEO, RetentionKind.DOCUMENT_IMAGE)
@@ -122,31 +129,43 @@ class ConsentService:
         }
 
 
-def app_retention(session: Session, policy: Policy, app_ids: list[int] | None = None) -> list[AppRetention]:
-    """Per app, the shortest retention its rules set, where shorter than the policy."""
-    query = select(Rule.app_id, Rule.id, Rule.config)
+def rule_retention(session: Session, policy: Policy, app_ids: list[int] | None = None) -> list[AppRetention]:
+    """Per rule, the retention periods it sets shorter than the policy (rules that shorten nothing: left out).
+
+    A rule's period applies to what was made under that rule (the ``rule_id`` recorded with each
+    verification result and blob), never to what another rule of the same app made.
+    """
+    query = select(Rule.app_id, Rule.id, Rule.config).order_by(Rule.app_id, Rule.id)
     if app_ids is not None:
         query = query.where(Rule.app_id.in_(app_ids))
-    shortest: dict[int, dict[RetentionKind, tuple[float, str]]] = defaultdict(dict)
+    names = dict(session.execute(select(App.id, App.name)).tuples().all())
+    out = []
     for app_id, rule_id, config in session.execute(query):
         retention = (config or {}).get("retention") or {}
         wanted: dict[RetentionKind, Any] = {kind: retention.get("media_hours") for kind in MEDIA_KINDS}
         wanted[RetentionKind.VERIFICATION_RESULT] = retention.get("result_hours")
-        for kind, hours in wanted.items():
-            if isinstance(hours, int | float) and (kind not in shortest[app_id] or hours < shortest[app_id][kind][0]):
-                shortest[app_id][kind] = (float(hours), rule_id)
-    names = dict(session.execute(select(App.id, App.name)).tuples().all())
-    out = []
-    for app_id, kinds in sorted(shortest.items()):
-        overrides = {k: h for k, (h, _) in kinds.items() if h < policy.max_retention_hours(k)}
+        overrides = {
+            kind: float(hours)
+            for kind, hours in wanted.items()
+            if isinstance(hours, int | float) and hours < policy.max_retention_hours(kind)
+        }
         if overrides:
-            rule_ids = sorted({r for _, r in kinds.values()})
             out.append(
                 AppRetention(
-                    app_id=app_id, app_name=names.get(app_id, str(app_id)), rule_id=rule_ids[0], overrides=overrides
+                    app_id=app_id, app_name=names.get(app_id, str(app_id)), rule_id=rule_id, overrides=overrides
                 )
             )
     return out
+
+
+def app_retention(rules: list[AppRetention]) -> dict[int, dict[RetentionKind, float]]:
+    """Per app, the shortest period its rules set for each kind: what applies to the rows written
+    before migration 0018, which did not record the rule they were made under."""
+    shortest: dict[int, dict[RetentionKind, float]] = defaultdict(dict)
+    for rule in rules:
+        for kind, hours in rule.overrides.items():
+            shortest[rule.app_id][kind] = min(hours, shortest[rule.app_id].get(kind, hours))
+    return dict(shortest)
 
 
 def record_of_processing(
@@ -159,7 +178,7 @@ def record_of_processing(
     else:
         policy_text = default_policy_text()
     with data.transaction() as session:
-        apps = app_retention(session, policy, app_ids)
+        apps = rule_retention(session, policy, app_ids)
     record = build_record(
         policy,
         controller=Party(

@@ -53,7 +53,13 @@ BATCH = 1000  # at most this many records of one kind per step and sweep; the ne
 
 @dataclass
 class SweepContext:
-    """One sweep's view: its transaction, the time, the policy's and the apps' cut-offs."""
+    """One sweep's view: its transaction, the time, the policy's and the rules' cut-offs.
+
+    A rule's shorter period applies to the rows made under it (the ``rule_id`` recorded with
+    verification results and blobs): :meth:`rules_with_override`, :meth:`row_cutoff`. Rows written
+    before migration 0018 did not record their rule (``rule_recorded`` false): their app's shortest
+    period applies to them (``app_cutoffs``, :meth:`apps_with_override`), as it did before.
+    """
 
     session: Session
     now: datetime
@@ -62,16 +68,32 @@ class SweepContext:
     blobs: BlobStore
     settings: Settings
     app_cutoffs: dict[int, dict[RetentionKind, datetime]] = field(default_factory=dict)
+    rule_cutoffs: dict[str, dict[RetentionKind, datetime]] = field(default_factory=dict)
 
     def cutoff(self, kind: RetentionKind, app_id: int | None = None) -> datetime:
-        """Records of ``kind`` created before this instant have expired (the app's rule may shorten)."""
+        """Records of ``kind`` created before this instant have expired (an app's shortest rule may
+        shorten: only for rows that did not record their rule)."""
         if app_id is not None and kind in self.app_cutoffs.get(app_id, {}):
             return self.app_cutoffs[app_id][kind]
         return self.cutoffs[kind]
 
+    def row_cutoff(self, kind: RetentionKind, app_id: int, rule_id: str | None, rule_recorded: bool) -> datetime:
+        """The cut-off of one row of ``kind``: its own rule's (or the policy's when the row was made
+        under no rule, or under a rule that shortens nothing); a row that did not record its rule
+        gets its app's shortest."""
+        if not rule_recorded:
+            return self.cutoff(kind, app_id)
+        if rule_id is not None and kind in self.rule_cutoffs.get(rule_id, {}):
+            return self.rule_cutoffs[rule_id][kind]
+        return self.cutoffs[kind]
+
     def apps_with_override(self, kind: RetentionKind) -> dict[int, datetime]:
-        """Apps whose rules shorten ``kind``, with their cut-off."""
+        """Apps whose rules shorten ``kind``, with their shortest cut-off (for rows without a recorded rule)."""
         return {app_id: per_app[kind] for app_id, per_app in self.app_cutoffs.items() if kind in per_app}
+
+    def rules_with_override(self, kind: RetentionKind) -> dict[str, datetime]:
+        """Rules that shorten ``kind``, with their cut-off (for the rows made under them)."""
+        return {rule_id: per_rule[kind] for rule_id, per_rule in self.rule_cutoffs.items() if kind in per_rule}
 
     def delete_blobs(self, blob_ids: Sequence[str]) -> int:
         """Delete blobs (row and file) and any consented item pointing at them."""

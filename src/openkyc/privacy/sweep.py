@@ -30,7 +30,6 @@ import importlib
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ from openkyc.privacy import audit
 from openkyc.privacy.access import DataAccess
 from openkyc.privacy.policy import Policy
 from openkyc.privacy.retention import cutoffs
-from openkyc.privacy.service import app_retention
+from openkyc.privacy.service import app_retention, rule_retention
 from openkyc.privacy.steps import BATCH, REGISTRY, SweepContext, SweepStep, register, rowcount
 from openkyc.privacy.vocabulary import Obligation, RetentionKind
 from openkyc.settings import Settings
@@ -136,22 +135,23 @@ def expired_blobs(ctx: SweepContext) -> int:
 
 
 def media_by_policy(ctx: SweepContext) -> int:
-    """Images, videos and document images older than the policy (or the app's rule) allows.
+    """Images, videos and document images older than the policy (or the rule they were stored under) allows.
 
     Consented model-improvement items are kept here; their own step ages them.
     """
     keep = _improvement_refs(ctx)
     oldest = min(ctx.cutoff(kind) for kind in BLOB_RETENTION.values())
-    latest = max([oldest, *(c for per_app in ctx.app_cutoffs.values() for c in per_app.values())])
+    shortened = [*ctx.app_cutoffs.values(), *ctx.rule_cutoffs.values()]
+    latest = max([oldest, *(c for per_row in shortened for c in per_row.values())])
     rows = ctx.session.execute(
-        select(Blob.id, Blob.app_id, Blob.kind, Blob.created_at).where(
+        select(Blob.id, Blob.app_id, Blob.kind, Blob.created_at, Blob.rule_id, Blob.rule_recorded).where(
             Blob.kind.in_(BLOB_RETENTION), Blob.created_at < latest
         )
     ).all()
     doomed = [
         blob_id
-        for blob_id, app_id, kind, created_at in rows
-        if blob_id not in keep and created_at < ctx.cutoff(BLOB_RETENTION[kind], app_id)
+        for blob_id, app_id, kind, created_at, rule_id, recorded in rows
+        if blob_id not in keep and created_at < ctx.row_cutoff(BLOB_RETENTION[kind], app_id, rule_id, recorded)
     ]
     return ctx.delete_blobs(doomed[:BATCH])
 
@@ -200,12 +200,22 @@ def idempotent_answers(ctx: SweepContext) -> int:
     return idempotency.purge_expired(ctx.session, ctx.now)
 
 
-def _app_cutoffs(session: Session, policy: Policy, now: datetime) -> dict[int, dict[RetentionKind, datetime]]:
-    out: dict[int, dict[RetentionKind, datetime]] = defaultdict(dict)
-    for app in app_retention(session, policy):
-        for kind, hours in app.overrides.items():
-            out[app.app_id][RetentionKind(kind)] = now - timedelta(hours=hours)
-    return dict(out)
+def _rule_cutoffs(
+    session: Session, policy: Policy, now: datetime
+) -> tuple[dict[int, dict[RetentionKind, datetime]], dict[str, dict[RetentionKind, datetime]]]:
+    """The cut-offs of the rules that shorten a period: per app (its shortest, for rows that did
+    not record their rule) and per rule (for the rows made under it)."""
+    rules = rule_retention(session, policy)
+    per_rule = {
+        rule.rule_id: {RetentionKind(kind): now - timedelta(hours=hours) for kind, hours in rule.overrides.items()}
+        for rule in rules
+        if rule.rule_id is not None
+    }
+    per_app = {
+        app_id: {RetentionKind(kind): now - timedelta(hours=hours) for kind, hours in kinds.items()}
+        for app_id, kinds in app_retention(rules).items()
+    }
+    return per_app, per_rule
 
 
 def run_sweep(
@@ -229,6 +239,7 @@ def _sweep(sweeper: Sweeper, steps: Sequence[tuple[str, SweepStep]] | None, acto
     with data.transaction() as session:
         if not try_transaction_lock(session, LOCK_NAME):
             raise SweepInProgress()
+        app_cutoffs, rule_cutoffs = _rule_cutoffs(session, policy, now)
         ctx = SweepContext(
             session=session,
             now=now,
@@ -236,7 +247,8 @@ def _sweep(sweeper: Sweeper, steps: Sequence[tuple[str, SweepStep]] | None, acto
             cutoffs=cutoffs(policy, now),
             blobs=data.blobs,
             settings=sweeper.settings,
-            app_cutoffs=_app_cutoffs(session, policy, now),
+            app_cutoffs=app_cutoffs,
+            rule_cutoffs=rule_cutoffs,
         )
         for name, step in steps if steps is not None else STEPS:
             counts[name] = int(step(ctx))

@@ -104,6 +104,7 @@ class BlobStore:
         now: datetime,
         expires_at: datetime,
         subject_id: str | None = None,
+        rule_id: str | None = None,
         purpose: Purpose | Obligation,
     ) -> str:
         if kind not in BLOB_KINDS:
@@ -134,6 +135,8 @@ class BlobStore:
                 size=len(data),
                 created_at=now,
                 expires_at=expires_at,
+                rule_id=rule_id,  # the sweep applies this rule's media_hours (None: no rule)
+                rule_recorded=True,
             )
         )
         session.flush()

@@ -58,6 +58,7 @@ class ResultRepository:
         now: datetime,
         expires_at: datetime,
         purpose: Purpose,
+        rule_id: str | None = None,
     ) -> str:
         result_id = "ver-" + secrets.token_hex(10)
         request_id = request_id_var.get()
@@ -88,6 +89,8 @@ class ResultRepository:
                 identification_enc=sealed,
                 created_at=now,
                 expires_at=expires_at,
+                rule_id=rule_id,
+                rule_recorded=True,
             )
         )
         self.session.flush()

@@ -11,17 +11,24 @@ from openkyc.store.models.verification import ReflectSequenceRow, VerificationRe
 
 @register(RetentionKind.VERIFICATION_RESULT, "verification_results")
 def verification_results(ctx: SweepContext) -> int:
-    """Results past the period in force: the policy's, the app's rule's, or the one stored with the row.
+    """Results past the period in force: the policy's, their rule's, or the one stored with the row.
 
-    A rule's shorter ``result_hours`` deletes the rows (the API already stops showing a result at
-    its ``expires_at``); a rule shortened after a result was stored applies to it too.
+    A rule's shorter ``result_hours`` deletes the rows made under that rule (the API already stops
+    showing a result at its ``expires_at``), and only those: another rule of the same app, or no
+    rule, keeps its own period. A rule shortened after a result was stored applies to it too. Rows
+    written before migration 0018 (``rule_recorded`` false) get their app's shortest rule, as before.
     """
     kind = RetentionKind.VERIFICATION_RESULT
+    row = VerificationResult
     expired = or_(
-        VerificationResult.expires_at <= ctx.now,
-        VerificationResult.created_at < ctx.cutoff(kind),
+        row.expires_at <= ctx.now,
+        row.created_at < ctx.cutoff(kind),
         *(
-            and_(VerificationResult.app_id == app_id, VerificationResult.created_at < cutoff)
+            and_(row.rule_id == rule_id, row.rule_recorded.is_(True), row.created_at < cutoff)
+            for rule_id, cutoff in ctx.rules_with_override(kind).items()
+        ),
+        *(
+            and_(row.app_id == app_id, row.rule_recorded.is_(False), row.created_at < cutoff)
             for app_id, cutoff in ctx.apps_with_override(kind).items()
         ),
     )

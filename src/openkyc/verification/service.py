@@ -241,7 +241,7 @@ class VerificationService:
             plan = self._plan(rule_id, mode, actions, sequence_id, challenge_id, challenge_session)
             result = self._check(models, video, plan)
         verification_id = self._store(
-            "liveness", plan.rule, subject_id, result.code, result.live, None, result.to_dict()
+            "liveness", plan.rule, subject_id, result.code, result.live, None, result.to_dict(), rule_id=rule_id
         )
         out = {
             **result.to_dict(),
@@ -284,7 +284,7 @@ class VerificationService:
                 sim = round(_sim(engine, reference, result.best_frame), 2)
                 code = SUCCESS if sim >= rule.compare_threshold else LOW_SIMILARITY
         details = {"liveness": result.to_dict(), "threshold": rule.compare_threshold}
-        verification_id = self._store("selfie", rule, subject_id, code, result.live, sim, details)
+        verification_id = self._store("selfie", rule, subject_id, code, result.live, sim, details, rule_id=rule_id)
         out = {
             "Result": code,
             "Description": describe(code),
@@ -347,7 +347,15 @@ class VerificationService:
         codes = [document_code, result.code, compare_code or SUCCESS]
         code = next((c for c in codes if c != SUCCESS), SUCCESS)
         verification_id = self._store(
-            "identity", rule, subject_id, code, result.live, sim, steps, identification=dict(document.fields) or None
+            "identity",
+            rule,
+            subject_id,
+            code,
+            result.live,
+            sim,
+            steps,
+            identification=dict(document.fields) or None,
+            rule_id=rule_id,
         )
         return {
             "Result": code,
@@ -393,6 +401,7 @@ class VerificationService:
             None,
             {"document": step},
             identification=dict(document.fields) or None,
+            rule_id=rule_id,
         )
         return {
             "Result": code,
@@ -413,7 +422,11 @@ class VerificationService:
         sim: float | None,
         details: dict[str, Any],
         identification: dict[str, Any] | None = None,
+        *,
+        rule_id: str | None,
     ) -> str:
+        """Stores the result, kept for ``rule``'s ``result_hours``; ``rule_id`` (None: the defaults)
+        is recorded so that the sweep applies that rule's period, and only it, to the row."""
         now = self.data.clock()
         with self.data.transaction() as session:
             verification_id = self._results(session).add(
@@ -427,6 +440,7 @@ class VerificationService:
                 identification=identification,
                 now=now,
                 expires_at=now + timedelta(hours=rule.retention.result_hours),
+                rule_id=rule_id,
                 purpose=Purpose.PROVIDE_FEATURES,
             )
             # the rule's webhook hears of the result once it is committed (ids and Result code only)

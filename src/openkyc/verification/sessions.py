@@ -136,6 +136,7 @@ class SessionService(HostedSteps, SessionAttempts):
                     data=compare_image,
                     now=now,
                     expires_at=now + timedelta(hours=min(MEDIA_HOURS, rule.retention.media_hours)),
+                    rule_id=rule_id,
                     purpose=Purpose.PROVIDE_FEATURES,
                 )
             extra_enc = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openkyc.store.base import Base
@@ -21,3 +21,7 @@ class Blob(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     key_version: Mapped[int] = mapped_column(Integer, default=1)
+    # the rule the file was stored under (NULL: none); the sweep applies that rule's media_hours to it.
+    # False on rows older than migration 0018 (rule not recorded): the app's shortest media_hours applies.
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    rule_recorded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openkyc.store.base import Base
@@ -25,7 +25,13 @@ class ReflectSequenceRow(Base):
 class VerificationResult(Base):
     """One verification's outcome. ``details`` holds codes, scores and evidence only; fields read
     from a document are sealed in ``identification_enc``, under the subject's key (or, with no
-    subject, a key of the record's own that expires with it). Kept 3 days by default."""
+    subject, a key of the record's own that expires with it). Kept 3 days by default.
+
+    ``rule_id`` is the rule the result was made under (NULL: made with the defaults, no rule); the
+    sweep applies that rule's ``result_hours`` (as it reads now) to the row and no other rule's.
+    ``rule_recorded`` is False on rows written before migration 0018, which did not record their
+    rule: those keep the older treatment, the shortest ``result_hours`` of their app's rules.
+    """
 
     __tablename__ = "verification_results"
 
@@ -41,6 +47,8 @@ class VerificationResult(Base):
     identification_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64))
+    rule_recorded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
 
 class VerificationSession(Base):
