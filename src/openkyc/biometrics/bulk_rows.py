@@ -140,13 +140,13 @@ class BulkSubjects:
 
     @requires_purpose(DataElement.TEMPLATE)
     def enrolled(self, app_id: int, collection_id: str, subject_ids: list[str], *, purpose: Purpose) -> set[str]:
-        """Which of ``subject_ids`` the collection holds already (one SELECT)."""
+        """Which of ``subject_ids`` the collection (one app's) holds already (one SELECT)."""
         refs = {
             subject_keys_for(self.session).subject_ref(app_id, subject_id): subject_id for subject_id in subject_ids
         }
+        # by the unique (collection, subject) index alone: with app_id in the WHERE, SQLite scanned
+        # the app's index, every row of the app (75 ms a batch of 32 at 100,000 subjects)
         found = self.session.scalars(
-            select(Subject.subject_id).where(
-                Subject.app_id == app_id, Subject.collection_id == collection_id, Subject.subject_id.in_(list(refs))
-            )
+            select(Subject.subject_id).where(Subject.collection_id == collection_id, Subject.subject_id.in_(list(refs)))
         )
         return {refs[ref] for ref in found}
