@@ -20,7 +20,9 @@ Prints one JSON document with three parts, each on a fresh SQLite data directory
   ``database_over_model`` (wall) and ``database_over_model_cpu`` say how many times faster than
   the model the database side is. ``--only photos|database`` runs one side;
   ``--no-duplicate-check`` writes into a collection without the check (no 1:N scan per batch,
-  whose cost grows with the collection: every new face is compared with every enrolled one).
+  whose cost grows with the collection: every new face is compared with every enrolled one);
+  ``--prefill N`` first writes N subjects straight into the tables (sealed as the import seals
+  them) and loads the index, to measure the rate at that size in minutes.
 
 The import has no path that takes precomputed embeddings (every template is made from a photo
 under the app's key), so the database part substitutes the model step inside the benchmark only.
@@ -147,7 +149,49 @@ def split(photos: list[Path], batch: int) -> dict[str, Any]:
     }
 
 
-def database(subjects: int, batch: int, duplicate_check: bool = True) -> dict[str, Any]:
+def _prefill(runtime: Any, service: Any, app_id: int, collection: str, count: int, bits: int, version: int) -> None:
+    """``count`` subjects written straight into the tables, sealed as the import seals them (a key
+    each in the key store, template and id sealed under it), then read into the index: the
+    collection's size at which ``database`` then measures (no 100,000-subject run for a figure)."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from openkyc.biometrics.repository import seal_template
+    from openkyc.biometrics.templates import FaceTemplate
+    from openkyc.privacy.crypto import SealingKey, new_key
+    from openkyc.store.models.faces import Subject
+    from openkyc.store.subject_keys import StoredKey
+
+    with runtime.transaction() as session:
+        key = service._key(session, "sface")
+    keys, now = runtime.subject_keys, datetime.now(UTC)
+    codes = np.random.default_rng(29).integers(0, 256, size=(count, bits // 8), dtype=np.uint8)
+    for start in range(0, count, 20_000):
+        key_rows, rows = [], []
+        for i in range(start, min(count, start + 20_000)):
+            subject_id = f"pre{i}"
+            ref = keys.subject_ref(app_id, subject_id)
+            own = SealingKey("sk-" + secrets.token_hex(12), new_key())
+            key_rows.append(
+                {"id": own.key_id, "owner_ref": ref, "app_id": app_id, "wrapped_key": keys._wrapping.wrap(own.key_id, own.key),
+                 "wrapped_by": keys._wrapping.key_id, "created_at": now, "expires_at": None}
+            )  # fmt: skip
+            template = FaceTemplate(key.key_id, bits, codes[i].tobytes(), version).to_bytes()
+            rows.append(
+                {"collection_id": collection, "app_id": app_id, "subject_id": ref,
+                 "subject_id_enc": own.encrypt_text(subject_id, f"subject-id:{app_id}:{ref}".encode()),
+                 "template": seal_template(own, app_id, collection, ref, template), "template_version": version,
+                 "key_id": key.key_id, "identification_enc": None, "image_blob_id": None, "created_at": now}
+            )  # fmt: skip
+        with keys.engine.begin() as connection:
+            connection.execute(StoredKey.__table__.insert(), key_rows)
+        with runtime.engine.begin() as connection:
+            connection.execute(Subject.__table__.insert(), rows)
+    with runtime.transaction() as session:
+        service.index.load(session, service._repo(session))
+
+
+def database(subjects: int, batch: int, duplicate_check: bool = True, prefill: int = 0) -> dict[str, Any]:
     from openkyc.biometrics.calibration import template_bits, template_version
     from openkyc.biometrics.engine import Enrolment, FaceEngine
     from openkyc.biometrics.templates import FaceTemplate
@@ -164,6 +208,8 @@ def database(subjects: int, batch: int, duplicate_check: bool = True) -> dict[st
     with tempfile.TemporaryDirectory() as tmp:
         app_id = _init(Path(tmp))
         runtime, service, collection = _open(Path(tmp), app_id, duplicate_check=duplicate_check)
+        if prefill:
+            _prefill(runtime, service, app_id, collection, prefill, bits, version)
         FaceEngine.enrol = precomputed  # type: ignore[method-assign,assignment]
         try:
             start, cpu = time.perf_counter(), time.process_time()
@@ -200,6 +246,7 @@ def database(subjects: int, batch: int, duplicate_check: bool = True) -> dict[st
         )
     return {
         "subjects": subjects,
+        "prefilled": prefill,
         "batch": batch,
         "enrolled": enrolled,
         "seconds": round(total, 2),
@@ -222,6 +269,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--only", choices=("photos", "database"), help="run only the photo parts or the database part")
+    parser.add_argument("--prefill", type=int, default=0, help="subjects written straight in before the run")
     parser.add_argument(
         "--no-duplicate-check", action="store_true", help="database part into a collection without duplicate check"
     )
@@ -232,7 +280,9 @@ def main() -> None:
         out["cli"] = cli_import(photos, args.batch)
         out["split"] = split(photos, args.batch)
     if args.only != "photos":
-        out["database"] = database(args.subjects, args.batch, duplicate_check=not args.no_duplicate_check)
+        out["database"] = database(
+            args.subjects, args.batch, duplicate_check=not args.no_duplicate_check, prefill=args.prefill
+        )
     if "split" in out and "database" in out:
         out["database_over_model"] = round(out["database"]["rows_per_s"] / out["split"]["model_images_per_s"], 1)
         out["database_over_model_cpu"] = round(
