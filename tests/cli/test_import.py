@@ -104,3 +104,56 @@ def test_import_refuses_a_bad_source(cli: Any, tmp_path: Path) -> None:
     assert done.exit_code == 2 and "InvalidParameterValue.ImportFile" in done.stderr
     missing = cli("import", str(tmp_path / "nope"), "--collection", "col-x", "--app-id", "1")
     assert missing.exit_code == 2 and "FileNotFound" in missing.stderr
+
+
+def test_bad_rows_of_a_csv_fail_alone_with_a_code_each(cli: Any, tmp_path: Path, shared_data: Path) -> None:
+    data_dir = tmp_path / "data"
+    init = cli("init", "--data-dir", str(data_dir), "--json")
+    app_id = json.loads(init.stdout)["app_id"]
+    runtime, faces = _service(data_dir, app_id)
+    try:
+        collection = faces.create_collection("rows", duplicate_check=True)["collection_id"]
+    finally:
+        runtime.close()
+    shutil.copy(shared_data / "facerec-examples" / "identities" / "biden" / "biden.jpg", tmp_path / "biden.jpg")
+    (tmp_path / "text.jpg").write_text("not an image")
+    (tmp_path / "sub").mkdir()
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "subject_id,image,name\n"
+        "good-1,biden.jpg,Joe Example\n"  # 1
+        "nul\x00id,biden.jpg,\n"  # 2: NUL in the id
+        "gone,missing.jpg,\n"  # 3: no such file
+        "no-image,,\n"  # 4: empty image column
+        "short\n"  # 5: a short row
+        "text,text.jpg,\n"  # 6: not an image
+        "folder,sub,\n"  # 7: a folder, not a file
+        ",biden.jpg,\n"  # 8: no id
+        "good-1,biden.jpg,\n"  # 9: enrolled already (by row 1)
+    )
+    done = cli("import", str(rows), "--collection", collection, "--app-id", str(app_id), "--batch", "4",
+               "--data-dir", str(data_dir), "--json")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert (result["items"], result["enrolled"], result["failed"]) == (9, 1, 8)
+    codes = {f["item"]: f["code"] for f in result["failures"]}
+    assert [f["item"] for f in result["failures"]] == [2, 3, 4, 5, 6, 7, 8, 9]  # in row order
+    assert codes[2] == codes[8] == "InvalidParameterValue.SubjectId"
+    assert codes[3] == codes[4] == codes[5] == codes[7] == "InvalidParameterValue.FileNotFound"
+    assert codes[6].startswith(("InvalidParameterValue.", "FailedOperation."))
+    assert codes[9] == "InvalidParameterValue.SubjectExists"
+    assert "Joe" not in done.stdout and "nul" not in done.stdout  # item numbers and codes only
+
+    human = cli("import", str(rows), "--collection", collection, "--app-id", str(app_id),
+                "--data-dir", str(data_dir))  # fmt: skip
+    assert human.exit_code == 0, human.output
+    assert "enrolled 0 of 9, failed 9" in human.stdout
+    assert (
+        "4 x InvalidParameterValue.FileNotFound" in human.stdout
+        and "item 1: InvalidParameterValue.SubjectExists" in human.stdout
+    )
+
+    binary = tmp_path / "latin.csv"
+    binary.write_bytes(b"subject_id,image\n\xe9t\xe9,biden.jpg\n")
+    bad = cli("import", str(binary), "--collection", collection, "--app-id", str(app_id), "--data-dir", str(data_dir))
+    assert bad.exit_code == 2 and "InvalidParameterValue.ImportFile" in bad.stderr

@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 
+from openkyc.biometrics.bulk_rows import BulkSubjects
+from openkyc.biometrics.engine import FaceEngine
 from openkyc.biometrics.repository import SubjectExists
 from openkyc.biometrics.service_base import MEDIA_HOURS, DuplicateSubject, FaceServiceBase, lock_collection
 from openkyc.biometrics.templates import FaceTemplate
@@ -16,6 +19,39 @@ from openkyc.privacy import audit
 from openkyc.privacy.vocabulary import DataCategory, DataElement, Purpose
 from openkyc.store.models.faces import Subject
 from openkyc.store.subject_keys import subject_keys_for
+
+
+def batch_twins(engine: FaceEngine, templates: list[FaceTemplate], refused: list[bool], threshold: float) -> list[bool]:
+    """For each template not ``refused`` already, whether one earlier in the batch that is to be
+    written matches it (``sim >= threshold``): of several copies of a face only the first is
+    written. Scored as :meth:`FaceEngine.template_sim` scores a pair, but each template against
+    all the kept ones at once."""
+    twins = [False] * len(templates)
+    if not templates:
+        return twins
+    kept: list[int] = []
+    if len({(t.key_id, t.bits, t.version) for t in templates}) > 1:  # never within a batch (one key)
+        for i, template in enumerate(templates):
+            twins[i] = not refused[i] and any(engine.template_sim(template, templates[k]) >= threshold for k in kept)
+            if not (refused[i] or twins[i]):
+                kept.append(i)
+        return twins
+    bits, version = templates[0].bits, templates[0].version
+    codes = np.frombuffer(b"".join(t.data for t in templates), dtype=np.uint8).reshape(len(templates), -1)
+    match = np.zeros((len(templates), len(templates)), dtype=bool)
+    for start in range(0, len(templates), 64):  # every pair's sim, 64 rows at a time
+        block = codes[start : start + 64, None, :] ^ codes[None, :, :]
+        distance = np.bitwise_count(block).sum(axis=2, dtype=np.int64)
+        match[start : start + 64] = (
+            engine.calibration.sims(1.0 - distance / bits, "template", bits, version) >= threshold
+        )
+    for i in range(len(templates)):
+        if refused[i]:
+            continue
+        twins[i] = bool(kept) and bool(match[i, kept].any())
+        if not twins[i]:
+            kept.append(i)
+    return twins
 
 
 class Enrolment(FaceServiceBase):
@@ -79,67 +115,76 @@ class Enrolment(FaceServiceBase):
     ) -> list[dict[str, Any]]:
         """Bulk enrolment (``openkyc import``): ``(subject id, image, identification)`` items.
 
-        One model lease for the batch, then one transaction for its writes; the duplicate check
-        (when the collection has one) is one batch scan of the index for all the new templates,
-        plus the batch's templates against each other. Each item's answer is ``{"subject_id",
-        "status": "enrolled" | "failed", "code"}``: an image without a usable face, a subject
-        already enrolled or a duplicate fails alone; the others are written.
+        Subjects already in the collection (or named twice in the batch) are answered
+        ``SubjectExists`` first, without the model; then one model lease for the rest, then one
+        transaction for their writes: the duplicate check (when the collection has one) is one
+        batch scan of the index for all the new templates, plus the batch's templates against
+        each other; the subject keys one key-store round; the rows one multi-row INSERT
+        (:class:`~openkyc.biometrics.bulk_rows.BulkSubjects`). Each item's answer is
+        ``{"subject_id", "status": "enrolled" | "failed", "code"}``: an image without a usable
+        face, a subject already enrolled or a duplicate fails alone; the others are written.
         """
         self.data.gate.check(
             Purpose.PROVIDE_FEATURES,
             [DataElement.FACE_IMAGE, DataElement.KEYPOINTS, DataElement.TEMPLATE, DataCategory.IDENTIFICATION],
             app_id=self.app_id,
         )
+        answers: list[dict[str, Any]] = [{"subject_id": sid, "status": "failed", "code": None} for sid, _, _ in items]
         with self.data.transaction() as session:
             collection, _ = self._collection(session, collection_id)
             threshold = self._rule(session, rule_id).compare_threshold
             key = self._key(session, collection.embedder)
-        answers: list[dict[str, Any]] = [{"subject_id": sid, "status": "failed", "code": None} for sid, _, _ in items]
+            there = BulkSubjects(session, self.data.gate, self.data.keyring).enrolled(
+                self.app_id, collection_id, [sid for sid, _, _ in items], purpose=Purpose.PROVIDE_FEATURES
+            )  # early answers; the unique constraint decides under concurrency
+        todo: list[int] = []
+        for i, (subject_id, _, _) in enumerate(items):
+            if subject_id in there:
+                answers[i]["code"] = SubjectExists.code
+            else:
+                there.add(subject_id)
+                todo.append(i)
         made: list[tuple[int, FaceTemplate]] = []
         with self.models.lease() as models:
             engine = models.face_engine(collection.embedder)
-            for i, (_, image, _) in enumerate(items):
+            for i in todo:
                 try:
-                    made.append((i, engine.enrol(image, key, require_single=True).template))
+                    made.append((i, engine.enrol(items[i][1], key, require_single=True).template))
                 except OpenKYCError as exc:
                     answers[i]["code"] = exc.error_code
+        if not made:
+            return answers
         with self.data.transaction() as session:
             repo = self._repo(session)
-            if collection.duplicate_check and made:
+            if collection.duplicate_check:
                 lock_collection(session, collection_id)
                 self.index.sync(session, repo, self.app_id)
                 found = self._search(engine, collection_id, [{t.key_id: t} for _, t in made], 1)
-                kept: list[tuple[int, FaceTemplate]] = []
-                for (i, template), hits in zip(made, found, strict=True):
-                    twin = any(engine.template_sim(template, t) >= threshold for _, t in kept)
-                    if twin or any(sim >= threshold for _, sim in hits):
+                known = [any(sim >= threshold for _, sim in hits) for hits in found]
+                twins = batch_twins(engine, [t for _, t in made], known, threshold)
+                for (i, _), old, twin in zip(made, known, twins, strict=True):
+                    if old or twin:
                         answers[i]["code"] = DuplicateSubject.code
-                    else:
-                        kept.append((i, template))
-                made = kept
+                made = [m for m, old, twin in zip(made, known, twins, strict=True) if not (old or twin)]
+            else:
+                self._still_there(session, collection_id, exclusive=False)
             now = self.data.clock()
-            # every new subject's key in one key-store transaction, not one each
+            # every new subject's key in one key-store round, every row in one INSERT
             subject_keys = subject_keys_for(session).for_subjects(self.app_id, [items[i][0] for i, _ in made])
-            for i, template in made:
-                subject_id, _, identification = items[i]
-                try:
-                    repo.add(
-                        self.app_id,
-                        collection_id,
-                        subject_id,
-                        template=template.to_bytes(),
-                        template_version=template.version,
-                        key_id=key.key_id,
-                        identification=identification or None,
-                        image_blob_id=None,
-                        now=now,
-                        purpose=Purpose.PROVIDE_FEATURES,
-                        subject_key=subject_keys[subject_id],
-                    )
-                except SubjectExists as exc:
-                    answers[i]["code"] = exc.error_code
-                    continue
-                answers[i].update(status="enrolled")
+            written = BulkSubjects(session, self.data.gate, self.data.keyring).add_many(
+                self.app_id,
+                collection_id,
+                [(items[i][0], t.to_bytes(), t.version, items[i][2] or None) for i, t in made],
+                key_id=key.key_id,  # the app key (rotation and retirement work on it), not the sub-key
+                subject_keys=subject_keys,
+                now=now,
+                purpose=Purpose.PROVIDE_FEATURES,
+            )
+            for (i, _), ok in zip(made, written, strict=True):
+                if ok:
+                    answers[i]["status"] = "enrolled"
+                else:
+                    answers[i]["code"] = SubjectExists.code
         return answers
 
     def delete_subject(self, collection_id: str, subject_id: str) -> dict[str, Any]:

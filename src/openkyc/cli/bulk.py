@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ import typer
 from openkyc.cli.common import ID_MAX, ID_MIN, DataDirOption, JsonOption, emit, fail, load_settings, stderr_console
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-SUBJECT_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")  # as the API's subject_id
+SUBJECT_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")  # as the API's subject_id (whole id: fullmatch)
 IDENTIFICATION_COLUMNS = ("name", "id_number", "date_of_birth", "address", "country")
+
+PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
 
 Item = tuple[str, Path, dict[str, Any] | None]
 
@@ -42,9 +45,10 @@ def _items(source: Path) -> list[Item]:
     if rows and not {"subject_id", "image"} <= set(rows[0]):
         raise fail("the CSV needs the columns subject_id and image", "InvalidParameterValue.ImportFile")
     items: list[Item] = []
-    for row in rows:
+    for row in rows:  # a short row has None in its missing columns: that item fails alone, later
         ident = {c: row[c] for c in IDENTIFICATION_COLUMNS if row.get(c)}
-        items.append((row["subject_id"], source.parent / row["image"], ident or None))
+        image = row.get("image") or ""
+        items.append((row.get("subject_id") or "", source.parent / image if image else source.parent, ident or None))
     return items
 
 
@@ -68,11 +72,6 @@ def import_subjects(
     from openkyc.runtime import Runtime
 
     items = _items(source)
-    bad = [i for i, (sid, _, _) in enumerate(items) if not SUBJECT_ID.match(sid)]
-    if bad:
-        raise fail(
-            f"item {bad[0] + 1}: a subject id is 1-128 of A-Z a-z 0-9 _ . : -", "InvalidParameterValue.SubjectId"
-        )
     settings = load_settings(data_dir)
     if settings.master_key is None and not settings.resolved_master_key_file.exists():
         raise fail("no master key found: run `openkyc init` first", "FailedOperation.NotInitialised")
@@ -96,14 +95,19 @@ def import_subjects(
                 loaded: list[tuple[str, bytes, dict[str, Any] | None]] = []
                 unreadable: list[int] = []
                 for offset, (sid, path, ident) in enumerate(chunk):
-                    try:
-                        loaded.append((sid, path.read_bytes(), ident))
-                    except OSError:
+                    code = None if SUBJECT_ID.fullmatch(sid) else "InvalidParameterValue.SubjectId"
+                    if code is None:
+                        try:
+                            loaded.append((sid, path.read_bytes(), ident))
+                        except OSError:  # missing, a folder, unreadable
+                            code = "InvalidParameterValue.FileNotFound"
+                    if code is not None:
                         unreadable.append(offset)
-                        failures.append({"item": position + offset + 1, "code": "InvalidParameterValue.FileNotFound"})
+                        failures.append({"item": position + offset + 1, "code": code})
                 answers = service.enrol_many(collection_id, loaded, rule_id) if loaded else []
                 counts["failed"] += len(unreadable)
-                kept = [o for o in range(len(chunk)) if o not in unreadable]
+                skipped = set(unreadable)
+                kept = [o for o in range(len(chunk)) if o not in skipped]
                 for offset, answer in zip(kept, answers, strict=True):
                     counts[answer["status"]] += 1
                     if answer["status"] != "enrolled":
@@ -111,15 +115,37 @@ def import_subjects(
                 position += len(chunk)
                 advance(len(chunk))
 
-        if as_json or not stderr_console().is_terminal:
-            run(lambda _: None)
+        if not stderr_console().is_terminal:  # logs, pipes: a line every PROGRESS_EVERY seconds instead of a bar
+            done, last = [0], [time.perf_counter()]
+
+            def line(n: int) -> None:
+                done[0] += n
+                now = time.perf_counter()
+                if now - last[0] >= PROGRESS_EVERY and done[0] < len(items):
+                    last[0] = now
+                    rate = done[0] / (now - started)
+                    stderr_console().print(f"enrolling: {done[0]} of {len(items)} ({rate:.1f} a second)")
+
+            run(line)
         else:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            columns = (TextColumn("enrolling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            columns = (
+                TextColumn("enrolling"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+            )
             with Progress(*columns, console=stderr_console(), transient=True) as bar:
-                task = bar.add_task("enrolling", total=len(items))
-                run(lambda n: bar.advance(task, n))
+                task = bar.add_task("enrolling", total=len(items), rate="")
+
+                def step(n: int) -> None:
+                    bar.advance(task, n)
+                    rate = bar.tasks[0].completed / max(time.perf_counter() - started, 1e-9)
+                    bar.update(task, rate=f"{rate:.1f}/s")
+
+                run(step)
     finally:
         runtime.close()
     seconds = time.perf_counter() - started
@@ -129,11 +155,19 @@ def import_subjects(
         **counts,
         "seconds": round(seconds, 2),
         "per_second": round(len(items) / seconds, 2) if seconds else None,
-        "failures": failures,  # item numbers (1-based, in folder or CSV order) and error codes only
+        "failures": sorted(
+            failures, key=lambda f: int(f["item"])
+        ),  # item numbers (1-based, in folder or CSV order) and error codes only
     }
 
     def human(payload: dict[str, Any]) -> None:
-        typer.echo(f"enrolled {payload['enrolled']} of {payload['items']} in {payload['seconds']} s")
+        typer.echo(
+            f"enrolled {payload['enrolled']} of {payload['items']}, failed {payload['failed']}, "
+            f"in {payload['seconds']} s ({payload['per_second']} a second)"
+        )
+        by_code = Counter(str(failure["code"]) for failure in payload["failures"])
+        for code, count in by_code.most_common():
+            typer.echo(f"  {count} x {code}")
         for failure in payload["failures"]:
             typer.echo(f"  item {failure['item']}: {failure['code']}")
 

@@ -31,9 +31,9 @@ import logging
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import BigInteger, Engine, LargeBinary, String, delete, event, func, select
+from sqlalchemy import BigInteger, Engine, LargeBinary, String, Table, delete, event, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -235,13 +235,14 @@ class SubjectKeys:
         if not missing:
             return out
         made: dict[str, SealingKey] = {}
-        rows: list[StoredKey] = []
+        rows: list[dict[str, Any]] = []
+        columns = ("id", "owner_ref", "app_id", "wrapped_key", "wrapped_by", "created_at", "expires_at")
         for subject_id in missing:
             made[subject_id], row = self._made(app_id, "sk-", refs[subject_id], None)
-            rows.append(row)
-        try:
+            rows.append({name: getattr(row, name) for name in columns})
+        try:  # one multi-row INSERT (Core: no ORM unit of work for thousands of rows)
             with db.transaction(self._sessions) as session:
-                session.add_all(rows)
+                session.execute(insert(cast(Table, StoredKey.__table__)), rows)
         except IntegrityError:  # another process created one of them first: one at a time
             made = {subject_id: self.for_subject(app_id, subject_id) for subject_id in missing}
         out.update(made)
