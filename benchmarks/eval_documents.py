@@ -14,7 +14,9 @@ Sets:
 For each row and each reader (``openkyc`` and, when installed, ``passporteye`` with Debian's
 ``tesseract-ocr``): ``found`` (an MRZ came back), ``exact`` (every MRZ field equal to the truth),
 ``valid`` (the reader called it valid), ``exact_valid`` (both) and ``false_valid`` (called valid
-while a field is wrong; must be 0). Printed as one JSON document.
+while a field is wrong that the answer does not list as unconfirmed; must be 0), and apart from it
+``unconfirmed_wrong`` (called valid, wrong only in fields the answer lists in ``unconfirmed_fields``:
+the MRV optional data, a MyKad or NIK number, which nothing can vouch for). Printed as one JSON document.
 """
 
 from __future__ import annotations
@@ -73,24 +75,28 @@ def comparable(fields: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+Reading = tuple[dict[str, str] | None, bool, list[str], tuple[str, ...]]
+"""Fields compared (None: no MRZ), called valid, lines read and reasons, fields the answer calls unconfirmed."""
+
 OPENKYC: dict[str, DocumentReader] = {}
 """The reader made by :func:`openkyc_reader` (ID cards are read with it directly)."""
 
 
-def openkyc_reader(threads: int) -> Callable[[np.ndarray, bytes], tuple[dict[str, str] | None, bool, list[str]]]:
+def openkyc_reader(threads: int) -> Callable[[np.ndarray, bytes], Reading]:
     reader = OPENKYC["reader"] = DocumentReader.default(num_threads=threads, portrait=False)
 
-    def read(image: np.ndarray, jpeg: bytes) -> tuple[dict[str, str] | None, bool, list[str]]:
+    def read(image: np.ndarray, jpeg: bytes) -> Reading:
         result = reader.read(image, today=TODAY)
         if result.mrz is None:
-            return None, False, []
+            return None, False, [], ()
         why = [f"{field}:{reason}" for field, reason in result.mrz.invalid]
-        return comparable(result.mrz.fields), result.mrz.valid, [*result.mrz.lines, *why]
+        lines = [*result.mrz.lines, *why]
+        return comparable(result.mrz.fields), result.mrz.valid, lines, result.mrz.unconfirmed_fields
 
     return read
 
 
-def passporteye_reader() -> Callable[[np.ndarray, bytes], tuple[dict[str, str] | None, bool, list[str]]] | None:
+def passporteye_reader() -> Callable[[np.ndarray, bytes], Reading] | None:
     try:
         from passporteye import read_mrz
     except ImportError:
@@ -100,13 +106,13 @@ def passporteye_reader() -> Callable[[np.ndarray, bytes], tuple[dict[str, str] |
     if shutil.which("tesseract") is None:
         return None
 
-    def read(image: np.ndarray, jpeg: bytes) -> tuple[dict[str, str] | None, bool, list[str]]:
+    def read(image: np.ndarray, jpeg: bytes) -> Reading:
         try:
             mrz = read_mrz(io.BytesIO(jpeg))
         except Exception:  # PassportEye raises on images it cannot handle: count as not found
-            return None, False, []
+            return None, False, [], (), ()
         if mrz is None or mrz.mrz_type is None:
-            return None, False, []
+            return None, False, [], ()
         d = mrz.to_dict()
         optional = d.get("personal_number") or d.get("optional1") or ""
         fields = {
@@ -120,7 +126,7 @@ def passporteye_reader() -> Callable[[np.ndarray, bytes], tuple[dict[str, str] |
             "given_names": d.get("names", ""),
             "optional_data": optional,
         }
-        return comparable(fields), bool(mrz.valid), []
+        return comparable(fields), bool(mrz.valid), [], ()
 
     return read
 
@@ -128,14 +134,14 @@ def passporteye_reader() -> Callable[[np.ndarray, bytes], tuple[dict[str, str] |
 class Tally:
     def __init__(self) -> None:
         self.n = self.found = self.exact = self.valid = self.exact_valid = self.false_valid = self.lines_exact = 0
+        self.unconfirmed_wrong = 0
         self.seconds = 0.0
         self.misses: list[dict[str, Any]] = []
 
-    def add(
-        self, truth: dict[str, str], lines: list[str], got: tuple[dict[str, str] | None, bool, list[str]], s: float
-    ) -> None:
-        fields, valid, read_lines = got
+    def add(self, truth: dict[str, str], lines: list[str], got: Reading, s: float) -> None:
+        fields, valid, read_lines, unconfirmed = got
         exact = fields is not None and fields == truth
+        excused = valid and not exact and unconfirmed_wrong(truth, fields, unconfirmed)
         self.n += 1
         self.seconds += s
         self.found += fields is not None
@@ -143,7 +149,8 @@ class Tally:
         self.lines_exact += read_lines[: len(lines)] == lines
         self.valid += valid
         self.exact_valid += exact and valid
-        self.false_valid += valid and not exact
+        self.false_valid += valid and not exact and not excused
+        self.unconfirmed_wrong += excused
         if not (exact and valid) and len(self.misses) < 8:
             wrong = [] if fields is None else [k for k in KEYS if fields.get(k) != truth.get(k)]
             miss = {"found": fields is not None, "valid": valid, "wrong_fields": wrong}
@@ -159,6 +166,7 @@ class Tally:
             "valid": round(self.valid / n, 3),
             "exact_valid": round(self.exact_valid / n, 3),
             "false_valid": self.false_valid,
+            "unconfirmed_wrong": self.unconfirmed_wrong,
             "seconds_per_document": round(self.seconds / n, 3),
         }
         if lines:
@@ -311,9 +319,21 @@ def _evaluate(
     return outcome
 
 
-def _outcome(truth: dict[str, str], got: tuple[dict[str, str] | None, bool, list[str]], cpu: float) -> dict[str, Any]:
-    fields, valid, _ = got
-    return {"found": fields is not None, "exact": fields == truth, "valid": valid, "cpu_s": round(cpu, 2)}
+def _outcome(truth: dict[str, str], got: Reading, cpu: float) -> dict[str, Any]:
+    fields, valid, _, unconfirmed = got
+    exact = fields == truth
+    out = {"found": fields is not None, "exact": exact, "valid": valid, "cpu_s": round(cpu, 2)}
+    out["unconfirmed"] = list(unconfirmed)
+    out["unconfirmed_wrong"] = bool(valid and not exact and unconfirmed_wrong(truth, fields, unconfirmed))
+    return out
+
+
+def unconfirmed_wrong(truth: dict[str, str], fields: dict[str, str] | None, unconfirmed: tuple[str, ...]) -> bool:
+    """Whether every wrong field of a reading is one the answer calls unconfirmed (and one is wrong)."""
+    if fields is None:
+        return False
+    wrong = {key for key in truth.keys() | fields.keys() if fields.get(key) != truth.get(key)}
+    return bool(wrong) and wrong <= set(unconfirmed)
 
 
 def card_truth(number: str, document_type: str) -> dict[str, str]:
@@ -329,7 +349,7 @@ def _evaluate_card(readers: dict[str, Any], tallies: dict[str, Tally], card: Any
     seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     number = result.fields.get("document_number")
     fields = None if result.document_type is None else card_truth(number or "", result.document_type)
-    got = (fields, result.code == "Success", [])
+    got = (fields, result.code == "Success", [], result.unconfirmed_fields)
     tallies["openkyc"].add(truth, [], got, seconds)
     return {"openkyc": _outcome(truth, got, cpu_s)}
 
@@ -346,25 +366,28 @@ def summarise(paths: list[Path]) -> str:
                     continue
                 got = record[name]
                 c = row.setdefault(
-                    name, {"n": 0, "found": 0, "exact": 0, "valid": 0, "exact_valid": 0, "fv": 0, "cpu": []}
+                    name, {"n": 0, "found": 0, "exact": 0, "valid": 0, "exact_valid": 0, "fv": 0, "uw": 0, "cpu": []}
                 )
+                excused = bool(got.get("unconfirmed_wrong"))  # absent in logs of runs before the field existed
                 c["n"] += 1
                 c["found"] += got["found"]
                 c["exact"] += got["exact"]
                 c["valid"] += got["valid"]
                 c["exact_valid"] += got["exact"] and got["valid"]
-                c["fv"] += got["valid"] and not got["exact"]
+                c["fv"] += got["valid"] and not got["exact"] and not excused
+                c["uw"] += excused
                 c["cpu"].append(got["cpu_s"])
     out = [
-        "| condition | strength | reader | n | found | exact | valid | exact and valid | false valid | CPU s median |"
+        "| condition | strength | reader | n | found | exact | valid | exact and valid | false valid "
+        "| valid, wrong only where unconfirmed | CPU s median |"
     ]
-    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for (condition, strength), row in counts.items():
         for name, c in row.items():
             median = sorted(c["cpu"])[len(c["cpu"]) // 2]
             out.append(
                 f"| {condition} | {strength} | {name} | {c['n']} | {c['found']} | {c['exact']} | {c['valid']} "
-                f"| {c['exact_valid']} | {c['fv']} | {median} |"
+                f"| {c['exact_valid']} | {c['fv']} | {c['uw']} | {median} |"
             )
     return "\n".join(out) + "\n"
 

@@ -130,22 +130,3 @@ def test_6_for_g_in_a_document_number_is_never_valid_without_confirmation() -> N
     doubt = {(1, 1): (("G", 0.08),)}
     result = parse_mrz(wrong, today=TODAY, confidences=_confident(wrong), alternatives=_evidence(wrong, doubt))
     assert not result.valid and ("document_number", "low_confidence") in result.invalid
-
-
-def test_an_unchecked_lookalike_in_visa_optional_data_is_unconfirmed_when_doubted() -> None:
-    """MRV optional data sits under no check digit: ``O/0``, ``2/Z``, ``5/S``, ``8/B`` are as blind
-    there as ``6/G`` elsewhere, so a doubt about any of them leaves the reading unconfirmed."""
-    visa = ["V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "L8988901C4XXX4009078F96121092OB5<<<<"]
-    clean = parse_mrz(visa, today=TODAY, confidences=_confident(visa), alternatives=_evidence(visa, {}))
-    assert clean.format == "MRVB" and clean.checks_pass and clean.valid
-    assert visa[1][28:32] == "2OB5"
-    for index, lookalike in ((28, "Z"), (29, "0"), (30, "8"), (31, "S")):
-        doubt = {(1, index): ((lookalike, 0.05),)}
-        result = parse_mrz(visa, today=TODAY, confidences=_confident(visa), alternatives=_evidence(visa, doubt))
-        assert result.checks_pass and not result.valid, (index, lookalike)
-        assert ("optional_data", "low_confidence") in result.invalid
-    # a look-alike the recogniser barely considered, or a character that is no look-alike, does not block it
-    other = {(1, 28): (("9", 0.05),)}
-    assert parse_mrz(visa, today=TODAY, confidences=_confident(visa), alternatives=_evidence(visa, other)).valid
-    faint = {(1, 29): (("0", 0.001),)}
-    assert parse_mrz(visa, today=TODAY, confidences=_confident(visa), alternatives=_evidence(visa, faint)).valid

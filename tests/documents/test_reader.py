@@ -120,3 +120,7 @@ def test_specimens_match_ground_truth(reader: Any, specimens: Path) -> None:
                 got = got[2:].replace("-", "")
             assert got == value, (item["image"], name)
         assert result.portrait is not None, item["image"]  # every specimen with an MRZ shows its holder
+        # the MRV-A's optional data (6ZE184226B) is under no check digit and not printed: unconfirmed
+        unchecked = ("optional_data",) if item["image"] == "mrva.jpg" else ()
+        assert result.unconfirmed_fields == result.mrz.unconfirmed_fields == unchecked, item["image"]
+        assert ("optional_data", "low_confidence") not in result.mrz.invalid, item["image"]

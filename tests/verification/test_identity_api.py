@@ -38,6 +38,7 @@ def test_ocr_reads_a_specimen_passport(tenant: Any, specimens: tuple[Path, dict[
     assert body["mrz"]["valid"] is True
     assert body["fields"]["document_number"] == "L898902C3"
     assert body["rule_type"] == "TD3" and body["portrait"] is not None
+    assert body["unconfirmed_fields"] == body["mrz"]["unconfirmed_fields"] == []  # all under check digits
 
 
 def test_ocr_rule_decides_accepted_types(tenant: Any, specimens: tuple[Path, dict[str, Any]]) -> None:

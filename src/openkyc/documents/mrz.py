@@ -16,13 +16,7 @@ from typing import Any
 
 from openkyc.documents import checkdigits
 from openkyc.documents.codes import is_known_state
-from openkyc.documents.mrzcorrect import (
-    ALTERNATIVES,
-    BLIND_LOOKALIKES,
-    Correction,
-    checked_positions,
-    guided_corrections,
-)
+from openkyc.documents.mrzcorrect import BLIND_LOOKALIKES, Correction, checked_positions, guided_corrections
 from openkyc.documents.mrzlayout import FORMATS, FieldSpec, Layout, detect_format
 from openkyc.documents.ocr import Alternatives
 
@@ -79,6 +73,10 @@ class MrzResult:
     """Fields the visual zone prints differently (set by the reader after the cross-check)."""
     viz_checked: tuple[str, ...] = field(default=())
     """Fields found in the visual zone and compared (agreeing or not)."""
+    unconfirmed_fields: tuple[str, ...] = field(default=())
+    """Alphanumeric fields read but vouched for by nothing: under no check digit (the MRV optional data)
+    and not printed alike in the visual zone. They do not count towards ``valid``; a client that relies
+    on one must confirm it otherwise."""
 
     @property
     def checks_pass(self) -> bool:
@@ -87,7 +85,9 @@ class MrzResult:
 
     @property
     def valid(self) -> bool:
-        """Right as far as can be told: checks hold, known state codes, no unconfirmed blind look-alike, VIZ agrees."""
+        """Right as far as can be told: checks hold, known state codes, no unconfirmed blind look-alike, VIZ agrees.
+
+        Fields in :attr:`unconfirmed_fields` are outside this verdict (nothing can vouch for them)."""
         return self.checks_pass and not self.invalid
 
     @property
@@ -121,6 +121,7 @@ class MrzResult:
             "unknown_state_codes": list(self.unknown_state_codes),
             "corrections": [c.as_dict() for c in self.corrections],
             "visual_zone": {"checked": list(self.viz_checked), "mismatches": list(self.viz_mismatches)},
+            "unconfirmed_fields": list(self.unconfirmed_fields),
             "invalid": [{"field": name, "reason": reason} for name, reason in self.invalid],
         }
 
@@ -264,6 +265,7 @@ def parse_mrz(
                 [*unconfirmed_characters(fixed, layout, confidences, min_blind_confidence, alternatives), *sorted(weak)]
             )
         ),
+        unconfirmed_fields=unchecked_fields(fixed, layout),
     )
 
 
@@ -326,8 +328,10 @@ def unconfirmed_characters(
     """(field, index) of alphanumeric characters the check digits cannot vouch for, read below ``minimum``.
 
     Those are characters with a look-alike of the same check value (``6/G``, ``8/S``, ``0/U``, ``1/L``,
-    ``F/P``) in fields under a check digit, and every character of an alphanumeric field under none
-    (the MRV optional data).
+    ``F/P``) in fields under a check digit. A field under no check digit at all (the MRV optional
+    data) is not judged character by character: a misreading there can be confident (``0`` for ``O``
+    at 0.9 and more, no look-alike weighed), so the whole field is reported by
+    :func:`unchecked_fields` instead and left out of ``valid``.
     """
     if confidences is None:
         return []
@@ -338,17 +342,30 @@ def unconfirmed_characters(
             continue
         for i in range(spec.start, spec.end):
             char = lines[spec.line][i]
-            if char == "<" or ((spec.line, i) in covered and char not in BLIND_LOOKALIKES):
+            if char == "<" or (spec.line, i) not in covered or char not in BLIND_LOOKALIKES:
                 continue
             conf = _confidence(confidences, spec.line, i)
-            # under no check digit every look-alike is blind (``O/0``, ``2/Z`` as much as ``6/G``)
-            lookalikes = BLIND_LOOKALIKES.get(char, "")
-            if (spec.line, i) not in covered:
-                lookalikes += ALTERNATIVES.get(char, "")
-            blind = max((_alternative(alternatives, spec.line, i, c) for c in lookalikes), default=0.0)
+            blind = max((_alternative(alternatives, spec.line, i, c) for c in BLIND_LOOKALIKES[char]), default=0.0)
             if conf < minimum or blind >= MAX_BLIND_ALTERNATIVE:
                 out.append((spec.name, i - spec.start))
     return out
+
+
+def unchecked_fields(lines: Sequence[str], layout: Layout) -> tuple[str, ...]:
+    """Alphanumeric fields with a character under no check digit, not empty: what no check can vouch for.
+
+    Only the MRV-A/B optional data (no composite check digit on a visa); TD1, TD2 and TD3 put every
+    alphanumeric character under the composite. The reader removes a field the visual zone prints alike.
+    """
+    covered = checked_positions(layout)
+    out = []
+    for spec in layout.fields:
+        if spec.char_class != "X":
+            continue
+        spots = [i for i in range(spec.start, spec.end) if (spec.line, i) not in covered]
+        if any(lines[spec.line][i] != "<" for i in spots):
+            out.append(spec.name)
+    return tuple(out)
 
 
 def _confidence(confidences: Sequence[Sequence[float]] | None, line: int, index: int) -> float:

@@ -80,6 +80,9 @@ class DocumentResult:
     warnings: tuple[str, ...] = ()
     portrait: Portrait | None = None
     mrz_box: tuple[float, float, float, float] | None = None
+    unconfirmed_fields: tuple[str, ...] = ()
+    """Fields read but vouched for by no check digit nor the visual zone (the MRV optional data, a MyKad
+    or NIK number): outside the verdict ``code``; confirm them otherwise before relying on them."""
 
     def __repr__(self) -> str:
         return (
@@ -96,6 +99,7 @@ class DocumentResult:
             "fields": dict(self.fields),
             "mrz": None if self.mrz is None else self.mrz.as_dict(),
             "warnings": list(self.warnings),
+            "unconfirmed_fields": list(self.unconfirmed_fields),
             "portrait": None
             if self.portrait is None
             else {"box": self.portrait.box.as_list(), "score": round(self.portrait.score, 3)},
@@ -178,13 +182,16 @@ class DocumentReader:
             mrz = finding.result
             code = SUCCESS if mrz.valid else MrzCheckFailed.code if not mrz.checks_pass else MrzNotVerified.code
             kind = _MRZ_TYPES.get(mrz.fields["document_code"][:1], "ID_CARD")
+            common["unconfirmed_fields"] = mrz.unconfirmed_fields
             return DocumentResult(code, kind, dict(mrz.fields), mrz, mrz_box=band, **common)
         if not lines:
             return DocumentResult(DocumentNotFound.code, None, **common)
         card = self._card(lines) if card is None else card
         if card is None:
             return DocumentResult(DocumentUnrecognized.code, None, **common)
-        return DocumentResult(SUCCESS, card.document_type, dict(card.fields), **common)
+        return DocumentResult(
+            SUCCESS, card.document_type, dict(card.fields), unconfirmed_fields=card.unconfirmed_fields, **common
+        )
 
     def _card(self, lines: list[TextLine]) -> CardMatch | None:
         """The ID-card template the lines match, top to bottom, left to right (None: none matches)."""
@@ -248,6 +255,9 @@ class DocumentReader:
             viz_mismatches=check.mismatches,
             viz_checked=check.found,
             unconfirmed=tuple(u for u in finding.result.unconfirmed if u not in check.confirmed),
+            unconfirmed_fields=tuple(
+                f for f in finding.result.unconfirmed_fields if not check.prints(finding.result, f)
+            ),
         )
         return replace(finding, result=result)
 

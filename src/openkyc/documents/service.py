@@ -66,6 +66,7 @@ def judge(result: DocumentResult, rule: RuleConfig, today: date) -> tuple[str, d
         "corrections": [c.as_dict() for c in mrz.corrections] if mrz is not None else [],
         "mrz_valid": mrz.valid if mrz is not None else None,
         "mrz_invalid": [{"field": f, "reason": r} for f, r in mrz.invalid] if mrz is not None else [],
+        "unconfirmed_fields": list(result.unconfirmed_fields),
     }
     if result.code != "Success":
         return result.code, details

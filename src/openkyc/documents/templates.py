@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from openkyc.documents.validators import VALIDATORS
+from openkyc.documents.validators import CHECK_DIGITS, VALIDATORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,8 @@ class CardMatch:
     document_type: str
     fields: dict[str, str] = field(default_factory=dict)
     failed_validators: tuple[str, ...] = ()
+    unconfirmed_fields: tuple[str, ...] = ()
+    """``document_number`` when no check digit vouches for it (MyKad, NIK, a generic card)."""
 
     def __repr__(self) -> str:
         return f"CardMatch(document_type={self.document_type!r}, fields=<{len(self.fields)} masked>)"
@@ -138,4 +140,9 @@ def _apply(template: CardTemplate, text: str) -> CardMatch | None:
             failed.append(rule.name)
             continue
         fields[rule.name] = value
-    return CardMatch(template.document_type, fields, tuple(failed))
+    unconfirmed = tuple(
+        rule.name
+        for rule in template.fields
+        if rule.name == "document_number" and rule.name in fields and not CHECK_DIGITS & set(rule.validators)
+    )
+    return CardMatch(template.document_type, fields, tuple(failed), unconfirmed)

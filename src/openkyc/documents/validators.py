@@ -20,9 +20,15 @@ class Validation:
     derived: dict[str, str] = field(default_factory=dict)
 
 
-def validator(name: str) -> Callable[[Validator], Validator]:
+CHECK_DIGITS: set[str] = set()
+"""Validators that verify a check digit or letter: a value they pass has every character vouched for."""
+
+
+def validator(name: str, *, check_digit: bool = False) -> Callable[[Validator], Validator]:
     def register(func: Validator) -> Validator:
         VALIDATORS[name] = func
+        if check_digit:
+            CHECK_DIGITS.add(name)
         return func
 
     return register
@@ -40,7 +46,7 @@ def _century(yy: int, today: date | None = None) -> int:
     return 2000 + yy if 2000 + yy <= today.year else 1900 + yy
 
 
-@validator("hkid_check_digit")
+@validator("hkid_check_digit", check_digit=True)
 def hkid_check_digit(value: str) -> Validation:
     """Hong Kong identity card: 1-2 letters, 6 digits, check digit (0-9 or A) modulo 11."""
     clean = value.replace("(", "").replace(")", "").replace(" ", "").upper()
@@ -66,7 +72,10 @@ MYKAD_PLACES = frozenset(
 
 @validator("mykad")
 def mykad(value: str) -> Validation:
-    """Malaysia MyKad number YYMMDD-PB-###G: a real birth date and a known place-of-birth code."""
+    """Malaysia MyKad number YYMMDD-PB-###G: a real birth date and a known place-of-birth code.
+
+    No check digit: a misread digit of the serial ``###G`` (or a date or code misread into another
+    valid one) passes, so the number is reported unconfirmed (``CardMatch.unconfirmed_fields``)."""
     digits = value.replace("-", "").replace(" ", "")
     if len(digits) != 12 or not digits.isdigit():
         return Validation(False)
@@ -81,7 +90,7 @@ def mykad(value: str) -> Validation:
 _NRIC_LETTERS = {"ST": "JZIHGFEDCBA", "FG": "XWUTRQPNMLK"}
 
 
-@validator("nric_check_letter")
+@validator("nric_check_letter", check_digit=True)
 def nric_check_letter(value: str) -> Validation:
     """Singapore NRIC/FIN: prefix S, T, F or G, 7 digits, a check letter (weights 2,7,6,5,4,3,2)."""
     v = value.upper()
@@ -100,7 +109,9 @@ NIK_PROVINCES = frozenset(
 
 @validator("nik")
 def nik(value: str) -> Validation:
-    """Indonesia NIK: 16 digits PPKKCC DDMMYY SSSS, a known province and a birth date (day + 40 for women)."""
+    """Indonesia NIK: 16 digits PPKKCC DDMMYY SSSS, a known province and a birth date (day + 40 for women).
+
+    No check digit: like MyKad, the number is reported unconfirmed."""
     if len(value) != 16 or not value.isdigit() or value[:2] not in NIK_PROVINCES:
         return Validation(False)
     dd, mm, yy = int(value[6:8]), int(value[8:10]), int(value[10:12])

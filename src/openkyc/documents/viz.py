@@ -61,6 +61,11 @@ class VizCheck:
     def __repr__(self) -> str:
         return f"VizCheck(mismatches={list(self.mismatches)}, found={list(self.found)})"
 
+    def prints(self, mrz: MrzResult, name: str) -> bool:
+        """Whether the visual zone prints every character of the MRZ field ``name`` alike."""
+        value = mrz.fields.get(name, "")
+        return bool(value) and all((name, i) in self.confirmed for i in range(len(value)))
+
 
 def transliterate(text: str) -> str:
     """Upper case, ICAO-style transliteration of common Latin letters with marks (``Ü`` -> ``UE``), marks dropped."""
@@ -98,8 +103,11 @@ def _words(texts: Sequence[str]) -> set[str]:
     return {w for t in texts for w in re.findall(r"[A-Z]+", transliterate(t))}
 
 
-def _number_check(number: str, texts: Sequence[str], field: str) -> tuple[str | None, set[int]]:
-    """('agree'|'disagree'|None, indexes confirmed) for an alphanumeric MRZ value against the VIZ."""
+def _number_check(number: str, texts: Sequence[str], checked: bool = True) -> tuple[str | None, set[int]]:
+    """('agree'|'disagree'|None, indexes confirmed) for an alphanumeric MRZ value against the VIZ.
+
+    ``checked``: the value is under a check digit, which has ruled out ``0/O``-type differences; a
+    value under none (the MRV optional data) must be printed character for character."""
     if len(number) < 4:
         return None, set()
     compact = [_compact(t) for t in texts]
@@ -120,7 +128,7 @@ def _number_check(number: str, texts: Sequence[str], field: str) -> tuple[str | 
     # A difference the check digit has ruled out is the VIZ's misreading (its sans-serif 0 and O
     # look alike too); when that is the only kind of difference, the VIZ confirms every position.
     pairs = list(zip(window, number, strict=True))
-    real = [i for i, (a, b) in enumerate(pairs) if a != b and a not in ALTERNATIVES.get(b, "")]
+    real = [i for i, (a, b) in enumerate(pairs) if a != b and not (checked and a in ALTERNATIVES.get(b, ""))]
     if real:
         return "disagree", {i for i, (a, b) in enumerate(pairs) if a == b}
     return "agree", set(range(len(number)))
@@ -176,7 +184,7 @@ def cross_check(mrz: MrzResult, texts: Sequence[str]) -> VizCheck:
     confirmed: set[tuple[str, int]] = set()
     for name in ("document_number", "optional_data", "optional_data_2"):
         value = fields.get(name, "")
-        verdict, indexes = _number_check(value, texts, name)
+        verdict, indexes = _number_check(value, texts, checked=name not in mrz.unconfirmed_fields)
         confirmed.update((name, i) for i in indexes)
         if name == "document_number":
             verdicts[name] = verdict

@@ -41,6 +41,10 @@ class Mrz(Strict):
     unknown_state_codes: list[str]
     corrections: list[Correction]
     visual_zone: VisualZone
+    unconfirmed_fields: list[str] = Field(
+        description="Alphanumeric MRZ fields under no check digit and not printed alike in the visual zone "
+        "(the MRV optional data): read, but outside `valid`."
+    )
     invalid: list[InvalidField]
 
 
@@ -59,6 +63,11 @@ class DocumentStep(Strict):
     expired: bool | None
     corrections: list[Correction]
     mrz_invalid: list[InvalidField]
+    unconfirmed_fields: list[str] = Field(
+        default_factory=list,
+        description="Fields read that no check digit nor the visual zone vouches for (the MRV optional data, "
+        "a MyKad, NIK or generic card number): outside the verdict; confirm them otherwise before relying on them.",
+    )
     age_verified: bool | None = Field(default=None, description="Sent only when the rule sets min_age.")
     sides: int = Field(default=1, description="How many sides of the document were read (2 with document_back_image).")
 
@@ -77,6 +86,10 @@ class DocumentAnswer(Answer):
     corrections: list[Correction] = Field(description="MRZ characters corrected under the check digits.")
     mrz_valid: bool | None = Field(description="Whether every MRZ check digit holds; null without an MRZ.")
     mrz_invalid: list[InvalidField] = Field(description="MRZ fields found invalid: field and reason.")
+    unconfirmed_fields: list[str] = Field(
+        description="Fields read that no check digit nor the visual zone vouches for (the MRV optional data, "
+        "a MyKad, NIK or generic card number): outside the verdict; confirm them otherwise before relying on them."
+    )
     age_verified: bool | None = Field(
         default=None, description="Sent only when the rule sets min_age: the holder is at least that old."
     )
