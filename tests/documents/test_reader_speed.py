@@ -85,3 +85,32 @@ def test_heldout_card_numbers_pass_the_cards_rules(heldout: Any) -> None:
             assert mykad.ok and mykad.derived["birth_date"] == born.isoformat() and mykad.derived["sex"] == sex
             nik = VALIDATORS["nik"](heldout_cards.id_number(rng, born, sex))
             assert nik.ok and nik.derived["birth_date"] == born.isoformat() and nik.derived["sex"] == sex
+
+
+class CountingLines:
+    """A ``LineReader`` that finds the same short lines in any image and reads them as plain words."""
+
+    def __init__(self, quads: list[Quad]) -> None:
+        self.quads, self.detected, self.read = quads, 0, 0
+
+    def detect_lines(self, image: np.ndarray) -> list[Quad]:
+        self.detected += 1
+        return list(self.quads)
+
+    def read_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        self.read += len(crops)
+        return [("Some printed words", 0.9)] * len(crops)
+
+    def recognize(self, image: np.ndarray) -> list[Any]:
+        return []
+
+
+def test_a_second_look_without_an_mrz_reads_no_lines_for_the_card_templates() -> None:
+    from openkyc.documents.reader import DocumentReader
+
+    quads = [_box(100, 60 + 40 * k, 150, 24) for k in range(6)]  # not wide enough for an MRZ line
+    lines = CountingLines(quads)
+    result = DocumentReader(lines).read(np.full((600, 800, 3), 200, np.uint8), today=TODAY)
+    assert result.code == "FailedOperation.DocumentUnrecognized"
+    assert lines.detected == 2  # the photo, then the photo enlarged (a second look)
+    assert lines.read == len(quads)  # read once, for the card templates, on the first look only

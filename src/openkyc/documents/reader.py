@@ -163,7 +163,7 @@ class DocumentReader:
         }
         if _needs_second_look(finding) and not national and isinstance(self.recognizer, LineReader):
             for second in self._second_looks(image):
-                lines2, finding2, _ = self._read_mrz(second, today)
+                lines2, finding2, _ = self._read_mrz(second, today, cards=False)
                 if finding2 is not None and (finding is None or finding2.result.checks_pass):
                     lines, finding, band = lines2, finding2, None
                 if finding is not None and finding.result.checks_pass:
@@ -209,13 +209,14 @@ class DocumentReader:
         return image
 
     def _read_mrz(
-        self, image: npt.NDArray[np.uint8], today: date
+        self, image: npt.NDArray[np.uint8], today: date, *, cards: bool = True
     ) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
         """Lines and MRZ of ``image``: second readings when a check fails, then the visual-zone cross-check.
 
         Also the visual-zone line boxes left unread because the cross-check settled before them.
+        ``cards``: without an MRZ, read the other lines too (for the ID-card templates).
         """
-        lines, finding, rest = self._ocr(image, today)
+        lines, finding, rest = self._ocr(image, today, cards=cards)
         if finding is not None and not finding.result.checks_pass and isinstance(self.recognizer, LineReader):
             finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
         if finding is not None and finding.result.checks_pass:
@@ -265,8 +266,14 @@ class DocumentReader:
         )
         return _Checked(replace(finding, result=result), finding.result, check, texts)
 
-    def _ocr(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
-        """Lines read, the MRZ found among them, and line boxes not read yet (the visual zone)."""
+    def _ocr(
+        self, image: npt.NDArray[np.uint8], today: date, *, cards: bool = True
+    ) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
+        """Lines read, the MRZ found among them, and line boxes not read yet (the visual zone).
+
+        Without an MRZ, the other lines are read for the ID-card templates only with ``cards`` (a
+        second look at the photo keeps its lines only when it finds an MRZ).
+        """
         recognizer = self.recognizer
         if not isinstance(recognizer, LineReader):
             lines = recognizer.recognize(image)
@@ -302,6 +309,8 @@ class DocumentReader:
                 and _aabb(q)[2] <= 0.9 * finding.band[2]
             ]
             return kept, finding, sorted(rest, key=_height, reverse=True)[:MAX_LINES]
+        if not cards:
+            return lines, None, []
         rest = sorted((q for q in quads if q not in read and _aspect(q) <= MAX_MRZ_ASPECT), key=_height, reverse=True)
         return lines + _read(recognizer, image, rest[:MAX_LINES]), None, []
 
