@@ -217,8 +217,6 @@ class DocumentReader:
         ``cards``: without an MRZ, read the other lines too (for the ID-card templates).
         """
         lines, finding, rest = self._ocr(image, today, cards=cards)
-        if finding is not None and not finding.result.checks_pass and isinstance(self.recognizer, LineReader):
-            finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
         if finding is not None and finding.result.checks_pass:
             checked = self._cross_check(finding, lines)
             recognizer = self.recognizer
@@ -286,6 +284,14 @@ class DocumentReader:
         lines = _read(recognizer, image, stacked)
         read = set(stacked)
         finding = find_mrz(lines, today=today)
+        reread: tuple[Quad, ...] = ()
+        if finding is not None and not finding.result.checks_pass:
+            # Second readings of a failing MRZ-shaped stack before any other line: they cost a few
+            # lines each and usually fix a misread character, where the other wide lines can be dozens.
+            finding, reread = (
+                reread_mrz(recognizer, image, finding, today=today, preparations=self.rereads),
+                finding.quads,
+            )
         if finding is None or not finding.result.checks_pass:
             # The MRZ-shaped groups were not it (or only text shaped like it, such as a page behind
             # the document): read the other stacks and the other wide lines too, tallest first, and take the best group.
@@ -297,6 +303,8 @@ class DocumentReader:
             lines += _read(recognizer, image, others)
             read.update(others)
             finding = find_mrz(lines, today=today)
+            if finding is not None and not finding.result.checks_pass and finding.quads != reread:
+                finding = reread_mrz(recognizer, image, finding, today=today, preparations=self.rereads)
         if finding is not None:
             # The visual zone: lines inside the document not read yet (those read are kept), shorter than the MRZ.
             kept = [line for line in lines if _in_document(line.box, finding.band)]
