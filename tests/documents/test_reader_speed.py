@@ -85,3 +85,68 @@ def test_heldout_card_numbers_pass_the_cards_rules(heldout: Any) -> None:
             assert mykad.ok and mykad.derived["birth_date"] == born.isoformat() and mykad.derived["sex"] == sex
             nik = VALIDATORS["nik"](heldout_cards.id_number(rng, born, sex))
             assert nik.ok and nik.derived["birth_date"] == born.isoformat() and nik.derived["sex"] == sex
+
+
+class CountingLines:
+    """A ``LineReader`` that finds the same short lines in any image and reads them as plain words."""
+
+    def __init__(self, quads: list[Quad]) -> None:
+        self.quads, self.detected, self.read = quads, 0, 0
+
+    def detect_lines(self, image: np.ndarray) -> list[Quad]:
+        self.detected += 1
+        return list(self.quads)
+
+    def read_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        self.read += len(crops)
+        return [("Some printed words", 0.9)] * len(crops)
+
+    def recognize(self, image: np.ndarray) -> list[Any]:
+        return []
+
+
+def test_a_second_look_without_an_mrz_reads_no_lines_for_the_card_templates() -> None:
+    from openkyc.documents.reader import DocumentReader
+
+    quads = [_box(100, 60 + 40 * k, 150, 24) for k in range(6)]  # not wide enough for an MRZ line
+    lines = CountingLines(quads)
+    result = DocumentReader(lines).read(np.full((600, 800, 3), 200, np.uint8), today=TODAY)
+    assert result.code == "FailedOperation.DocumentUnrecognized"
+    assert lines.detected == 2  # the photo, then the photo enlarged (a second look)
+    assert lines.read == len(quads)  # read once, for the card templates, on the first look only
+
+
+TD3 = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
+
+
+class MisreadOnce:
+    """A ``LineReader``: an MRZ whose first reading fails a check digit (right when read again), and other wide lines."""
+
+    def __init__(self, quads: list[Quad]) -> None:
+        self.quads, self.mrz_reads, self.others_read = quads, 0, 0
+
+    def detect_lines(self, image: np.ndarray) -> list[Quad]:
+        return list(self.quads)
+
+    def read_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        mrz = [c for c in crops if c.shape[1] / c.shape[0] > 21]  # the MRZ lines, padded or not (others: 20)
+        self.others_read += len(crops) - len(mrz)
+        if mrz:
+            self.mrz_reads += 1
+        second = TD3[1] if self.mrz_reads > 1 else TD3[1].replace("7408122", "7408123")
+        texts = iter([TD3[0], second])
+        return [(next(texts) if c.shape[1] / c.shape[0] > 21 else "SOME WORDS", 0.99) for c in crops]
+
+    def recognize(self, image: np.ndarray) -> list[Any]:
+        return []
+
+
+def test_a_failing_mrz_is_read_again_before_the_other_wide_lines() -> None:
+    from openkyc.documents.reader import DocumentReader
+
+    others = [_box(100, 100 + 40 * k, 400, 20) for k in range(10)]  # far above the document: no visual zone
+    mrz = [_box(100, 1800, 1000, 30), _box(100, 1840, 1000, 30)]
+    lines = MisreadOnce(mrz + others)
+    result = DocumentReader(lines).read(np.full((2000, 1300, 3), 220, np.uint8), today=TODAY)
+    assert result.mrz is not None and result.mrz.checks_pass and result.code == "Success"
+    assert lines.mrz_reads == 2 and lines.others_read == 0

@@ -41,7 +41,7 @@ from openkyc.documents.portrait import Portrait, find_portrait
 from openkyc.documents.quality import WARN_TAMPERING, WarningThresholds, document_warnings
 from openkyc.documents.rectify import brighten, document_quad, enlarge, rectify
 from openkyc.documents.templates import TEMPLATES, CardMatch, CardTemplate, match_templates
-from openkyc.documents.viz import cross_check, tampering_hint
+from openkyc.documents.viz import VizCheck, cross_check, settled, tampering_hint
 from openkyc.errors import (
     DocumentNotFound,
     DocumentUnrecognized,
@@ -157,7 +157,7 @@ class DocumentReader:
 
     def read(self, image: npt.NDArray[np.uint8], *, today: date) -> DocumentResult:
         image = self._check(image)
-        lines, finding = self._read_mrz(image, today)
+        lines, finding, unread = self._read_mrz(image, today)
         band = finding.band if finding is not None else None
         first_lines = lines
         # A national card matched on the first look has no MRZ to look for (a generic match may be a page's labels).
@@ -167,12 +167,13 @@ class DocumentReader:
         }
         if _needs_second_look(finding) and not national and isinstance(self.recognizer, LineReader):
             for second in self._second_looks(image):
-                lines2, finding2 = self._read_mrz(second, today)
+                lines2, finding2, _ = self._read_mrz(second, today, cards=False)
                 if finding2 is not None and (finding is None or finding2.result.checks_pass):
                     lines, finding, band = lines2, finding2, None
                 if finding is not None and finding.result.checks_pass:
                     break
-        boxes = [_aabb(line.box) for line in first_lines]  # in the photo's own coordinates
+        # In the photo's own coordinates: the lines read, and the visual-zone lines left unread once the cross-check settled.
+        boxes = [_aabb(line.box) for line in first_lines] + [_aabb(q) for q in unread]
         warnings = document_warnings(image, text_boxes=boxes, focus_box=band, thresholds=self.thresholds)
         if finding is not None and tampering_hint(finding.result):
             warnings.append(WARN_TAMPERING)
@@ -214,16 +215,28 @@ class DocumentReader:
             return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
         return image
 
-    def _read_mrz(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None]:
-        """Lines and MRZ of ``image``: second readings when a check fails, then the visual-zone cross-check."""
-        lines, finding, rest = self._ocr(image, today)
-        if finding is not None and not finding.result.checks_pass and isinstance(self.recognizer, LineReader):
-            finding = reread_mrz(self.recognizer, image, finding, today=today, preparations=self.rereads)
+    def _read_mrz(
+        self, image: npt.NDArray[np.uint8], today: date, *, cards: bool = True
+    ) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
+        """Lines and MRZ of ``image``: second readings when a check fails, then the visual-zone cross-check.
+
+        Also the visual-zone line boxes left unread because the cross-check settled before them.
+        ``cards``: without an MRZ, read the other lines too (for the ID-card templates).
+        """
+        lines, finding, rest = self._ocr(image, today, cards=cards)
         if finding is not None and finding.result.checks_pass:
-            if rest and isinstance(self.recognizer, LineReader):
-                lines = lines + _read(self.recognizer, image, rest)
-            finding = self._cross_check(finding, lines)
-        return lines, finding
+            checked = self._cross_check(finding, lines)
+            recognizer = self.recognizer
+            while (
+                rest
+                and isinstance(recognizer, LineReader)
+                and not settled(checked.result, checked.check, checked.texts)
+            ):
+                lines = lines + _read(recognizer, image, rest[:VIZ_CHUNK])
+                rest = rest[VIZ_CHUNK:]
+                checked = self._cross_check(finding, lines)
+            finding = checked.finding
+        return lines, finding, rest if finding is not None and finding.result.checks_pass else []
 
     @staticmethod
     def _second_looks(image: npt.NDArray[np.uint8]) -> Iterator[npt.NDArray[np.uint8]]:
@@ -245,7 +258,7 @@ class DocumentReader:
             yield larger
 
     @staticmethod
-    def _cross_check(finding: MrzFinding, lines: list[TextLine]) -> MrzFinding:
+    def _cross_check(finding: MrzFinding, lines: list[TextLine]) -> _Checked:
         """The finding with the visual zone's verdicts (the lines that are not the MRZ's)."""
         mrz_quads = set(finding.quads)
         texts = [line.text for line in lines if line.box not in mrz_quads]
@@ -259,10 +272,16 @@ class DocumentReader:
                 f for f in finding.result.unconfirmed_fields if not check.prints(finding.result, f)
             ),
         )
-        return replace(finding, result=result)
+        return _Checked(replace(finding, result=result), finding.result, check, texts)
 
-    def _ocr(self, image: npt.NDArray[np.uint8], today: date) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
-        """Lines read, the MRZ found among them, and line boxes not read yet (the visual zone)."""
+    def _ocr(
+        self, image: npt.NDArray[np.uint8], today: date, *, cards: bool = True
+    ) -> tuple[list[TextLine], MrzFinding | None, list[Quad]]:
+        """Lines read, the MRZ found among them, and line boxes not read yet (the visual zone).
+
+        Without an MRZ, the other lines are read for the ID-card templates only with ``cards`` (a
+        second look at the photo keeps its lines only when it finds an MRZ).
+        """
         recognizer = self.recognizer
         if not isinstance(recognizer, LineReader):
             lines = recognizer.recognize(image)
@@ -275,6 +294,14 @@ class DocumentReader:
         lines = _read(recognizer, image, stacked)
         read = set(stacked)
         finding = find_mrz(lines, today=today)
+        reread: tuple[Quad, ...] = ()
+        if finding is not None and not finding.result.checks_pass:
+            # Second readings of a failing MRZ-shaped stack before any other line: they cost a few
+            # lines each and usually fix a misread character, where the other wide lines can be dozens.
+            finding, reread = (
+                reread_mrz(recognizer, image, finding, today=today, preparations=self.rereads),
+                finding.quads,
+            )
         if finding is None or not finding.result.checks_pass:
             # The MRZ-shaped groups were not it (or only text shaped like it, such as a page behind
             # the document): read the other stacks and the other wide lines too, tallest first, and take the best group.
@@ -286,6 +313,8 @@ class DocumentReader:
             lines += _read(recognizer, image, others)
             read.update(others)
             finding = find_mrz(lines, today=today)
+            if finding is not None and not finding.result.checks_pass and finding.quads != reread:
+                finding = reread_mrz(recognizer, image, finding, today=today, preparations=self.rereads)
         if finding is not None:
             # The visual zone: lines inside the document not read yet (those read are kept), shorter than the MRZ.
             kept = [line for line in lines if _in_document(line.box, finding.band)]
@@ -298,8 +327,20 @@ class DocumentReader:
                 and _aabb(q)[2] <= 0.9 * finding.band[2]
             ]
             return kept, finding, sorted(rest, key=_height, reverse=True)[:MAX_LINES]
+        if not cards:
+            return lines, None, []
         rest = sorted((q for q in quads if q not in read and _aspect(q) <= MAX_MRZ_ASPECT), key=_height, reverse=True)
         return lines + _read(recognizer, image, rest[:MAX_LINES]), None, []
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A finding after the cross-check (``finding``), the reading before it (``result``), the verdicts and the texts."""
+
+    finding: MrzFinding
+    result: MrzResult
+    check: VizCheck
+    texts: list[str]
 
 
 def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], pad: float = 0.0) -> list[TextLine]:
@@ -308,6 +349,9 @@ def _read(reader: LineReader, image: npt.NDArray[np.uint8], quads: list[Quad], p
 
 
 MAX_LINES = 40
+VIZ_CHUNK = 8
+"""Visual-zone lines are read this many at a time (tallest first) until the cross-check is settled
+(:func:`openkyc.documents.viz.settled`): a document whose every field is found early costs no more lines."""
 """At most this many lines are read in each pass (tallest first): a page of text behind the document costs no more."""
 SMALL_LINE = 24.0
 """MRZ lines lower than this (pixels) are read again from the rectified or enlarged document when they fail."""

@@ -207,6 +207,52 @@ def cross_check(mrz: MrzResult, texts: Sequence[str]) -> VizCheck:
     return VizCheck(mismatches, frozenset(confirmed), found)
 
 
+CROSS_CHECKED = ("document_number", "surname", "given_names", "birth_date", "expiry_date", "sex")
+"""The fields whose visual-zone disagreement makes the MRZ not valid."""
+
+
+def settled(mrz: MrzResult, check: VizCheck, texts: Sequence[str]) -> bool:
+    """Whether reading visual-zone lines beyond ``texts`` could change nothing that makes ``mrz`` valid or not.
+
+    True when nothing disagrees and every cross-checked field that the visual zone can give a verdict
+    is printed exactly as in the MRZ (the number whole, each name part as a word, the dates; the sex
+    agreeing), and every character left unconfirmed lies in a value printed whole. Such agreements
+    stay whatever else is read (a second sex letter only takes the sex verdict back to none), so the
+    lines not read yet could neither add a mismatch nor leave a character unconfirmed.
+    """
+    if check.mismatches:
+        return False
+    fields = mrz.fields
+    compact = [_compact(t) for t in texts]
+    words = _words(texts)
+    printed = printed_dates(texts)
+
+    def whole(name: str) -> bool:
+        value = fields.get(name, "")
+        return isinstance(value, str) and len(value) >= 4 and any(value in c for c in compact)
+
+    if len(fields.get("document_number", "")) >= 4 and not whole("document_number"):
+        return False
+    name_line = mrz.lines[-1] if mrz.format == "TD1" else mrz.lines[0]
+    truncated = not name_line.endswith("<")
+    for name in ("surname", "given_names"):
+        parts = fields.get(name, "").split()
+        if truncated and parts and (name == "given_names" or not fields.get("given_names")):
+            parts = parts[:-1]
+        if any(len(part) >= 3 and part not in words for part in parts):
+            return False
+    for value in (mrz.birth_date, mrz.expiry_date):
+        if value is not None and value.strftime("%y%m%d") not in printed:
+            return False
+    if "sex" not in check.found:
+        return False
+    return all(name in CONFIRMABLE and whole(name) for name, _ in mrz.unconfirmed)
+
+
+CONFIRMABLE = ("document_number", "optional_data", "optional_data_2")
+"""The fields whose characters the visual zone confirms (:func:`cross_check`)."""
+
+
 TAMPERING_FIELDS = ("document_number", "surname", "given_names", "sex")
 """Fields whose visual-zone disagreement with an MRZ that passes its check digits is a tampering hint.
 
