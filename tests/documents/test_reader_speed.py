@@ -16,7 +16,7 @@ import pytest
 
 from openkyc.documents.mrz import parse_mrz
 from openkyc.documents.ocr import Quad, _batches
-from openkyc.documents.reader import MAX_MRZ_ASPECT, _is_wide, mrz_groups
+from openkyc.documents.reader import MAX_MRZ_ASPECT, _is_wide, mrz_groups, viz_order
 from openkyc.documents.validators import VALIDATORS
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -50,6 +50,19 @@ def test_batches_never_pad_a_narrow_crop_to_a_wide_one() -> None:
         widths = [max(ratios[k], 320 / 48) for k in batch]
         assert max(widths) <= 1.15 * min(widths)
     assert len(_batches([10.0] * 13, 320 / 48, 6)) == 3
+
+
+def test_visual_zone_reads_the_sex_letter_then_the_documents_own_lines_first() -> None:
+    band = (100.0, 800.0, 900.0, 70.0)  # the MRZ: x, y, w, h
+    value = _box(300, 500, 200, 31)  # a printed value, across the MRZ's width above it
+    label = _box(300, 470, 200, 23)  # its label: lower
+    letter = _box(600, 560, 30, 30)  # the sex letter: one character
+    behind = _box(0, 300, 70, 34)  # a taller fragment of a page behind, reaching past the document's edge
+    below = _box(300, 880, 200, 33)  # below the MRZ
+    assert viz_order([behind, label, below, value, letter], band) == [letter, value, label, behind, below]
+    # A one-character box outside the document is not taken for the sex letter.
+    stray = _box(0, 500, 30, 30)
+    assert viz_order([stray, label], band) == [label, stray]
 
 
 @pytest.fixture(scope="module")

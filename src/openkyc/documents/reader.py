@@ -227,13 +227,15 @@ class DocumentReader:
         if finding is not None and finding.result.checks_pass:
             checked = self._cross_check(finding, lines)
             recognizer = self.recognizer
+            # The one-character boxes in front (the sex letter) come on top of the first chunk.
+            size = VIZ_CHUNK + next((k for k, q in enumerate(rest) if _aspect(q) > LETTER_ASPECT), len(rest))
             while (
                 rest
                 and isinstance(recognizer, LineReader)
                 and not settled(checked.result, checked.check, checked.texts)
             ):
-                lines = lines + _read(recognizer, image, rest[:VIZ_CHUNK])
-                rest = rest[VIZ_CHUNK:]
+                lines = lines + _read(recognizer, image, rest[:size])
+                rest, size = rest[size:], VIZ_CHUNK
                 checked = self._cross_check(finding, lines)
             finding = checked.finding
         return lines, finding, rest if finding is not None and finding.result.checks_pass else []
@@ -326,7 +328,7 @@ class DocumentReader:
                 and _aspect(q) <= MAX_VIZ_ASPECT
                 and _aabb(q)[2] <= 0.9 * finding.band[2]
             ]
-            return kept, finding, sorted(rest, key=_height, reverse=True)[:MAX_LINES]
+            return kept, finding, viz_order(rest, finding.band)[:MAX_LINES]
         if not cards:
             return lines, None, []
         rest = sorted((q for q in quads if q not in read and _aspect(q) <= MAX_MRZ_ASPECT), key=_height, reverse=True)
@@ -411,6 +413,33 @@ def _in_document(quad: Quad, band: tuple[float, float, float, float]) -> bool:
     bx, by, bw, bh = band
     cx, cy = x + w / 2, y + h / 2
     return bx - 0.15 * bw <= cx <= bx + 1.15 * bw and by - 0.85 * bw <= cy <= by + bh + 0.1 * bw
+
+
+def viz_order(quads: list[Quad], band: tuple[float, float, float, float]) -> list[Quad]:
+    """Visual-zone line boxes in the order they are read: those likeliest to settle the cross-check first.
+
+    First the boxes of one character (the sex letter: the field most often left for last,
+    and a crop that costs no more than any other short one), then the boxes lying wholly across the
+    MRZ's width above it, with a margin of 8 % of that width for perspective (the document's own
+    lines; a page or a table behind the document reaches past its edges), then the rest, each group
+    tallest first (printed values are taller than their labels). The one-character boxes in front
+    are read on top of the first chunk of :data:`VIZ_CHUNK`.
+    """
+    bx, by, bw, _ = band
+    margin = 0.08 * bw
+
+    def rank(quad: Quad) -> tuple[int, float]:
+        x, y, w, h = _aabb(quad)
+        inside = bx - margin <= x and x + w <= bx + bw + margin and y + h <= by + margin
+        if inside and _aspect(quad) <= LETTER_ASPECT:
+            return 0, -_height(quad)
+        return (1 if inside else 2), -_height(quad)
+
+    return sorted(quads, key=rank)
+
+
+LETTER_ASPECT = 1.5
+"""A box at most this much wider than high holds one character (the sex letter)."""
 
 
 def _height(quad: Quad) -> float:
