@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -69,3 +71,33 @@ def test_a_turn_explained_by_the_surroundings_motion_is_not_an_event() -> None:
     # no motion at all of the nose (a yaw change from keypoints alone) passes: nothing explains it away
     event = Event("shake", times[29], times[30], 0.3)
     assert moves_against_surroundings(event, times, {"rel_x": still, "bg_x": still}, 0.5)
+
+
+@pytest.mark.slow
+def test_real_footage_moved_as_a_whole_is_carried_by_its_surroundings(shared_data: Path, detector: object) -> None:
+    """A tune clip, and the same frames shifted as a whole (a screen moved by a hand): its own
+    turns against the background stay its own; the added shift is the surroundings'."""
+    from openkyc.liveness.track import TrackConfig, build_track
+    from openkyc.liveness.video import VideoFrame, VideoLimits, decode_video
+
+    clip = "live-faces-varied/georgeretsi__smirk__skarsgard.mp4"
+    decoded = decode_video((shared_data / clip).read_bytes(), VideoLimits(sample_fps=15, max_frames=30))
+    config = replace(TrackConfig(), min_hist_corr=-1.0)
+    track = build_track(decoded.frames, detector, config=config)  # type: ignore[arg-type]
+    images = [track.image(f) for f in track.faces]
+    rel, bg = face_against_surroundings(images, [f.face for f in track.faces])
+    shifted_frames = []
+    for i, vf in enumerate(decoded.frames):
+        m = np.float32([[1, 0, 2.0 * i], [0, 1, 0]])  # 2 px a frame to the right, 58 px over 30 frames
+        h, w = vf.image.shape[:2]
+        shifted_frames.append(VideoFrame(vf.index, vf.time_s, cv2.warpAffine(vf.image, m, (w, h))))
+    moved = build_track(tuple(shifted_frames), detector, config=config)  # type: ignore[arg-type]
+    rel2, bg2 = face_against_surroundings([moved.image(f) for f in moved.faces], [f.face for f in moved.faces])
+    shift = 0.0  # the added shift in inter-eye distances, as the measure normalises it (per frame pair)
+    for a, b in zip(moved.faces, moved.faces[1:], strict=False):
+        k = a.face.keypoints
+        shift += (
+            2.0 * (b.frame - a.frame) / float(np.hypot(k.left_eye[0] - k.right_eye[0], k.left_eye[1] - k.right_eye[1]))
+        )
+    assert bg2[-1] - bg[-1] == pytest.approx(shift, rel=0.25)
+    assert rel2[-1] == pytest.approx(rel[-1], abs=0.25 * shift)

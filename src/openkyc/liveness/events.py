@@ -24,6 +24,8 @@ keypoints and the image (nod and head turn from the same pose proxies as :mod:`o
   keypoints' own frame-to-frame jitter where that is larger (a small, blurred or three-quarter
   face). The older rule, ``|pose - centred running median|``, followed a slow turn (a ramp has
   its running median at its own value) and found it late or not at all (``pose_rule="median"``).
+  A turn must also move the face against its surroundings (:func:`moves_against_surroundings`,
+  ``turn_own_share``): a hand-held screen moves the replayed face and what is around it together.
 
 For blink, mouth and nod an event is a stretch where the deviation stays at or above ``low`` and
 reaches ``high``; its onset is the time the signal crossed ``low`` (interpolated between the two
@@ -84,7 +86,7 @@ class EventConfig:
     # a head turn must move the face against its surroundings (:mod:`openkyc.liveness.surroundings`):
     # over the event, the nose's own motion must be at least ``turn_own_share`` of its motion
     # (own + carried by the surroundings' rigid motion); 0 disables the rule
-    turn_own_share: float = 0.0
+    turn_own_share: float = 0.7
 
     def of(self, action: str) -> Threshold:
         threshold: Threshold = getattr(self, action)
