@@ -25,7 +25,7 @@ from challenge_schedules import random_fitted, upper_bound
 from openkyc.errors import OpenKYCError
 from openkyc.liveness.challenge import DEFAULT_ACTIONS, ChallengeConfig, Event, verify_schedule
 from openkyc.liveness.checker import LivenessConfig, challenge_limits
-from openkyc.liveness.events import detect_events, raw_measures
+from openkyc.liveness.events import EventConfig, detect_events, raw_measures
 from openkyc.liveness.silent import silent_evidence
 from openkyc.liveness.track import build_track
 from openkyc.liveness.video import decode_video
@@ -163,6 +163,7 @@ def attack_apcer(
     schedules: int,
     seed: int,
     cache: Path | None,
+    events_config: EventConfig | None = None,
 ) -> dict[str, Any]:
     """Random schedules against replays of the split's live clips and photo attacks, per species."""
     if cache is not None and cache.exists():
@@ -177,7 +178,7 @@ def attack_apcer(
     challenge = ChallengeConfig()
     per: dict[str, dict[str, list[dict[str, list[bool]]]]] = defaultdict(lambda: defaultdict(list))
     floor_passed: dict[str, list[bool]] = defaultdict(list)
-    events_config = LivenessConfig().events
+    events_config = events_config or LivenessConfig().events
     for species, source, sig in rows:
         if "raw" in sig:  # events from the cached raw measures, by the current rules
             detected = detect_events(sig["times_ms"], sig["raw"], events_config)

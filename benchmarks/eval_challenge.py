@@ -432,6 +432,12 @@ def main() -> None:
     parser.add_argument("--attack-schedules", type=int, default=100, help="random schedules per attack and kind")
     parser.add_argument("--attack-cache", help="JSON cache of the attacks' measures (read if present)")
     parser.add_argument("--no-rules", action="store_true", help="skip the too-early rule variants")
+    parser.add_argument(
+        "--turn-own-share",
+        type=float,
+        default=EventConfig().turn_own_share,
+        help="a head turn's least own motion against its surroundings (0: the rule off)",
+    )
     args = parser.parse_args()
     labels = load_labels(Path(args.labels))
     cache = Path(args.signals) if args.signals else None
@@ -445,12 +451,12 @@ def main() -> None:
         if cache is not None:
             cache.write_text(json.dumps(data))
     data = {k: v for k, v in data.items() if k in labels}
-    config, challenge = EventConfig(), ChallengeConfig()
+    config, challenge = replace(EventConfig(), turn_own_share=args.turn_own_share), ChallengeConfig()
     report: dict[str, Any] = {
         "clips": {s: sum(1 for k in data if labels[k]["split"] == s) for s in ("tune", "heldout")},
         "labels": str(Path(args.labels).name),
         "match_ms": args.match_ms,
-        "event_config": {a: vars(config.of(a)) for a in ACTIONS},
+        "event_config": {a: vars(config.of(a)) for a in ACTIONS} | {"turn_own_share": config.turn_own_share},
         "detectors": detector_metrics(data, labels, config, args.match_ms),
         "challenge": challenge_metrics(data, labels, config, challenge, args.schedules, args.seed),
         "bpcer_onset_schedules": onset_bpcer(data, labels, config, challenge),
@@ -472,7 +478,7 @@ def main() -> None:
                     and (args.replay_grid or f == "live-faces-varied")
                 ],
                 lambda name: own_actions(by_name[name]) if name in by_name else (),
-                args.attack_split, args.photos, args.attack_schedules, args.seed, cache_path,
+                args.attack_split, args.photos, args.attack_schedules, args.seed, cache_path, config,
             ),
         }  # fmt: skip
     print(json.dumps(report, indent=1))  # noqa: T201

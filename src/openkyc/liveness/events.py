@@ -24,6 +24,8 @@ keypoints and the image (nod and head turn from the same pose proxies as :mod:`o
   keypoints' own frame-to-frame jitter where that is larger (a small, blurred or three-quarter
   face). The older rule, ``|pose - centred running median|``, followed a slow turn (a ramp has
   its running median at its own value) and found it late or not at all (``pose_rule="median"``).
+  A turn must also move the face against its surroundings (:func:`moves_against_surroundings`,
+  ``turn_own_share``): a hand-held screen moves the replayed face and what is around it together.
 
 For blink, mouth and nod an event is a stretch where the deviation stays at or above ``low`` and
 reaches ``high``; its onset is the time the signal crossed ``low`` (interpolated between the two
@@ -44,6 +46,7 @@ import numpy as np
 
 from openkyc.biometrics.types import Face, Image
 from openkyc.liveness.challenge import Event
+from openkyc.liveness.surroundings import face_against_surroundings
 from openkyc.liveness.track import FaceTrack
 
 ALIGNED_EYE_DISTANCE = 36.0
@@ -80,6 +83,10 @@ class EventConfig:
     pose_rule: str = "window"  # "median": the older |pose - centred running median| for every pose action
     # the actions judged by the window rule; the others keep |pose - centred running median|
     window_actions: tuple[str, ...] = ("shake",)
+    # a head turn must move the face against its surroundings (:mod:`openkyc.liveness.surroundings`):
+    # over the event, the nose's own motion must be at least ``turn_own_share`` of its motion
+    # (own + carried by the surroundings' rigid motion); 0 disables the rule
+    turn_own_share: float = 0.7
 
     def of(self, action: str) -> Threshold:
         threshold: Threshold = getattr(self, action)
@@ -305,6 +312,9 @@ def raw_measures(track: FaceTrack) -> tuple[list[float], dict[str, list[float]]]
         raw["mouth"].append(mouth_contrast(aligned))
         raw["pitch"].append(f.pitch)
         raw["yaw"].append(f.yaw)
+    raw["rel_x"], raw["bg_x"] = face_against_surroundings(
+        [track.image(f) for f in track.faces], [f.face for f in track.faces]
+    )
     return times, raw
 
 
@@ -321,10 +331,34 @@ def detect_events(
     for action in actions:
         key = {"nod": "pitch", "shake": "yaw"}.get(action)
         if cfg.pose_rule == "window" and action in cfg.window_actions and key is not None and key in raw:
-            found.extend(pose_events(action, times_ms, raw[key], cfg.of(action), cfg))
+            moved = pose_events(action, times_ms, raw[key], cfg.of(action), cfg)
+            if action == "shake":
+                moved = [e for e in moved if moves_against_surroundings(e, times_ms, raw, cfg.turn_own_share)]
+            found.extend(moved)
         elif action in devs:
             found.extend(events_from_signal(action, times_ms, devs[action], cfg.of(action), cfg.merge_ms))
     return sorted(found, key=lambda e: e.onset_ms)
+
+
+def moves_against_surroundings(
+    event: Event, times_ms: Sequence[float], raw: Mapping[str, Sequence[float]], share: float
+) -> bool:
+    """Whether the face's own motion over ``event`` is at least ``share`` of all its motion.
+
+    The motion is the horizontal travel of the nose from the event's onset to its end, split into
+    what the surroundings' rigid motion explains (``bg_x``) and the rest (``rel_x``), both
+    cumulative per frame (:func:`openkyc.liveness.surroundings.face_against_surroundings`). Without
+    these measures (or with ``share`` 0) every event passes.
+    """
+    if share <= 0.0 or "rel_x" not in raw or "bg_x" not in raw:
+        return True
+    t = np.asarray(times_ms, dtype=np.float64)
+    i = max(int(np.searchsorted(t, event.onset_ms, side="right")) - 1, 0)
+    j = min(max(int(np.searchsorted(t, event.end_ms, side="left")), i), len(t) - 1)
+    own = abs(raw["rel_x"][j] - raw["rel_x"][i])
+    carried = abs(raw["bg_x"][j] - raw["bg_x"][i])
+    total = own + carried
+    return total <= 0.0 or own >= share * total
 
 
 def track_events(track: FaceTrack, config: EventConfig | None = None) -> list[Event]:
