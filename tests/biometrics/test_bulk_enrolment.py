@@ -24,7 +24,9 @@ from openkyc.store.subject_keys import StoredKey
 
 
 def _service(runtime: Any, app_id: int) -> FaceService:
-    return FaceService(runtime.access, runtime.models, runtime.face_index, app_id)
+    return FaceService(
+        runtime.access, runtime.models, runtime.face_index, app_id, template_bits=runtime.settings.template_bits
+    )
 
 
 def _rows(runtime: Any, collection_id: str) -> list[Subject]:
