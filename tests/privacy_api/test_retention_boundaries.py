@@ -18,6 +18,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from clocks import Clock
 from openkyc.diagnostics.requests import describe_request
 from openkyc.diagnostics.retention import truncate_address
 from openkyc.errors import ResourceNotFound
@@ -36,14 +37,6 @@ POLICY_KINDS = sorted(yaml.safe_load(POLICY_FILE.read_text(encoding="utf-8"))["r
 REDIS_URL = os.environ.get("OPENKYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")  # a database of its own
 
 Probe = Callable[[], tuple[bool, ...]]  # what is still there; all True before the boundary, all False after
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _one(runtime: Any, model: Any, *where: Any) -> Any:

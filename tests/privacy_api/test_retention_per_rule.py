@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from clocks import Clock
 from openkyc.privacy.sweep import run_sweep
 from openkyc.privacy.vocabulary import Purpose
 from openkyc.store.models.media import Blob
@@ -23,14 +24,6 @@ from openkyc.store.models.verification import VerificationResult
 from openkyc.verification.repository import ResultRepository
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _rule(tenant: Any, name: str, retention: dict[str, float]) -> str:

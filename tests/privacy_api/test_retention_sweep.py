@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from wiring_helpers import audit_events, b64, cli_json, png_bytes
 
+from clocks import Clock
 from openkyc.api.app import create_app
 from openkyc.privacy.sweep import STEPS, RetentionScheduler, run_sweep
 from openkyc.privacy.vocabulary import Purpose
@@ -21,14 +22,6 @@ from openkyc.store.models.media import Blob
 from openkyc.store.models.privacy import ModelImprovementItem
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _put_blob(runtime: Any, app_id: int, hours: float, kind: str = "face_image", rule_id: str | None = None) -> str:
